@@ -1,0 +1,4 @@
+//! Cordon's domain. No AWS SDK, no Lambda event shapes: pure functions and data.
+pub mod error;
+
+pub use error::{TaskError, names};
