@@ -1,1 +1,93 @@
-fn main() {}
+//! Dev automation: `cargo xtask <verb>`. The one entry point for building, testing,
+//! linting, benchmarking and demoing Cordon. See the README's Commands block.
+use std::process::ExitCode;
+
+mod moto;
+mod util;
+
+const USAGE: &str = "\
+usage: cargo xtask <verb> [args]
+
+verbs:
+  test [-- <cargo test args>]   start moto, run `cargo test --workspace` against it, stop moto
+  lint                          rustfmt, clippy -D warnings (and the infra linters once present)
+  moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (verb, rest) = match args.split_first() {
+        Some((v, rest)) => (v.as_str(), rest),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match verb {
+        "test" => test(rest),
+        "lint" => lint(),
+        "moto" => moto_foreground(),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown verb `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {verb}: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask test`: the README's test command and what `.ci/run` calls.
+fn test(extra: &[String]) -> anyhow::Result<()> {
+    let root = util::workspace_root()?;
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    eprintln!("xtask: moto {} listening on {}", moto::MOTO_VERSION, server.endpoint());
+    let mut cmd = util::cargo(&root);
+    cmd.args(["test", "--workspace"]);
+    let extra = extra.strip_prefix(&["--".to_string()]).unwrap_or(extra);
+    cmd.args(extra);
+    server.export_to(&mut cmd);
+    // `server` is dropped (and moto killed) on every path out of this function,
+    // including a failing test run.
+    util::run(&mut cmd, "cargo test --workspace")
+}
+
+fn lint() -> anyhow::Result<()> {
+    let root = util::workspace_root()?;
+    util::run(
+        util::cargo(&root).args(["fmt", "--all", "--", "--check"]),
+        "cargo fmt --check",
+    )?;
+    util::run(
+        util::cargo(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "cargo clippy -D warnings",
+    )?;
+    Ok(())
+}
+
+fn moto_foreground() -> anyhow::Result<()> {
+    let root = util::workspace_root()?;
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    println!("export AWS_ENDPOINT_URL={}", server.endpoint());
+    println!("export AWS_REGION={}", moto::REGION);
+    println!("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing");
+    eprintln!("xtask: moto running (pid {}); press Ctrl-C to stop", server.pid());
+    server.wait()
+}
