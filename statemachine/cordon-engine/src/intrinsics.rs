@@ -1,6 +1,21 @@
 //! The `States.*` intrinsic functions.
 //! OWNED BY: the paths/intrinsics helper. Signatures are the contract with the interpreter.
-use serde_json::Value;
+//!
+//! [`Intrinsic::parse`] tokenizes and parses an expression such as
+//! `States.Format('{} = {}', $.name, States.MathAdd($.n, 1))` into a tree, checking function
+//! names, arity and path syntax (definition-time errors are [`IntrinsicError::Invalid`]).
+//! [`Intrinsic::evaluate`] resolves path arguments and runs the functions; run-time failures
+//! are [`IntrinsicError::Failed`] with AWS's error name and the cause text *without* the
+//! `An error occurred while executing the state '…' (entered at the event id #N). ` prefix,
+//! which only the interpreter knows.
+use serde_json::{Number, Value};
+
+use crate::paths::{Path, compact};
+
+mod functions;
+mod lexer;
+
+pub use functions::{Function, java_to_string, to_json_text};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IntrinsicError {
@@ -14,6 +29,11 @@ pub enum IntrinsicError {
     Failed { error: String, cause: String },
 }
 
+/// The error name for an intrinsic whose path argument does not resolve.
+pub const ERROR_RUNTIME: &str = "States.Runtime";
+/// The error name for an intrinsic function that fails on its (resolved) arguments.
+pub const ERROR_INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+
 /// True when a string value of a `.$` field is an intrinsic call rather than a path.
 pub fn is_intrinsic(expr: &str) -> bool {
     expr.trim_start().starts_with("States.")
@@ -21,12 +41,102 @@ pub fn is_intrinsic(expr: &str) -> bool {
 
 /// Checks an intrinsic expression at definition time.
 pub fn validate(expr: &str) -> Result<(), IntrinsicError> {
-    let _ = expr;
-    todo!("intrinsics helper")
+    Intrinsic::parse(expr).map(|_| ())
 }
 
 /// Evaluates an intrinsic expression. Path arguments resolve against `input`, or `context` for `$$`.
 pub fn evaluate(expr: &str, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
-    let _ = (expr, input, context);
-    todo!("intrinsics helper")
+    Intrinsic::parse(expr)?.evaluate(input, context)
 }
+
+/// One argument (or the whole expression) of an intrinsic call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A single-quoted literal: `value` has the escapes resolved; `raw` keeps them, because
+    /// `States.Format` treats `\{` differently from `{`.
+    Str {
+        value: String,
+        raw: String,
+    },
+    Number(Number),
+    Bool(bool),
+    Null,
+    Path(Path),
+    Call(Call),
+}
+
+/// A parsed `States.Name(args...)` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub function: Function,
+    pub args: Vec<Arg>,
+}
+
+/// A parsed intrinsic expression, ready to evaluate many times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intrinsic {
+    text: String,
+    call: Call,
+}
+
+impl Intrinsic {
+    /// Parses and checks an intrinsic expression (function names, arity, path syntax).
+    pub fn parse(expr: &str) -> Result<Intrinsic, IntrinsicError> {
+        let call = lexer::parse(expr)?;
+        Ok(Intrinsic {
+            text: expr.to_owned(),
+            call,
+        })
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// Evaluates the expression against the state input and the context object.
+    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+        eval_call(&self.call, input, context)
+    }
+}
+
+fn eval_arg(arg: &Arg, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+    match arg {
+        Arg::Str { value, .. } => Ok(Value::String(value.clone())),
+        Arg::Number(n) => Ok(Value::Number(n.clone())),
+        Arg::Bool(b) => Ok(Value::Bool(*b)),
+        Arg::Null => Ok(Value::Null),
+        Arg::Path(path) => path.select(input, context).ok_or_else(|| {
+            let doc = if path.is_context() { context } else { input };
+            IntrinsicError::Failed {
+                error: ERROR_RUNTIME.to_owned(),
+                cause: format!(
+                    "The JsonPath argument for the field '{}' could not be found in the input '{}'",
+                    path.as_str(),
+                    compact(doc)
+                ),
+            }
+        }),
+        Arg::Call(call) => eval_call(call, input, context),
+    }
+}
+
+fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+    let mut values = Vec::with_capacity(call.args.len());
+    for arg in &call.args {
+        values.push(eval_arg(arg, input, context)?);
+    }
+    // States.Format needs to know whether its template was a literal (escapes apply).
+    let raw_template = match (call.function, call.args.first()) {
+        (Function::Format, Some(Arg::Str { raw, .. })) => Some(raw.as_str()),
+        _ => None,
+    };
+    functions::apply(call.function, values, raw_template)
+}
+
+#[cfg(test)]
+mod tests;

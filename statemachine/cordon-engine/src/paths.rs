@@ -1,7 +1,16 @@
 //! ASL paths (`$.a.b`, `$$.Execution.Id`), reference paths and `ResultPath` placement,
 //! built on the RFC 9535 JSONPath implementation in `serde_json_path`.
 //! OWNED BY: the paths/intrinsics helper. Signatures are the contract with the interpreter.
-use serde_json::Value;
+//!
+//! AWS evaluates ASL paths with Jayway JsonPath, which accepts forms RFC 9535 does not:
+//! dot-notation names with any character except `.`/`[` (`$.detail-type`), filters written
+//! `[?(@.x > 1)]`, and trailing functions such as `.length()`. [`Path::parse`] translates
+//! those into an RFC 9535 query that `serde_json_path` evaluates; it never evaluates JSONPath
+//! itself. It also records whether the path is *definite* (only single names and indexes):
+//! a definite path yields its single node, an indefinite one yields the array of all matches
+//! (possibly empty), which is what AWS does.
+use serde_json::{Map, Value};
+use serde_json_path::JsonPath;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PathError {
@@ -13,30 +22,644 @@ pub enum PathError {
     Unappliable(String),
 }
 
+fn invalid(path: &str, reason: impl Into<String>) -> PathError {
+    PathError::Invalid {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// A parsed ASL Path: parse once at definition time, evaluate many times.
+#[derive(Debug, Clone)]
+pub struct Path {
+    text: String,
+    context: bool,
+    definite: bool,
+    /// Jayway accepts a trailing function (`$.list.length()`), which AWS then fails to
+    /// resolve at run time. Such a path is valid but never matches.
+    trailing_function: bool,
+    query: JsonPath,
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Path {
+    /// Parses an ASL Path (`$...` against the input, `$$...` against the context object).
+    pub fn parse(path: &str) -> Result<Path, PathError> {
+        let (context, rest) = split_root(path)?;
+        let mut tr = Translator {
+            src: rest,
+            pos: 0,
+            out: String::from("$"),
+            definite: true,
+            trailing_function: false,
+            path,
+        };
+        tr.top_level()?;
+        let query = JsonPath::parse(&tr.out).map_err(|e| invalid(path, e.to_string()))?;
+        Ok(Path {
+            text: path.to_owned(),
+            context,
+            definite: tr.definite,
+            trailing_function: tr.trailing_function,
+            query,
+        })
+    }
+
+    /// The path as written in the definition.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// True for `$$...` paths, which select from the context object.
+    pub fn is_context(&self) -> bool {
+        self.context
+    }
+
+    /// True when the path can select at most one node (names and indexes only).
+    pub fn is_definite(&self) -> bool {
+        self.definite
+    }
+
+    /// Evaluates the path. A definite path yields its node (`None` when nothing matches);
+    /// an indefinite path always yields `Some(array of matches)`.
+    pub fn select(&self, input: &Value, context: &Value) -> Option<Value> {
+        let doc = if self.context { context } else { input };
+        if self.trailing_function {
+            return None;
+        }
+        let nodes = self.query.query(doc);
+        if self.definite {
+            nodes.first().cloned()
+        } else {
+            Some(Value::Array(nodes.all().into_iter().cloned().collect()))
+        }
+    }
+}
+
+fn split_root(path: &str) -> Result<(bool, &str), PathError> {
+    if let Some(rest) = path.strip_prefix("$$") {
+        Ok((true, rest))
+    } else if let Some(rest) = path.strip_prefix('$') {
+        Ok((false, rest))
+    } else {
+        Err(invalid(path, "a path must start with '$' or '$$'"))
+    }
+}
+
+/// Escapes `name` as an RFC 9535 single-quoted member name.
+fn quote_name(name: &str, out: &mut String) {
+    out.push('\'');
+    for c in name.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
+/// Rewrites a Jayway-style ASL path (after its `$`/`$$`) into RFC 9535 syntax.
+struct Translator<'a> {
+    src: &'a str,
+    pos: usize,
+    out: String,
+    definite: bool,
+    trailing_function: bool,
+    path: &'a str,
+}
+
+impl Translator<'_> {
+    fn peek(&self) -> Option<char> {
+        self.src[self.pos..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    fn err(&self, reason: impl Into<String>) -> PathError {
+        invalid(self.path, reason)
+    }
+
+    fn top_level(&mut self) -> Result<(), PathError> {
+        while let Some(c) = self.peek() {
+            match c {
+                '.' => {
+                    self.bump();
+                    if self.peek() == Some('.') {
+                        self.bump();
+                        self.definite = false;
+                        self.out.push_str("..");
+                        match self.peek() {
+                            Some('*') => {
+                                self.bump();
+                                self.out.push('*');
+                            }
+                            Some('[') => self.bracket()?,
+                            _ => {
+                                let name = self.dot_name()?;
+                                quote_into_brackets(&name, &mut self.out);
+                            }
+                        }
+                    } else if self.peek() == Some('*') {
+                        self.bump();
+                        self.definite = false;
+                        self.out.push_str("[*]");
+                    } else {
+                        let name = self.dot_name()?;
+                        if self.peek() == Some('(') {
+                            // Jayway function call such as `.length()`: only at the end.
+                            self.bump();
+                            if self.bump() != Some(')') || self.pos != self.src.len() {
+                                return Err(self.err("functions are not supported in paths"));
+                            }
+                            self.trailing_function = true;
+                            return Ok(());
+                        }
+                        quote_into_brackets(&name, &mut self.out);
+                    }
+                }
+                '[' => self.bracket()?,
+                other => {
+                    return Err(self.err(format!("unexpected character '{other}'")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A dot-notation name: everything up to the next `.`, `[` or `(`.
+    fn dot_name(&mut self) -> Result<String, PathError> {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c == '.' || c == '[' || c == '(' {
+                break;
+            }
+            if c.is_whitespace() || c == ']' || c == ')' || c == '\'' || c == '"' {
+                return Err(self.err(format!("unexpected character '{c}' in a field name")));
+            }
+            self.bump();
+        }
+        if self.pos == start {
+            return Err(self.err("empty field name"));
+        }
+        Ok(self.src[start..self.pos].to_owned())
+    }
+
+    /// Reads the raw text of a `[...]` selector (without the brackets), honouring quotes
+    /// and nested brackets/parentheses.
+    fn bracket_body(&mut self) -> Result<&str, PathError> {
+        // Caller has checked peek() == '['.
+        self.bump();
+        let start = self.pos;
+        let mut depth = 0usize;
+        loop {
+            let Some(c) = self.bump() else {
+                return Err(self.err("unterminated '['"));
+            };
+            match c {
+                '\'' | '"' => self.skip_string(c)?,
+                '[' | '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ']' if depth == 0 => break,
+                ']' => depth -= 1,
+                _ => {}
+            }
+        }
+        Ok(&self.src[start..self.pos - 1])
+    }
+
+    fn skip_string(&mut self, quote: char) -> Result<(), PathError> {
+        loop {
+            match self.bump() {
+                None => return Err(self.err("unterminated string literal")),
+                Some('\\') => {
+                    self.bump();
+                }
+                Some(c) if c == quote => return Ok(()),
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn bracket(&mut self) -> Result<(), PathError> {
+        let body = self.bracket_body()?.trim().to_owned();
+        let translated = translate_selector(&body, self.path, &mut self.definite)?;
+        self.out.push('[');
+        self.out.push_str(&translated);
+        self.out.push(']');
+        Ok(())
+    }
+}
+
+fn quote_into_brackets(name: &str, out: &mut String) {
+    out.push('[');
+    quote_name(name, out);
+    out.push(']');
+}
+
+fn is_int(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_single_quoted_name(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.len() < 2 {
+        return false;
+    }
+    let q = bytes[0];
+    if (q != b'\'' && q != b'"') || bytes[bytes.len() - 1] != q {
+        return false;
+    }
+    // The closing quote must be the first unescaped quote.
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == q {
+            return i == bytes.len() - 1;
+        }
+    }
+    false
+}
+
+/// Translates the body of one `[...]` selector.
+fn translate_selector(body: &str, path: &str, definite: &mut bool) -> Result<String, PathError> {
+    if body.is_empty() {
+        return Err(invalid(path, "empty '[]'"));
+    }
+    if let Some(filter) = body.strip_prefix('?') {
+        *definite = false;
+        let mut expr = filter.trim();
+        if expr.starts_with('(') && expr.ends_with(')') && parens_wrap_whole(expr) {
+            expr = &expr[1..expr.len() - 1];
+        }
+        return Ok(format!("?{}", translate_filter(expr.trim(), path)?));
+    }
+    if is_int(body) {
+        // A single index keeps the path definite (including negative indexes).
+        return Ok(body.to_owned());
+    }
+    if is_single_quoted_name(body) {
+        return Ok(body.to_owned());
+    }
+    // Wildcards, slices, unions: indefinite; the RFC parser checks the syntax.
+    *definite = false;
+    Ok(body.to_owned())
+}
+
+/// True when the opening parenthesis at 0 closes at the very end.
+fn parens_wrap_whole(expr: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in expr.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i == expr.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Translates a filter expression: embedded `@...`/`$...` paths get the same dot-name
+/// rewriting as top-level paths; everything else (operators, literals) is RFC-compatible.
+fn translate_filter(expr: &str, path: &str) -> Result<String, PathError> {
+    let mut out = String::new();
+    let mut chars = expr.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                let mut escaped = false;
+                let mut closed = false;
+                for (_, d) in chars.by_ref() {
+                    out.push(d);
+                    if escaped {
+                        escaped = false;
+                    } else if d == '\\' {
+                        escaped = true;
+                    } else if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Err(invalid(path, "unterminated string literal in filter"));
+                }
+            }
+            '@' | '$' => {
+                // Find the end of this embedded path: names, dots and balanced brackets.
+                let start = i + c.len_utf8();
+                let rest = &expr[start..];
+                let len = embedded_path_len(rest);
+                let mut tr = Translator {
+                    src: &rest[..len],
+                    pos: 0,
+                    out: String::from(c),
+                    definite: true,
+                    trailing_function: false,
+                    path,
+                };
+                tr.top_level()?;
+                if tr.trailing_function {
+                    return Err(invalid(path, "functions are not supported in filters"));
+                }
+                out.push_str(&tr.out);
+                // Skip the consumed characters.
+                while let Some(&(j, _)) = chars.peek() {
+                    if j < start + len {
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// Length of the path segments right after `@`/`$` inside a filter.
+fn embedded_path_len(rest: &str) -> usize {
+    let bytes: Vec<(usize, char)> = rest.char_indices().collect();
+    let mut k = 0;
+    while k < bytes.len() {
+        let (_, c) = bytes[k];
+        match c {
+            '.' => {
+                k += 1;
+                while k < bytes.len() {
+                    let (_, d) = bytes[k];
+                    if d.is_alphanumeric() || d == '_' || d == '*' || d == '.' {
+                        k += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            '[' => {
+                let mut depth = 0usize;
+                let mut quote: Option<char> = None;
+                let mut escaped = false;
+                while k < bytes.len() {
+                    let (_, d) = bytes[k];
+                    k += 1;
+                    if let Some(q) = quote {
+                        if escaped {
+                            escaped = false;
+                        } else if d == '\\' {
+                            escaped = true;
+                        } else if d == q {
+                            quote = None;
+                        }
+                        continue;
+                    }
+                    match d {
+                        '\'' | '"' => quote = Some(d),
+                        '[' => depth += 1,
+                        ']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    bytes.get(k).map_or(rest.len(), |&(i, _)| i)
+}
+
+/// One step of a reference path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Field(String),
+    Index(usize),
+}
+
+/// A parsed ASL Reference Path: `$`, `$$`, `.name`, `['name']` and `[n]` steps only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferencePath {
+    text: String,
+    context: bool,
+    segments: Vec<Segment>,
+}
+
+impl ReferencePath {
+    pub fn parse(path: &str) -> Result<ReferencePath, PathError> {
+        let (context, rest) = split_root(path)?;
+        let mut segments = Vec::new();
+        let mut chars = rest.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '.' => {
+                    let start = i + 1;
+                    let mut end = rest.len();
+                    while let Some(&(j, d)) = chars.peek() {
+                        if d == '.' || d == '[' {
+                            end = j;
+                            break;
+                        }
+                        if matches!(d, '*' | '@' | '?' | ',' | ':' | '(' | ')' | ']')
+                            || d.is_whitespace()
+                        {
+                            return Err(invalid(
+                                path,
+                                format!("reference paths cannot contain '{d}'"),
+                            ));
+                        }
+                        chars.next();
+                    }
+                    if start >= end {
+                        return Err(invalid(
+                            path,
+                            "reference paths cannot contain '..' or empty field names",
+                        ));
+                    }
+                    segments.push(Segment::Field(rest[start..end].to_owned()));
+                }
+                '[' => {
+                    let (q, quoted) = match chars.peek() {
+                        Some(&(_, q @ ('\'' | '"'))) => {
+                            chars.next();
+                            (q, true)
+                        }
+                        _ => (']', false),
+                    };
+                    let mut text = String::new();
+                    let mut closed = false;
+                    while let Some((_, d)) = chars.next() {
+                        if quoted && d == '\\' {
+                            match chars.next() {
+                                Some((_, e)) => text.push(e),
+                                None => break,
+                            }
+                        } else if d == q {
+                            closed = true;
+                            break;
+                        } else {
+                            text.push(d);
+                        }
+                    }
+                    if !closed || (quoted && chars.next().map(|(_, d)| d) != Some(']')) {
+                        return Err(invalid(path, "unterminated '['"));
+                    }
+                    if quoted {
+                        segments.push(Segment::Field(text));
+                    } else {
+                        let index = text.trim().parse::<usize>().map_err(|_| {
+                            invalid(
+                                path,
+                                format!(
+                                    "reference paths allow only field names and non-negative \
+                                     indexes in brackets, found '[{text}]'"
+                                ),
+                            )
+                        })?;
+                        segments.push(Segment::Index(index));
+                    }
+                }
+                other => {
+                    return Err(invalid(path, format!("unexpected character '{other}'")));
+                }
+            }
+        }
+        Ok(ReferencePath {
+            text: path.to_owned(),
+            context,
+            segments,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_context(&self) -> bool {
+        self.context
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The single node at this path, if present.
+    pub fn get<'v>(&self, input: &'v Value, context: &'v Value) -> Option<&'v Value> {
+        let mut cur = if self.context { context } else { input };
+        for seg in &self.segments {
+            cur = match (seg, cur) {
+                (Segment::Field(name), Value::Object(map)) => map.get(name)?,
+                (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Places `value` at this path inside `target` (ResultPath semantics).
+    pub fn put(&self, mut target: Value, value: Value) -> Result<Value, PathError> {
+        if self.context {
+            return Err(invalid(
+                &self.text,
+                "a ResultPath cannot write into the context object",
+            ));
+        }
+        let Some((last, init)) = self.segments.split_last() else {
+            return Ok(value);
+        };
+        let fail = |target: &Value| {
+            PathError::Unappliable(format!(
+                "Unable to apply ResultPath '{}' to input '{}'",
+                self.text,
+                compact(target)
+            ))
+        };
+        let snapshot = target.clone();
+        let mut cur = &mut target;
+        for seg in init {
+            cur = match (seg, cur) {
+                (Segment::Field(name), Value::Object(map)) => map
+                    .entry(name.clone())
+                    .or_insert_with(|| Value::Object(Map::new())),
+                (Segment::Index(i), Value::Array(items)) if *i < items.len() => &mut items[*i],
+                _ => return Err(fail(&snapshot)),
+            };
+        }
+        match (last, cur) {
+            (Segment::Field(name), Value::Object(map)) => {
+                map.insert(name.clone(), value);
+            }
+            (Segment::Index(i), Value::Array(items)) if *i < items.len() => items[*i] = value,
+            _ => return Err(fail(&snapshot)),
+        }
+        Ok(target)
+    }
+}
+
+/// Compact JSON text of a value, as AWS (Jackson) prints inputs inside error causes.
+pub fn compact(value: &Value) -> String {
+    crate::intrinsics::to_json_text(value)
+}
+
 /// Checks an ASL Path (as used by InputPath, OutputPath, ItemsPath, `*.$` fields, ...).
 pub fn validate_path(path: &str) -> Result<(), String> {
-    let _ = path;
-    todo!("paths helper")
+    Path::parse(path).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Checks an ASL Reference Path (single node, no filters or wildcards), as used by ResultPath
 /// and Choice `Variable`.
 pub fn validate_reference_path(path: &str) -> Result<(), String> {
-    let _ = path;
-    todo!("paths helper")
+    ReferencePath::parse(path)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Evaluates a Path against `input`, or against `context` when it starts with `$$`.
 /// A definite path yields its single node; an indefinite one yields the array of matches.
 /// `Ok(None)` means nothing matched (the caller decides which `States.*` error that is).
 pub fn select(path: &str, input: &Value, context: &Value) -> Result<Option<Value>, PathError> {
-    let _ = (path, input, context);
-    todo!("paths helper")
+    Ok(Path::parse(path)?.select(input, context))
 }
 
 /// Places `value` into `target` at `reference_path` with ResultPath semantics:
 /// `$` replaces the whole document, missing intermediate objects are created.
 pub fn put(target: Value, reference_path: &str, value: Value) -> Result<Value, PathError> {
-    let _ = (target, reference_path, value);
-    todo!("paths helper")
+    ReferencePath::parse(reference_path)?.put(target, value)
 }
+
+#[cfg(test)]
+mod tests;
