@@ -1,1 +1,45 @@
 //! Shared helpers for the workspace integration tests.
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `statemachine/incident.asl.json`, parsed.
+pub fn incident_asl() -> serde_json::Value {
+    let path = workspace_root().join("statemachine/incident.asl.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// Every state object in a definition, including those inside Parallel branches and
+/// Map processors, with its name.
+pub fn all_states(definition: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    collect_states(definition, &mut out);
+    out
+}
+
+fn collect_states(machine: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    let Some(states) = machine.get("States").and_then(|s| s.as_object()) else {
+        return;
+    };
+    for (name, state) in states {
+        out.push((name.clone(), state.clone()));
+        if let Some(branches) = state.get("Branches").and_then(|b| b.as_array()) {
+            for branch in branches {
+                collect_states(branch, out);
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(processor) = state.get(key) {
+                collect_states(processor, out);
+            }
+        }
+    }
+}
