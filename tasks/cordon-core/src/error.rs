@@ -128,6 +128,9 @@ mod tests {
     #[test]
     fn invalid_event_message_names_the_field() {
         let e = TaskError::invalid("detail.userIdentity", "is missing");
-        assert_eq!(e.to_string(), "invalid event: `detail.userIdentity` is missing");
+        assert_eq!(
+            e.to_string(),
+            "invalid event: `detail.userIdentity` is missing"
+        );
     }
 }

@@ -1,0 +1,418 @@
+//! Response policy: JSON loading and assess()/check_containable().
+mod common;
+
+use cordon_core::classify::{Classification, classify, rules};
+use cordon_core::model::{AttachedPolicy, Disposition, PrincipalKind, Severity, UserFacts};
+use cordon_core::{Detection, ResponsePolicy, TaskError};
+
+const OWN: &str = "arn:aws:iam::111122223333:role/cordon-quarantine-task";
+
+fn own() -> Vec<String> {
+    vec![OWN.to_string()]
+}
+
+fn incident(name: &str) -> Detection {
+    match classify(&common::shared(name)) {
+        Ok(Classification::Incident(d)) => d,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+fn config_error(json: &str) -> String {
+    match ResponsePolicy::from_json(json) {
+        Err(TaskError::Config(msg)) => msg,
+        other => panic!("expected a Config error for {json}, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_json_is_the_default() {
+    assert_eq!(
+        ResponsePolicy::from_json("{}"),
+        Ok(ResponsePolicy::default())
+    );
+    let p = ResponsePolicy::default();
+    assert_eq!(p.approval_timeout_seconds, 3600);
+    assert!(!p.deactivate_access_keys && !p.delete_login_profile);
+    assert_eq!(p.allowlisted_disposition, Disposition::Notify);
+    for rule in rules::INCIDENT_RULES {
+        assert!(p.rules.contains_key(*rule), "no default for {rule}");
+    }
+}
+
+#[test]
+fn full_policy_parses_and_overrides_merge() {
+    let p = ResponsePolicy::from_json(
+        r#"{
+            "rules": {"iam.user-created": {"disposition": "auto"},
+                      "signin.console-login-failed": {"severity": "high", "disposition": "approve"}},
+            "default_rule": {"severity": "critical"},
+            "allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-*"],
+            "allowlisted_disposition": "ignore",
+            "protected_principals": ["breakglass", "arn:aws:iam::111122223333:user/ops/*"],
+            "approval_timeout_seconds": 900,
+            "on_approval_timeout": "auto",
+            "deactivate_access_keys": true,
+            "delete_login_profile": true,
+            "attach_force_mfa_policy": true,
+            "failure_window_seconds": 300,
+            "failure_threshold": 3
+        }"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = p.rule_response(rules::USER_CREATED);
+    assert_eq!(
+        (r.severity, r.disposition),
+        (Severity::High, Disposition::Auto)
+    );
+    let r = p.rule_response(rules::CONSOLE_LOGIN_FAILED);
+    assert_eq!(
+        (r.severity, r.disposition),
+        (Severity::High, Disposition::Approve)
+    );
+    let r = p.rule_response("some.future-rule");
+    assert_eq!(
+        (r.severity, r.disposition),
+        (Severity::Critical, Disposition::Approve)
+    );
+    assert_eq!(p.on_approval_timeout, Disposition::Auto);
+    assert_eq!(p.approval_timeout_seconds, 900);
+    assert!(p.deactivate_access_keys && p.delete_login_profile && p.attach_force_mfa_policy);
+}
+
+#[test]
+fn policy_errors_name_the_field() {
+    let cases = [
+        ("not json", "not valid JSON"),
+        ("[]", "must be a JSON object"),
+        (r#"{"allowlist": []}"#, "`allowlist`: unknown field"),
+        (
+            r#"{"rules": {"iam.user-createdd": {}}}"#,
+            "`rules.iam.user-createdd`: unknown rule id",
+        ),
+        (
+            r#"{"rules": {"iam.user-created": {"sevrity": "high"}}}"#,
+            "`rules.iam.user-created`: unknown field `sevrity`",
+        ),
+        (
+            r#"{"rules": {"iam.user-created": {"disposition": "quarantine"}}}"#,
+            "`rules.iam.user-created`: unknown variant `quarantine`",
+        ),
+        (r#"{"rules": []}"#, "`rules`: must be an object"),
+        (
+            r#"{"allowlisted_disposition": "approve"}"#,
+            "`allowlisted_disposition`: must be \"ignore\" or \"notify\"",
+        ),
+        (
+            r#"{"on_approval_timeout": "approve"}"#,
+            "`on_approval_timeout`",
+        ),
+        (
+            r#"{"approval_timeout_seconds": 5}"#,
+            "`approval_timeout_seconds`: must be between",
+        ),
+        (
+            r#"{"approval_timeout_seconds": "3600"}"#,
+            "`approval_timeout_seconds`: invalid type",
+        ),
+        (
+            r#"{"allowlisted_actors": ["*"]}"#,
+            "`allowlisted_actors[0]`",
+        ),
+        (
+            r#"{"protected_principals": ["ok", ""]}"#,
+            "`protected_principals[1]`: must not be empty",
+        ),
+        (
+            r#"{"deactivate_access_keys": "yes"}"#,
+            "`deactivate_access_keys`: invalid type",
+        ),
+        (
+            r#"{"failure_threshold": 0}"#,
+            "`failure_threshold`: must be at least 1",
+        ),
+    ];
+    for (json, want) in cases {
+        let msg = config_error(json);
+        assert!(msg.contains(want), "{json}: {msg}");
+    }
+}
+
+#[test]
+fn default_dispositions_for_the_story() {
+    let p = ResponsePolicy::default();
+    let cases = [
+        ("iam-create-user-by-iam-user.json", Disposition::Approve),
+        (
+            "iam-attach-user-policy-administrator-access.json",
+            Disposition::Auto,
+        ),
+        ("iam-put-user-policy-inline-admin.json", Disposition::Auto),
+        ("iam-add-user-to-group-admins.json", Disposition::Auto),
+        (
+            "iam-create-access-key-for-other-user.json",
+            Disposition::Approve,
+        ),
+        ("iam-delete-user.json", Disposition::Approve),
+        ("cloudtrail-stop-logging.json", Disposition::Approve),
+        // A role is not an IAM user: never contained, so notify.
+        ("iam-create-role-external-trust.json", Disposition::Notify),
+        (
+            "signin-console-login-failure-iam-user-no-mfa.json",
+            Disposition::Notify,
+        ),
+        (
+            "signin-console-login-failure-wrong-username.json",
+            Disposition::Notify,
+        ),
+        (
+            "signin-console-login-root-success-no-mfa.json",
+            Disposition::Notify,
+        ),
+        (
+            "signin-console-login-root-failure.json",
+            Disposition::Notify,
+        ),
+    ];
+    for (file, want) in cases {
+        let a = p.assess(&incident(file), None, &own());
+        assert_eq!(a.disposition, want, "{file}: {a:?}");
+    }
+}
+
+#[test]
+fn root_is_never_contained_and_critical_without_mfa() {
+    let p = ResponsePolicy::from_json(
+        r#"{"rules": {"signin.root-console-login": {"disposition": "auto"},
+                      "root.api-call": {"disposition": "auto"}},
+            "allowlisted_actors": ["arn:aws:iam::111122223333:root"],
+            "allowlisted_disposition": "ignore"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = incident("signin-console-login-root-success-no-mfa.json");
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::Critical);
+    assert_eq!(a.disposition, Disposition::Notify, "{a:?}");
+    assert!(!a.containable);
+    assert!(!a.actor_allowlisted, "root is never allowlisted");
+    assert!(a.protected_reason.as_deref().unwrap_or("").contains("root"));
+
+    let d = incident("signin-console-login-root-success-mfa.json");
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::High);
+    assert_eq!(a.disposition, Disposition::Notify);
+
+    let root = d
+        .principal
+        .clone()
+        .unwrap_or_else(|| panic!("root principal"));
+    match p.check_containable(&root, &own()) {
+        Err(TaskError::ProtectedPrincipal { reason, .. }) => assert!(reason.contains("root")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn root_created_user_may_be_contained_but_is_critical() {
+    let p = ResponsePolicy::default();
+    let d = incident("iam-create-user-by-root.json");
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::Critical);
+    assert!(a.containable, "the new user is containable: {a:?}");
+    assert_eq!(a.disposition, Disposition::Approve);
+}
+
+#[test]
+fn allowlisted_ci_role_is_still_an_incident_but_not_contained() {
+    let d = incident("iam-create-user-by-assumed-role-ci.json");
+    // Allowlisting the session ARN does not work: the issuer role ARN is what counts.
+    let p = ResponsePolicy::from_json(
+        r#"{"allowlisted_actors": ["arn:aws:sts::111122223333:assumed-role/github-actions-iam-provisioner/GitHubActions"]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!p.assess(&d, None, &own()).actor_allowlisted);
+
+    for pattern in [
+        "arn:aws:iam::111122223333:role/github-actions-iam-provisioner",
+        "arn:aws:iam::111122223333:role/github-actions-*",
+    ] {
+        let p = ResponsePolicy::from_json(&format!(r#"{{"allowlisted_actors": ["{pattern}"]}}"#))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = p.assess(&d, None, &own());
+        assert!(a.actor_allowlisted, "{pattern}");
+        assert_eq!(a.disposition, Disposition::Notify);
+    }
+    let p = ResponsePolicy::from_json(
+        r#"{"allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-*"], "allowlisted_disposition": "ignore"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.assess(&d, None, &own()).disposition, Disposition::Ignore);
+}
+
+#[test]
+fn cordons_own_role_is_protected_and_its_actions_allowlisted() {
+    let p = ResponsePolicy::default();
+    let mut d = incident("iam-create-user-by-assumed-role-ci.json");
+    let own = vec!["arn:aws:iam::111122223333:role/github-actions-iam-provisioner".to_string()];
+    let a = p.assess(&d, None, &own);
+    assert!(a.actor_allowlisted, "{a:?}");
+    assert_eq!(a.disposition, Disposition::Notify);
+
+    // The principal is an assumed-role session of one of Cordon's own roles.
+    d.principal = Some(d.actor.as_principal());
+    let a = p.assess(&d, None, &own);
+    assert!(!a.containable);
+    assert!(
+        a.protected_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("Cordon's own roles")
+    );
+    let session = d.actor.as_principal();
+    assert!(matches!(
+        p.check_containable(&session, &own),
+        Err(TaskError::ProtectedPrincipal { .. })
+    ));
+    // With a path in the role ARN.
+    let pathed =
+        vec!["arn:aws:iam::111122223333:role/ci/github-actions-iam-provisioner".to_string()];
+    assert!(p.check_containable(&session, &pathed).is_err());
+    // A different account's role with the same name is not ours.
+    let other = vec!["arn:aws:iam::999999999999:role/github-actions-iam-provisioner".to_string()];
+    assert!(p.check_containable(&session, &other).is_ok());
+}
+
+#[test]
+fn protected_principals_by_name_and_arn() {
+    let d = incident("iam-attach-user-policy-administrator-access.json");
+    let p = ResponsePolicy::from_json(r#"{"protected_principals": ["SUPPORT-ADMIN"]}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = p.assess(&d, None, &own());
+    assert!(!a.containable);
+    assert_eq!(
+        a.disposition,
+        Disposition::Notify,
+        "auto is downgraded: {a:?}"
+    );
+    assert!(
+        a.protected_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("protected")
+    );
+
+    // The event has no ARN for the target; enrich's facts supply it.
+    let p = ResponsePolicy::from_json(
+        r#"{"protected_principals": ["arn:aws:iam::111122223333:user/break-glass/*"]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let facts = UserFacts {
+        user_name: "support-admin".into(),
+        arn: "arn:aws:iam::111122223333:user/break-glass/support-admin".into(),
+        ..Default::default()
+    };
+    let a = p.assess(&d, Some(&facts), &own());
+    assert!(!a.containable, "{a:?}");
+    let a = p.assess(&d, None, &own());
+    assert!(a.containable);
+}
+
+#[test]
+fn unknown_principal_is_never_contained() {
+    let p = ResponsePolicy::from_json(
+        r#"{"rules": {"signin.console-login-failed": {"disposition": "auto"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = incident("signin-console-login-failure-wrong-username.json");
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::Low);
+    assert_eq!(a.disposition, Disposition::Notify);
+    assert!(!a.containable);
+    let mut unknown = d.actor.as_principal();
+    unknown.name = None;
+    unknown.arn = None;
+    assert!(matches!(
+        p.check_containable(&unknown, &own()),
+        Err(TaskError::PrincipalNotFound(_))
+    ));
+}
+
+#[test]
+fn unknown_rules_go_to_a_human() {
+    let p = ResponsePolicy::default();
+    let mut d = incident("iam-create-login-profile.json");
+    d.rule = "iam.something-new".into();
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.disposition, Disposition::Approve);
+    assert!(a.reasons[0].contains("default_rule"), "{:?}", a.reasons);
+}
+
+#[test]
+fn escalations() {
+    let p = ResponsePolicy::default();
+    // Kali user agent: one level up.
+    let d = incident("iam-create-user-by-iam-user.json");
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::Critical, "{a:?}");
+    // Target already admin (from enrich's facts).
+    let d = incident("signin-console-login-success-no-mfa.json");
+    let base = p.assess(&d, None, &own()).severity;
+    let facts = UserFacts {
+        user_name: "jdoe".into(),
+        attached_policies: vec![AttachedPolicy {
+            name: "AdministratorAccess".into(),
+            arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        }],
+        ..Default::default()
+    };
+    let a = p.assess(&d, Some(&facts), &own());
+    assert!(a.severity > base, "{a:?}");
+}
+
+#[test]
+fn failure_window_escalates_failed_sign_ins() {
+    use cordon_core::failure::FailureWindow;
+    let p = ResponsePolicy::from_json(r#"{"failure_threshold": 3, "failure_window_seconds": 600}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut w = FailureWindow::from_policy(&p);
+    let base = incident("signin-console-login-failure-iam-user-no-mfa.json");
+    let mut last = None;
+    for i in 0..3 {
+        let mut d = base.clone();
+        d.event_time += chrono::Duration::seconds(i * 30);
+        let counts = w.annotate(&mut d);
+        assert!(counts.is_some());
+        last = Some((d, counts));
+    }
+    let (d, counts) = last.unwrap_or_else(|| panic!("no runs"));
+    assert!(counts.is_some_and(|c| c.threshold_reached && c.user == 3 && c.ip == 3));
+    let a = p.assess(&d, None, &own());
+    assert_eq!(a.severity, Severity::High, "{a:?}");
+    assert_eq!(a.disposition, Disposition::Approve);
+    assert_eq!(
+        PrincipalKind::IamUser,
+        d.principal
+            .map(|p| p.kind)
+            .unwrap_or(PrincipalKind::Unknown)
+    );
+    // Non-failure detections are not counted.
+    let mut other = incident("iam-create-user-by-iam-user.json");
+    assert!(w.annotate(&mut other).is_none());
+}
+
+#[test]
+fn assessment_serializes_camel_case() {
+    let a = ResponsePolicy::default().assess(&incident("iam-delete-user.json"), None, &own());
+    let v = serde_json::to_value(&a).unwrap_or_default();
+    for key in [
+        "severity",
+        "disposition",
+        "reasons",
+        "actorAllowlisted",
+        "containable",
+        "protectedReason",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert!(a.containable, "DeleteUser contains the actor jdoe: {a:?}");
+}
