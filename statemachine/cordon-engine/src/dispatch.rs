@@ -1,0 +1,245 @@
+//! How Task states reach the outside world. The interpreter knows nothing about Lambda, HTTP
+//! or AWS: it hands a [`TaskRequest`] to a [`TaskDispatcher`].
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error;
+
+/// How the Task waits for its work, from the suffix of the resource ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntegrationPattern {
+    /// Call the service and continue with its response.
+    RequestResponse,
+    /// `.sync`: the dispatcher itself waits for the job to finish.
+    Sync,
+    /// `.waitForTaskToken`: the dispatcher hands the token on; the Task then waits for
+    /// `SendTaskSuccess`/`SendTaskFailure` with that token.
+    WaitForTaskToken,
+}
+
+impl IntegrationPattern {
+    pub fn of(resource: &str) -> Self {
+        if resource.ends_with(".waitForTaskToken") {
+            Self::WaitForTaskToken
+        } else if resource.ends_with(".sync") || resource.contains(".sync:") {
+            Self::Sync
+        } else {
+            Self::RequestResponse
+        }
+    }
+}
+
+/// One invocation of a Task state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub execution_arn: String,
+    pub state_name: String,
+    /// The `Resource` field exactly as written in the definition.
+    pub resource: String,
+    pub pattern: IntegrationPattern,
+    /// The effective input: the state input after InputPath and Parameters.
+    pub input: Value,
+    /// Set for `.waitForTaskToken` tasks (also available as `$$.Task.Token`).
+    pub task_token: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    /// 0 for the first attempt, then 1, 2, ... for each retry.
+    pub attempt: u32,
+    /// The context object (`$$`) as the state saw it.
+    pub context: Value,
+}
+
+/// A failed task: the error name Retry/Catch match on, and a cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct TaskFailure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl TaskFailure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// Runs Task states. For `.waitForTaskToken` resources, a successful return only means the
+/// work was submitted (its value is recorded as `TaskSubmitted`); the result arrives later
+/// through the execution's callback API.
+#[async_trait]
+pub trait TaskDispatcher: Send + Sync {
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure>;
+}
+
+/// Fails every Task, as `cordon local exec` does when no handler is registered.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UnresolvedDispatcher;
+
+#[async_trait]
+impl TaskDispatcher for UnresolvedDispatcher {
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        Err(unresolved(&req.resource))
+    }
+}
+
+fn unresolved(resource: &str) -> TaskFailure {
+    TaskFailure::new(
+        error::TASK_FAILED,
+        format!("no handler registered for resource {resource}"),
+    )
+}
+
+/// Adapts an async closure into a dispatcher.
+pub struct FnDispatcher<F>(pub F);
+
+#[async_trait]
+impl<F, Fut> TaskDispatcher for FnDispatcher<F>
+where
+    F: Fn(TaskRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Value, TaskFailure>> + Send,
+{
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        (self.0)(req).await
+    }
+}
+
+/// Routes Tasks to handlers by resource. A resource matches a route registered under the full
+/// resource string, or under the Lambda function named in `Parameters.FunctionName` / the
+/// function ARN. Unmatched resources fail like [`UnresolvedDispatcher`].
+#[derive(Default, Clone)]
+pub struct Router {
+    routes: HashMap<String, Arc<dyn TaskDispatcher>>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `handler` for a resource ARN, or a Lambda function name or ARN.
+    pub fn route(mut self, key: impl Into<String>, handler: Arc<dyn TaskDispatcher>) -> Self {
+        self.routes.insert(key.into(), handler);
+        self
+    }
+
+    fn lookup(&self, req: &TaskRequest) -> Option<&Arc<dyn TaskDispatcher>> {
+        if let Some(h) = self.routes.get(&req.resource) {
+            return Some(h);
+        }
+        let function = req
+            .input
+            .get("FunctionName")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                req.resource
+                    .contains(":function:")
+                    .then(|| req.resource.clone())
+            })?;
+        if let Some(h) = self.routes.get(&function) {
+            return Some(h);
+        }
+        // `arn:aws:lambda:region:acct:function:name[:qualifier]` -> `name`
+        let name = function
+            .split(":function:")
+            .nth(1)
+            .map(|rest| rest.split(':').next().unwrap_or(rest))
+            .unwrap_or(&function);
+        self.routes.get(name)
+    }
+}
+
+#[async_trait]
+impl TaskDispatcher for Router {
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        match self.lookup(&req) {
+            Some(h) => h.clone().invoke(req).await,
+            None => Err(unresolved(&req.resource)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(resource: &str, input: Value) -> TaskRequest {
+        TaskRequest {
+            execution_arn: "arn".into(),
+            state_name: "S".into(),
+            resource: resource.into(),
+            pattern: IntegrationPattern::of(resource),
+            input,
+            task_token: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            attempt: 0,
+            context: Value::Null,
+        }
+    }
+
+    #[tokio::test]
+    async fn unresolved_fails_with_task_failed() {
+        let err = UnresolvedDispatcher
+            .invoke(req("arn:aws:states:::lambda:invoke", Value::Null))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "States.TaskFailed");
+        assert_eq!(
+            err.cause,
+            "no handler registered for resource arn:aws:states:::lambda:invoke"
+        );
+    }
+
+    #[tokio::test]
+    async fn router_matches_function_names() {
+        let h: Arc<dyn TaskDispatcher> =
+            Arc::new(FnDispatcher(|r: TaskRequest| async move { Ok(r.input) }));
+        let router = Router::new().route("cordon-enrich", h);
+        let ok = router
+            .invoke(req(
+                "arn:aws:states:::lambda:invoke",
+                serde_json::json!({"FunctionName": "arn:aws:lambda:us-east-1:1:function:cordon-enrich:$LATEST"}),
+            ))
+            .await;
+        assert!(ok.is_ok());
+        let direct = router
+            .invoke(req(
+                "arn:aws:lambda:us-east-1:1:function:cordon-enrich",
+                Value::Null,
+            ))
+            .await;
+        assert!(direct.is_ok());
+        let miss = router
+            .invoke(req(
+                "arn:aws:states:::lambda:invoke",
+                serde_json::json!({"FunctionName": "other"}),
+            ))
+            .await;
+        assert_eq!(miss.unwrap_err().error, "States.TaskFailed");
+    }
+
+    #[test]
+    fn patterns_from_suffix() {
+        assert_eq!(
+            IntegrationPattern::of("arn:aws:states:::lambda:invoke.waitForTaskToken"),
+            IntegrationPattern::WaitForTaskToken
+        );
+        assert_eq!(
+            IntegrationPattern::of("arn:aws:states:::states:startExecution.sync:2"),
+            IntegrationPattern::Sync
+        );
+        assert_eq!(
+            IntegrationPattern::of("arn:aws:states:::sns:publish"),
+            IntegrationPattern::RequestResponse
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! Execution history events, in the types and shapes of the Step Functions
+//! `GetExecutionHistory` API (`HistoryEvent` and its `*EventDetails` members).
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// AWS's maximum number of events in one execution's history.
+pub const MAX_HISTORY_EVENTS: usize = 25_000;
+
+/// `HistoryEventType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    ExecutionStarted,
+    ExecutionSucceeded,
+    ExecutionFailed,
+    ExecutionAborted,
+    ExecutionTimedOut,
+    ExecutionRedriven,
+    PassStateEntered,
+    PassStateExited,
+    TaskStateEntered,
+    TaskStateExited,
+    TaskStateAborted,
+    TaskScheduled,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+    TaskFailed,
+    TaskTimedOut,
+    LambdaFunctionScheduled,
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded,
+    LambdaFunctionFailed,
+    LambdaFunctionTimedOut,
+    ChoiceStateEntered,
+    ChoiceStateExited,
+    WaitStateEntered,
+    WaitStateExited,
+    WaitStateAborted,
+    SucceedStateEntered,
+    SucceedStateExited,
+    FailStateEntered,
+    ParallelStateEntered,
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateAborted,
+    ParallelStateExited,
+    MapStateEntered,
+    MapStateStarted,
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateAborted,
+    MapStateExited,
+    MapIterationStarted,
+    MapIterationSucceeded,
+    MapIterationFailed,
+    MapIterationAborted,
+}
+
+/// `HistoryEventExecutionDataDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataDetails {
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionStartedEventDetails {
+    pub input: String,
+    pub input_details: DataDetails,
+    pub role_arn: String,
+}
+
+/// `{output, outputDetails}`, used by ExecutionSucceeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputEventDetails {
+    pub output: String,
+    pub output_details: DataDetails,
+}
+
+/// `{error, cause}`, used by ExecutionFailed/Aborted/TimedOut and LambdaFunctionFailed/TimedOut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEventDetails {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRedrivenEventDetails {
+    pub redrive_count: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateEnteredEventDetails {
+    pub name: String,
+    pub input: String,
+    pub input_details: DataDetails,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateExitedEventDetails {
+    pub name: String,
+    pub output: String,
+    pub output_details: DataDetails,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskScheduledEventDetails {
+    pub resource_type: String,
+    pub resource: String,
+    pub region: String,
+    pub parameters: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timeout_in_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub heartbeat_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskStartedEventDetails {
+    pub resource_type: String,
+    pub resource: String,
+}
+
+/// Used by TaskSubmitted and TaskSucceeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOutputEventDetails {
+    pub resource_type: String,
+    pub resource: String,
+    pub output: String,
+    pub output_details: DataDetails,
+}
+
+/// Used by TaskFailed and TaskTimedOut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskErrorEventDetails {
+    pub resource_type: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LambdaFunctionScheduledEventDetails {
+    pub resource: String,
+    pub input: String,
+    pub input_details: DataDetails,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timeout_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapStateStartedEventDetails {
+    pub length: usize,
+}
+
+/// Used by MapIterationStarted/Succeeded/Failed/Aborted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapIterationEventDetails {
+    pub name: String,
+    pub index: usize,
+}
+
+/// One `HistoryEvent`. Exactly one `*EventDetails` member is set, matching `type`
+/// (some types, such as ParallelStateStarted, carry none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    pub timestamp: DateTime<Utc>,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub id: u64,
+    pub previous_event_id: u64,
+    #[serde(flatten)]
+    pub details: EventDetails,
+}
+
+/// The `*EventDetails` members of a history event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDetails {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_started_event_details: Option<ExecutionStartedEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_succeeded_event_details: Option<OutputEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_failed_event_details: Option<ErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_aborted_event_details: Option<ErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_timed_out_event_details: Option<ErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub execution_redriven_event_details: Option<ExecutionRedrivenEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state_entered_event_details: Option<StateEnteredEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state_exited_event_details: Option<StateExitedEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_scheduled_event_details: Option<TaskScheduledEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_started_event_details: Option<TaskStartedEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_submitted_event_details: Option<TaskOutputEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_succeeded_event_details: Option<TaskOutputEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_failed_event_details: Option<TaskErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task_timed_out_event_details: Option<TaskErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lambda_function_scheduled_event_details: Option<LambdaFunctionScheduledEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lambda_function_succeeded_event_details: Option<OutputEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lambda_function_failed_event_details: Option<ErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lambda_function_timed_out_event_details: Option<ErrorEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map_state_started_event_details: Option<MapStateStartedEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map_iteration_started_event_details: Option<MapIterationEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map_iteration_succeeded_event_details: Option<MapIterationEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map_iteration_failed_event_details: Option<MapIterationEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map_iteration_aborted_event_details: Option<MapIterationEventDetails>,
+}
+
+impl EventDetails {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn state_entered(name: &str, input: String) -> Self {
+        Self {
+            state_entered_event_details: Some(StateEnteredEventDetails {
+                name: name.to_owned(),
+                input,
+                input_details: DataDetails::default(),
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn state_exited(name: &str, output: String) -> Self {
+        Self {
+            state_exited_event_details: Some(StateExitedEventDetails {
+                name: name.to_owned(),
+                output,
+                output_details: DataDetails::default(),
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn map_iteration(event_type: EventType, name: &str, index: usize) -> Self {
+        let d = Some(MapIterationEventDetails {
+            name: name.to_owned(),
+            index,
+        });
+        let mut out = Self::default();
+        match event_type {
+            EventType::MapIterationStarted => out.map_iteration_started_event_details = d,
+            EventType::MapIterationSucceeded => out.map_iteration_succeeded_event_details = d,
+            EventType::MapIterationFailed => out.map_iteration_failed_event_details = d,
+            _ => out.map_iteration_aborted_event_details = d,
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_in_aws_shape() {
+        let ev = HistoryEvent {
+            timestamp: DateTime::<Utc>::default(),
+            event_type: EventType::PassStateEntered,
+            id: 2,
+            previous_event_id: 1,
+            details: EventDetails::state_entered("A", "{}".into()),
+        };
+        let v = serde_json::to_value(&ev).unwrap();
+        assert_eq!(v["type"], "PassStateEntered");
+        assert_eq!(v["previousEventId"], 1);
+        assert_eq!(v["stateEnteredEventDetails"]["name"], "A");
+        assert_eq!(
+            v["stateEnteredEventDetails"]["inputDetails"]["truncated"],
+            false
+        );
+        assert!(v.get("stateExitedEventDetails").is_none());
+        let back: HistoryEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back, ev);
+    }
+}
