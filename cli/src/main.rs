@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cordon", version, about = "Automated incident response for AWS identities")]
+#[command(
+    name = "cordon",
+    version,
+    about = "Automated incident response for AWS identities"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -43,3 +43,24 @@ fn collect_states(machine: &serde_json::Value, out: &mut Vec<(String, serde_json
         }
     }
 }
+
+/// `infra/template.yaml`, parsed (CloudFormation short-form tags become tagged values).
+pub fn template() -> serde_yaml_ng::Value {
+    let path = workspace_root().join("infra/template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// The `${Name}` placeholders in a text, in order of appearance.
+pub fn substitution_placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        out.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    out
+}

@@ -104,3 +104,53 @@ fn every_lambda_task_has_the_standard_retry() {
     }
     assert!(tasks >= 5, "expected the five task Lambdas, found {tasks}");
 }
+
+#[test]
+fn the_engine_accepts_the_incident_definition() {
+    let path = cordon_tests::workspace_root().join("statemachine/incident.asl.json");
+    let text = std::fs::read_to_string(&path).expect("read the ASL");
+    let definition = cordon_engine::Definition::parse(&text)
+        .unwrap_or_else(|e| panic!("statemachine/incident.asl.json is invalid:\n{e}"));
+    assert!(definition.state_names().contains(&"OpenIncident"));
+}
+
+#[test]
+fn substitutions_are_consistent_in_both_directions() {
+    let path = cordon_tests::workspace_root().join("statemachine/incident.asl.json");
+    let text = std::fs::read_to_string(&path).expect("read the ASL");
+    let used: std::collections::BTreeSet<String> = cordon_tests::substitution_placeholders(&text)
+        .into_iter()
+        .collect();
+    let template = cordon_tests::template();
+    let resources = template["Resources"]
+        .as_mapping()
+        .expect("the template has Resources");
+    let machines: Vec<_> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::StateMachine"))
+        .collect();
+    assert_eq!(machines.len(), 1, "one state machine in the template");
+    let (name, machine) = machines[0];
+    assert_eq!(
+        machine["Properties"]["DefinitionUri"].as_str(),
+        Some("../statemachine/incident.asl.json"),
+        "{name:?} deploys statemachine/incident.asl.json"
+    );
+    let declared: std::collections::BTreeSet<String> =
+        machine["Properties"]["DefinitionSubstitutions"]
+            .as_mapping()
+            .expect("DefinitionSubstitutions")
+            .keys()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+    let missing: Vec<_> = used.difference(&declared).collect();
+    let unused: Vec<_> = declared.difference(&used).collect();
+    assert!(
+        missing.is_empty(),
+        "the ASL uses ${{…}} placeholders with no DefinitionSubstitutions entry: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "DefinitionSubstitutions entries the ASL never uses: {unused:?}"
+    );
+}

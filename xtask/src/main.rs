@@ -1,7 +1,8 @@
 //! Dev automation: `cargo xtask <verb>`. The one entry point for building, testing,
 //! linting, benchmarking and demoing Cordon. See the README's Commands block.
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
+mod bench;
 mod moto;
 mod util;
 
@@ -10,8 +11,9 @@ usage: cargo xtask <verb> [args]
 
 verbs:
   test [-- <cargo test args>]   start moto, run `cargo test --workspace` against it, stop moto
-  lint                          rustfmt, clippy -D warnings (and the infra linters once present)
+  lint                          rustfmt, clippy -D warnings, ASL checks, cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
+  bench [--quick]               measure the engine and moto's executor on one definition; write BENCHMARKS.md
 ";
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "lint" => lint(),
         "moto" => moto_foreground(),
+        "bench" => bench::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
@@ -50,7 +53,11 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let root = util::workspace_root()?;
     let venv = moto::ensure_venv(&root)?;
     let server = moto::Moto::start(&root, &venv)?;
-    eprintln!("xtask: moto {} listening on {}", moto::MOTO_VERSION, server.endpoint());
+    eprintln!(
+        "xtask: moto {} listening on {}",
+        moto::MOTO_VERSION,
+        server.endpoint()
+    );
     let mut cmd = util::cargo(&root);
     cmd.args(["test", "--workspace"]);
     let extra = extra.strip_prefix(&["--".to_string()]).unwrap_or(extra);
@@ -61,8 +68,15 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     util::run(&mut cmd, "cargo test --workspace")
 }
 
+/// Pinned versions of the infrastructure linters; each lives in its own venv because
+/// their dependency trees conflict.
+const CFN_LINT: &str = "cfn-lint==1.58.0";
+const SAM_CLI: &str = "aws-sam-cli==1.170.0";
+const CHECKOV: &str = "checkov==3.3.30";
+
 fn lint() -> anyhow::Result<()> {
     let root = util::workspace_root()?;
+    let template = root.join("infra/template.yaml");
     util::run(
         util::cargo(&root).args(["fmt", "--all", "--", "--check"]),
         "cargo fmt --check",
@@ -78,6 +92,40 @@ fn lint() -> anyhow::Result<()> {
         ]),
         "cargo clippy -D warnings",
     )?;
+    // The engine's validation of the ASL, the substitutions in both directions and the
+    // error names are tests, so `cargo xtask test` enforces them too.
+    util::run(
+        util::cargo(&root).args(["test", "-p", "cordon-tests", "--test", "asl_consistency"]),
+        "ASL consistency checks",
+    )?;
+    let sam = util::ensure_python_tool(&root, ".venv-sam", &[SAM_CLI, CFN_LINT], "sam")?;
+    util::run(
+        Command::new(sam.join("bin/cfn-lint")).arg(&template),
+        "cfn-lint infra/template.yaml",
+    )?;
+    util::run(
+        Command::new(sam.join("bin/sam"))
+            .args(["validate", "--lint", "--region", "us-east-1", "-t"])
+            .arg(&template)
+            .env("SAM_CLI_TELEMETRY", "0"),
+        "sam validate --lint",
+    )?;
+    let checkov = util::ensure_python_tool(&root, ".venv-checkov", &[CHECKOV], "checkov")?;
+    // checkov exits non-zero on any failed check; skips must be justified inline in the
+    // template (Metadata.checkov.skip[].comment).
+    util::run(
+        Command::new(checkov.join("bin/checkov"))
+            .args([
+                "--framework",
+                "cloudformation",
+                "--skip-download",
+                "--compact",
+                "--quiet",
+                "-f",
+            ])
+            .arg(&template),
+        "checkov (zero failed checks)",
+    )?;
     Ok(())
 }
 
@@ -88,6 +136,9 @@ fn moto_foreground() -> anyhow::Result<()> {
     println!("export AWS_ENDPOINT_URL={}", server.endpoint());
     println!("export AWS_REGION={}", moto::REGION);
     println!("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing");
-    eprintln!("xtask: moto running (pid {}); press Ctrl-C to stop", server.pid());
+    eprintln!(
+        "xtask: moto running (pid {}); press Ctrl-C to stop",
+        server.pid()
+    );
     server.wait()
 }

@@ -12,33 +12,12 @@ pub const REGION: &str = "us-east-1";
 /// Creates `.venv` with `moto[server]==MOTO_VERSION` unless it is already there.
 /// Returns the venv directory.
 pub fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
-    let venv = root.join(".venv");
-    let server = venv.join("bin/moto_server");
-    let marker = venv.join(format!(".cordon-moto-{MOTO_VERSION}"));
-    if server.exists() && marker.exists() {
-        return Ok(venv);
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    if !venv.join("bin/pip").exists() {
-        eprintln!("xtask: creating {} with {python}", venv.display());
-        crate::util::run(
-            Command::new(&python).arg("-m").arg("venv").arg(&venv),
-            "python3 -m venv .venv (is python3 with the venv module installed?)",
-        )?;
-    }
-    eprintln!("xtask: installing moto[server]=={MOTO_VERSION} into .venv");
-    crate::util::run(
-        Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &format!("moto[server]=={MOTO_VERSION}"),
-        ]),
-        "pip install moto[server]",
-    )?;
-    std::fs::write(&marker, MOTO_VERSION)
-        .with_context(|| format!("writing {}", marker.display()))?;
-    Ok(venv)
+    crate::util::ensure_python_tool(
+        root,
+        ".venv",
+        &[&format!("moto[server]=={MOTO_VERSION}")],
+        "moto_server",
+    )
 }
 
 /// A running moto server, killed by PID when dropped.

@@ -30,3 +30,41 @@ pub fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Ensures `<root>/<venv>` exists with exactly `requirements` installed, and returns it.
+/// A marker file records what was installed, so a second call is free and a changed pin
+/// reinstalls. `probe` is a script in `bin/` that must exist afterwards.
+pub fn ensure_python_tool(
+    root: &Path,
+    venv: &str,
+    requirements: &[&str],
+    probe: &str,
+) -> anyhow::Result<PathBuf> {
+    let dir = root.join(venv);
+    let marker = dir.join(".cordon-requirements");
+    let wanted = requirements.join("\n");
+    let installed = std::fs::read_to_string(&marker).unwrap_or_default();
+    if installed == wanted && dir.join("bin").join(probe).exists() {
+        return Ok(dir);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    if !dir.join("bin/pip").exists() {
+        eprintln!("xtask: creating {venv}/ with {python}");
+        run(
+            Command::new(&python).arg("-m").arg("venv").arg(&dir),
+            "python3 -m venv (is python3 with the venv module installed?)",
+        )?;
+    }
+    eprintln!("xtask: installing {} into {venv}/", requirements.join(" "));
+    run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(requirements),
+        &format!("pip install {}", requirements.join(" ")),
+    )?;
+    if !dir.join("bin").join(probe).exists() {
+        bail!("{venv}/bin/{probe} is missing after pip install");
+    }
+    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(dir)
+}

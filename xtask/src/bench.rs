@@ -1,0 +1,486 @@
+//! `cargo xtask bench`: measures the embedded engine on a Cordon-shaped definition, then the
+//! same definition on moto's Step Functions executor, and writes `BENCHMARKS.md` from that run.
+//!
+//! The engine half is `xtask/examples/engine-bench.rs`, built with `--release` (it is the only
+//! user of xtask's dev-dependencies, so `cargo xtask` itself never compiles the engine).
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::{moto, util};
+
+mod report;
+mod sfn;
+
+/// Relative to the workspace root.
+pub const DEFINITION: &str = "xtask/bench/cordon-shaped.asl.json";
+pub const INPUT: &str = "xtask/bench/cordon-shaped.input.json";
+const OUTPUT: &str = "BENCHMARKS.md";
+
+/// Stop starting new moto runs after this long (every run completes at least once).
+const MOTO_BUDGET: Duration = Duration::from_secs(240);
+
+/// How much to measure.
+pub struct Plan {
+    pub quick: bool,
+    pub engine_sequential: usize,
+    pub engine_concurrent: usize,
+    pub engine_one_call: usize,
+    pub engine_runs: usize,
+    pub engine_warmup: usize,
+    pub moto_sequential: usize,
+    pub moto_concurrent: usize,
+    pub moto_runs: usize,
+    pub moto_warmup: usize,
+}
+
+impl Plan {
+    fn full() -> Plan {
+        Plan {
+            quick: false,
+            engine_sequential: 2000,
+            engine_concurrent: 1000,
+            engine_one_call: 500,
+            engine_runs: 5,
+            engine_warmup: 200,
+            moto_sequential: 10,
+            moto_concurrent: 25,
+            moto_runs: 3,
+            moto_warmup: 2,
+        }
+    }
+
+    fn quick() -> Plan {
+        Plan {
+            quick: true,
+            engine_sequential: 200,
+            engine_concurrent: 200,
+            engine_one_call: 50,
+            engine_runs: 2,
+            engine_warmup: 20,
+            moto_sequential: 3,
+            moto_concurrent: 5,
+            moto_runs: 1,
+            moto_warmup: 1,
+        }
+    }
+}
+
+/// The timings of one mode: `executions` per run, the elapsed seconds of each run.
+pub struct Mode {
+    pub executions: usize,
+    pub seconds: Vec<f64>,
+}
+
+impl Mode {
+    fn sorted(&self) -> Vec<f64> {
+        let mut s = self.seconds.clone();
+        s.sort_by(f64::total_cmp);
+        s
+    }
+
+    pub fn min(&self) -> f64 {
+        self.sorted().first().copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn median(&self) -> f64 {
+        median(&self.seconds)
+    }
+
+    /// Executions per second of the fastest run.
+    pub fn best_rate(&self) -> f64 {
+        self.executions as f64 / self.min()
+    }
+
+    /// Executions per second of the median run.
+    pub fn median_rate(&self) -> f64 {
+        self.executions as f64 / self.median()
+    }
+
+    /// Wall time per state transition (state entered) in the median run, in microseconds.
+    pub fn us_per_transition(&self, transitions: usize) -> f64 {
+        self.median() * 1e6 / (self.executions * transitions) as f64
+    }
+}
+
+pub fn median(xs: &[f64]) -> f64 {
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+pub struct EngineResults {
+    pub clock: String,
+    pub worker_threads: u64,
+    pub transitions: usize,
+    pub history_events: usize,
+    pub output: Value,
+    pub sequential: Mode,
+    pub concurrent: Mode,
+    pub one_call: Mode,
+}
+
+pub struct MotoResults {
+    pub python: String,
+    pub transitions: usize,
+    pub output: Value,
+    pub sequential: Mode,
+    pub concurrent: Mode,
+    /// moto's own startDate..stopDate of every measured execution, in seconds.
+    pub server_seconds: Vec<f64>,
+}
+
+/// Facts about where the numbers were measured.
+pub struct Machine {
+    pub date: String,
+    pub nproc: usize,
+    pub cpu: String,
+    pub rustc: String,
+    pub release_profile: String,
+    pub load_before: String,
+    pub load_after: String,
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let plan = match args {
+        [] => Plan::full(),
+        [q] if q == "--quick" => Plan::quick(),
+        _ => bail!("usage: cargo xtask bench [--quick]"),
+    };
+    let root = util::workspace_root()?;
+    let definition = read(&root, DEFINITION)?;
+    let input = read(&root, INPUT)?;
+    let mut machine = Machine::probe(&root)?;
+
+    eprintln!("xtask bench: building and running the engine bench (release)");
+    let engine = engine_bench(&root, &plan)?;
+    eprintln!(
+        "xtask bench: engine: {:.0} executions/s sequential, {:.0} concurrent (median)",
+        engine.sequential.median_rate(),
+        engine.concurrent.median_rate()
+    );
+
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    eprintln!(
+        "xtask bench: moto {} listening on {}",
+        moto::MOTO_VERSION,
+        server.endpoint()
+    );
+    let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
+    drop(server);
+    eprintln!(
+        "xtask bench: moto: {:.2} executions/s sequential, {:.2} concurrent (median)",
+        moto.sequential.median_rate(),
+        moto.concurrent.median_rate()
+    );
+
+    if engine.output != moto.output {
+        eprintln!(
+            "xtask bench: warning: the executors' outputs differ\n  engine: {}\n  moto:   {}",
+            engine.output, moto.output
+        );
+    }
+    machine.load_after = load_average();
+    let text = report::render(&machine, &plan, &engine, &moto);
+    let out = root.join(OUTPUT);
+    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("xtask bench: wrote {}", out.display());
+    Ok(())
+}
+
+fn read(root: &Path, rel: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(root.join(rel)).with_context(|| format!("reading {rel}"))
+}
+
+fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
+    let mut cmd = util::cargo(root);
+    cmd.args([
+        "run",
+        "--release",
+        "--package",
+        "xtask",
+        "--example",
+        "engine-bench",
+        "--",
+    ]);
+    cmd.arg("--definition").arg(root.join(DEFINITION));
+    cmd.arg("--input").arg(root.join(INPUT));
+    for (flag, n) in [
+        ("--sequential", plan.engine_sequential),
+        ("--concurrent", plan.engine_concurrent),
+        ("--one-call", plan.engine_one_call),
+        ("--runs", plan.engine_runs),
+        ("--warmup", plan.engine_warmup),
+    ] {
+        cmd.arg(flag).arg(n.to_string());
+    }
+    cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
+    let out = cmd
+        .output()
+        .context("could not start cargo run --example engine-bench")?;
+    if !out.status.success() {
+        bail!("the engine bench failed ({})", out.status);
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .context("the engine bench did not print one JSON object")?;
+    let count = |key: &str| {
+        v[key]
+            .as_u64()
+            .with_context(|| format!("the engine bench printed no {key}"))
+    };
+    let mode = |key: &str| -> anyhow::Result<Mode> {
+        let m = &v[key];
+        Ok(Mode {
+            executions: m["executions"]
+                .as_u64()
+                .with_context(|| format!("no {key}.executions"))? as usize,
+            seconds: m["seconds"]
+                .as_array()
+                .with_context(|| format!("no {key}.seconds"))?
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect(),
+        })
+    };
+    Ok(EngineResults {
+        clock: v["clock"].as_str().unwrap_or("unknown").to_owned(),
+        worker_threads: count("worker_threads")?,
+        transitions: count("transitions_per_execution")? as usize,
+        history_events: count("history_events_per_execution")? as usize,
+        output: v["output"].clone(),
+        sequential: mode("sequential")?,
+        concurrent: mode("concurrent")?,
+        one_call: mode("one_call")?,
+    })
+}
+
+fn moto_bench(
+    endpoint: &str,
+    venv: &Path,
+    plan: &Plan,
+    definition: &str,
+    input: &str,
+) -> anyhow::Result<MotoResults> {
+    let client = sfn::Client::new(endpoint.to_owned());
+    client.enable_executor()?;
+    let sm = client.create_state_machine("cordon-bench", definition)?;
+
+    // Warm up (the first execution imports half of moto), and learn the path and output.
+    let (_, warm) = sfn::sequential(&client, &sm, input, "warmup", plan.moto_warmup.max(1))?;
+    let probe = warm.last().context("no warm-up execution")?;
+    let transitions = client.states_entered(&probe.arn)?;
+    let output = probe.output.clone();
+
+    let started = Instant::now();
+    let mut sequential = Mode {
+        executions: plan.moto_sequential,
+        seconds: Vec::new(),
+    };
+    let mut concurrent = Mode {
+        executions: plan.moto_concurrent,
+        seconds: Vec::new(),
+    };
+    let mut server_seconds = Vec::new();
+    for run in 0..plan.moto_runs {
+        if run > 0 && started.elapsed() > MOTO_BUDGET {
+            eprintln!("xtask bench: moto time budget spent after {run} runs");
+            break;
+        }
+        let prefix = format!("seq-{run}");
+        let (t, done) = sfn::sequential(&client, &sm, input, &prefix, plan.moto_sequential)?;
+        sequential.seconds.push(t.as_secs_f64());
+        server_seconds.extend(done.iter().map(|f| f.server_seconds));
+
+        let prefix = format!("conc-{run}");
+        let (t, done) = sfn::concurrent(&client, &sm, input, &prefix, plan.moto_concurrent)?;
+        concurrent.seconds.push(t.as_secs_f64());
+        server_seconds.extend(done.iter().map(|f| f.server_seconds));
+        eprintln!(
+            "xtask bench: moto run {}: sequential {:.1}s, concurrent {:.1}s",
+            run + 1,
+            sequential.seconds[run],
+            concurrent.seconds[run]
+        );
+    }
+    Ok(MotoResults {
+        python: command_line(Command::new(venv.join("bin/python")).arg("--version")),
+        transitions,
+        output,
+        sequential,
+        concurrent,
+        server_seconds,
+    })
+}
+
+impl Machine {
+    fn probe(root: &Path) -> anyhow::Result<Machine> {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == "model name").then(|| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown (no model name in /proc/cpuinfo)".to_owned());
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+        Ok(Machine {
+            date: utc_now(),
+            nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+            rustc: command_line(Command::new(rustc).arg("--version").current_dir(root)),
+            release_profile: release_profile(&read(root, "Cargo.toml")?),
+            load_before: load_average(),
+            load_after: String::new(),
+        })
+    }
+}
+
+/// The first line a command prints, or why there is none.
+fn command_line(cmd: &mut Command) -> String {
+    match cmd.stdin(Stdio::null()).output() {
+        Ok(o) if o.status.success() => {
+            let text = if o.stdout.is_empty() {
+                o.stderr
+            } else {
+                o.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        }
+        Ok(o) => format!("unknown ({:?} exited {})", cmd.get_program(), o.status),
+        Err(e) => format!("unknown ({:?}: {e})", cmd.get_program()),
+    }
+}
+
+/// The settings of `[profile.release]` in the root manifest, as one line.
+fn release_profile(manifest: &str) -> String {
+    let settings: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[profile.release]")
+        .skip(1)
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if settings.is_empty() {
+        "cargo's defaults".to_owned()
+    } else {
+        settings.join(", ")
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM:SSZ`.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        let m = Mode {
+            executions: 100,
+            seconds: vec![2.0, 1.0, 4.0],
+        };
+        assert_eq!(m.min(), 1.0);
+        assert_eq!(m.best_rate(), 100.0);
+        assert_eq!(m.median_rate(), 50.0);
+        assert_eq!(m.us_per_transition(10), 2000.0);
+    }
+
+    #[test]
+    fn release_profile_is_read_from_the_manifest() {
+        let manifest = "[profile.dev]\ndebug = 1\n\n[profile.release]\nopt-level = \"s\"\n# c\nlto = \"thin\"\n\n[x]\ny = 1\n";
+        assert_eq!(
+            release_profile(manifest),
+            "opt-level = \"s\", lto = \"thin\""
+        );
+        assert_eq!(release_profile("[package]\n"), "cargo's defaults");
+    }
+
+    #[test]
+    fn the_bench_definition_is_cordon_shaped() {
+        let root = util::workspace_root().unwrap();
+        let def: Value = serde_json::from_str(&read(&root, DEFINITION).unwrap()).unwrap();
+        let states = def["States"].as_object().unwrap();
+        // Its happy path: Task, Choice, Task, Choice, Task x4, Succeed.
+        let mut path = Vec::new();
+        let mut at = def["StartAt"].as_str().unwrap();
+        let choices = [("IsNewIncident", "Enrich"), ("Route", "Quarantine")];
+        loop {
+            let s = &states[at];
+            path.push(s["Type"].as_str().unwrap().to_owned());
+            if s["Type"] == "Task" {
+                assert_eq!(s["Resource"], "arn:aws:states:::lambda:invoke", "{at}");
+                assert!(s["Retry"].is_array() && s["Catch"].is_array(), "{at}");
+                assert!(s["ResultSelector"].is_object(), "{at}");
+            }
+            at = match s["Next"].as_str() {
+                Some(next) => next,
+                None => match choices.iter().find(|(c, _)| *c == at) {
+                    Some((_, next)) => next,
+                    None => break,
+                },
+            };
+        }
+        assert_eq!(
+            path,
+            [
+                "Task", "Choice", "Task", "Choice", "Task", "Task", "Task", "Task", "Succeed"
+            ]
+        );
+        let input: Value = serde_json::from_str(&read(&root, INPUT).unwrap()).unwrap();
+        assert_eq!(input["detail"]["eventName"], "CreateUser");
+    }
+
+    #[test]
+    fn dates_are_civil() {
+        let d = utc_now();
+        assert_eq!(d.len(), "2024-01-01 00:00:00Z".len());
+        assert!(d.starts_with("20"), "{d}");
+    }
+}
