@@ -187,7 +187,7 @@ async fn bench(a: &Args, definition: &str, input: Value) -> Result<Value, String
     }
 
     Ok(json!({
-        "clock": "SystemClock (wall clock)",
+        "clock": "SystemClock",
         "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
         "transitions_per_execution": transitions,
         "history_events_per_execution": history_events,

@@ -133,7 +133,7 @@ pub struct MotoResults {
     pub output: Value,
     pub sequential: Mode,
     pub concurrent: Mode,
-    /// moto's own startDate..stopDate of every measured execution, in seconds.
+    /// moto's own startDate..stopDate of every measured sequential execution, in seconds.
     pub server_seconds: Vec<f64>,
 }
 
@@ -302,7 +302,13 @@ fn moto_bench(
         let prefix = format!("conc-{run}");
         let (t, done) = sfn::concurrent(&client, &sm, input, &prefix, plan.moto_concurrent)?;
         concurrent.seconds.push(t.as_secs_f64());
-        server_seconds.extend(done.iter().map(|f| f.server_seconds));
+        if done.len() != plan.moto_concurrent {
+            bail!(
+                "moto finished {} of {} executions",
+                done.len(),
+                plan.moto_concurrent
+            );
+        }
         eprintln!(
             "xtask bench: moto run {}: sequential {:.1}s, concurrent {:.1}s",
             run + 1,

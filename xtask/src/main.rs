@@ -77,6 +77,7 @@ const CHECKOV: &str = "checkov==3.3.30";
 fn lint() -> anyhow::Result<()> {
     let root = util::workspace_root()?;
     let template = root.join("infra/template.yaml");
+    let forwarder = root.join("infra/forwarder.yaml");
     util::run(
         util::cargo(&root).args(["fmt", "--all", "--", "--check"]),
         "cargo fmt --check",
@@ -100,8 +101,10 @@ fn lint() -> anyhow::Result<()> {
     )?;
     let sam = util::ensure_python_tool(&root, ".venv-sam", &[SAM_CLI, CFN_LINT], "sam")?;
     util::run(
-        Command::new(sam.join("bin/cfn-lint")).arg(&template),
-        "cfn-lint infra/template.yaml",
+        Command::new(sam.join("bin/cfn-lint"))
+            .arg(&template)
+            .arg(&forwarder),
+        "cfn-lint infra/*.yaml",
     )?;
     util::run(
         Command::new(sam.join("bin/sam"))

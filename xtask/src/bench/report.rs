@@ -104,8 +104,8 @@ pub fn render(
          `xtask/examples/engine-bench.rs`): one parsed `Definition` shared by all executions, \
          each execution `Execution::start` + `run_until_finished`. The dispatcher is an async fn \
          that returns `{{\"ExecutedVersion\": \"$LATEST\", \"Payload\": <request Payload>, \
-         \"StatusCode\": 200}}` at once. Clock: {} (not the virtual clock; nothing on this path \
-         waits). Runtime: tokio multi-thread, {} worker threads. {} warm-up executions first. \
+         \"StatusCode\": 200}}` at once. Clock: `{}`, the real one (nothing on this path \
+         waits, so the virtual clock would change nothing but the timestamps). Runtime: tokio multi-thread, {} worker threads. {} warm-up executions first. \
          *Sequential* runs one execution after another; *concurrent* spawns all of a run's \
          executions as tokio tasks at once and joins them; *one call* is `run_to_completion`, \
          which also parses the definition and copies the history for every execution.",
@@ -157,7 +157,7 @@ pub fn render(
     let _ = writeln!(
         w,
         "\nmoto's own duration of one execution (`stopDate` - `startDate`, millisecond \
-         resolution): median {:.0} ms over {} measured executions, against {:.0} ms per \
+         resolution): median {:.0} ms over the {} sequential executions, against {:.0} ms per \
          execution seen by the client in the median sequential run (the rest is \
          `StartExecution`, polling and HTTP). The engine's per-transition time includes the \
          Task dispatch (a spawned tokio task per Task state) and the history it records.",
@@ -211,7 +211,7 @@ pub fn render(
          --definition {DEFINITION} --input {INPUT}\n\
          ```\n\n\
          Plan of this run: engine {} sequential + {} concurrent + {} one-call executions per \
-         run, {} runs; moto {} sequential + {} concurrent executions per run, {} runs \
+         run, {} run(s); moto {} sequential + {} concurrent executions per run, {} run(s) \
          (bounded: at most 60 s per execution, no new moto run after 4 minutes).",
         plan.engine_sequential,
         plan.engine_concurrent,
