@@ -191,13 +191,13 @@ pub fn render(
         "- The machine may be shared (see the load averages above); fastest and median runs are \
          both shown so that noise is visible. moto gets far fewer executions per run than the \
          engine (it is much slower), so its numbers are the noisier ones.\n\
-         - A moto Task costs a loopback HTTP Lambda Invoke; an engine Task costs a function \
-         call. That is the difference between the two designs the ratio measures (the engine \
-         resolves Tasks in process), not an artefact: moto has no in-process no-op Task for \
-         `lambda:invoke`.\n\
+         - A moto Task costs a loopback HTTP Lambda Invoke (moto's executor builds a boto3 \
+         client and calls its own Lambda API); an engine Task costs a function call. The ratio \
+         compares the executors as they are, including how each reaches a no-op Task: moto has \
+         no in-process way to answer `lambda:invoke` (its mocked-response mode is disabled in \
+         5.2.5), and how much of its time that round trip takes was not measured separately.\n\
          - Not measured here: the engine's persistence, its Step Functions HTTP API, and real \
-         task handlers (each real Cordon Task calls IAM, DynamoDB or SNS, which dwarfs either \
-         executor's overhead)."
+         task handlers (each real Cordon Task makes AWS API calls of its own)."
     );
 
     let _ = writeln!(w, "\n## Reproduce\n");
