@@ -1,0 +1,622 @@
+//! The service core: state machines and executions on the engine, persisted in SQLite.
+//!
+//! Each running execution is driven by its own tokio task (an "actor") that owns the engine's
+//! [`Execution`]: it runs it until parked, persists it, then sleeps until its next timer (the
+//! per-execution scheduler) or until a callback or stop arrives. Callbacks that arrive while
+//! parked are applied and persisted before the API answers (write-ahead); callbacks arriving
+//! while a task dispatch is in flight are handed to the engine's own channel.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cordon_engine::{
+    Clock, Definition, EventType, Execution, ExecutionStatus, RunOutcome, Runtime, StartOptions,
+    SystemClock, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher,
+};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::ApiError;
+use crate::lambda::{InProcessLambda, LambdaBackend, LambdaDispatcher};
+use crate::store::{Inserted, Snapshot, StateMachineRow, Store, epoch};
+
+/// How to run the service.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// Loopback port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// The SQLite file of this local stack (created if missing).
+    pub db_path: PathBuf,
+    pub region: String,
+    pub account: String,
+    /// Where Lambda tasks run. Defaults to an empty [`InProcessLambda`].
+    pub lambda: Arc<dyn LambdaBackend>,
+    /// Tasks that are not Lambda (e.g. `arn:aws:states:::sns:publish`). Defaults to failing
+    /// them with `States.TaskFailed`.
+    pub other_tasks: Arc<dyn TaskDispatcher>,
+}
+
+impl ServiceConfig {
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            port: 0,
+            db_path: db_path.into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            lambda: Arc::new(InProcessLambda::new()),
+            other_tasks: Arc::new(UnresolvedDispatcher),
+        }
+    }
+
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn with_lambda(mut self, backend: Arc<dyn LambdaBackend>) -> Self {
+        self.lambda = backend;
+        self
+    }
+
+    pub fn with_other_tasks(mut self, dispatcher: Arc<dyn TaskDispatcher>) -> Self {
+        self.other_tasks = dispatcher;
+        self
+    }
+
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+}
+
+enum Cmd {
+    Success {
+        token: String,
+        output: Value,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    Failure {
+        token: String,
+        error: Option<String>,
+        cause: Option<String>,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    Heartbeat {
+        token: String,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+        reply: oneshot::Sender<Result<(), ApiError>>,
+    },
+}
+
+struct Actor {
+    id: u64,
+    tx: mpsc::UnboundedSender<Cmd>,
+    abort: tokio::task::AbortHandle,
+}
+
+/// Records which execution issued each task token before the task is dispatched, so a
+/// callback that arrives before the next persist still finds its execution.
+struct TokenTracker {
+    inner: Arc<dyn TaskDispatcher>,
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+}
+
+#[async_trait]
+impl TaskDispatcher for TokenTracker {
+    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        if let Some(t) = &req.task_token {
+            lock(&self.tokens).insert(t.clone(), req.execution_arn.clone());
+        }
+        self.inner.invoke(req).await
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Core {
+    pub(crate) store: Store,
+    rt: Runtime,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    actors: Mutex<HashMap<String, Actor>>,
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+    definitions: Mutex<HashMap<(String, String), Arc<Definition>>>,
+    next_actor: AtomicU64,
+}
+
+fn task_timed_out() -> ApiError {
+    ApiError::new(
+        "TaskTimedOut",
+        "Task Timed Out: 'Provided task does not exist anymore'",
+    )
+}
+
+fn gone<T>(_: T) -> ApiError {
+    task_timed_out()
+}
+
+/// Names of state machines and executions: 1-80 characters, none of AWS's forbidden ones.
+pub(crate) fn valid_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=80).contains(&n)
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c))
+}
+
+impl Core {
+    pub(crate) fn new(store: Store, config: &ServiceConfig) -> Arc<Self> {
+        let tokens = Arc::new(Mutex::new(HashMap::new()));
+        let lambda = LambdaDispatcher::new(
+            config.lambda.clone(),
+            config.other_tasks.clone(),
+            config.region.clone(),
+            config.account.clone(),
+        );
+        let dispatcher = TokenTracker {
+            inner: Arc::new(lambda),
+            tokens: tokens.clone(),
+        };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Arc::new(Self {
+            store,
+            rt: Runtime::new(Arc::new(dispatcher), clock),
+            region: config.region.clone(),
+            account: config.account.clone(),
+            actors: Mutex::new(HashMap::new()),
+            tokens,
+            definitions: Mutex::new(HashMap::new()),
+            next_actor: AtomicU64::new(1),
+        })
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.rt.clock.now()
+    }
+
+    fn definition(&self, sm: &StateMachineRow) -> Result<Arc<Definition>, ApiError> {
+        let key = (sm.arn.clone(), sm.revision_id.clone());
+        if let Some(d) = lock(&self.definitions).get(&key) {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(
+            Definition::parse(&sm.definition)
+                .map_err(|e| ApiError::new("InvalidDefinition", e.to_string()))?,
+        );
+        lock(&self.definitions).insert(key, d.clone());
+        Ok(d)
+    }
+
+    fn snapshot(ex: &Execution) -> Snapshot<'_> {
+        let st = ex.state();
+        let redrivable = !matches!(
+            st.status,
+            ExecutionStatus::Running | ExecutionStatus::Succeeded
+        ) && st.redrive_point.is_some();
+        let redrive_date = st
+            .history
+            .iter()
+            .rev()
+            .find(|e| e.event_type == EventType::ExecutionRedriven)
+            .map(|e| epoch(&e.timestamp));
+        Snapshot {
+            state: st,
+            description: ex.describe().to_aws_json(),
+            pending_tokens: ex.pending_task_tokens(),
+            next_wakeup: ex.next_timer(),
+            redrivable,
+            redrive_date,
+        }
+    }
+
+    fn persist(&self, ex: &Execution) {
+        if let Err(e) = self.store.save_execution(&Self::snapshot(ex)) {
+            tracing::error!(
+                execution = %ex.state().identity.execution_arn,
+                "cannot persist the execution: {e}"
+            );
+        }
+    }
+
+    /// Starts driving `ex` (already persisted) in its own task. Call with `actors` locked.
+    fn spawn_actor(self: &Arc<Self>, actors: &mut HashMap<String, Actor>, ex: Execution) {
+        let arn = ex.state().identity.execution_arn.clone();
+        let id = self.next_actor.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let core = self.clone();
+        let task = tokio::spawn(async move { core.drive(id, ex, rx).await });
+        actors.insert(
+            arn,
+            Actor {
+                id,
+                tx,
+                abort: task.abort_handle(),
+            },
+        );
+    }
+
+    async fn drive(
+        self: Arc<Self>,
+        id: u64,
+        mut ex: Execution,
+        mut rx: mpsc::UnboundedReceiver<Cmd>,
+    ) {
+        let arn = ex.state().identity.execution_arn.clone();
+        let handle = ex.handle();
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        loop {
+            let outcome = {
+                let run = ex.run_until_parked(&self.rt);
+                tokio::pin!(run);
+                loop {
+                    tokio::select! {
+                        o = &mut run => break o,
+                        Some(cmd) = rx.recv() => forward(cmd, &handle, &forwarded),
+                    }
+                }
+            };
+            if matches!(outcome, RunOutcome::Parked { .. }) && forwarded.load(Ordering::SeqCst) > 0
+            {
+                // A forwarded callback is still on its way into the engine.
+                tokio::task::yield_now().await;
+                continue;
+            }
+            self.persist(&ex);
+            let RunOutcome::Parked { next_wakeup, .. } = outcome else {
+                break;
+            };
+            let clock = self.rt.clock.clone();
+            let timer = async move {
+                match next_wakeup {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.apply(&mut ex, cmd),
+                    None => return,
+                },
+                _ = timer => {}
+            }
+        }
+        let mut actors = lock(&self.actors);
+        if actors.get(&arn).is_some_and(|a| a.id == id) {
+            actors.remove(&arn);
+        }
+        drop(actors);
+        lock(&self.tokens).retain(|_, a| *a != arn);
+    }
+
+    /// Applies a command to a parked execution, persisting before replying.
+    fn apply(&self, ex: &mut Execution, cmd: Cmd) {
+        let rt = &self.rt;
+        let (result, reply) = match cmd {
+            Cmd::Success {
+                token,
+                output,
+                reply,
+            } => (ex.send_task_success(&token, output, rt), reply),
+            Cmd::Failure {
+                token,
+                error,
+                cause,
+                reply,
+            } => (ex.send_task_failure(&token, error, cause, rt), reply),
+            Cmd::Heartbeat { token, reply } => (ex.send_task_heartbeat(&token, rt), reply),
+            Cmd::Stop {
+                error,
+                cause,
+                reply,
+            } => {
+                ex.stop(error, cause, rt);
+                (Ok(()), reply)
+            }
+        };
+        if result.is_ok() {
+            self.persist(ex);
+        }
+        let _ = reply.send(result.map_err(ApiError::from));
+    }
+
+    // ------------------------------------------------------------ operations
+
+    /// Resumes every execution that was running when the service last stopped.
+    pub(crate) fn resume_all(self: &Arc<Self>) -> Result<usize, crate::error::StoreError> {
+        let arns = self.store.running_executions()?;
+        let mut actors = lock(&self.actors);
+        let mut n = 0;
+        for arn in arns {
+            let state = match self.store.load_state(&arn) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(execution = %arn, "cannot load the execution: {e}");
+                    continue;
+                }
+            };
+            match Execution::resume(state) {
+                Ok(ex) => {
+                    self.spawn_actor(&mut actors, ex);
+                    n += 1;
+                }
+                Err(e) => tracing::error!(execution = %arn, "cannot resume the execution: {e}"),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stops driving every execution (their last persisted state stays in the database).
+    pub(crate) fn halt(&self) {
+        for (_, a) in lock(&self.actors).drain() {
+            a.abort.abort();
+        }
+    }
+
+    pub(crate) fn start_execution(
+        self: &Arc<Self>,
+        sm_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<(String, f64), ApiError> {
+        let sm = self
+            .store
+            .state_machine(sm_arn)?
+            .ok_or_else(|| sm_does_not_exist(sm_arn))?;
+        let name = match name {
+            Some(n) if !valid_name(&n) => {
+                return Err(ApiError::new("InvalidName", format!("Invalid Name: '{n}'")));
+            }
+            Some(n) => n,
+            None => self.rt.rng.uuid(),
+        };
+        let input_text = input.unwrap_or_else(|| "{}".into());
+        let input: Value = serde_json::from_str(&input_text).map_err(|e| {
+            ApiError::new(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        })?;
+        let def = self.definition(&sm)?;
+        let arn = format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            self.region, self.account, sm.name
+        );
+        let opts = StartOptions {
+            name: Some(name),
+            execution_arn: Some(arn.clone()),
+            state_machine_name: Some(sm.name.clone()),
+            state_machine_arn: Some(sm.arn.clone()),
+            role_arn: Some(sm.role_arn.clone()),
+            region: Some(self.region.clone()),
+            account: Some(self.account.clone()),
+            start_time: None,
+        };
+        let ex = Execution::start(def, input.clone(), opts, &self.rt)?;
+        let start = epoch(&ex.state().start_time);
+        let mut actors = lock(&self.actors);
+        match self.store.insert_execution(&Self::snapshot(&ex))? {
+            Inserted::New => {
+                self.spawn_actor(&mut actors, ex);
+                Ok((arn, start))
+            }
+            Inserted::Exists(row) => {
+                let same_input = serde_json::from_str::<Value>(&row.input).ok() == Some(input);
+                if row.status == "RUNNING" && same_input {
+                    Ok((row.arn, row.start_date))
+                } else {
+                    Err(ApiError::new(
+                        "ExecutionAlreadyExists",
+                        format!("Execution Already Exists: '{}'", row.arn),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn actor_tx(&self, arn: &str) -> Option<mpsc::UnboundedSender<Cmd>> {
+        lock(&self.actors).get(arn).map(|a| a.tx.clone())
+    }
+
+    async fn callback(
+        &self,
+        token: &str,
+        make: impl FnOnce(oneshot::Sender<Result<(), ApiError>>) -> Cmd,
+    ) -> Result<(), ApiError> {
+        if token.is_empty() || token.len() > 2048 {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048",
+            ));
+        }
+        let tracked = lock(&self.tokens).get(token).cloned();
+        let owner = match tracked {
+            Some(arn) => arn,
+            None => match self.store.token_owner(token)? {
+                Some((arn, _)) => arn,
+                None => {
+                    return Err(ApiError::new(
+                        "InvalidToken",
+                        "Invalid Token: 'Invalid token'",
+                    ));
+                }
+            },
+        };
+        let tx = self.actor_tx(&owner).ok_or_else(task_timed_out)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(make(reply)).map_err(gone)?;
+        rx.await.map_err(gone)?
+    }
+
+    pub(crate) async fn send_task_success(
+        &self,
+        token: &str,
+        output: &str,
+    ) -> Result<(), ApiError> {
+        let output: Value = serde_json::from_str(output)
+            .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
+        let token_owned = token.to_owned();
+        self.callback(token, |reply| Cmd::Success {
+            token: token_owned,
+            output,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) async fn send_task_failure(
+        &self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), ApiError> {
+        let token_owned = token.to_owned();
+        self.callback(token, |reply| Cmd::Failure {
+            token: token_owned,
+            error,
+            cause,
+            reply,
+        })
+        .await
+    }
+
+    pub(crate) async fn send_task_heartbeat(&self, token: &str) -> Result<(), ApiError> {
+        let token_owned = token.to_owned();
+        self.callback(token, |reply| Cmd::Heartbeat {
+            token: token_owned,
+            reply,
+        })
+        .await
+    }
+
+    /// `StopExecution`: returns the stop date.
+    pub(crate) async fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<f64, ApiError> {
+        let row = self
+            .store
+            .execution(arn)?
+            .ok_or_else(|| exec_does_not_exist(arn))?;
+        if let Some(tx) = self.actor_tx(arn) {
+            let (reply, rx) = oneshot::channel();
+            if tx
+                .send(Cmd::Stop {
+                    error,
+                    cause,
+                    reply,
+                })
+                .is_ok()
+            {
+                // The actor may have finished meanwhile; the stored row tells.
+                let _ = rx.await;
+            }
+        }
+        // A stop handed to an execution with a dispatch in flight is persisted when the
+        // engine returns; wait (briefly) for that so a DescribeExecution that follows agrees.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut row = row;
+        loop {
+            row = self.store.execution(arn)?.unwrap_or(row);
+            if row.status != "RUNNING" || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Ok(row.stop_date.unwrap_or_else(|| epoch(&self.now())))
+    }
+
+    /// `RedriveExecution`: returns the redrive date.
+    pub(crate) fn redrive_execution(self: &Arc<Self>, arn: &str) -> Result<f64, ApiError> {
+        let mut actors = lock(&self.actors);
+        let state = self
+            .store
+            .load_state(arn)?
+            .ok_or_else(|| exec_does_not_exist(arn))?;
+        if actors.contains_key(arn) || state.status == ExecutionStatus::Running {
+            return Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution is RUNNING and cannot be redriven: '{arn}'"),
+            ));
+        }
+        let mut ex = Execution::resume(state)?;
+        ex.redrive(&self.rt)?;
+        self.store.save_execution(&Self::snapshot(&ex))?;
+        let date = epoch(&self.now());
+        self.spawn_actor(&mut actors, ex);
+        Ok(date)
+    }
+
+    /// Stops the running executions of a state machine, then deletes it.
+    pub(crate) async fn delete_state_machine(&self, arn: &str) -> Result<(), ApiError> {
+        for row in self.store.executions(arn, Some("RUNNING"))? {
+            self.stop_execution(
+                &row.arn,
+                Some("States.Aborted".into()),
+                Some("The state machine was deleted.".into()),
+            )
+            .await?;
+        }
+        self.store.delete_state_machine(arn)?;
+        lock(&self.definitions).retain(|(a, _), _| a != arn);
+        Ok(())
+    }
+
+    /// How many executions are being driven right now.
+    pub(crate) fn active(&self) -> usize {
+        lock(&self.actors).len()
+    }
+}
+
+fn forward(cmd: Cmd, handle: &cordon_engine::ExecutionHandle, forwarded: &Arc<AtomicUsize>) {
+    let handle = handle.clone();
+    let counter = forwarded.clone();
+    counter.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        let (result, reply) = match cmd {
+            Cmd::Success {
+                token,
+                output,
+                reply,
+            } => (handle.send_task_success(&token, output).await, reply),
+            Cmd::Failure {
+                token,
+                error,
+                cause,
+                reply,
+            } => (handle.send_task_failure(&token, error, cause).await, reply),
+            Cmd::Heartbeat { token, reply } => (handle.send_task_heartbeat(&token).await, reply),
+            Cmd::Stop {
+                error,
+                cause,
+                reply,
+            } => (handle.stop(error, cause).await, reply),
+        };
+        counter.fetch_sub(1, Ordering::SeqCst);
+        let _ = reply.send(result.map_err(ApiError::from));
+    });
+}
+
+pub(crate) fn sm_does_not_exist(arn: &str) -> ApiError {
+    ApiError::new(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
+}
+
+pub(crate) fn exec_does_not_exist(arn: &str) -> ApiError {
+    ApiError::new(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
+}
