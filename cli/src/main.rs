@@ -42,6 +42,21 @@ enum LocalCommand {
         #[arg(long)]
         context: Option<PathBuf>,
     },
+    /// Serve the Step Functions API (awsJson1_0) on 127.0.0.1, backed by the embedded engine
+    /// and a SQLite file, until SIGTERM or Ctrl-C. Point aws-sdk-sfn or the AWS CLI at it with
+    /// AWS_ENDPOINT_URL_SFN.
+    Serve {
+        /// The loopback port (0 picks a free one).
+        #[arg(long, default_value_t = 8083)]
+        port: u16,
+        /// The SQLite database holding definitions, executions, history, tokens and timers.
+        #[arg(long, default_value = ".cordon/sfn.sqlite")]
+        db: PathBuf,
+        /// Resolve Lambda tasks through the Lambda Invoke API at this endpoint (for example
+        /// `cargo lambda watch` on http://127.0.0.1:9000) instead of failing them.
+        #[arg(long)]
+        lambda_endpoint: Option<String>,
+    },
 }
 
 fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
@@ -66,6 +81,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&described)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Local {
+            command:
+                LocalCommand::Serve {
+                    port,
+                    db,
+                    lambda_endpoint,
+                },
+        } => {
+            if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let mut config = cordon_sfn_local::ServiceConfig::new(db).with_port(port);
+            if let Some(url) = lambda_endpoint {
+                config =
+                    config.with_lambda(std::sync::Arc::new(cordon_sfn_local::HttpLambda::new(url)));
+            }
+            let handle = cordon_sfn_local::serve(config).await?;
+            println!("AWS_ENDPOINT_URL_SFN={}", handle.endpoint());
+            eprintln!(
+                "cordon: Step Functions API on {} ({} execution(s) resumed); Ctrl-C or SIGTERM stops it",
+                handle.endpoint(),
+                handle.resumed_executions()
+            );
+            handle.run_until_signal().await?;
             Ok(ExitCode::SUCCESS)
         }
     }
