@@ -1,1 +1,152 @@
-//! The enrich task.
+//! The enrich task: look up the target, assess the detection, store the assessment.
+//!
+//! - The target's IAM facts (user, tags, groups, policies, keys, MFA, login profile) when
+//!   the principal is an IAM user with a name. A user that no longer exists is not an
+//!   error: the assessment is made without facts (`principalExists: false`).
+//! - Severity and disposition come from the response policy (`ResponsePolicy::assess`),
+//!   which also checks the actor allowlist and whether the principal can be contained.
+//! - The assessment is stored on the incident item (severity, disposition, assessment).
+use std::sync::Arc;
+
+use cordon_aws::env::{self, Lookup};
+use cordon_aws::store::{IncidentStore, TimelineEntry};
+use cordon_aws::{Clock, DynamoIncidentStore, IamIdentityStore, IdentityStore};
+use cordon_core::model::{Assessment, Detection, Disposition, PrincipalKind, UserFacts};
+use cordon_core::{ResponsePolicy, TaskError};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+/// Environment of the enrich Lambda.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `CORDON_TABLE_NAME`.
+    pub table_name: String,
+    /// `CORDON_RESPONSE_POLICY` (inline JSON), else the default policy.
+    pub policy: ResponsePolicy,
+    /// `CORDON_OWN_ROLE_ARNS` (comma-separated). `main` adds the function's own role.
+    pub own_role_arns: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, TaskError> {
+        Self::from_lookup(&env::process_env)
+    }
+
+    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
+        Ok(Self {
+            table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
+            policy: env::response_policy(env)?,
+            own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Deps {
+    pub identity: Arc<dyn IdentityStore>,
+    pub store: Arc<dyn IncidentStore>,
+    pub policy: Arc<ResponsePolicy>,
+    pub own_role_arns: Vec<String>,
+    pub clock: Clock,
+}
+
+impl Deps {
+    /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
+    /// the function's own role to `own_role_arns`.
+    pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
+        Self {
+            identity: Arc::new(IamIdentityStore::from_conf(sdk)),
+            store: Arc::new(DynamoIncidentStore::from_conf(sdk, config.table_name)),
+            policy: Arc::new(config.policy),
+            own_role_arns: config.own_role_arns,
+            clock,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    pub incident_id: String,
+    pub detection: Detection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    pub incident_id: String,
+    /// `null` when the principal is not an IAM user, or no longer exists.
+    pub facts: Option<UserFacts>,
+    pub assessment: Assessment,
+    /// `true` iff the principal is an IAM user that exists now (`facts` is set).
+    pub principal_exists: bool,
+    /// From the response policy: how long an approval request waits.
+    pub approval_timeout_seconds: u64,
+    /// From the response policy: what happens when nobody answers (`auto`, `notify`,
+    /// `ignore`).
+    pub on_approval_timeout: Disposition,
+}
+
+pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
+    let id = input.incident_id.as_str();
+    let d = &input.detection;
+    let user_name = d
+        .principal
+        .as_ref()
+        .filter(|p| p.kind == PrincipalKind::IamUser)
+        .and_then(|p| p.name.as_deref())
+        .filter(|n| !n.is_empty());
+    let facts = match user_name {
+        Some(name) => deps.identity.get_user_facts(name).await?,
+        None => None,
+    };
+    let assessment = deps.policy.assess(d, facts.as_ref(), &deps.own_role_arns);
+
+    let now = (deps.clock)();
+    let assessment_json = serde_json::to_value(&assessment)
+        .map_err(|e| TaskError::invalid("assessment", format!("could not be serialized: {e}")))?;
+    deps.store
+        .save_assessment(
+            id,
+            assessment.severity,
+            assessment.disposition,
+            &assessment_json,
+            now,
+        )
+        .await?;
+    deps.store
+        .append(
+            id,
+            &TimelineEntry {
+                at: now,
+                step: "Enrich".into(),
+                message: format!(
+                    "severity {}, disposition {}{}",
+                    assessment.severity.as_str(),
+                    assessment.disposition.as_str(),
+                    match (&user_name, &facts) {
+                        (Some(n), None) => format!("; user {n} does not exist"),
+                        _ => String::new(),
+                    }
+                ),
+                details: Some(serde_json::json!({ "reasons": assessment.reasons })),
+            },
+        )
+        .await?;
+    info!(
+        incident_id = %id,
+        step = "enrich",
+        outcome = assessment.disposition.as_str(),
+        severity = assessment.severity.as_str(),
+        principal_exists = facts.is_some(),
+        actor_allowlisted = assessment.actor_allowlisted,
+    );
+    Ok(Output {
+        incident_id: id.to_string(),
+        principal_exists: facts.is_some(),
+        facts,
+        assessment,
+        approval_timeout_seconds: deps.policy.approval_timeout_seconds,
+        on_approval_timeout: deps.policy.on_approval_timeout,
+    })
+}

@@ -1,0 +1,59 @@
+//! Who is this function? Used to protect Cordon's own role from containment.
+use cordon_core::TaskError;
+
+use crate::error::SdkResultExt;
+
+/// The caller's ARN (`sts:GetCallerIdentity`), converted from an assumed-role session ARN
+/// to the role ARN (see [`role_arn_from_session`]).
+pub async fn own_principal_arn(config: &aws_config::SdkConfig) -> Result<String, TaskError> {
+    let out = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .aws("sts:GetCallerIdentity")?;
+    let arn = out.arn().ok_or_else(|| TaskError::Aws {
+        operation: "sts:GetCallerIdentity".into(),
+        code: "MissingArn".into(),
+        message: "STS returned no caller ARN".into(),
+    })?;
+    Ok(role_arn_from_session(arn))
+}
+
+/// `arn:aws:sts::123456789012:assumed-role/Name/session` →
+/// `arn:aws:iam::123456789012:role/Name`. Any other ARN is returned unchanged.
+///
+/// A session ARN does not carry the role's path, so the result has none: compare role
+/// names, or list the full role ARNs in `CORDON_OWN_ROLE_ARNS` as well.
+pub fn role_arn_from_session(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if let [prefix, partition, "sts", _, account, resource] = parts.as_slice()
+        && let Some(rest) = resource.strip_prefix("assumed-role/")
+        && let Some((role, _session)) = rest.split_once('/')
+    {
+        return format!("{prefix}:{partition}:iam::{account}:role/{role}");
+    }
+    arn.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_arns_become_role_arns() {
+        assert_eq!(
+            role_arn_from_session(
+                "arn:aws:sts::111122223333:assumed-role/cordon-quarantine-role/cordon-quarantine"
+            ),
+            "arn:aws:iam::111122223333:role/cordon-quarantine-role"
+        );
+        assert_eq!(
+            role_arn_from_session("arn:aws-us-gov:sts::111122223333:assumed-role/r/s"),
+            "arn:aws-us-gov:iam::111122223333:role/r"
+        );
+        assert_eq!(
+            role_arn_from_session("arn:aws:iam::123456789012:user/moto"),
+            "arn:aws:iam::123456789012:user/moto"
+        );
+    }
+}

@@ -1,0 +1,403 @@
+//! Adapter tests against the moto server over the real wire protocols.
+//! They need `AWS_ENDPOINT_URL` (see `cordon_aws::testing`) and fail loudly without it.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cordon_aws::IdentityStore;
+use cordon_aws::store::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
+use cordon_aws::testing::{moto, unique};
+use cordon_core::TaskError;
+use cordon_core::model::{
+    Actor, Disposition, IncidentStatus, KeyStatus, Principal, PrincipalKind, Severity,
+};
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 9, 27, 14, 5, 2)
+        .single()
+        .expect("valid time")
+}
+
+fn new_incident(id: &str, principal_arn: &str) -> NewIncident {
+    NewIncident {
+        incident_id: id.to_string(),
+        status: IncidentStatus::Open,
+        opened_at: t0(),
+        rule: Some("iam.user-created".into()),
+        title: Some("IAM user support-admin created by jdoe".into()),
+        principal: Some(Principal {
+            kind: PrincipalKind::IamUser,
+            name: Some("support-admin".into()),
+            arn: Some(principal_arn.to_string()),
+            account_id: Some("111122223333".into()),
+            principal_id: None,
+        }),
+        actor: Some(Actor {
+            kind: PrincipalKind::IamUser,
+            arn: Some("arn:aws:iam::111122223333:user/jdoe".into()),
+            name: Some("jdoe".into()),
+            principal_id: None,
+            account_id: Some("111122223333".into()),
+            access_key_id: None,
+            session_issuer_arn: None,
+            mfa_authenticated: Some(false),
+        }),
+        event: json!({"id": "e1", "detail": {"eventID": id, "note": "ünïcode ok"}}),
+        detection: Some(json!({"incidentId": id, "rule": "iam.user-created"})),
+        error: None,
+        execution_arn: Some(format!(
+            "arn:aws:states:us-east-1:123456789012:execution:cordon:{id}"
+        )),
+    }
+}
+
+#[tokio::test]
+async fn open_is_conditional_and_the_item_round_trips() {
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let id = unique("ct");
+    let arn = format!("arn:aws:iam::111122223333:user/{}", unique("u"));
+    let inc = new_incident(&id, &arn);
+
+    assert_eq!(store.open(&inc).await, Ok(OpenOutcome::Opened));
+    assert_eq!(store.open(&inc).await, Ok(OpenOutcome::Duplicate));
+
+    let rec = store.get(&id).await.expect("get").expect("item exists");
+    assert_eq!(rec.incident_id, id);
+    assert_eq!(rec.status, IncidentStatus::Open);
+    assert_eq!(rec.opened_at, Some(t0()));
+    assert_eq!(rec.rule.as_deref(), Some("iam.user-created"));
+    assert_eq!(rec.event, Some(inc.event.clone()));
+    assert_eq!(rec.principal, inc.principal);
+    assert_eq!(rec.actor, inc.actor);
+    assert_eq!(rec.execution_arn, inc.execution_arn);
+    assert!(rec.closed_at.is_none());
+
+    // The GSIs find it by status and by principal.
+    let by_principal = store.list_by_principal(&arn, 10).await.expect("query gsi2");
+    assert_eq!(by_principal.len(), 1);
+    assert_eq!(by_principal[0].incident_id, id);
+    let by_status = store
+        .list_by_status(IncidentStatus::Open, 100)
+        .await
+        .expect("query gsi1");
+    assert!(by_status.iter().any(|r| r.incident_id == id));
+
+    assert_eq!(store.get("ct-does-not-exist").await, Ok(None));
+}
+
+#[tokio::test]
+async fn timeline_entries_are_append_only_and_ordered() {
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let id = unique("ct");
+    let e1 = TimelineEntry {
+        at: t0(),
+        step: "OpenIncident".into(),
+        message: "opened".into(),
+        details: None,
+    };
+    let e2 = TimelineEntry {
+        at: t0() + Duration::milliseconds(1500),
+        step: "Quarantine".into(),
+        message: "attached".into(),
+        details: Some(json!({"policyArn": "arn:aws:iam::123456789012:policy/x"})),
+    };
+    assert_eq!(store.append(&id, &e2).await, Ok(true));
+    assert_eq!(store.append(&id, &e1).await, Ok(true));
+    // Re-delivery of the same entry is a no-op.
+    let mut again = e1.clone();
+    again.message = "a second copy".into();
+    assert_eq!(store.append(&id, &again).await, Ok(false));
+
+    let tl = store.timeline(&id).await.expect("timeline");
+    assert_eq!(tl, vec![e1, e2]);
+}
+
+#[tokio::test]
+async fn assessment_status_and_close_are_conditional() {
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let id = unique("ct");
+    store
+        .open(&new_incident(&id, "arn:aws:iam::111122223333:user/x"))
+        .await
+        .expect("open");
+
+    store
+        .save_assessment(
+            &id,
+            Severity::Critical,
+            Disposition::Auto,
+            &json!({"severity": "critical"}),
+            t0(),
+        )
+        .await
+        .expect("save assessment");
+    let missing = store
+        .save_assessment(
+            "ct-missing",
+            Severity::Low,
+            Disposition::Notify,
+            &json!({}),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(TaskError::InvalidEvent { .. })),
+        "{missing:?}"
+    );
+
+    assert_eq!(
+        store
+            .set_status(&id, IncidentStatus::AwaitingApproval, t0())
+            .await,
+        Ok(true)
+    );
+    let closed = store
+        .close(&id, IncidentStatus::Contained, t0(), Some("quarantined"))
+        .await
+        .expect("close");
+    assert!(closed.changed);
+    // Closing again (redrive) keeps the first final status.
+    let again = store
+        .close(&id, IncidentStatus::Failed, t0(), None)
+        .await
+        .expect("close again");
+    assert!(!again.changed);
+    assert_eq!(again.status, IncidentStatus::Contained);
+    // A closed incident does not move.
+    assert_eq!(
+        store.set_status(&id, IncidentStatus::Open, t0()).await,
+        Ok(false)
+    );
+
+    let rec = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(rec.status, IncidentStatus::Contained);
+    assert_eq!(rec.severity, Some(Severity::Critical));
+    assert_eq!(rec.disposition, Some(Disposition::Auto));
+    assert_eq!(rec.summary.as_deref(), Some("quarantined"));
+    assert_eq!(rec.closed_at, Some(t0()));
+
+    // Closing an incident that was never opened records it rather than losing it.
+    let ghost = unique("ct");
+    let c = store
+        .close(&ghost, IncidentStatus::Failed, t0(), Some("open failed"))
+        .await
+        .expect("close ghost");
+    assert!(c.changed);
+    let rec = store.get(&ghost).await.expect("get").expect("exists");
+    assert_eq!(rec.status, IncidentStatus::Failed);
+}
+
+#[tokio::test]
+async fn first_snapshot_wins_and_notifications_are_marked_once() {
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let id = unique("ct");
+    store
+        .open(&new_incident(&id, "arn:aws:iam::111122223333:user/y"))
+        .await
+        .expect("open");
+
+    let first = json!({"activeAccessKeyIds": ["AKIAFIRST"]});
+    let second = json!({"activeAccessKeyIds": []});
+    let s1 = store
+        .save_snapshot(&id, &first, t0())
+        .await
+        .expect("snap 1");
+    assert!(s1.saved);
+    let s2 = store
+        .save_snapshot(&id, &second, t0() + Duration::seconds(30))
+        .await
+        .expect("snap 2");
+    assert!(!s2.saved);
+    assert_eq!(s2.snapshot, first);
+    assert_eq!(s2.taken_at, Some(t0()));
+    let missing = store.save_snapshot("ct-nope", &first, t0()).await;
+    assert!(
+        matches!(missing, Err(TaskError::InvalidEvent { .. })),
+        "{missing:?}"
+    );
+
+    assert_eq!(store.notification(&id, "contained").await, Ok(None));
+    assert_eq!(
+        store
+            .mark_notified(&id, "contained", Some("m-1"), t0())
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        store
+            .mark_notified(&id, "contained", Some("m-2"), t0())
+            .await,
+        Ok(false)
+    );
+    let mark = store
+        .notification(&id, "contained")
+        .await
+        .expect("read mark")
+        .expect("marked");
+    assert_eq!(mark.message_id.as_deref(), Some("m-1"));
+    // Other kinds are independent.
+    assert_eq!(
+        store.mark_notified(&id, "failure", None, t0()).await,
+        Ok(true)
+    );
+}
+
+#[tokio::test]
+async fn identity_store_reads_everything_and_changes_idempotently() {
+    let m = moto().await;
+    let iam = m.iam();
+    let ids = m.identity_store();
+    let user = unique("cordon-user");
+    let group = unique("cordon-group");
+    m.create_user(&user).await;
+    iam.create_group()
+        .group_name(&group)
+        .send()
+        .await
+        .expect("create group");
+    iam.add_user_to_group()
+        .group_name(&group)
+        .user_name(&user)
+        .send()
+        .await
+        .expect("add to group");
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("create key");
+    let key_id = key
+        .access_key()
+        .map(|k| k.access_key_id().to_string())
+        .expect("key id");
+    iam.create_login_profile()
+        .user_name(&user)
+        .password("Correct-Horse-9!")
+        .send()
+        .await
+        .expect("login profile");
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("inline-one")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("inline policy");
+    iam.tag_user()
+        .user_name(&user)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("platform")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("tag");
+
+    let facts = ids
+        .get_user_facts(&user)
+        .await
+        .expect("facts")
+        .expect("user exists");
+    assert_eq!(facts.user_name, user);
+    assert!(
+        facts.arn.ends_with(&format!(":user/{user}")),
+        "{}",
+        facts.arn
+    );
+    assert_eq!(facts.groups, vec![group.clone()]);
+    assert_eq!(facts.access_keys.len(), 1);
+    assert_eq!(facts.access_keys[0].id, key_id);
+    assert_eq!(facts.access_keys[0].status, KeyStatus::Active);
+    assert!(facts.login_profile);
+    assert_eq!(facts.inline_policies, vec!["inline-one".to_string()]);
+    assert_eq!(facts.tags.get("team").map(String::as_str), Some("platform"));
+    assert!(facts.created.is_some());
+
+    assert_eq!(ids.get_user_facts(&unique("nobody")).await, Ok(None));
+
+    // create-or-get
+    let policy_name = unique("CordonTestDeny");
+    let doc = cordon_core::quarantine::deny_all_policy_document().to_string();
+    let arn1 = ids
+        .ensure_managed_policy(&policy_name, &doc)
+        .await
+        .expect("create");
+    let arn2 = ids
+        .ensure_managed_policy(&policy_name, &doc)
+        .await
+        .expect("get");
+    assert_eq!(arn1, arn2);
+
+    ids.attach_user_policy(&user, &arn1).await.expect("attach");
+    ids.attach_user_policy(&user, &arn1)
+        .await
+        .expect("attach again");
+    assert_eq!(ids.is_policy_attached(&user, &arn1).await, Ok(true));
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(attached.attached_policies().len(), 1);
+
+    ids.set_access_key_status(&user, &key_id, KeyStatus::Inactive)
+        .await
+        .expect("deactivate");
+    assert_eq!(ids.delete_login_profile(&user).await, Ok(true));
+    assert_eq!(ids.delete_login_profile(&user).await, Ok(false));
+    let tags = BTreeMap::from([("SecurityStatus".to_string(), "Quarantined".to_string())]);
+    ids.tag_user(&user, &tags).await.expect("tag");
+    let facts = ids
+        .get_user_facts(&user)
+        .await
+        .expect("facts")
+        .expect("exists");
+    assert_eq!(facts.access_keys[0].status, KeyStatus::Inactive);
+    assert!(!facts.login_profile);
+    assert_eq!(
+        facts.tags.get("SecurityStatus").map(String::as_str),
+        Some("Quarantined")
+    );
+    ids.untag_user(&user, &["SecurityStatus".to_string()])
+        .await
+        .expect("untag");
+
+    assert_eq!(ids.detach_user_policy(&user, &arn1).await, Ok(true));
+    assert_eq!(ids.is_policy_attached(&user, &arn1).await, Ok(false));
+
+    // A missing user is PrincipalNotFound where acting on it is the point.
+    let ghost = unique("ghost");
+    assert_eq!(
+        ids.attach_user_policy(&ghost, &arn1).await,
+        Err(TaskError::PrincipalNotFound(ghost.clone()))
+    );
+}
+
+#[tokio::test]
+async fn sns_publish_returns_a_message_id() {
+    let m = moto().await;
+    let topic = m.create_topic().await;
+    let attrs = BTreeMap::from([
+        ("severity".to_string(), "critical".to_string()),
+        ("empty".to_string(), String::new()),
+    ]);
+    let id = cordon_aws::Notifier::publish(&m.notifier(), &topic, "subject", "body", &attrs)
+        .await
+        .expect("publish");
+    assert!(!id.is_empty());
+    // A topic that does not exist is a non-retryable AWS error with its code.
+    let missing = topic.replace("cordon-alerts", "no-such-topic");
+    let e = cordon_aws::Notifier::publish(&m.notifier(), &missing, "s", "b", &BTreeMap::new())
+        .await
+        .expect_err("no topic");
+    assert!(matches!(e, TaskError::Aws { .. }), "{e:?}");
+}

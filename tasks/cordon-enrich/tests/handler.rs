@@ -1,0 +1,159 @@
+//! Handler tests with the in-memory fakes.
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore};
+use cordon_aws::store::IncidentStore;
+use cordon_aws::testing::fixture;
+use cordon_core::model::{Detection, Disposition};
+use cordon_core::{Classification, ResponsePolicy, classify};
+use cordon_enrich::{Deps, Input, handle};
+
+fn detection(name: &str) -> Detection {
+    match classify(&fixture(name)) {
+        Ok(Classification::Incident(d)) => d,
+        other => panic!("{name} should be an incident, got {other:?}"),
+    }
+}
+
+fn deps(
+    iam: FakeIdentityStore,
+    policy: ResponsePolicy,
+    d: &Detection,
+) -> (Arc<FakeIdentityStore>, Arc<FakeIncidentStore>, Deps) {
+    let at = Utc
+        .with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
+        .single()
+        .expect("time");
+    let iam = Arc::new(iam);
+    let store = Arc::new(FakeIncidentStore::new().with_open_incident(&d.incident_id, at));
+    let deps = Deps {
+        identity: iam.clone(),
+        store: store.clone(),
+        policy: Arc::new(policy),
+        own_role_arns: vec!["arn:aws:iam::111122223333:role/cordon-enrich-role".into()],
+        clock: cordon_aws::fixed_clock(at),
+    };
+    (iam, store, deps)
+}
+
+#[tokio::test]
+async fn an_existing_user_is_looked_up_and_the_assessment_is_stored() {
+    let d = detection("iam-attach-user-policy-administrator-access");
+    let mut user = FakeIdentityStore::sample_user("support-admin");
+    user.groups = vec!["admins".into()];
+    let (_, store, deps) = deps(
+        FakeIdentityStore::new().with_user(user.clone()),
+        ResponsePolicy::default(),
+        &d,
+    );
+    let out = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d.clone(),
+        },
+        &deps,
+    )
+    .await
+    .expect("enrich");
+    assert!(out.principal_exists);
+    assert_eq!(out.facts, Some(user));
+    assert_eq!(out.approval_timeout_seconds, 3600);
+    assert_eq!(out.on_approval_timeout, Disposition::Notify);
+    assert!(out.assessment.containable, "{:?}", out.assessment);
+
+    let rec = store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    assert_eq!(rec.severity, Some(out.assessment.severity));
+    assert_eq!(rec.disposition, Some(out.assessment.disposition));
+    assert_eq!(
+        rec.assessment,
+        Some(serde_json::to_value(&out.assessment).expect("json"))
+    );
+    let json = serde_json::to_value(&out).expect("json");
+    for key in [
+        "incidentId",
+        "facts",
+        "assessment",
+        "principalExists",
+        "approvalTimeoutSeconds",
+        "onApprovalTimeout",
+    ] {
+        assert!(json.get(key).is_some(), "output has {key}: {json}");
+    }
+}
+
+#[tokio::test]
+async fn a_principal_that_no_longer_exists_is_not_an_error() {
+    let d = detection("iam-create-user-by-iam-user");
+    let (iam, _, deps) = deps(FakeIdentityStore::new(), ResponsePolicy::default(), &d);
+    let out = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d,
+        },
+        &deps,
+    )
+    .await
+    .expect("enrich");
+    assert!(!out.principal_exists);
+    assert!(out.facts.is_none());
+    assert_eq!(iam.count("iam:GetUser"), 1);
+}
+
+#[tokio::test]
+async fn root_is_not_looked_up_and_never_contained() {
+    let d = detection("signin-console-login-root-success-no-mfa");
+    let (iam, _, deps) = deps(FakeIdentityStore::new(), ResponsePolicy::default(), &d);
+    let out = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d,
+        },
+        &deps,
+    )
+    .await
+    .expect("enrich");
+    assert!(iam.calls().is_empty());
+    assert!(!out.assessment.containable);
+    assert_ne!(out.assessment.disposition, Disposition::Auto);
+    assert_ne!(out.assessment.disposition, Disposition::Approve);
+}
+
+#[tokio::test]
+async fn an_allowlisted_actor_is_flagged() {
+    let d = detection("iam-create-user-by-assumed-role-ci");
+    let issuer = d
+        .actor
+        .session_issuer_arn
+        .clone()
+        .expect("CI session issuer");
+    let policy = ResponsePolicy::from_json(&format!(r#"{{"allowlisted_actors": ["{issuer}"]}}"#))
+        .expect("policy");
+    let (_, _, deps) = deps(FakeIdentityStore::new(), policy, &d);
+    let out = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d,
+        },
+        &deps,
+    )
+    .await
+    .expect("enrich");
+    assert!(out.assessment.actor_allowlisted);
+    assert_eq!(out.assessment.disposition, Disposition::Notify);
+}
+
+#[test]
+fn config_rejects_a_bad_policy_naming_the_variable() {
+    let env = |k: &str| match k {
+        "CORDON_TABLE_NAME" => Some("t".to_string()),
+        "CORDON_RESPONSE_POLICY" => Some(r#"{"no_such_field": 1}"#.to_string()),
+        _ => None,
+    };
+    let err = cordon_enrich::Config::from_lookup(&env).expect_err("bad policy");
+    assert!(err.to_string().contains("CORDON_RESPONSE_POLICY"), "{err}");
+}

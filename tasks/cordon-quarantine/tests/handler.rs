@@ -1,0 +1,336 @@
+//! Handler tests with the in-memory fakes.
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore};
+use cordon_aws::store::IncidentStore;
+use cordon_aws::testing::fixture;
+use cordon_core::model::{
+    AccessKey, AttachedPolicy, Detection, KeyStatus, Principal, PrincipalKind,
+};
+use cordon_core::tags;
+use cordon_core::{Classification, ResponsePolicy, TaskError, classify, names};
+use cordon_quarantine::{Deps, Input, Snapshot, handle};
+
+const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/cordon-quarantine-role";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn detection(name: &str) -> Detection {
+    match classify(&fixture(name)) {
+        Ok(Classification::Incident(d)) => d,
+        other => panic!("{name} should be an incident, got {other:?}"),
+    }
+}
+
+/// support-admin with an active and an inactive key, a password, a group and a prior
+/// Cordon tag.
+fn support_admin() -> cordon_core::model::UserFacts {
+    let mut u = FakeIdentityStore::sample_user("support-admin");
+    u.access_keys = vec![
+        AccessKey {
+            id: "AKIAACTIVE0000000001".into(),
+            status: KeyStatus::Active,
+            created: None,
+        },
+        AccessKey {
+            id: "AKIAINACTIVE00000002".into(),
+            status: KeyStatus::Inactive,
+            created: None,
+        },
+    ];
+    u.login_profile = true;
+    u.groups = vec!["admins".into()];
+    u.attached_policies = vec![AttachedPolicy {
+        name: "AdministratorAccess".into(),
+        arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+    }];
+    u.tags
+        .insert(tags::SECURITY_STATUS.into(), "Released".into());
+    u.tags.insert("team".into(), "ops".into());
+    u
+}
+
+struct World {
+    iam: Arc<FakeIdentityStore>,
+    store: Arc<FakeIncidentStore>,
+    deps: Deps,
+}
+
+fn world(policy: ResponsePolicy, incident_id: &str) -> World {
+    let iam = Arc::new(FakeIdentityStore::new().with_user(support_admin()));
+    let store = Arc::new(FakeIncidentStore::new().with_open_incident(incident_id, t0()));
+    let deps = Deps {
+        identity: iam.clone(),
+        store: store.clone(),
+        policy: Arc::new(policy),
+        own_role_arns: vec![OWN_ROLE.to_string()],
+        quarantine_policy_arn: None,
+        clock: cordon_aws::fixed_clock(t0()),
+    };
+    World { iam, store, deps }
+}
+
+fn input(d: &Detection, remediate: Option<bool>) -> Input {
+    Input {
+        incident_id: d.incident_id.clone(),
+        detection: d.clone(),
+        remediate,
+    }
+}
+
+#[tokio::test]
+async fn quarantine_attaches_once_and_the_first_snapshot_wins() {
+    let d = detection("iam-create-user-by-iam-user");
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+
+    let first = handle(input(&d, Some(true)), &w.deps)
+        .await
+        .expect("first run");
+    assert_eq!(first.user_name, "support-admin");
+    assert!(!first.already_attached);
+    assert!(first.snapshot_saved);
+    assert_eq!(first.quarantined_at, t0());
+    assert_eq!(
+        first.remediation.deactivated_keys,
+        vec!["AKIAACTIVE0000000001".to_string()]
+    );
+    assert!(first.remediation.login_profile_deleted);
+    assert_eq!(first.actions_taken.len(), 3, "{:?}", first.actions_taken);
+    assert_eq!(
+        first.snapshot.active_access_key_ids,
+        vec!["AKIAACTIVE0000000001".to_string()]
+    );
+    assert_eq!(
+        first.snapshot.inactive_access_key_ids,
+        vec!["AKIAINACTIVE00000002".to_string()]
+    );
+    assert!(first.snapshot.login_profile);
+    assert_eq!(
+        first.snapshot.attached_policy_arns,
+        vec!["arn:aws:iam::aws:policy/AdministratorAccess".to_string()]
+    );
+    assert_eq!(
+        first
+            .snapshot
+            .cordon_tags
+            .get(tags::SECURITY_STATUS)
+            .map(String::as_str),
+        Some("Released")
+    );
+    assert!(!first.snapshot.cordon_tags.contains_key("team"));
+
+    // A later re-run (redrive) changes nothing and reports the first snapshot.
+    let mut later = w.deps.clone();
+    later.clock = cordon_aws::fixed_clock(t0() + Duration::minutes(5));
+    let second = handle(input(&d, Some(true)), &later)
+        .await
+        .expect("second run");
+    assert!(second.already_attached);
+    assert!(!second.snapshot_saved);
+    assert_eq!(second.snapshot, first.snapshot);
+    assert_eq!(second.quarantined_at, t0());
+    assert!(second.remediation.deactivated_keys.is_empty());
+    assert!(!second.remediation.login_profile_deleted);
+    assert!(second.actions_taken.is_empty());
+    assert_eq!(second.policy_arn, first.policy_arn);
+
+    assert_eq!(w.iam.count("iam:AttachUserPolicy"), 1);
+    let user = w.iam.user("support-admin").expect("user");
+    assert_eq!(
+        user.attached_policies
+            .iter()
+            .filter(|p| p.arn == first.policy_arn)
+            .count(),
+        1
+    );
+    assert!(
+        user.access_keys
+            .iter()
+            .all(|k| k.status == KeyStatus::Inactive)
+    );
+    assert!(!user.login_profile);
+
+    let rec = w
+        .store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    let stored: Snapshot =
+        serde_json::from_value(rec.snapshot.expect("snapshot stored")).expect("snapshot shape");
+    assert_eq!(stored, first.snapshot);
+    assert_eq!(
+        w.store
+            .timeline(&d.incident_id)
+            .await
+            .expect("timeline")
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn remediation_follows_the_policy_unless_the_input_says_otherwise() {
+    let d = detection("iam-create-user-by-iam-user");
+    // Default policy: no remediation.
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    let out = handle(input(&d, None), &w.deps).await.expect("run");
+    assert!(out.remediation.deactivated_keys.is_empty());
+    assert!(!out.remediation.login_profile_deleted);
+    assert_eq!(w.iam.count("iam:UpdateAccessKey"), 0);
+
+    // Policy says deactivate keys only.
+    let policy = ResponsePolicy::from_json(r#"{"deactivate_access_keys": true}"#).expect("policy");
+    let w = world(policy.clone(), &d.incident_id);
+    let out = handle(input(&d, None), &w.deps).await.expect("run");
+    assert_eq!(out.remediation.deactivated_keys.len(), 1);
+    assert!(!out.remediation.login_profile_deleted);
+
+    // The input can switch it off.
+    let w = world(policy, &d.incident_id);
+    let out = handle(input(&d, Some(false)), &w.deps).await.expect("run");
+    assert!(out.remediation.deactivated_keys.is_empty());
+}
+
+#[tokio::test]
+async fn a_pre_created_policy_arn_is_used_as_is() {
+    let d = detection("iam-create-user-by-iam-user");
+    let mut w = world(ResponsePolicy::default(), &d.incident_id);
+    let arn = "arn:aws:iam::111122223333:policy/security/PreCreatedDenyAll";
+    w.deps.quarantine_policy_arn = Some(arn.to_string());
+    let out = handle(input(&d, None), &w.deps).await.expect("run");
+    assert_eq!(out.policy_arn, arn);
+    assert_eq!(w.iam.count("iam:CreatePolicy"), 0);
+}
+
+async fn assert_refused(w: &World, d: &Detection) {
+    let err = handle(input(d, Some(true)), &w.deps)
+        .await
+        .expect_err("protected principals are refused");
+    assert!(
+        matches!(err, TaskError::ProtectedPrincipal { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.error_name(), names::PROTECTED_PRINCIPAL);
+    // Nothing was read, snapshotted, created or attached.
+    assert!(w.iam.calls().is_empty(), "{:?}", w.iam.calls());
+    assert!(
+        w.store
+            .get(&d.incident_id)
+            .await
+            .expect("get")
+            .is_none_or(|r| r.snapshot.is_none())
+    );
+}
+
+#[tokio::test]
+async fn root_is_refused() {
+    let d = detection("signin-console-login-root-success-no-mfa");
+    assert_eq!(
+        d.principal.as_ref().map(|p| p.kind),
+        Some(PrincipalKind::Root)
+    );
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    assert_refused(&w, &d).await;
+}
+
+#[tokio::test]
+async fn the_protected_list_is_refused() {
+    let d = detection("iam-create-user-by-iam-user");
+    let policy = ResponsePolicy::from_json(r#"{"protected_principals": ["support-admin"]}"#)
+        .expect("policy");
+    let w = world(policy, &d.incident_id);
+    assert_refused(&w, &d).await;
+    assert!(
+        w.iam
+            .user("support-admin")
+            .expect("user")
+            .attached_policies
+            .iter()
+            .all(|p| !p.arn.contains("AutomatedSecurityQuarantine"))
+    );
+}
+
+#[tokio::test]
+async fn cordons_own_role_is_refused() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::AssumedRole,
+        name: Some("cordon-quarantine-role".into()),
+        arn: Some(
+            "arn:aws:sts::111122223333:assumed-role/cordon-quarantine-role/cordon-quarantine"
+                .into(),
+        ),
+        account_id: Some("111122223333".into()),
+        principal_id: None,
+    });
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    assert_refused(&w, &d).await;
+}
+
+#[tokio::test]
+async fn a_principal_that_is_not_an_iam_user_is_not_contained() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::Role,
+        name: Some("vendor-support-access".into()),
+        arn: Some("arn:aws:iam::111122223333:role/vendor-support-access".into()),
+        account_id: Some("111122223333".into()),
+        principal_id: None,
+    });
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    assert_refused(&w, &d).await;
+}
+
+#[tokio::test]
+async fn a_missing_user_is_principal_not_found() {
+    let d = detection("iam-create-user-by-iam-user");
+    let mut w = world(ResponsePolicy::default(), &d.incident_id);
+    w.iam = Arc::new(FakeIdentityStore::new());
+    w.deps.identity = w.iam.clone();
+    let err = handle(input(&d, None), &w.deps).await.expect_err("missing");
+    assert_eq!(err, TaskError::PrincipalNotFound("support-admin".into()));
+}
+
+#[tokio::test]
+async fn aws_failures_keep_their_error_names() {
+    let d = detection("iam-create-user-by-iam-user");
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    w.iam.fail_on(
+        "iam:AttachUserPolicy",
+        TaskError::transient("iam:AttachUserPolicy", "Throttling: Rate exceeded"),
+    );
+    let err = handle(input(&d, None), &w.deps)
+        .await
+        .expect_err("throttled");
+    assert_eq!(err.error_name(), names::TRANSIENT);
+    // The retry succeeds, and the snapshot is still the first one.
+    w.iam.heal("iam:AttachUserPolicy");
+    let out = handle(input(&d, None), &w.deps).await.expect("retry");
+    assert!(!out.snapshot_saved);
+    assert!(!out.already_attached);
+}
+
+#[test]
+fn config_reads_the_environment() {
+    let env = |k: &str| match k {
+        "CORDON_TABLE_NAME" => Some("incidents".to_string()),
+        "CORDON_OWN_ROLE_ARNS" => Some(format!("{OWN_ROLE}, arn:aws:iam::111122223333:role/other")),
+        "CORDON_RESPONSE_POLICY" => Some(r#"{"protected_principals":["breakglass"]}"#.to_string()),
+        _ => None,
+    };
+    let c = cordon_quarantine::Config::from_lookup(&env).expect("config");
+    assert_eq!(c.own_role_arns.len(), 2);
+    assert_eq!(
+        c.policy.protected_principals,
+        vec!["breakglass".to_string()]
+    );
+    assert_eq!(c.quarantine_policy_arn, None);
+    let err = cordon_quarantine::Config::from_lookup(&|_| None).expect_err("no table");
+    assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
+}

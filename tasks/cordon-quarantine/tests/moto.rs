@@ -1,0 +1,233 @@
+//! Emulator-backed: quarantine against IAM and DynamoDB in moto.
+use std::sync::Arc;
+
+use chrono::Utc;
+use cordon_aws::store::{IncidentStore, NewIncident};
+use cordon_aws::testing::{Moto, fixture, moto, unique};
+use cordon_aws::{DynamoIncidentStore, IamIdentityStore};
+use cordon_core::model::{Detection, IncidentStatus, Principal, PrincipalKind};
+use cordon_core::{Classification, ResponsePolicy, TaskError, classify, names};
+use cordon_quarantine::{Deps, Input, handle};
+
+const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
+
+/// The CreateUser fixture, re-targeted at `user` (whose ARN moto assigned).
+fn detection_for(user: &str, user_arn: &str) -> Detection {
+    let mut d = match classify(&fixture("iam-create-user-by-iam-user")) {
+        Ok(Classification::Incident(d)) => d,
+        other => panic!("fixture should be an incident: {other:?}"),
+    };
+    d.incident_id = unique("ct");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::IamUser,
+        name: Some(user.to_string()),
+        arn: Some(user_arn.to_string()),
+        account_id: Some("123456789012".into()),
+        principal_id: None,
+    });
+    d
+}
+
+async fn setup(
+    m: &Moto,
+    policy: ResponsePolicy,
+    d: &Detection,
+) -> (Arc<DynamoIncidentStore>, Deps) {
+    let store = Arc::new(m.incident_store().await);
+    store
+        .open(&NewIncident {
+            incident_id: d.incident_id.clone(),
+            status: IncidentStatus::Open,
+            opened_at: Utc::now(),
+            rule: Some(d.rule.clone()),
+            title: Some(d.title.clone()),
+            principal: d.principal.clone(),
+            actor: Some(d.actor.clone()),
+            event: fixture("iam-create-user-by-iam-user"),
+            detection: None,
+            error: None,
+            execution_arn: None,
+        })
+        .await
+        .expect("open incident");
+    let deps = Deps {
+        identity: Arc::new(IamIdentityStore::new(m.iam())),
+        store: store.clone(),
+        policy: Arc::new(policy),
+        own_role_arns: vec![OWN_ROLE.to_string()],
+        quarantine_policy_arn: None,
+        clock: cordon_aws::system_clock(),
+    };
+    (store, deps)
+}
+
+async fn attached_arns(m: &Moto, user: &str) -> Vec<String> {
+    m.iam()
+        .list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .expect("list attached policies")
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
+    let m = moto().await;
+    let user = unique("backdoor");
+    let arn = m.create_user(&user).await;
+    let key = m
+        .iam()
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("key");
+    let key_id = key
+        .access_key()
+        .map(|k| k.access_key_id().to_string())
+        .expect("key id");
+    m.iam()
+        .create_login_profile()
+        .user_name(&user)
+        .password("Tr0ub4dor&3-long")
+        .send()
+        .await
+        .expect("login profile");
+
+    let d = detection_for(&user, &arn);
+    let (store, deps) = setup(&m, ResponsePolicy::default(), &d).await;
+    let input = Input {
+        incident_id: d.incident_id.clone(),
+        detection: d.clone(),
+        remediate: Some(true),
+    };
+
+    let first = handle(input.clone(), &deps).await.expect("first run");
+    assert!(!first.already_attached);
+    assert!(first.snapshot_saved);
+    assert!(
+        first
+            .policy_arn
+            .ends_with(":policy/AutomatedSecurityQuarantine"),
+        "{}",
+        first.policy_arn
+    );
+    assert_eq!(first.remediation.deactivated_keys, vec![key_id.clone()]);
+    assert!(first.remediation.login_profile_deleted);
+    assert_eq!(
+        attached_arns(&m, &user).await,
+        vec![first.policy_arn.clone()]
+    );
+
+    let second = handle(input, &deps).await.expect("second run");
+    assert!(second.already_attached);
+    assert!(!second.snapshot_saved);
+    assert!(second.remediation.deactivated_keys.is_empty());
+    // Still one attachment.
+    assert_eq!(
+        attached_arns(&m, &user).await,
+        vec![first.policy_arn.clone()]
+    );
+    // The snapshot is the first run's: the key was active and the password existed.
+    assert_eq!(second.snapshot, first.snapshot);
+    assert_eq!(second.snapshot.active_access_key_ids, vec![key_id.clone()]);
+    assert!(second.snapshot.login_profile);
+    assert_eq!(second.quarantined_at, first.quarantined_at);
+
+    let rec = store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    assert_eq!(
+        rec.snapshot,
+        Some(serde_json::to_value(&first.snapshot).expect("json"))
+    );
+    let keys = m
+        .iam()
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("keys");
+    assert!(
+        keys.access_key_metadata()
+            .iter()
+            .all(|k| k.status().map(|s| s.as_str()) == Some("Inactive"))
+    );
+}
+
+async fn assert_refused(m: &Moto, deps: &Deps, d: &Detection) {
+    let err = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d.clone(),
+            remediate: Some(true),
+        },
+        deps,
+    )
+    .await
+    .expect_err("protected principals are refused");
+    assert!(
+        matches!(err, TaskError::ProtectedPrincipal { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.error_name(), names::PROTECTED_PRINCIPAL);
+    let rec = deps
+        .store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    assert!(rec.snapshot.is_none(), "nothing is snapshotted");
+    if let Some(name) = d.principal.as_ref().and_then(|p| p.name.as_deref())
+        && m.iam().get_user().user_name(name).send().await.is_ok()
+    {
+        assert!(
+            attached_arns(m, name).await.is_empty(),
+            "nothing is attached"
+        );
+    }
+}
+
+#[tokio::test]
+async fn protected_principals_are_refused_and_nothing_is_attached() {
+    let m = moto().await;
+
+    // On the protected list (a break-glass user that exists in IAM).
+    let user = unique("breakglass");
+    let arn = m.create_user(&user).await;
+    let d = detection_for(&user, &arn);
+    let policy = ResponsePolicy::from_json(&format!(r#"{{"protected_principals": ["{user}"]}}"#))
+        .expect("policy");
+    let (_, deps) = setup(&m, policy, &d).await;
+    assert_refused(&m, &deps, &d).await;
+
+    // Root.
+    let mut d = detection_for("root", "arn:aws:iam::123456789012:root");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::Root,
+        name: None,
+        arn: Some("arn:aws:iam::123456789012:root".into()),
+        account_id: Some("123456789012".into()),
+        principal_id: None,
+    });
+    let (_, deps) = setup(&m, ResponsePolicy::default(), &d).await;
+    assert_refused(&m, &deps, &d).await;
+
+    // Cordon's own role (an assumed-role session of it).
+    let mut d = detection_for("x", "x");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::AssumedRole,
+        name: Some("cordon-quarantine-role".into()),
+        arn: Some("arn:aws:sts::123456789012:assumed-role/cordon-quarantine-role/session".into()),
+        account_id: Some("123456789012".into()),
+        principal_id: None,
+    });
+    let (_, deps) = setup(&m, ResponsePolicy::default(), &d).await;
+    assert_refused(&m, &deps, &d).await;
+}

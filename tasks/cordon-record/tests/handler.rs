@@ -1,0 +1,279 @@
+//! Handler tests with the in-memory fakes and the shared fixture events.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cordon_aws::fakes::FakeIncidentStore;
+use cordon_aws::store::IncidentStore;
+use cordon_aws::testing::fixture;
+use cordon_core::TaskError;
+use cordon_core::model::IncidentStatus;
+use cordon_record::{
+    AppendInput, CloseInput, Deps, Input, OpenInput, OpenOutput, Outcome, Output, handle,
+};
+use serde_json::json;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// A clock that starts at `now()` and advances one second per reading.
+fn ticking_clock() -> cordon_aws::Clock {
+    let ticks = Arc::new(AtomicI64::new(0));
+    Arc::new(move || now() + Duration::seconds(ticks.fetch_add(1, Ordering::SeqCst)))
+}
+
+fn deps() -> (Arc<FakeIncidentStore>, Deps) {
+    let store = Arc::new(FakeIncidentStore::new());
+    let deps = Deps {
+        store: store.clone(),
+        clock: ticking_clock(),
+    };
+    (store, deps)
+}
+
+fn open(event: serde_json::Value) -> Input {
+    Input::Open(OpenInput {
+        event,
+        execution_arn: Some("arn:aws:states:us-east-1:123456789012:execution:cordon:x".into()),
+    })
+}
+
+async fn open_ok(deps: &Deps, name: &str) -> OpenOutput {
+    match handle(open(fixture(name)), deps).await {
+        Ok(Output::Open(o)) => o,
+        other => panic!("{name}: expected an open output, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_incident_is_opened_with_its_event_and_timeline() {
+    let (store, deps) = deps();
+    let out = open_ok(&deps, "iam-create-user-by-iam-user").await;
+    assert_eq!(out.outcome, Outcome::Opened);
+    assert!(!out.duplicate);
+    let id = out.incident_id.clone().expect("incident id");
+    let detection = out.detection.expect("detection");
+    assert_eq!(detection.incident_id, id);
+
+    let rec = store.get(&id).await.expect("get").expect("recorded");
+    assert_eq!(rec.status, IncidentStatus::Open);
+    assert_eq!(rec.event, Some(fixture("iam-create-user-by-iam-user")));
+    assert_eq!(rec.rule.as_deref(), Some(detection.rule.as_str()));
+    assert!(rec.execution_arn.is_some());
+    let tl = store.timeline(&id).await.expect("timeline");
+    assert_eq!(tl.len(), 1);
+    assert_eq!(tl[0].step, "OpenIncident");
+
+    // Output is the documented JSON shape.
+    let json = serde_json::to_value(Output::Open(OpenOutput {
+        detection: None,
+        ..open_ok(&deps, "iam-create-user-by-iam-user").await
+    }))
+    .expect("serialize");
+    assert_eq!(
+        json,
+        json!({
+            "outcome": "duplicate",
+            "duplicate": true,
+            "incidentId": id,
+            "detection": null,
+            "reason": null,
+            "ruleArn": null
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_second_delivery_of_the_same_event_is_a_duplicate() {
+    let (store, deps) = deps();
+    let first = open_ok(&deps, "duplicate-create-user-delivery-1").await;
+    let second = open_ok(&deps, "duplicate-create-user-delivery-2").await;
+    assert_eq!(first.outcome, Outcome::Opened);
+    assert_eq!(second.outcome, Outcome::Duplicate);
+    assert!(second.duplicate);
+    assert_eq!(first.incident_id, second.incident_id);
+    assert_eq!(store.incidents().len(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_event_is_recorded_as_rejected_and_then_fails() {
+    for name in [
+        "malformed-missing-detail",
+        "malformed-detail-not-object",
+        "malformed-missing-user-identity",
+        "malformed-create-user-username-65-chars",
+        "malformed-create-user-username-unicode",
+    ] {
+        let (store, deps) = deps();
+        let event = fixture(name);
+        let err = handle(open(event.clone()), &deps)
+            .await
+            .expect_err("malformed events fail");
+        assert!(
+            matches!(err, TaskError::InvalidEvent { .. }),
+            "{name}: {err:?}"
+        );
+        assert_eq!(err.error_name(), cordon_core::names::INVALID_EVENT);
+
+        let id = cordon_core::incident::rejected_incident_id(&event);
+        let rec = store
+            .get(&id)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("{name}: no rejected incident {id}"));
+        assert_eq!(rec.status, IncidentStatus::Rejected, "{name}");
+        assert_eq!(rec.event, Some(event), "{name}");
+        assert_eq!(rec.error, Some(err.to_string()), "{name}");
+        assert!(rec.closed_at.is_some(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn if_the_rejection_cannot_be_recorded_the_store_error_wins() {
+    let (store, deps) = deps();
+    store.fail_on(
+        "dynamodb:Open",
+        TaskError::transient("dynamodb:PutItem", "Throttling"),
+    );
+    let err = handle(open(fixture("malformed-missing-detail")), &deps)
+        .await
+        .expect_err("fails");
+    // Retried (Cordon.Transient) until the rejection is on record.
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[tokio::test]
+async fn events_that_are_not_incidents_are_not_recorded() {
+    let (store, deps) = deps();
+    let out = open_ok(&deps, "unrelated-s3-put-object-data-event").await;
+    assert_eq!(out.outcome, Outcome::NotAnIncident);
+    assert!(out.reason.is_some());
+    let out = open_ok(&deps, "scheduled-daily-audit-trigger").await;
+    assert_eq!(out.outcome, Outcome::AuditTrigger);
+    assert!(out.rule_arn.is_some());
+    assert!(store.incidents().is_empty());
+}
+
+#[tokio::test]
+async fn append_and_close_are_idempotent() {
+    let (store, deps) = deps();
+    let id = open_ok(&deps, "iam-create-user-by-iam-user")
+        .await
+        .incident_id
+        .expect("id");
+    let entry: Input = serde_json::from_value(json!({
+        "action": "append",
+        "incidentId": id,
+        "step": "Quarantine",
+        "message": "attached AutomatedSecurityQuarantine",
+        "at": "2024-09-27T14:06:00.250Z",
+        "details": {"alreadyAttached": false}
+    }))
+    .expect("append input parses");
+    assert!(matches!(entry, Input::Append(AppendInput { .. })));
+    let first = handle(entry.clone(), &deps).await.expect("append");
+    let again = handle(entry, &deps).await.expect("append again");
+    assert_eq!(
+        serde_json::to_value(&first).expect("json"),
+        json!({"incidentId": id, "appended": true})
+    );
+    assert_eq!(
+        serde_json::to_value(&again).expect("json"),
+        json!({"incidentId": id, "appended": false})
+    );
+
+    let close = |status| {
+        Input::Close(CloseInput {
+            incident_id: id.clone(),
+            status,
+            summary: Some("quarantined".into()),
+        })
+    };
+    let closed = handle(close(IncidentStatus::Contained), &deps)
+        .await
+        .expect("close");
+    assert_eq!(
+        serde_json::to_value(&closed).expect("json"),
+        json!({"incidentId": id, "status": "CONTAINED", "changed": true})
+    );
+    let again = handle(close(IncidentStatus::Failed), &deps)
+        .await
+        .expect("close again");
+    assert_eq!(
+        serde_json::to_value(&again).expect("json"),
+        json!({"incidentId": id, "status": "CONTAINED", "changed": false})
+    );
+    let rec = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(rec.status, IncidentStatus::Contained);
+    let steps: Vec<_> = store
+        .timeline(&id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.step)
+        .collect();
+    assert_eq!(steps, vec!["OpenIncident", "Quarantine", "Close"]);
+}
+
+#[test]
+fn config_names_the_missing_variable() {
+    let err = cordon_record::Config::from_lookup(&|_| None).expect_err("missing");
+    assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
+    assert_eq!(err.error_name(), cordon_core::names::CONFIG);
+}
+
+#[tokio::test]
+async fn not_an_incident_still_has_every_output_field() {
+    let (_, deps) = deps();
+    let out = handle(open(fixture("unrelated-s3-put-object-data-event")), &deps)
+        .await
+        .expect("open");
+    let json = serde_json::to_value(out).expect("json");
+    for key in [
+        "outcome",
+        "duplicate",
+        "incidentId",
+        "detection",
+        "reason",
+        "ruleArn",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing from {json}");
+    }
+    assert_eq!(json["incidentId"], json!(null));
+}
+
+#[tokio::test]
+async fn fail_closes_the_incident_as_failed_with_the_caught_error() {
+    let (store, deps) = deps();
+    let id = open_ok(&deps, "iam-create-user-by-iam-user")
+        .await
+        .incident_id
+        .expect("id");
+    let input: Input = serde_json::from_value(json!({
+        "action": "fail",
+        "incidentId": id,
+        "error": "Cordon.AwsError",
+        "cause": "{\"errorType\":\"Cordon.AwsError\",\"errorMessage\":\"AWS call iam:AttachUserPolicy failed (AccessDenied): no\"}",
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:cordon:x"
+    }))
+    .expect("fail input parses");
+    let out = handle(input.clone(), &deps).await.expect("fail");
+    assert_eq!(
+        serde_json::to_value(&out).expect("json"),
+        json!({"incidentId": id, "status": "FAILED", "changed": true})
+    );
+    let rec = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(rec.status, IncidentStatus::Failed);
+    assert_eq!(
+        rec.summary.as_deref(),
+        Some("Cordon.AwsError: AWS call iam:AttachUserPolicy failed (AccessDenied): no")
+    );
+    let again = handle(input, &deps).await.expect("fail again");
+    assert_eq!(
+        serde_json::to_value(&again).expect("json"),
+        json!({"incidentId": id, "status": "FAILED", "changed": false})
+    );
+}
