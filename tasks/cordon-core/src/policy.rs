@@ -616,13 +616,17 @@ fn is_own_role(principal: &Principal, own_role_arns: &[String]) -> bool {
         let Some((own_acc, own_name)) = role_of_arn(own) else {
             return false;
         };
+        // `own_name` may end in `*` (the template protects every `<stack>-*` role).
         if let Some((acc, name)) = principal.arn.as_deref().and_then(role_of_arn) {
-            return acc == own_acc && name == own_name;
+            return acc == own_acc && pattern_matches(own_name, name);
         }
         matches!(
             principal.kind,
             PrincipalKind::Role | PrincipalKind::AssumedRole
-        ) && principal.name.as_deref() == Some(own_name)
+        ) && principal
+            .name
+            .as_deref()
+            .is_some_and(|name| pattern_matches(own_name, name))
             && principal.account_id.as_deref().is_none_or(|a| a == own_acc)
     })
 }

@@ -280,6 +280,11 @@ fn cordons_own_role_is_protected_and_its_actions_allowlisted() {
     // A different account's role with the same name is not ours.
     let other = vec!["arn:aws:iam::999999999999:role/github-actions-iam-provisioner".to_string()];
     assert!(p.check_containable(&session, &other).is_ok());
+    // The template protects every role of the stack with a trailing wildcard.
+    let stack = vec!["arn:aws:iam::111122223333:role/github-actions-*".to_string()];
+    assert!(p.check_containable(&session, &stack).is_err());
+    let elsewhere = vec!["arn:aws:iam::111122223333:role/cordon-*".to_string()];
+    assert!(p.check_containable(&session, &elsewhere).is_ok());
 }
 
 #[test]
