@@ -33,6 +33,8 @@ impl Function {
 /// The incident state machine as the template deploys it.
 #[derive(Debug, Clone)]
 pub struct Workflow {
+    /// The state machine's logical id in the template (what EventBridge rules target).
+    pub logical_id: String,
     /// `DefinitionSubstitutions` placeholder → the function it names.
     pub substitutions: BTreeMap<String, Function>,
     /// The ASL path, resolved against the template's folder.
@@ -52,7 +54,7 @@ impl Workflow {
         let mut machines = resources
             .iter()
             .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::StateMachine"));
-        let (_, machine) = machines
+        let (machine_id, machine) = machines
             .next()
             .context("the template has no AWS::Serverless::StateMachine")?;
         if machines.next().is_some() {
@@ -88,6 +90,7 @@ impl Workflow {
             );
         }
         Ok(Workflow {
+            logical_id: machine_id.as_str().unwrap_or_default().to_string(),
             substitutions,
             definition_path: base.join(uri),
         })

@@ -2,4 +2,5 @@
 //! operators run: the local stack (engine + task handlers + EventBridge rules against moto),
 //! the attacker simulation, and the demo.
 pub mod functions;
+pub mod local;
 pub mod simulate;

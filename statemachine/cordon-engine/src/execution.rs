@@ -1406,8 +1406,10 @@ impl Execution {
         if payload_size(&eff) > MAX_PAYLOAD_BYTES {
             return Err(FlowError::Named(StatesError::data_limit(&state.name)));
         }
-        let timeout = self.resolve_seconds(&t.timeout, "TimeoutSeconds", &eff, &ctx)?;
-        let heartbeat = self.resolve_seconds(&t.heartbeat, "HeartbeatSeconds", &eff, &ctx)?;
+        // TimeoutSecondsPath / HeartbeatSecondsPath select from the state input (AWS: "a
+        // reference path to a value in the state input"), not from the Parameters output.
+        let timeout = self.resolve_seconds(&t.timeout, "TimeoutSeconds", input, &ctx)?;
+        let heartbeat = self.resolve_seconds(&t.heartbeat, "HeartbeatSeconds", input, &ctx)?;
         let (resource_type, resource) = resource_parts(&t.resource);
         let legacy = is_legacy_lambda(&t.resource);
         if legacy {

@@ -749,3 +749,42 @@ async fn local_exec_with_a_virtual_clock_skips_waits() {
     assert_eq!(out["output"], r#"{"x":1}"#);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn timeout_seconds_path_reads_the_state_input_not_the_parameters() {
+    use std::sync::Arc;
+    let definition = serde_json::json!({
+        "StartAt": "Wait for a human",
+        "States": {
+            "Wait for a human": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}},
+                "TimeoutSecondsPath": "$.policy.timeout",
+                "End": true
+            }
+        }
+    });
+    let clock = Arc::new(cordon_engine::VirtualClock::at_epoch());
+    use cordon_engine::Clock;
+    let started = clock.now();
+    let dispatcher = Arc::new(cordon_engine::FnDispatcher(
+        |_req: cordon_engine::TaskRequest| async { Ok(serde_json::Value::Null) },
+    ));
+    let result = cordon_engine::run_to_completion(
+        &definition.to_string(),
+        serde_json::json!({"policy": {"timeout": 5400}}),
+        None,
+        dispatcher,
+        clock.clone(),
+    )
+    .await
+    .expect("starts");
+    assert_eq!(result.status(), cordon_engine::ExecutionStatus::Failed);
+    assert_eq!(result.description.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(
+        (clock.now() - started).num_seconds(),
+        5400,
+        "timed out after the path's 5400 s"
+    );
+}
