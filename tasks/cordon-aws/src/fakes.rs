@@ -581,6 +581,25 @@ impl IncidentStore for FakeIncidentStore {
         v.truncate(usize::try_from(limit.max(1)).unwrap_or(1));
         Ok(v)
     }
+
+    async fn mark_released(
+        &self,
+        incident_id: &str,
+        _release: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<bool, TaskError> {
+        lock(&self.calls).enter("dynamodb:MarkReleased")?;
+        let mut incidents = lock(&self.incidents);
+        match incidents.get_mut(incident_id) {
+            Some(r) if r.status != IncidentStatus::Released => {
+                r.status = IncidentStatus::Released;
+                r.updated_at = Some(at);
+                r.closed_at.get_or_insert(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -654,3 +673,6 @@ impl TaskCallbacks for FakeTaskCallbacks {
         Ok(())
     }
 }
+
+// Approval and release links: the fake lives next to the trait (`approvals.rs`).
+pub use crate::approvals::FakeApprovalStore;

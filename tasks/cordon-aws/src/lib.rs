@@ -7,6 +7,7 @@
 //! | [`Notifier`] | SNS | [`SnsNotifier`] |
 //! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] |
 //! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] |
+//! | [`ApprovalStore`] | DynamoDB (approval/release links, same table) | [`DynamoApprovalStore`] |
 //!
 //! Every SDK error goes through [`error::map_sdk_error`]. Clients are built once from
 //! [`load_sdk_config`]; endpoints come from `AWS_ENDPOINT_URL` /
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub mod approvals;
 pub mod caller;
 pub mod env;
 pub mod error;
@@ -28,6 +30,7 @@ pub mod fakes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use approvals::{ApprovalStore, DynamoApprovalStore};
 pub use iam::{IamIdentityStore, IdentityStore};
 pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
 pub use sns::{Notifier, SnsNotifier};

@@ -214,6 +214,17 @@ pub trait IncidentStore: Send + Sync {
         principal: &str,
         limit: i32,
     ) -> Result<Vec<IncidentRecord>, TaskError>;
+
+    /// Mark the incident `RELEASED` (release restored the principal), recording who and
+    /// when in the `release` attribute. Works on a closed incident (a contained incident is
+    /// usually closed as `CONTAINED`); `closed_at` is set if it was not. `false` if the
+    /// incident is missing or already released (the first release's record is kept).
+    async fn mark_released(
+        &self,
+        incident_id: &str,
+        release: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<bool, TaskError>;
 }
 
 /// The create-table request for the incident table: `pk`/`sk`, GSIs `gsi1` (by status) and
@@ -826,5 +837,41 @@ impl IncidentStore for DynamoIncidentStore {
             limit,
         )
         .await
+    }
+
+    async fn mark_released(
+        &self,
+        incident_id: &str,
+        release: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<bool, TaskError> {
+        let now = timestamp(at);
+        let released = IncidentStatus::Released;
+        Ok(self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(incident_id, META_SK)))
+            .update_expression(
+                "SET #status = :status, #rel = :rel, #upd = :now, \
+                 #closed = if_not_exists(#closed, :now), #g1pk = :g1pk, #g1sk = :g1sk",
+            )
+            .condition_expression("attribute_exists(#pk) AND #status <> :status")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#rel", "release")
+            .expression_attribute_names("#upd", "updated_at")
+            .expression_attribute_names("#closed", "closed_at")
+            .expression_attribute_names("#g1pk", "gsi1pk")
+            .expression_attribute_names("#g1sk", "gsi1sk")
+            .expression_attribute_values(":status", s(released.as_str()))
+            .expression_attribute_values(":rel", json_attr(release, "the release record")?)
+            .expression_attribute_values(":now", s(&now))
+            .expression_attribute_values(":g1pk", s(status_key(released)))
+            .expression_attribute_values(":g1sk", s(format!("{now}#{incident_id}")))
+            .send()
+            .await
+            .or_none_on("dynamodb:UpdateItem", CONDITIONAL_CHECK_FAILED)?
+            .is_some())
     }
 }

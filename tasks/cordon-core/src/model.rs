@@ -303,3 +303,56 @@ impl Principal {
         "unknown principal".to_string()
     }
 }
+
+/// The user's state before containment: what release restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub user_name: String,
+    pub user_arn: String,
+    pub taken_at: DateTime<Utc>,
+    pub attached_policy_arns: Vec<String>,
+    pub active_access_key_ids: Vec<String>,
+    pub inactive_access_key_ids: Vec<String>,
+    pub login_profile: bool,
+    pub mfa_devices: Vec<String>,
+    pub groups: Vec<String>,
+    pub inline_policies: Vec<String>,
+    /// Prior values of the tag keys Cordon sets (absent key = the tag was not set).
+    pub cordon_tags: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    pub fn of(facts: &UserFacts, taken_at: DateTime<Utc>) -> Self {
+        let keys = |status: KeyStatus| {
+            facts
+                .access_keys
+                .iter()
+                .filter(|k| k.status == status)
+                .map(|k| k.id.clone())
+                .collect()
+        };
+        Self {
+            user_name: facts.user_name.clone(),
+            user_arn: facts.arn.clone(),
+            taken_at,
+            attached_policy_arns: facts
+                .attached_policies
+                .iter()
+                .map(|p| p.arn.clone())
+                .collect(),
+            active_access_key_ids: keys(KeyStatus::Active),
+            inactive_access_key_ids: keys(KeyStatus::Inactive),
+            login_profile: facts.login_profile,
+            mfa_devices: facts.mfa_devices.clone(),
+            groups: facts.groups.clone(),
+            inline_policies: facts.inline_policies.clone(),
+            cordon_tags: facts
+                .tags
+                .iter()
+                .filter(|(k, _)| crate::tags::TAG_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}

@@ -5,12 +5,26 @@
 //! notify again answers `alreadySent: true` and sends nothing. The order (check, publish,
 //! mark) means a crash between publish and mark can send a message twice, but never loses
 //! one: a duplicate alert is better than a missing one.
+//!
+//! **Approval mode** (`kind: approvalRequest`, invoked with `.waitForTaskToken`): the task
+//! token is stored server-side under a random approval id (see
+//! `cordon_aws::approvals`), and the email carries only the link
+//! `{CORDON_APPROVAL_URL}/a/<approval id>` and its expiry. The approval is created once per
+//! task token (an index keyed by the token's SHA-256), so a retry reuses it and re-sends
+//! nothing once the message id is recorded on it; a redrive (a new token) gets a new
+//! approval and a new email. The token never appears in the email, a log line or an error.
+//!
+//! For `contained`, a single-use release link `{CORDON_APPROVAL_URL}/r/<release id>`
+//! (valid for seven days) is added the same way.
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use cordon_aws::approvals::{
+    ApprovalStore, LinkKind, LinkStatus, LinkSummary, NewLink, Secret, link_ref, redact,
+};
 use cordon_aws::env::{self, Lookup};
 use cordon_aws::store::IncidentStore;
-use cordon_aws::{Clock, DynamoIncidentStore, Notifier, SnsNotifier};
+use cordon_aws::{Clock, DynamoApprovalStore, DynamoIncidentStore, Notifier, SnsNotifier};
 use cordon_core::TaskError;
 use cordon_core::model::{Assessment, Detection};
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
@@ -25,6 +39,20 @@ pub struct Config {
     pub table_name: String,
     /// `CORDON_TOPIC_ARN`: the SNS topic for every notification.
     pub topic_arn: String,
+    /// `CORDON_APPROVAL_URL`: the approval function's URL (trailing `/` removed). Required
+    /// to send approval requests; without it `contained` mails carry no release link.
+    pub approval_url: Option<String>,
+    /// `CORDON_APPROVAL_TIMEOUT_SECONDS` (default 3600): the approval expiry when the input
+    /// carries no `timeoutSeconds`.
+    pub approval_timeout_seconds: u64,
+}
+
+/// The approval timeout when neither the input nor the environment sets one.
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
+
+/// `url` without trailing slashes (a Function URL ends in `/`).
+pub fn base_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_string()
 }
 
 impl Config {
@@ -36,6 +64,17 @@ impl Config {
         Ok(Self {
             table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
             topic_arn: env::required(env, "CORDON_TOPIC_ARN", "the ARN of the alerts SNS topic")?,
+            approval_url: env::optional(env, "CORDON_APPROVAL_URL")
+                .map(|u| base_url(&u))
+                .filter(|u| !u.is_empty()),
+            approval_timeout_seconds: match env::optional(env, "CORDON_APPROVAL_TIMEOUT_SECONDS") {
+                None => DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+                Some(raw) => raw.parse().map_err(|_| {
+                    TaskError::Config(format!(
+                        "CORDON_APPROVAL_TIMEOUT_SECONDS is {raw:?}; set it to a whole number of seconds"
+                    ))
+                })?,
+            },
         })
     }
 }
@@ -44,7 +83,11 @@ impl Config {
 pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub store: Arc<dyn IncidentStore>,
+    pub approvals: Arc<dyn ApprovalStore>,
     pub topic_arn: String,
+    /// See [`Config::approval_url`].
+    pub approval_url: Option<String>,
+    pub approval_timeout_seconds: u64,
     pub clock: Clock,
 }
 
@@ -53,8 +96,11 @@ impl Deps {
     pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
         Self {
             notifier: Arc::new(SnsNotifier::from_conf(sdk)),
-            store: Arc::new(DynamoIncidentStore::from_conf(sdk, config.table_name)),
+            store: Arc::new(DynamoIncidentStore::from_conf(sdk, &config.table_name)),
+            approvals: Arc::new(DynamoApprovalStore::from_conf(sdk, config.table_name)),
             topic_arn: config.topic_arn,
+            approval_url: config.approval_url,
+            approval_timeout_seconds: config.approval_timeout_seconds,
             clock,
         }
     }
@@ -88,6 +134,12 @@ pub struct Input {
     pub decided_by: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// `$$.Task.Token` (approval requests). Secret: redacted in `Debug`, never serialized.
+    #[serde(default, skip_serializing)]
+    pub task_token: Option<Secret>,
+    /// How long the approval may wait (approval requests); else the configured default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +185,9 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     if input.incident_id.trim().is_empty() {
         return Err(TaskError::invalid("incidentId", "is empty"));
     }
+    if input.kind == NotificationKind::ApprovalRequest {
+        return request_approval(input, deps).await;
+    }
     let id = input.incident_id.clone();
     let kind = input.kind;
     if let Some(mark) = deps.store.notification(&id, kind.as_str()).await? {
@@ -145,13 +200,33 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         });
     }
 
+    let mut release_url = input.release_url;
+    if kind == NotificationKind::Contained {
+        match &deps.approval_url {
+            Some(base) => {
+                let link = NewLink::release(
+                    &id,
+                    LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref()),
+                    (deps.clock)(),
+                );
+                let created = deps.approvals.create(&link).await?;
+                release_url = Some(format!("{base}/r/{}", created.record.id));
+            }
+            None => warn!(
+                incident_id = %id,
+                step = "notify",
+                "CORDON_APPROVAL_URL is not set: the contained notification carries no release link"
+            ),
+        }
+    }
+
     let ctx = NotificationContext {
         incident_id: id.clone(),
         detection: input.detection,
         assessment: input.assessment,
         approval_url: input.approval_url,
         approval_expires_at: input.approval_expires_at,
-        release_url: input.release_url,
+        release_url,
         error: input.error.as_ref().and_then(error_text),
         actions_taken: input.actions_taken,
         decided_by: input.decided_by,
@@ -178,6 +253,104 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         incident_id = %id,
         step = "notify",
         kind = kind.as_str(),
+        outcome = "sent",
+        message_id = %message_id,
+    );
+    Ok(Output {
+        incident_id: id,
+        kind,
+        message_id: Some(message_id),
+        already_sent: false,
+    })
+}
+
+/// Approval mode: store the token under a random approval id (once per token), then email
+/// the link (once per approval).
+async fn request_approval(input: Input, deps: &Deps) -> Result<Output, TaskError> {
+    let id = input.incident_id.clone();
+    let kind = input.kind;
+    let token = input.task_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        TaskError::invalid(
+            "taskToken",
+            "is missing: an approval request must be invoked with .waitForTaskToken and \
+             pass \"taskToken.$\": \"$$.Task.Token\"",
+        )
+    })?;
+    let base = deps.approval_url.as_deref().ok_or_else(|| {
+        TaskError::Config(
+            "environment variable CORDON_APPROVAL_URL is not set; set it to the approval \
+             function's URL (the ApprovalFunctionUrl output) so approval links can be sent"
+                .into(),
+        )
+    })?;
+    let now = (deps.clock)();
+    let timeout = input
+        .timeout_seconds
+        .filter(|t| *t > 0)
+        .unwrap_or(deps.approval_timeout_seconds)
+        .clamp(1, i64::MAX as u64 / 2);
+    let expires_at = now + Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
+    let summary = LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref());
+    let created = deps
+        .approvals
+        .create(&NewLink::approval(
+            &id,
+            token.clone(),
+            summary,
+            now,
+            expires_at,
+        ))
+        .await
+        .map_err(|e| redact(e, &token))?;
+    let approval = created.record;
+    if let Some(message_id) = approval.message_id.clone() {
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), outcome = "already_sent");
+        return Ok(Output {
+            incident_id: id,
+            kind,
+            message_id: Some(message_id),
+            already_sent: true,
+        });
+    }
+    if approval.status != LinkStatus::Pending {
+        // Decided (or closed) before the earlier run recorded its message: nothing to ask.
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), status = approval.status.as_str(), outcome = "already_decided");
+        return Ok(Output {
+            incident_id: id,
+            kind,
+            message_id: None,
+            already_sent: true,
+        });
+    }
+
+    let ctx = NotificationContext {
+        incident_id: id.clone(),
+        detection: input.detection,
+        assessment: input.assessment,
+        approval_url: Some(format!("{base}/a/{}", approval.id)),
+        approval_expires_at: Some(approval.expires_at),
+        note: input.note,
+        ..NotificationContext::default()
+    };
+    let n = render(kind, &ctx);
+    let message_id = deps
+        .notifier
+        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
+        .await?;
+    deps.approvals
+        .set_message_id(LinkKind::Approval, &approval.id, &message_id)
+        .await?;
+    // The incident-level marker is informative here (the approval item is the idempotency
+    // key, so a redrive with a new token is asked again).
+    deps.store
+        .mark_notified(&id, kind.as_str(), Some(&message_id), now)
+        .await?;
+    info!(
+        incident_id = %id,
+        step = "notify",
+        kind = kind.as_str(),
+        approval = link_ref(&approval.id),
+        expires_at = %approval.expires_at,
         outcome = "sent",
         message_id = %message_id,
     );

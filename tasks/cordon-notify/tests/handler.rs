@@ -21,7 +21,10 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
     let deps = Deps {
         notifier: notifier.clone(),
         store: store.clone(),
+        approvals: Arc::new(cordon_aws::fakes::FakeApprovalStore::new()),
         topic_arn: TOPIC.into(),
+        approval_url: None,
+        approval_timeout_seconds: 3600,
         clock: cordon_aws::fixed_clock(at),
     };
     (notifier, store, deps)

@@ -50,10 +50,17 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         panic!("fixture should be an incident");
     };
     d.incident_id = unique("ct");
+    let store = m.incident_store().await;
     let deps = Deps {
         notifier: Arc::new(m.notifier()),
-        store: Arc::new(m.incident_store().await),
+        approvals: Arc::new(cordon_aws::DynamoApprovalStore::new(
+            m.dynamodb(),
+            store.table_name(),
+        )),
+        store: Arc::new(store),
         topic_arn: topic.clone(),
+        approval_url: None,
+        approval_timeout_seconds: 3600,
         clock: cordon_aws::system_clock(),
     };
     let input = Input {
@@ -68,6 +75,8 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         actions_taken: vec!["attached the deny-all policy".into()],
         decided_by: None,
         note: None,
+        task_token: None,
+        timeout_seconds: None,
     };
     let out = handle(input.clone(), &deps).await.expect("notify");
     assert!(!out.already_sent);

@@ -1,0 +1,193 @@
+//! Approval mode and release links, with the in-memory fakes.
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use cordon_aws::approvals::{LinkKind, LinkStatus};
+use cordon_aws::fakes::{FakeApprovalStore, FakeIncidentStore, FakeNotifier};
+use cordon_aws::testing::fixture;
+use cordon_core::{Classification, TaskError, classify, names};
+use cordon_notify::{Config, Deps, Input, handle};
+use serde_json::json;
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cordon-alerts";
+const BASE: &str = "https://abc123.lambda-url.us-east-1.on.aws";
+const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAsecret-task-token-7f3c9d";
+
+struct World {
+    notifier: Arc<FakeNotifier>,
+    approvals: Arc<FakeApprovalStore>,
+    deps: Deps,
+}
+
+fn world(approval_url: Option<&str>) -> World {
+    let notifier = Arc::new(FakeNotifier::new());
+    let approvals = Arc::new(FakeApprovalStore::new());
+    let at = Utc
+        .with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
+        .single()
+        .expect("time");
+    let deps = Deps {
+        notifier: notifier.clone(),
+        store: Arc::new(FakeIncidentStore::new()),
+        approvals: approvals.clone(),
+        topic_arn: TOPIC.into(),
+        approval_url: approval_url.map(str::to_string),
+        approval_timeout_seconds: 3600,
+        clock: cordon_aws::fixed_clock(at),
+    };
+    World {
+        notifier,
+        approvals,
+        deps,
+    }
+}
+
+fn approval_input(token: Option<&str>) -> Input {
+    let Ok(Classification::Incident(d)) = classify(&fixture("iam-create-user-by-iam-user")) else {
+        panic!("fixture should be an incident");
+    };
+    let mut v = json!({
+        "incidentId": d.incident_id,
+        "kind": "approvalRequest",
+        "detection": d,
+        "assessment": {
+            "severity": "high", "disposition": "approve", "reasons": ["rule default"],
+            "actorAllowlisted": false, "containable": true, "protectedReason": null
+        },
+        "timeoutSeconds": 900
+    });
+    if let Some(t) = token {
+        v["taskToken"] = json!(t);
+    }
+    serde_json::from_value(v).expect("input shape")
+}
+
+#[tokio::test]
+async fn an_approval_request_stores_the_token_and_mails_only_a_link() {
+    let w = world(Some(BASE));
+    let out = handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("sent");
+    assert!(!out.already_sent);
+
+    let links = w.approvals.links();
+    assert_eq!(links.len(), 1);
+    let a = &links[0];
+    assert_eq!(a.kind, LinkKind::Approval);
+    assert_eq!(a.status, LinkStatus::Pending);
+    assert_eq!(a.task_token.as_ref().map(|t| t.expose()), Some(TOKEN));
+    assert_eq!(a.id.len(), 32);
+    assert_eq!(a.expires_at - a.created_at, Duration::seconds(900));
+    assert_eq!(a.message_id.as_deref(), Some("fake-message-1"));
+    assert_eq!(a.summary.severity.as_deref(), Some("high"));
+    assert!(a.summary.principal.is_some());
+
+    let sent = w.notifier.published();
+    assert_eq!(sent.len(), 1);
+    let body = &sent[0].body;
+    assert!(body.contains(&format!("{BASE}/a/{}", a.id)), "{body}");
+    assert!(body.contains("expires at"), "{body}");
+    assert!(
+        !body.contains(TOKEN) && !body.contains("secret-task-token"),
+        "{body}"
+    );
+    assert!(!sent[0].subject.contains(TOKEN));
+    assert!(!format!("{:?}", approval_input(Some(TOKEN))).contains(TOKEN));
+    assert!(
+        !serde_json::to_string(&approval_input(Some(TOKEN)))
+            .expect("json")
+            .contains(TOKEN)
+    );
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_token_reuses_the_approval_and_sends_nothing() {
+    let w = world(Some(BASE));
+    let first = handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("sent");
+    let again = handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("retry");
+    assert!(again.already_sent);
+    assert_eq!(again.message_id, first.message_id);
+    assert_eq!(w.approvals.links().len(), 1);
+    assert_eq!(w.notifier.published().len(), 1);
+
+    // A redrive re-enters the state with a new token: a new approval, a new email.
+    let redrive = handle(approval_input(Some("another-token")), &w.deps)
+        .await
+        .expect("redrive");
+    assert!(!redrive.already_sent);
+    assert_eq!(w.approvals.links().len(), 2);
+    assert_eq!(w.notifier.published().len(), 2);
+}
+
+#[tokio::test]
+async fn a_publish_failure_is_retried_with_the_same_approval() {
+    let w = world(Some(BASE));
+    w.notifier.fail_on(
+        "sns:Publish",
+        TaskError::transient("sns:Publish", "Throttling"),
+    );
+    let err = handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect_err("throttled");
+    assert_eq!(err.error_name(), names::TRANSIENT);
+    w.notifier.heal("sns:Publish");
+    handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("retry");
+    assert_eq!(w.approvals.links().len(), 1);
+    let id = &w.approvals.links()[0].id;
+    assert!(w.notifier.published()[0].body.contains(id.as_str()));
+}
+
+#[tokio::test]
+async fn an_approval_request_needs_a_token_and_the_approval_url() {
+    let w = world(Some(BASE));
+    let err = handle(approval_input(None), &w.deps)
+        .await
+        .expect_err("no token");
+    assert_eq!(err.error_name(), names::INVALID_EVENT);
+    assert!(err.to_string().contains("taskToken"), "{err}");
+
+    let w = world(None);
+    let err = handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect_err("no url");
+    assert_eq!(err.error_name(), names::CONFIG);
+    assert!(err.to_string().contains("CORDON_APPROVAL_URL"), "{err}");
+    assert!(!err.to_string().contains(TOKEN));
+    assert!(w.notifier.published().is_empty());
+    assert!(w.approvals.links().is_empty());
+}
+
+#[tokio::test]
+async fn a_contained_notification_carries_a_single_use_release_link() {
+    let w = world(Some(BASE));
+    let mut input = approval_input(None);
+    input.kind = cordon_core::notify::NotificationKind::Contained;
+    handle(input, &w.deps).await.expect("sent");
+    let links = w.approvals.links();
+    assert_eq!(links.len(), 1);
+    let r = &links[0];
+    assert_eq!(r.kind, LinkKind::Release);
+    assert!(r.task_token.is_none());
+    assert_eq!(r.expires_at - r.created_at, Duration::days(7));
+    let body = &w.notifier.published()[0].body;
+    assert!(body.contains(&format!("{BASE}/r/{}", r.id)), "{body}");
+}
+
+#[test]
+fn config_reads_the_approval_url_without_its_trailing_slash() {
+    let env = |k: &str| match k {
+        "CORDON_TABLE_NAME" => Some("t".to_string()),
+        "CORDON_TOPIC_ARN" => Some(TOPIC.to_string()),
+        "CORDON_APPROVAL_URL" => Some(format!("{BASE}/")),
+        _ => None,
+    };
+    let c = Config::from_lookup(&env).expect("config");
+    assert_eq!(c.approval_url.as_deref(), Some(BASE));
+    assert_eq!(c.approval_timeout_seconds, 3600);
+}

@@ -1,0 +1,275 @@
+//! Emulator-backed: the approval request lands in the table with a TTL, is decided once,
+//! and the email read back through SQS carries the link and never the token.
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Duration, Utc};
+use cordon_aws::DynamoApprovalStore;
+use cordon_aws::approvals::{
+    ApprovalStore, DecideOutcome, DecidedBy, Decision, LinkKind, LinkStatus, LinkSummary, NewLink,
+    Secret,
+};
+use cordon_aws::testing::{Moto, fixture, moto, unique};
+use cordon_core::{Classification, classify};
+use cordon_notify::{Deps, Input, handle};
+use serde_json::{Value, json};
+
+const BASE: &str = "http://127.0.0.1:9/approvals";
+
+async fn subscribed_queue(m: &Moto, topic: &str) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&m.config);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("cordon-approval-q"))
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .map(str::to_string)
+        .expect("queue url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue arn");
+    m.sns()
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    (sqs, queue_url)
+}
+
+#[tokio::test]
+async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
+    let m = moto().await;
+    let incidents = m.incident_store().await;
+    let table = incidents.table_name().to_string();
+    let store = DynamoApprovalStore::new(m.dynamodb(), &table);
+    let now = Utc::now();
+    let token = format!("token-{}", unique("secret"));
+    let link = NewLink::approval(
+        "ct-moto-1",
+        Secret::new(&token),
+        LinkSummary {
+            principal: Some("arn:aws:iam::123456789012:user/backdoor".into()),
+            ..LinkSummary::default()
+        },
+        now,
+        now + Duration::seconds(600),
+    );
+    let created = store.create(&link).await.expect("create");
+    assert!(created.created);
+    let again = store.create(&link).await.expect("create again");
+    assert!(!again.created, "the same token reuses the approval");
+    assert_eq!(again.record.id, created.record.id);
+    assert_eq!(again.record.csrf, created.record.csrf);
+    let id = created.record.id.clone();
+
+    let raw = m
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("APPROVAL#{id}")))
+        .key("sk", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .expect("approval item");
+    let ttl: i64 = raw["ttl"]
+        .as_n()
+        .expect("ttl is a number")
+        .parse()
+        .expect("ttl");
+    assert!(ttl > (now + Duration::seconds(600)).timestamp(), "{ttl}");
+    assert_eq!(raw["status"].as_s().expect("status"), "PENDING");
+    assert_eq!(raw["task_token"].as_s().expect("token"), &token);
+    assert_eq!(raw["csrf"].as_s().expect("csrf").len(), 64);
+    let index = m
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("APPROVALTOKEN#{}", link.dedupe_key())),
+        )
+        .key("sk", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get index")
+        .item
+        .expect("index item");
+    assert_eq!(index["link_id"].as_s().expect("link id"), &id);
+    assert!(
+        index
+            .values()
+            .all(|v| v.as_s().map(|s| !s.contains(&token)).unwrap_or(true))
+    );
+
+    let by = DecidedBy {
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("test".into()),
+        name: Some("alice".into()),
+    };
+    let at = now + Duration::seconds(5);
+    let first = store
+        .decide(LinkKind::Approval, &id, Decision::Approve, &by, at)
+        .await
+        .expect("decide");
+    let DecideOutcome::Decided(rec) = first else {
+        panic!("first decide should win: {first:?}");
+    };
+    assert_eq!(rec.status, LinkStatus::Approved);
+    assert_eq!(rec.decided_by.as_ref(), Some(&by));
+    let second = store
+        .decide(LinkKind::Approval, &id, Decision::Reject, &by, at)
+        .await
+        .expect("decide again");
+    assert_eq!(second, DecideOutcome::AlreadyDecided(LinkStatus::Approved));
+
+    // Reopen (callback not delivered) is conditional on this decision.
+    assert!(
+        !store
+            .reopen(LinkKind::Approval, &id, now)
+            .await
+            .expect("reopen")
+    );
+    assert!(
+        store
+            .reopen(LinkKind::Approval, &id, at)
+            .await
+            .expect("reopen")
+    );
+    assert_eq!(
+        store
+            .get(LinkKind::Approval, &id)
+            .await
+            .expect("get")
+            .map(|r| r.status),
+        Some(LinkStatus::Pending)
+    );
+
+    // Past the expiry nothing can decide.
+    let late = store
+        .decide(
+            LinkKind::Approval,
+            &id,
+            Decision::Approve,
+            &by,
+            now + Duration::seconds(601),
+        )
+        .await
+        .expect("decide late");
+    assert_eq!(late, DecideOutcome::Expired);
+    assert!(
+        store
+            .close(LinkKind::Approval, &id, LinkStatus::Expired, at)
+            .await
+            .expect("close")
+    );
+
+    let unknown = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        store.get(LinkKind::Approval, unknown).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .decide(LinkKind::Approval, unknown, Decision::Approve, &by, at)
+            .await
+            .expect("decide unknown"),
+        DecideOutcome::NotFound
+    );
+}
+
+#[tokio::test]
+async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token() {
+    let m = moto().await;
+    let topic = m.create_topic().await;
+    let (sqs, queue_url) = subscribed_queue(&m, &topic).await;
+    let incidents = m.incident_store().await;
+    let approvals = Arc::new(DynamoApprovalStore::new(
+        m.dynamodb(),
+        incidents.table_name(),
+    ));
+    let deps = Deps {
+        notifier: Arc::new(m.notifier()),
+        approvals: approvals.clone(),
+        store: Arc::new(incidents),
+        topic_arn: topic.clone(),
+        approval_url: Some(BASE.into()),
+        approval_timeout_seconds: 3600,
+        clock: cordon_aws::system_clock(),
+    };
+    let Ok(Classification::Incident(mut d)) = classify(&fixture("iam-create-user-by-iam-user"))
+    else {
+        panic!("fixture should be an incident");
+    };
+    d.incident_id = unique("ct");
+    let token = format!("AQB-{}-task-token", unique("tok"));
+    let input: Input = serde_json::from_value(json!({
+        "kind": "approvalRequest",
+        "incidentId": d.incident_id,
+        "detection": d,
+        "taskToken": token,
+        "timeoutSeconds": 1200
+    }))
+    .expect("input");
+    let out = handle(input.clone(), &deps).await.expect("notify");
+    assert!(!out.already_sent);
+    let again = handle(input, &deps).await.expect("retry");
+    assert!(again.already_sent);
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .expect("receive");
+    let messages = received.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let raw = messages[0].body().expect("body");
+    assert!(
+        !raw.contains(&token),
+        "the token leaked into the message: {raw}"
+    );
+    let envelope: Value = serde_json::from_str(raw).expect("SNS envelope JSON");
+    let body = envelope["Message"].as_str().expect("message");
+    let start = body
+        .find(&format!("{BASE}/a/"))
+        .expect("approval link in the body");
+    let id: String = body[start + BASE.len() + 3..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(id.len(), 32, "{body}");
+    let stored = approvals
+        .get(LinkKind::Approval, &id)
+        .await
+        .expect("get")
+        .expect("the linked approval exists");
+    assert_eq!(
+        stored.task_token.as_ref().map(Secret::expose),
+        Some(token.as_str())
+    );
+    assert_eq!(stored.message_id, out.message_id);
+    assert_eq!(stored.incident_id, d.incident_id);
+    assert_eq!(
+        stored.expires_at - stored.created_at,
+        Duration::seconds(1200)
+    );
+}

@@ -1,0 +1,28 @@
+//! The release Lambda: `main` only wires configuration, clients and the runtime.
+use cordon_aws::{load_sdk_config, system_clock};
+use cordon_release::{Config, Deps, Input, handle};
+use lambda_runtime::{LambdaEvent, service_fn};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
+    let sdk = load_sdk_config().await;
+    let deps = Deps::build(config, &sdk, system_clock());
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Input>| async move {
+        handle(event.payload, deps).await
+    }))
+    .await
+}

@@ -1,0 +1,390 @@
+//! Emulator-backed: contain a user in moto with the real quarantine and tag handlers, then
+//! release it, over the real IAM and DynamoDB wire protocols.
+use std::sync::Arc;
+
+use aws_sdk_iam::types::StatusType;
+use chrono::Utc;
+use cordon_aws::store::{IncidentStore, NewIncident};
+use cordon_aws::testing::{Moto, fixture, moto, unique};
+use cordon_aws::{DynamoIncidentStore, IdentityStore};
+use cordon_core::model::{
+    Detection, IncidentStatus, KeyStatus, Principal, PrincipalKind, UserFacts,
+};
+use cordon_core::{Classification, ResponsePolicy, classify, tags};
+use cordon_release::{Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, release};
+
+const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
+
+/// A contained user in moto.
+struct Contained {
+    m: Moto,
+    store: Arc<DynamoIncidentStore>,
+    incident_id: String,
+    user: String,
+    active_key: String,
+    inactive_key: String,
+    /// The user as it was before containment.
+    before: UserFacts,
+}
+
+fn detection_for(user: &str, user_arn: &str) -> Detection {
+    let mut d = match classify(&fixture("iam-create-user-by-iam-user")) {
+        Ok(Classification::Incident(d)) => d,
+        other => panic!("fixture should be an incident: {other:?}"),
+    };
+    d.incident_id = unique("ct");
+    d.principal = Some(Principal {
+        kind: PrincipalKind::IamUser,
+        name: Some(user.to_string()),
+        arn: Some(user_arn.to_string()),
+        account_id: Some("123456789012".into()),
+        principal_id: None,
+    });
+    d
+}
+
+async fn create_key(m: &Moto, user: &str) -> String {
+    m.iam()
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .expect("create access key")
+        .access_key()
+        .map(|k| k.access_key_id().to_string())
+        .expect("an access key")
+}
+
+async fn set_key(m: &Moto, user: &str, key: &str, status: StatusType) {
+    m.iam()
+        .update_access_key()
+        .user_name(user)
+        .access_key_id(key)
+        .status(status)
+        .send()
+        .await
+        .expect("update access key");
+}
+
+async fn facts(m: &Moto, user: &str) -> Option<UserFacts> {
+    m.identity_store()
+        .get_user_facts(user)
+        .await
+        .expect("get user facts")
+}
+
+/// A user with an Active and an Inactive key, a customer-managed policy, a console
+/// password, an unrelated tag and a prior `SecurityStatus` tag; contained with remediation
+/// by the real quarantine handler and tagged by the real tag handler.
+async fn contained() -> Contained {
+    let m = moto().await;
+    let user = unique("release-me");
+    let arn = m.create_user(&user).await;
+    let iam = m.iam();
+    let active_key = create_key(&m, &user).await;
+    let inactive_key = create_key(&m, &user).await;
+    set_key(&m, &user, &inactive_key, StatusType::Inactive).await;
+    let policy_arn = iam
+        .create_policy()
+        .policy_name(unique("support-read"))
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("create policy")
+        .policy()
+        .and_then(|p| p.arn())
+        .map(str::to_string)
+        .expect("policy arn");
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("attach policy");
+    iam.create_login_profile()
+        .user_name(&user)
+        .password("Test-only-password-1!")
+        .send()
+        .await
+        .expect("login profile");
+    for (k, v) in [("team", "ops"), (tags::SECURITY_STATUS, "Reviewed")] {
+        iam.tag_user()
+            .user_name(&user)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("tag user");
+    }
+    let before = facts(&m, &user).await.expect("user exists");
+
+    let d = detection_for(&user, &arn);
+    let store = Arc::new(m.incident_store().await);
+    store
+        .open(&NewIncident {
+            incident_id: d.incident_id.clone(),
+            status: IncidentStatus::Open,
+            opened_at: Utc::now(),
+            rule: Some(d.rule.clone()),
+            title: Some(d.title.clone()),
+            principal: d.principal.clone(),
+            actor: Some(d.actor.clone()),
+            event: fixture("iam-create-user-by-iam-user"),
+            detection: None,
+            error: None,
+            execution_arn: None,
+        })
+        .await
+        .expect("open incident");
+    let q = cordon_quarantine::Deps {
+        identity: Arc::new(m.identity_store()),
+        store: store.clone(),
+        policy: Arc::new(ResponsePolicy::default()),
+        own_role_arns: vec![OWN_ROLE.to_string()],
+        quarantine_policy_arn: None,
+        clock: cordon_aws::system_clock(),
+    };
+    let qout = cordon_quarantine::handle(
+        cordon_quarantine::Input {
+            incident_id: d.incident_id.clone(),
+            detection: d.clone(),
+            remediate: Some(true),
+        },
+        &q,
+    )
+    .await
+    .expect("quarantine");
+    assert_eq!(qout.remediation.deactivated_keys, vec![active_key.clone()]);
+    assert!(qout.remediation.login_profile_deleted);
+    cordon_tag::handle(
+        cordon_tag::Input {
+            incident_id: d.incident_id.clone(),
+            user_name: user.clone(),
+            quarantined_at: qout.quarantined_at,
+        },
+        &cordon_tag::Deps {
+            identity: Arc::new(m.identity_store()),
+        },
+    )
+    .await
+    .expect("tag");
+    store
+        .close(
+            &d.incident_id,
+            IncidentStatus::Contained,
+            Utc::now(),
+            Some("contained"),
+        )
+        .await
+        .expect("close");
+
+    let during = facts(&m, &user).await.expect("user exists");
+    assert!(
+        during
+            .attached_policies
+            .iter()
+            .any(|p| p.arn == qout.policy_arn)
+    );
+    assert!(
+        during
+            .access_keys
+            .iter()
+            .all(|k| k.status == KeyStatus::Inactive)
+    );
+    assert_eq!(
+        during.tags.get(tags::SECURITY_STATUS).map(String::as_str),
+        Some(tags::QUARANTINED)
+    );
+    Contained {
+        m,
+        store,
+        incident_id: d.incident_id,
+        user,
+        active_key,
+        inactive_key,
+        before,
+    }
+}
+
+impl Contained {
+    async fn release(&self, name: &str) -> ReleaseOutput {
+        let deps = Deps {
+            identity: Arc::new(self.m.identity_store()),
+            store: self.store.clone(),
+            quarantine_policy_arn: None,
+            clock: cordon_aws::system_clock(),
+        };
+        release(
+            ReleaseInput {
+                incident_id: self.incident_id.clone(),
+                released_by: ReleasedBy {
+                    name: Some(name.to_string()),
+                    ip: None,
+                    user_agent: Some("cordon-tests".into()),
+                    via: ReleaseVia::Cli,
+                },
+                reason: Some("moto test".into()),
+            },
+            &deps,
+        )
+        .await
+        .expect("release")
+    }
+
+    async fn assert_released_by(&self, name: &str) {
+        let record = self
+            .store
+            .get(&self.incident_id)
+            .await
+            .expect("get")
+            .expect("incident");
+        assert_eq!(record.status, IncidentStatus::Released);
+        let timeline = self
+            .store
+            .timeline(&self.incident_id)
+            .await
+            .expect("timeline");
+        let entry = timeline
+            .iter()
+            .find(|e| e.step == "Release")
+            .expect("a Release timeline entry");
+        let by = &entry.details.as_ref().expect("details")["releasedBy"];
+        assert_eq!(by["name"], name);
+        assert_eq!(by["via"], "cli");
+        assert!(entry.at <= Utc::now());
+        let released = self
+            .store
+            .list_by_status(IncidentStatus::Released, 100)
+            .await
+            .expect("by status");
+        assert!(
+            released.iter().any(|r| r.incident_id == self.incident_id),
+            "the status index lists it as RELEASED"
+        );
+    }
+}
+
+#[tokio::test]
+async fn release_restores_the_exact_pre_containment_state() {
+    let c = contained().await;
+    let out = c.release("alice").await;
+    let after = facts(&c.m, &c.user).await.expect("user exists");
+
+    // Policies, key statuses and tags are exactly as before; the password needs a human.
+    assert_eq!(
+        after,
+        UserFacts {
+            login_profile: false,
+            ..c.before.clone()
+        }
+    );
+    assert_eq!(out.restored.reactivated_keys, vec![c.active_key.clone()]);
+    assert!(out.restored.policy_detached.is_some());
+    assert!(out.drift.is_empty(), "{:?}", out.drift);
+    assert_eq!(out.manual_actions.len(), 1);
+    assert!(out.manual_actions[0].contains("create a new console password"));
+    assert_eq!(
+        after.tags.get(tags::SECURITY_STATUS).map(String::as_str),
+        Some("Reviewed")
+    );
+    c.assert_released_by("alice").await;
+
+    // A second release changes nothing and reports the first.
+    let again = c.release("bob").await;
+    assert!(again.already_released);
+    assert_eq!(again.released_by.name.as_deref(), Some("alice"));
+    assert_eq!(facts(&c.m, &c.user).await.expect("user exists"), after);
+}
+
+#[tokio::test]
+async fn release_after_key_drift_skips_the_deleted_key_and_never_activates_a_new_one() {
+    let c = contained().await;
+    let iam = c.m.iam();
+    iam.delete_access_key()
+        .user_name(&c.user)
+        .access_key_id(&c.active_key)
+        .send()
+        .await
+        .expect("delete key");
+    let new_key = create_key(&c.m, &c.user).await;
+    set_key(&c.m, &c.user, &new_key, StatusType::Inactive).await;
+
+    let out = c.release("alice").await;
+    let after = facts(&c.m, &c.user).await.expect("user exists");
+    let status = |id: &str| {
+        after
+            .access_keys
+            .iter()
+            .find(|k| k.id == id)
+            .map(|k| k.status)
+    };
+    assert_eq!(
+        status(&new_key),
+        Some(KeyStatus::Inactive),
+        "new key never activated"
+    );
+    assert_eq!(status(&c.inactive_key), Some(KeyStatus::Inactive));
+    assert_eq!(status(&c.active_key), None);
+    assert!(out.restored.reactivated_keys.is_empty());
+    let drift = out.drift.join("\n");
+    assert!(
+        drift.contains(&format!(
+            "access key {} (active before containment) no longer exists",
+            c.active_key
+        )),
+        "{drift}"
+    );
+    assert!(
+        drift.contains(&format!(
+            "access key {new_key} was created after containment"
+        )),
+        "{drift}"
+    );
+    // The safe part: policies and tags are back.
+    assert!(out.restored.policy_detached.is_some());
+    assert_eq!(after.attached_policies, c.before.attached_policies);
+    assert_eq!(after.tags, c.before.tags);
+    c.assert_released_by("alice").await;
+}
+
+#[tokio::test]
+async fn release_after_the_user_was_deleted_records_the_drift() {
+    let c = contained().await;
+    let iam = c.m.iam();
+    let during = facts(&c.m, &c.user).await.expect("user exists");
+    for p in &during.attached_policies {
+        iam.detach_user_policy()
+            .user_name(&c.user)
+            .policy_arn(&p.arn)
+            .send()
+            .await
+            .expect("detach");
+    }
+    for k in &during.access_keys {
+        iam.delete_access_key()
+            .user_name(&c.user)
+            .access_key_id(&k.id)
+            .send()
+            .await
+            .expect("delete key");
+    }
+    iam.delete_user()
+        .user_name(&c.user)
+        .send()
+        .await
+        .expect("delete user");
+
+    let out = c.release("alice").await;
+    assert!(out.user_deleted);
+    assert!(out.restored.is_empty());
+    assert!(out.drift[0].contains("no longer exists"), "{:?}", out.drift);
+    assert!(facts(&c.m, &c.user).await.is_none(), "nothing re-created");
+    c.assert_released_by("alice").await;
+}
