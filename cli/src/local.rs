@@ -250,6 +250,8 @@ pub struct LocalStackOptions {
     pub db: std::path::PathBuf,
     /// Loopback port of the Step Functions API (0 picks a free one).
     pub sfn_port: u16,
+    /// Loopback port of the approval pages (0 picks a free one).
+    pub approval_port: u16,
 }
 
 impl LocalStackOptions {
@@ -261,6 +263,7 @@ impl LocalStackOptions {
             response_policy: None,
             db: root.join(".cordon/sfn.sqlite"),
             sfn_port: 0,
+            approval_port: 0,
         }
     }
 }
@@ -274,6 +277,8 @@ pub struct LocalStack {
     pub sfn: cordon_sfn_local::ServiceHandle,
     /// An aws-sdk-sfn client pointed at the local service.
     pub sfn_client: aws_sdk_sfn::Client,
+    /// The approval and release pages (what the Function URL serves on AWS).
+    pub approval: cordon_approval::LocalApprovalServer,
     pub state_machine_arn: String,
     pub workflow: crate::functions::Workflow,
     pub rules: Vec<cordon_eventbridge::Rule>,
@@ -293,13 +298,14 @@ impl LocalStack {
     pub async fn start(options: &LocalStackOptions) -> anyhow::Result<LocalStack> {
         let sdk = cordon_aws::load_sdk_config().await;
         let resources = bootstrap(&sdk, &options.names).await?;
-        let env = function_env(&resources, options.response_policy.as_deref());
-        let lambdas = InProcessLambda::new();
-        register_handlers(&lambdas, &sdk, &env)?;
 
+        // The engine first (handlers are registered into it below), then the approval
+        // endpoint, which calls back into the engine, then the handlers, whose emails link
+        // to the approval endpoint.
         if let Some(dir) = options.db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        let lambdas = InProcessLambda::new();
         let sfn = cordon_sfn_local::serve(
             cordon_sfn_local::ServiceConfig::new(options.db.clone())
                 .with_port(options.sfn_port)
@@ -312,6 +318,19 @@ impl LocalStack {
                 .endpoint_url(sfn.endpoint())
                 .build(),
         );
+
+        let mut env = function_env(&resources, options.response_policy.as_deref());
+        let lookup = |name: &str| env.get(name).cloned();
+        let approval_config =
+            cordon_approval::Config::from_lookup(&lookup).context("configuring cordon-approval")?;
+        let mut approval_deps =
+            cordon_approval::Deps::build(approval_config, &sdk, cordon_aws::system_clock());
+        approval_deps.callbacks = Arc::new(cordon_aws::SfnTaskCallbacks::new(sfn_client.clone()));
+        let approval = cordon_approval::serve_local(approval_deps, options.approval_port)
+            .await
+            .context("starting the local approval endpoint")?;
+        env.insert("CORDON_APPROVAL_URL".into(), approval.url.clone());
+        register_handlers(&lambdas, &sdk, &env)?;
 
         let workflow = crate::functions::Workflow::from_template(&options.template)?;
         let definition = workflow.local_definition()?;
@@ -328,6 +347,7 @@ impl LocalStack {
             resources,
             sfn,
             sfn_client,
+            approval,
             state_machine_arn,
             workflow,
             rules,

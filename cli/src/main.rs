@@ -23,6 +23,35 @@ enum Command {
         #[command(subcommand)]
         command: LocalCommand,
     },
+    /// Release a contained user: detach the quarantine policy, reactivate exactly the keys
+    /// that were active, remove Cordon's tags, and record who released it. Reads the same
+    /// environment as the release Lambda (CORDON_TABLE_NAME, CORDON_QUARANTINE_POLICY_ARN,
+    /// AWS_* / AWS_ENDPOINT_URL).
+    Release {
+        /// The incident id (for example ct-9a830abc-…).
+        incident: String,
+        /// Who is releasing it (defaults to $USER).
+        #[arg(long)]
+        name: Option<String>,
+        /// Why (recorded on the incident's timeline).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Simulate an attacker creating a backdoor user and watch Cordon respond, on the local
+    /// stack against the AWS APIs at AWS_ENDPOINT_URL (moto). `cargo xtask demo` runs this
+    /// with moto started for you.
+    Demo {
+        /// Approve containment from the emailed link with an HTTP POST, as a browser would.
+        /// Without it the demo prints the link and waits for someone to open it.
+        #[arg(long)]
+        approve: bool,
+        /// How long to wait for a human approval (seconds) without --approve.
+        #[arg(long, default_value_t = 600)]
+        approval_wait: u64,
+        /// The SAM template holding the workflow and the EventBridge rules.
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +94,45 @@ fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Release {
+            incident,
+            name,
+            reason,
+        } => {
+            cordon::release::run(incident, name, reason).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            approve,
+            approval_wait,
+            template,
+        } => {
+            let root = template
+                .parent()
+                .and_then(|infra| infra.parent())
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
+            stack.template = template;
+            // A fresh engine database per run: a second demo needs no cleanup.
+            stack.db = std::env::temp_dir().join(format!(
+                "cordon-demo-{}-{}.sqlite",
+                std::process::id(),
+                chrono::Utc::now().timestamp_millis()
+            ));
+            let db = stack.db.clone();
+            let result = cordon::demo::run(cordon::demo::DemoOptions {
+                stack,
+                approve,
+                approval_wait: std::time::Duration::from_secs(approval_wait),
+            })
+            .await;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Local {
             command:
                 LocalCommand::Exec {

@@ -10,6 +10,8 @@ const USAGE: &str = "\
 usage: cargo xtask <verb> [args]
 
 verbs:
+  demo [--interactive]          start moto and the local stack, simulate a backdoor user, watch
+                                Cordon respond (approves from the emailed link unless --interactive)
   test [-- <cargo test args>]   start moto, run `cargo test --workspace` against it, stop moto
   lint                          rustfmt, clippy -D warnings, ASL checks, cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     };
     let result = match verb {
         "test" => test(rest),
+        "demo" => demo(rest),
         "lint" => lint(),
         "moto" => moto_foreground(),
         "bench" => bench::run(rest),
@@ -52,6 +55,13 @@ fn main() -> ExitCode {
 fn test(extra: &[String]) -> anyhow::Result<()> {
     let root = util::workspace_root()?;
     let venv = moto::ensure_venv(&root)?;
+    // One test runs a real task binary under `cargo lambda watch`.
+    let lambda = util::ensure_python_tool(
+        &root,
+        ".venv-lambda",
+        &[CARGO_LAMBDA, ZIGLANG],
+        "cargo-lambda",
+    )?;
     let server = moto::Moto::start(&root, &venv)?;
     eprintln!(
         "xtask: moto {} listening on {}",
@@ -59,7 +69,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         server.endpoint()
     );
     let mut cmd = util::cargo(&root);
-    cmd.args(["test", "--workspace"]);
+    cmd.args(["test", "--workspace"])
+        .env("CORDON_CARGO_LAMBDA", lambda.join("bin/cargo-lambda"));
     let extra = extra.strip_prefix(&["--".to_string()]).unwrap_or(extra);
     cmd.args(extra);
     server.export_to(&mut cmd);
@@ -73,6 +84,36 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 const CFN_LINT: &str = "cfn-lint==1.58.0";
 const SAM_CLI: &str = "aws-sam-cli==1.170.0";
 const CHECKOV: &str = "checkov==3.3.30";
+/// cargo-lambda (prebuilt, from PyPI) and the zig it cross-compiles with.
+const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+const ZIGLANG: &str = "ziglang==0.17.1";
+
+/// `cargo xtask demo`: the README's first command.
+fn demo(args: &[String]) -> anyhow::Result<()> {
+    let interactive = match args {
+        [] => false,
+        [flag] if flag == "--interactive" => true,
+        other => {
+            anyhow::bail!("unexpected arguments {other:?}; usage: cargo xtask demo [--interactive]")
+        }
+    };
+    let root = util::workspace_root()?;
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    eprintln!(
+        "xtask: moto {} listening on {}",
+        moto::MOTO_VERSION,
+        server.endpoint()
+    );
+    let mut cmd = util::cargo(&root);
+    cmd.args(["run", "--quiet", "-p", "cordon", "--", "demo", "--template"])
+        .arg(root.join("infra/template.yaml"));
+    if !interactive {
+        cmd.arg("--approve");
+    }
+    server.export_to(&mut cmd);
+    util::run(&mut cmd, "cordon demo")
+}
 
 fn lint() -> anyhow::Result<()> {
     let root = util::workspace_root()?;

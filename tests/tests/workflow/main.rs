@@ -97,7 +97,30 @@ async fn approval_approved_contains() {
         h.history_summary(&ex)
     );
     assert!(h.has_quarantine_policy(&case.user).await);
-    assert_eq!(h.record(&case).await.status, IncidentStatus::Contained);
+    let record = h.record(&case).await;
+    assert_eq!(record.status, IncidentStatus::Contained);
+    assert_eq!(
+        h.states_entered(&ex).len(),
+        12,
+        "the documented transition count"
+    );
+    // The audit answers who approved it.
+    let approval = h
+        .store()
+        .timeline(&record.incident_id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .find(|e| e.step == "Approval")
+        .expect("the decision is on the timeline");
+    assert_eq!(approval.message, "decision: approve");
+    assert_eq!(
+        approval
+            .details
+            .as_ref()
+            .map(|d| d["decidedBy"]["name"].clone()),
+        Some(json!("alice"))
+    );
 }
 
 #[tokio::test]
@@ -115,6 +138,11 @@ async fn approval_rejected_dismisses() {
     );
     assert!(!h.has_quarantine_policy(&case.user).await);
     assert_eq!(h.record(&case).await.status, IncidentStatus::Dismissed);
+    assert_eq!(
+        h.states_entered(&ex).len(),
+        10,
+        "the documented transition count"
+    );
 }
 
 #[tokio::test]
@@ -135,6 +163,11 @@ async fn approval_timeout_applies_the_policy_default() {
         h.history_summary(&ex)
     );
     let waited = h.now() - started;
+    assert_eq!(
+        h.states_entered(&ex).len(),
+        11,
+        "the documented transition count"
+    );
     assert!(
         waited >= chrono::Duration::seconds(3600),
         "virtual wait {waited}"
@@ -164,6 +197,7 @@ async fn a_duplicate_delivery_ends_as_duplicate() {
         Some("Duplicate"),
         "{states:?}"
     );
+    assert_eq!(states.len(), 3, "the documented transition count");
     assert_eq!(h.calls("cordon-quarantine"), 1, "contained once");
     assert_eq!(
         h.published_for(&h.record(&case).await.incident_id)
@@ -181,6 +215,7 @@ async fn a_malformed_event_is_recorded_as_rejected() {
     event["detail"]["eventID"] = json!(event_id);
     let mut ex = h.start(&event);
     assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Failed);
+    assert_eq!(h.states_entered(&ex), ["OpenIncident", "Rejected"]);
     let described = ex.describe();
     assert_eq!(described.error.as_deref(), Some("Cordon.InvalidEvent"));
     assert!(
