@@ -47,7 +47,7 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-seri
 margin:2rem auto;padding:0 1rem;color:#1b1f23;line-height:1.45}\
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;margin:1rem 0}\
 th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #e1e4e8;\
-word-break:break-word}th{width:11rem;color:#586069;font-weight:600}\
+word-break:break-word}th{width:14rem;color:#586069;font-weight:600;word-break:normal;overflow-wrap:anywhere}\
 .sev{font-weight:700;text-transform:uppercase}.note{color:#586069;font-size:.9rem}\
 form{margin-top:1.5rem}label{display:block;margin-bottom:1rem}\
 input[type=text]{font-size:1rem;padding:.35rem;width:18rem;max-width:100%}\
