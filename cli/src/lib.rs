@@ -6,3 +6,4 @@ pub mod functions;
 pub mod local;
 pub mod release;
 pub mod simulate;
+pub mod up;

@@ -299,23 +299,21 @@ impl LocalStack {
         let sdk = cordon_aws::load_sdk_config().await;
         let resources = bootstrap(&sdk, &options.names).await?;
 
-        // The engine first (handlers are registered into it below), then the approval
-        // endpoint, which calls back into the engine, then the handlers, whose emails link
-        // to the approval endpoint.
+        // Everything a resumed execution may call must be registered before the engine
+        // starts, because starting it resumes executions saved in the database. So: fix
+        // the engine's port, start the approval endpoint (which calls back into the
+        // engine), register the handlers (whose emails link to the approval endpoint),
+        // and only then start the engine.
         if let Some(dir) = options.db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let lambdas = InProcessLambda::new();
-        let sfn = cordon_sfn_local::serve(
-            cordon_sfn_local::ServiceConfig::new(options.db.clone())
-                .with_port(options.sfn_port)
-                .with_lambda(Arc::new(lambdas.clone())),
-        )
-        .await
-        .context("starting the local Step Functions service")?;
+        let sfn_port = match options.sfn_port {
+            0 => free_port()?,
+            port => port,
+        };
         let sfn_client = aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::config::Builder::from(&sdk)
-                .endpoint_url(sfn.endpoint())
+                .endpoint_url(format!("http://127.0.0.1:{sfn_port}"))
                 .build(),
         );
 
@@ -330,7 +328,16 @@ impl LocalStack {
             .await
             .context("starting the local approval endpoint")?;
         env.insert("CORDON_APPROVAL_URL".into(), approval.url.clone());
+        let lambdas = InProcessLambda::new();
         register_handlers(&lambdas, &sdk, &env)?;
+
+        let sfn = cordon_sfn_local::serve(
+            cordon_sfn_local::ServiceConfig::new(options.db.clone())
+                .with_port(sfn_port)
+                .with_lambda(Arc::new(lambdas.clone())),
+        )
+        .await
+        .context("starting the local Step Functions service")?;
 
         let workflow = crate::functions::Workflow::from_template(&options.template)?;
         let definition = workflow.local_definition()?;
@@ -384,6 +391,12 @@ impl LocalStack {
         }
         Ok(started)
     }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener.local_addr()?.port())
 }
 
 async fn upsert_state_machine(

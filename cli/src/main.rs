@@ -52,6 +52,27 @@ enum Command {
         #[arg(long, default_value = "infra/template.yaml")]
         template: PathBuf,
     },
+    /// Perform an attacker's action for real against the AWS APIs at AWS_ENDPOINT_URL and
+    /// deliver its CloudTrail event to a running `cordon local up`.
+    Simulate {
+        #[command(subcommand)]
+        command: SimulateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateCommand {
+    /// The compromised user jdoe creates a backdoor user in IAM; the CloudTrail record is
+    /// sent to `cordon local up` through its EventBridge PutEvents API. Prints the event id
+    /// and the user.
+    CreateUser {
+        /// The backdoor user's name (default: the first free support-admin[-N]).
+        #[arg(long)]
+        name: Option<String>,
+        /// The PutEvents API of `cordon local up`.
+        #[arg(long, default_value = "http://127.0.0.1:8085")]
+        events_endpoint: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,6 +106,30 @@ enum LocalCommand {
         /// `cargo lambda watch` on http://127.0.0.1:9000) instead of failing them.
         #[arg(long)]
         lambda_endpoint: Option<String>,
+    },
+    /// Run the whole local stack until SIGTERM or Ctrl-C: the Step Functions API on the
+    /// embedded engine, the approval pages, the five task handlers against the AWS APIs at
+    /// AWS_ENDPOINT_URL (moto), and an EventBridge PutEvents API that routes events through
+    /// the template's rules. Prints the endpoints as `export` lines.
+    Up {
+        /// The Step Functions API's loopback port (0 picks a free one).
+        #[arg(long, default_value_t = 8083)]
+        sfn_port: u16,
+        /// The approval pages' loopback port (0 picks a free one).
+        #[arg(long, default_value_t = 8084)]
+        approval_port: u16,
+        /// The EventBridge PutEvents API's loopback port (0 picks a free one).
+        #[arg(long, default_value_t = 8085)]
+        events_port: u16,
+        /// The SQLite database holding definitions, executions, history, tokens and timers.
+        #[arg(long, default_value = ".cordon/sfn.sqlite")]
+        db: PathBuf,
+        /// The SAM template holding the workflow and the EventBridge rules.
+        #[arg(long, default_value = "infra/template.yaml")]
+        template: PathBuf,
+        /// The response policy (JSON) the functions get as CORDON_RESPONSE_POLICY.
+        #[arg(long)]
+        response_policy: Option<PathBuf>,
     },
 }
 
@@ -131,6 +176,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
             result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            command:
+                SimulateCommand::CreateUser {
+                    name,
+                    events_endpoint,
+                },
+        } => {
+            let done = cordon::up::simulate_create_user(name, &events_endpoint).await?;
+            println!("event   {}", done.event_id);
+            println!("user    {} ({})", done.user.arn, done.user.user_id);
+            println!("by      {}", done.attacker.arn());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Local {
+            command:
+                LocalCommand::Up {
+                    sfn_port,
+                    approval_port,
+                    events_port,
+                    db,
+                    template,
+                    response_policy,
+                },
+        } => {
+            let response_policy = match response_policy {
+                Some(path) => {
+                    let text = read(&path, "response policy")?;
+                    serde_json::from_str::<serde_json::Value>(&text).with_context(|| {
+                        format!("the response policy {} is not JSON", path.display())
+                    })?;
+                    Some(text)
+                }
+                None => None,
+            };
+            let root = template
+                .parent()
+                .and_then(|infra| infra.parent())
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
+            stack.template = template;
+            stack.db = db;
+            stack.response_policy = response_policy;
+            stack.sfn_port = sfn_port;
+            stack.approval_port = approval_port;
+            cordon::up::run(cordon::up::UpOptions { stack, events_port }).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Local {
