@@ -1,8 +1,11 @@
-//! `cargo xtask bench`: measures the embedded engine on a Cordon-shaped definition, then the
-//! same definition on moto's Step Functions executor, and writes `BENCHMARKS.md` from that run.
+//! `cargo xtask bench`: measures the embedded engine on a Cordon-shaped definition, the durable
+//! local Step Functions service (`cordon-sfn-local`) under load with the same definition, then
+//! the same definition on moto's Step Functions executor, and writes `BENCHMARKS.md` from that
+//! run.
 //!
-//! The engine half is `xtask/examples/engine-bench.rs`, built with `--release` (it is the only
-//! user of xtask's dev-dependencies, so `cargo xtask` itself never compiles the engine).
+//! The engine half is `xtask/examples/engine-bench.rs` and the service half
+//! `xtask/examples/service-bench.rs`, both built with `--release` (they are the only users of
+//! xtask's dev-dependencies, so `cargo xtask` itself never compiles the engine or the SDK).
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -35,6 +38,12 @@ pub struct Plan {
     pub moto_concurrent: usize,
     pub moto_runs: usize,
     pub moto_warmup: usize,
+    pub service_executions: usize,
+    pub service_in_flight: usize,
+    pub service_runs: usize,
+    pub service_warmup: usize,
+    pub service_poll_ms: usize,
+    pub service_max_seconds: usize,
 }
 
 impl Plan {
@@ -50,6 +59,12 @@ impl Plan {
             moto_concurrent: 25,
             moto_runs: 3,
             moto_warmup: 2,
+            service_executions: 1000,
+            service_in_flight: 64,
+            service_runs: 3,
+            service_warmup: 50,
+            service_poll_ms: 20,
+            service_max_seconds: 120,
         }
     }
 
@@ -65,6 +80,12 @@ impl Plan {
             moto_concurrent: 5,
             moto_runs: 1,
             moto_warmup: 1,
+            service_executions: 200,
+            service_in_flight: 64,
+            service_runs: 1,
+            service_warmup: 10,
+            service_poll_ms: 20,
+            service_max_seconds: 60,
         }
     }
 }
@@ -137,6 +158,64 @@ pub struct MotoResults {
     pub server_seconds: Vec<f64>,
 }
 
+/// Percentiles of one run's per-execution latencies, in milliseconds.
+pub struct Latency {
+    pub count: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// One measured run of the service: `executions` started at once, all SUCCEEDED.
+pub struct ServiceRun {
+    pub executions: usize,
+    pub seconds: f64,
+    pub describe_calls: usize,
+    pub sweeps: usize,
+    /// The most executions the service was driving at once (sampled).
+    pub peak_active: usize,
+    /// Client side: StartExecution sent until a DescribeExecution showed it finished.
+    pub client: Latency,
+    /// The service's own `stopDate - startDate`.
+    pub server: Latency,
+}
+
+/// Sizes of the SQLite database and its WAL, in bytes.
+pub struct DbFiles {
+    pub db: u64,
+    pub wal: u64,
+    pub shm: u64,
+}
+
+pub struct ServiceResults {
+    pub worker_threads: u64,
+    pub in_flight: usize,
+    pub poll_ms: u64,
+    pub warmup: usize,
+    pub functions: Vec<String>,
+    pub transitions: usize,
+    pub history_events: usize,
+    pub output: Value,
+    pub runs: Vec<ServiceRun>,
+    /// Executions in the database at the end (probe + warm-up + measured), all SUCCEEDED.
+    pub stored: usize,
+    pub file_system: String,
+    pub after_runs: DbFiles,
+    pub after_shutdown: DbFiles,
+    pub load_before: String,
+    pub load_after: String,
+}
+
+impl ServiceResults {
+    /// The runs as a [`Mode`] (executions per run, seconds of each run).
+    pub fn mode(&self) -> Mode {
+        Mode {
+            executions: self.runs.first().map_or(0, |r| r.executions),
+            seconds: self.runs.iter().map(|r| r.seconds).collect(),
+        }
+    }
+}
+
 /// Facts about where the numbers were measured.
 pub struct Machine {
     pub date: String,
@@ -167,6 +246,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         engine.concurrent.median_rate()
     );
 
+    eprintln!("xtask bench: building and running the durable service bench (release)");
+    let service = service_bench(&root, &plan)?;
+    eprintln!(
+        "xtask bench: service: {} x {} executions, {:.0} executions/s (median run), none lost",
+        service.runs.len(),
+        plan.service_executions,
+        service.mode().median_rate(),
+    );
+
     let venv = moto::ensure_venv(&root)?;
     let server = moto::Moto::start(&root, &venv)?;
     eprintln!(
@@ -188,8 +276,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             engine.output, moto.output
         );
     }
+    if service.output != engine.output {
+        eprintln!(
+            "xtask bench: warning: the service's output differs from the engine's\n  engine:  {}\n  service: {}",
+            engine.output, service.output
+        );
+    }
     machine.load_after = load_average();
-    let text = report::render(&machine, &plan, &engine, &moto);
+    let text = report::render(&machine, &plan, &engine, &service, &moto);
     let out = root.join(OUTPUT);
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     eprintln!("xtask bench: wrote {}", out.display());
@@ -200,7 +294,9 @@ fn read(root: &Path, rel: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(root.join(rel)).with_context(|| format!("reading {rel}"))
 }
 
-fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
+/// Builds (release) and runs one of xtask's bench examples on the bench definition and input,
+/// and returns the one JSON object it prints.
+fn run_example(root: &Path, example: &str, flags: &[(&str, usize)]) -> anyhow::Result<Value> {
     let mut cmd = util::cargo(root);
     cmd.args([
         "run",
@@ -208,29 +304,37 @@ fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
         "--package",
         "xtask",
         "--example",
-        "engine-bench",
+        example,
         "--",
     ]);
     cmd.arg("--definition").arg(root.join(DEFINITION));
     cmd.arg("--input").arg(root.join(INPUT));
-    for (flag, n) in [
-        ("--sequential", plan.engine_sequential),
-        ("--concurrent", plan.engine_concurrent),
-        ("--one-call", plan.engine_one_call),
-        ("--runs", plan.engine_runs),
-        ("--warmup", plan.engine_warmup),
-    ] {
+    for (flag, n) in flags {
         cmd.arg(flag).arg(n.to_string());
     }
     cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
     let out = cmd
         .output()
-        .context("could not start cargo run --example engine-bench")?;
+        .with_context(|| format!("could not start cargo run --example {example}"))?;
     if !out.status.success() {
-        bail!("the engine bench failed ({})", out.status);
+        bail!("{example} failed ({})", out.status);
     }
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .context("the engine bench did not print one JSON object")?;
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{example} did not print one JSON object"))
+}
+
+fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
+    let v = run_example(
+        root,
+        "engine-bench",
+        &[
+            ("--sequential", plan.engine_sequential),
+            ("--concurrent", plan.engine_concurrent),
+            ("--one-call", plan.engine_one_call),
+            ("--runs", plan.engine_runs),
+            ("--warmup", plan.engine_warmup),
+        ],
+    )?;
     let count = |key: &str| {
         v[key]
             .as_u64()
@@ -259,6 +363,99 @@ fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
         sequential: mode("sequential")?,
         concurrent: mode("concurrent")?,
         one_call: mode("one_call")?,
+    })
+}
+
+fn service_bench(root: &Path, plan: &Plan) -> anyhow::Result<ServiceResults> {
+    let v = run_example(
+        root,
+        "service-bench",
+        &[
+            ("--executions", plan.service_executions),
+            ("--in-flight", plan.service_in_flight),
+            ("--runs", plan.service_runs),
+            ("--warmup", plan.service_warmup),
+            ("--poll-ms", plan.service_poll_ms),
+            ("--max-seconds", plan.service_max_seconds),
+        ],
+    )?;
+    parse_service(&v)
+}
+
+fn parse_service(v: &Value) -> anyhow::Result<ServiceResults> {
+    let count = |v: &Value, key: &str| {
+        v[key]
+            .as_u64()
+            .with_context(|| format!("the service bench printed no {key}"))
+    };
+    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or("unknown").to_owned();
+    let latency = |v: &Value| -> anyhow::Result<Latency> {
+        let num = |k: &str| {
+            v[k].as_f64()
+                .with_context(|| format!("the service bench printed no latency {k}"))
+        };
+        Ok(Latency {
+            count: count(v, "count")? as usize,
+            p50: num("p50")?,
+            p99: num("p99")?,
+            max: num("max")?,
+        })
+    };
+    let files = |v: &Value| DbFiles {
+        db: v["db_bytes"].as_u64().unwrap_or(0),
+        wal: v["wal_bytes"].as_u64().unwrap_or(0),
+        shm: v["shm_bytes"].as_u64().unwrap_or(0),
+    };
+    let mut runs = Vec::new();
+    for r in v["runs"]
+        .as_array()
+        .context("the service bench printed no runs")?
+    {
+        let executions = count(r, "executions")? as usize;
+        if count(r, "succeeded")? as usize != executions || count(r, "lost")? != 0 {
+            bail!("the service bench reported a run with lost or failed executions: {r}");
+        }
+        let run = ServiceRun {
+            executions,
+            seconds: r["seconds"].as_f64().context("no run seconds")?,
+            describe_calls: count(r, "describe_calls")? as usize,
+            sweeps: count(r, "sweeps")? as usize,
+            peak_active: count(r, "peak_active")? as usize,
+            client: latency(&r["client_latency_ms"])?,
+            server: latency(&r["server_latency_ms"])?,
+        };
+        if run.client.count != executions || run.server.count != executions {
+            bail!("the service bench timed only some executions of a run: {r}");
+        }
+        runs.push(run);
+    }
+    if runs.is_empty() {
+        bail!("the service bench measured no run");
+    }
+    let db = &v["database"];
+    Ok(ServiceResults {
+        worker_threads: count(v, "worker_threads")?,
+        in_flight: count(v, "in_flight")? as usize,
+        poll_ms: count(v, "poll_ms")?,
+        warmup: count(v, "warmup")? as usize,
+        functions: v["functions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        transitions: count(v, "transitions_per_execution")? as usize,
+        history_events: count(v, "history_events_per_execution")? as usize,
+        output: v["output"].clone(),
+        runs,
+        stored: count(v, "executions_stored")? as usize,
+        file_system: text(db, "file_system"),
+        after_runs: files(&db["after_runs"]),
+        after_shutdown: files(&db["after_shutdown"]),
+        load_before: text(v, "load_before"),
+        load_after: text(v, "load_after"),
     })
 }
 
@@ -481,6 +678,31 @@ mod tests {
         );
         let input: Value = serde_json::from_str(&read(&root, INPUT).unwrap()).unwrap();
         assert_eq!(input["detail"]["eventName"], "CreateUser");
+    }
+
+    #[test]
+    fn service_results_are_parsed_and_lost_executions_refused() {
+        let lat = serde_json::json!({"count": 2, "p50": 5.0, "p99": 9.0, "max": 9.5});
+        let mut v = serde_json::json!({
+            "worker_threads": 2, "in_flight": 64, "poll_ms": 20, "warmup": 1,
+            "functions": ["cordon-record"], "transitions_per_execution": 9,
+            "history_events_per_execution": 38, "output": {"ok": true},
+            "runs": [{"executions": 2, "seconds": 0.5, "succeeded": 2, "lost": 0, "failed": {},
+                      "describe_calls": 4, "sweeps": 2, "peak_active": 2,
+                      "client_latency_ms": lat, "server_latency_ms": lat}],
+            "listed_succeeded": 4, "executions_stored": 4,
+            "database": {"file_system": "ext4 on /",
+                         "after_runs": {"db_bytes": 4096, "wal_bytes": 8192, "shm_bytes": 32768},
+                         "after_shutdown": {"db_bytes": 12288, "wal_bytes": 0, "shm_bytes": 0}},
+            "load_before": "1.00 1.00 1.00", "load_after": "2.00 1.00 1.00",
+        });
+        let s = parse_service(&v).unwrap();
+        assert_eq!(s.mode().median_rate(), 4.0);
+        assert_eq!(s.after_runs.wal, 8192);
+        assert_eq!(s.functions, ["cordon-record"]);
+        v["runs"][0]["lost"] = serde_json::json!(1);
+        v["runs"][0]["succeeded"] = serde_json::json!(1);
+        assert!(parse_service(&v).is_err());
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Renders `BENCHMARKS.md` from one run's measurements.
 use std::fmt::Write as _;
 
-use super::{DEFINITION, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, median};
+use super::{
+    DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
+    median,
+};
 use crate::moto::MOTO_VERSION;
 
 /// A rate with as many digits as are worth reading.
@@ -37,10 +40,152 @@ fn row(out: &mut String, executor: &str, mode: &str, m: &Mode, transitions: usiz
     );
 }
 
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn files(f: &DbFiles) -> String {
+    format!(
+        "database {} + WAL {} + shared memory {} = **{}**",
+        mib(f.db),
+        mib(f.wal),
+        mib(f.shm),
+        mib(f.db + f.wal + f.shm)
+    )
+}
+
+/// The highest 1-minute load average recorded (bench start, service runs, bench end), when it
+/// exceeded the CPU count.
+fn high_load(machine: &Machine, service: &ServiceResults) -> Option<String> {
+    let one_minute = |s: &str| s.split_whitespace().next()?.parse::<f64>().ok();
+    [
+        &machine.load_before,
+        &service.load_before,
+        &service.load_after,
+        &machine.load_after,
+    ]
+    .into_iter()
+    .filter_map(|s| one_minute(s))
+    .max_by(f64::total_cmp)
+    .filter(|l| *l > machine.nproc as f64)
+    .map(|l| format!("{l:.2}"))
+}
+
+/// The "Durable local service under load" section.
+fn service_section(
+    w: &mut String,
+    machine: &Machine,
+    plan: &Plan,
+    engine: &EngineResults,
+    s: &ServiceResults,
+) {
+    let n = s.runs.first().map_or(0, |r| r.executions);
+    let _ = writeln!(w, "\n## Durable local service under load\n");
+    let _ = writeln!(
+        w,
+        "`cordon-sfn-local` (release build of `xtask/examples/service-bench.rs`): \
+         `cordon_sfn_local::serve` on 127.0.0.1:0 with a fresh SQLite file in the temp dir \
+         ({}; WAL, `synchronous=NORMAL`, every execution persisted before the API answers and at \
+         every parked point), and an `InProcessLambda` whose functions ({}) are no-op handlers \
+         that return their payload, which the service wraps in Lambda's envelope: the same \
+         definition and input as above. Everything goes through **aws-sdk-sfn** over loopback \
+         HTTP (retries disabled, so a failed request is counted, not hidden). The client runs \
+         in the same process and on the same tokio runtime ({} worker threads) as the service: \
+         client, HTTP server, engine and SQLite share the machine's {} CPUs.",
+        s.file_system,
+        s.functions
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.worker_threads,
+        machine.nproc,
+    );
+    let _ = writeln!(
+        w,
+        "\nOne probe execution and {} warm-up executions first. Each measured run then submits \
+         **{n} executions concurrently** (`StartExecution`, unique names, all issued at once \
+         and throttled only by the client's in-flight bound), with at most {} requests \
+         outstanding (half of them `StartExecution`, half `DescribeExecution`), while sweeping \
+         `DescribeExecution` over every execution not yet finished, one sweep every {} ms, \
+         until all are terminal (a run fails after {} s). A run counts only if **every** \
+         execution ended SUCCEEDED; after the runs, `ListExecutions` must list all {} \
+         executions of the service (probe, warm-up and measured) as SUCCEEDED, and did. \
+         A run's time is from the first `StartExecution` sent to the `DescribeExecution` \
+         response that showed its last execution finished. *Start→terminal* is per execution: \
+         client side, from its `StartExecution` being sent to the first `DescribeExecution` \
+         response showing it finished (so it includes up to one sweep of polling delay, and a \
+         sweep over 1,000 running executions takes a while); service side, the service's own `stopDate - \
+         startDate` (millisecond resolution). *Peak running* is the most executions the service \
+         was driving at once (`ServiceHandle::active_executions`, sampled at every \
+         `DescribeExecution` response): executions finish while others are still being \
+         submitted, so it is below {n}.",
+        s.warmup, s.in_flight, s.poll_ms, plan.service_max_seconds, s.stored,
+    );
+    let _ = writeln!(
+        w,
+        "\n| run | executions submitted concurrently | peak running | lost | not SUCCEEDED | time (s) | executions/s \
+         | start→terminal p50 / p99 / max, client (ms) | stopDate − startDate p50 / p99, service \
+         (ms) | DescribeExecution calls (sweeps) |"
+    );
+    let _ = writeln!(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (i, r) in s.runs.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | 0 | 0 | {:.2} | {} | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} | {} ({}) |",
+            i + 1,
+            r.executions,
+            r.peak_active,
+            r.seconds,
+            rate(r.executions as f64 / r.seconds),
+            r.client.p50,
+            r.client.p99,
+            r.client.max,
+            r.server.p50,
+            r.server.p99,
+            r.describe_calls,
+            r.sweeps,
+        );
+    }
+    let m = s.mode();
+    let _ = writeln!(
+        w,
+        "\nMedian run: **{} executions/s** end to end, {:.0} µs of wall time per state transition \
+         ({} states entered per execution, {} history events, as `GetExecutionHistory` reports \
+         them). The engine alone, in process and without persistence, ran {} executions/s \
+         concurrently (above): the difference is the HTTP API, the SQLite writes, the polling \
+         client sharing the CPUs, and the service's one actor task per execution. Final output: \
+         {}.",
+        rate(m.median_rate()),
+        m.us_per_transition(s.transitions),
+        s.transitions,
+        s.history_events,
+        rate(engine.concurrent.median_rate()),
+        if s.output == engine.output {
+            "identical to the engine's"
+        } else {
+            "**different** from the engine's (see the xtask's stderr)"
+        }
+    );
+    let _ = writeln!(
+        w,
+        "\nDurability cost: after the runs the SQLite files held {} for {} executions \
+         (≈ {:.1} KiB per execution, history included); after a graceful shutdown: {}. \
+         Load average (1, 5, 15 min) {} before the measured runs, {} after.",
+        files(&s.after_runs),
+        s.stored,
+        (s.after_runs.db + s.after_runs.wal) as f64 / 1024.0 / s.stored.max(1) as f64,
+        files(&s.after_shutdown),
+        s.load_before,
+        s.load_after,
+    );
+}
+
 pub fn render(
     machine: &Machine,
     plan: &Plan,
     engine: &EngineResults,
+    service: &ServiceResults,
     moto: &MotoResults,
 ) -> String {
     let mut o = String::new();
@@ -185,7 +330,19 @@ pub fn render(
         );
     }
 
+    service_section(w, machine, plan, engine, service);
+
     let _ = writeln!(w, "\n## Caveats\n");
+    if let Some(load) = high_load(machine, service) {
+        let _ = writeln!(
+            w,
+            "- **The machine was busy during this run**: a 1-minute load average of up to {load} \
+             on {} CPUs (see above), i.e. other work competed for the CPUs the whole time. All \
+             numbers here are lower than an idle machine would give, and the spread between runs \
+             is partly that other work.",
+            machine.nproc
+        );
+    }
     let _ = writeln!(
         w,
         "- The machine may be shared (see the load averages above); fastest and median runs are \
@@ -196,27 +353,38 @@ pub fn render(
          compares the executors as they are, including how each reaches a no-op Task: moto has \
          no in-process way to answer `lambda:invoke` (its mocked-response mode is disabled in \
          5.2.5), and how much of its time that round trip takes was not measured separately.\n\
-         - Not measured here: the engine's persistence, its Step Functions HTTP API, and real \
-         task handlers (each real Cordon Task makes AWS API calls of its own)."
+         - The durable-service numbers are for the service and its client together on one \
+         machine (they share the CPUs), with the database on the file system named in that \
+         section; SQLite with `synchronous=NORMAL` in WAL mode does not fsync every commit, so they say nothing \
+         about fsync-per-commit durability.\n\
+         - Not measured here: real task handlers (each real Cordon Task makes AWS API calls of \
+         its own), the service's HTTP Lambda backend, and a restart under load."
     );
 
     let _ = writeln!(w, "\n## Reproduce\n");
     let _ = writeln!(
         w,
         "```sh\n\
-         cargo xtask bench           # builds the engine bench in release, starts moto, rewrites BENCHMARKS.md\n\
+         cargo xtask bench           # builds the engine and service benches in release, starts moto, rewrites BENCHMARKS.md\n\
          cargo xtask bench --quick   # a smoke run with few executions\n\
          # the engine half alone:\n\
          cargo run --release -p xtask --example engine-bench -- \\\n    \
          --definition {DEFINITION} --input {INPUT}\n\
+         # the durable service half alone:\n\
+         cargo run --release -p xtask --example service-bench -- \\\n    \
+         --definition {DEFINITION} --input {INPUT}\n\
          ```\n\n\
          Plan of this run: engine {} sequential + {} concurrent + {} one-call executions per \
-         run, {} run(s); moto {} sequential + {} concurrent executions per run, {} run(s) \
+         run, {} run(s); service {} concurrent executions per run, {} run(s), at most {} \
+         requests in flight; moto {} sequential + {} concurrent executions per run, {} run(s) \
          (bounded: at most 60 s per execution, no new moto run after 4 minutes).",
         plan.engine_sequential,
         plan.engine_concurrent,
         plan.engine_one_call,
         plan.engine_runs,
+        plan.service_executions,
+        plan.service_runs,
+        plan.service_in_flight,
         plan.moto_sequential,
         plan.moto_concurrent,
         plan.moto_runs,
