@@ -3,19 +3,10 @@
 use cordon_approval::{Config, Deps, handle};
 use cordon_aws::{load_sdk_config, system_clock};
 use lambda_http::{Request, service_fn};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
+    cordon_aws::telemetry::init_tracing();
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;

@@ -24,6 +24,7 @@ pub mod iam;
 pub mod sfn;
 pub mod sns;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(feature = "fakes")]
 pub mod fakes;

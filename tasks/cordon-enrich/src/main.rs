@@ -2,19 +2,10 @@
 use cordon_aws::{caller, load_sdk_config, system_clock};
 use cordon_enrich::{Config, Deps, Input, handle};
 use lambda_runtime::{LambdaEvent, service_fn};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
+    cordon_aws::telemetry::init_tracing();
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
