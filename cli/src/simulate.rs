@@ -228,12 +228,21 @@ mod tests {
             other => panic!("expected an incident, got {other:?}"),
         }
         // The fixture and the simulation agree on every key of the envelope and record.
-        let fixture_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/events/iam-create-user-by-iam-user.json");
-        let fixture: Value = serde_json::from_str(
-            &std::fs::read_to_string(&fixture_path).expect("the shared fixture"),
-        )
-        .expect("json");
+        let dir = std::env::var_os("CORDON_FIXTURES_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../shared/fixtures/events")
+            });
+        let fixture_path = dir.join("iam-create-user-by-iam-user.json");
+        let text = std::fs::read_to_string(&fixture_path).unwrap_or_else(|e| {
+            panic!(
+                "the shared fixture {} is missing ({e}); the checkout needs ../shared beside it, \
+                 or set CORDON_FIXTURES_DIR",
+                fixture_path.display()
+            )
+        });
+        let fixture: Value = serde_json::from_str(&text).expect("json");
         let keys = |v: &Value| -> Vec<String> {
             v.as_object()
                 .map(|o| o.keys().cloned().collect())
