@@ -15,6 +15,7 @@ pub mod incident;
 pub mod model;
 pub mod notify;
 pub mod policy;
+pub mod policy_document;
 pub mod quarantine;
 pub mod tags;
 

@@ -52,6 +52,7 @@ use crate::error::TaskError;
 use crate::model::{
     Assessment, Detection, Disposition, Principal, PrincipalKind, Severity, UserFacts,
 };
+use crate::policy_document::{is_admin_group_name, is_admin_managed_policy};
 
 /// Severity and disposition for one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -575,10 +576,8 @@ pub fn pattern_matches(pattern: &str, value: &str) -> bool {
 fn holds_admin_rights(f: &UserFacts) -> bool {
     f.attached_policies
         .iter()
-        .any(|p| crate::classify::is_admin_managed_policy(&p.arn))
-        || f.groups
-            .iter()
-            .any(|g| crate::classify::is_admin_group_name(g))
+        .any(|p| is_admin_managed_policy(&p.arn))
+        || f.groups.iter().any(|g| is_admin_group_name(g))
 }
 
 /// `(account, role name)` of a role ARN (`arn:aws:iam::ACC:role/path/NAME`) or an

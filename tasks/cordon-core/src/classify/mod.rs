@@ -1,0 +1,167 @@
+//! Detection rules: one EventBridge event in, one [`Classification`] out.
+//!
+//! Pure and total: every JSON input yields `Ok` or `Err(TaskError::InvalidEvent)`,
+//! never a panic. `Err` means the event is malformed and must be recorded as rejected
+//! (never dropped silently); `Ok(NotAnIncident)` means the event was understood and
+//! needs no incident.
+//!
+//! # How an event is classified
+//!
+//! 1. A scheduled event is the MFA audit trigger; anything that is not a CloudTrail
+//!    record is not an incident.
+//! 2. Data events are not incidents (Cordon acts on management events).
+//! 3. The [`Detector`] in [`DETECTORS`] that claims the call's `eventSource` and
+//!    `eventName` examines it. A failed call (`errorCode` set) changed nothing, unless the
+//!    detector says it examines failures.
+//! 4. A call no detector claims: sign-in steps are understood and ignored, failed IAM and
+//!    CloudTrail calls changed nothing, and anything else is checked for root activity
+//!    ([`root`]).
+//!
+//! # Adding a detection
+//!
+//! Add its rule id to [`rules`] (and `INCIDENT_RULES`), write its `Detector` const and
+//! function in the file of its family (or a new file), list it in [`DETECTORS`], and give
+//! it a default response in [`crate::policy`]. The tests below check that every incident
+//! rule has a home and no call is claimed twice.
+//!
+//! Files: [`call`] (the record being classified and the builders detectors share),
+//! [`identity`] (the actor, IAM user names), one file per family ([`signin`], [`users`],
+//! [`credentials`], [`admin_grants`], [`roles`], [`cloudtrail`], [`root`]). What an IAM
+//! policy document grants is [`crate::policy_document`].
+use serde_json::Value;
+
+use crate::error::TaskError;
+use crate::event::{parse_cloudtrail, parse_envelope};
+
+mod admin_grants;
+mod call;
+mod classification;
+mod cloudtrail;
+mod credentials;
+mod detector;
+mod identity;
+mod roles;
+mod root;
+pub mod rules;
+mod signin;
+mod users;
+
+use call::{Call, Verdict};
+use detector::sources;
+
+pub use classification::Classification;
+pub use detector::Detector;
+pub use identity::{HIDDEN_USER_NAME, actor_from_record, validate_iam_user_name};
+
+/// Every detector, by family. Each claims its own calls; see [`Detector`].
+pub const DETECTORS: &[Detector] = &[
+    signin::CONSOLE_LOGIN,
+    users::CREATE_USER,
+    users::DELETE_USER,
+    credentials::CREATE_ACCESS_KEY,
+    credentials::CREATE_LOGIN_PROFILE,
+    credentials::UPDATE_LOGIN_PROFILE,
+    credentials::DEACTIVATE_MFA_DEVICE,
+    admin_grants::ATTACH_USER_POLICY,
+    admin_grants::PUT_USER_POLICY,
+    admin_grants::ADD_USER_TO_GROUP,
+    roles::EXTERNAL_TRUST,
+    cloudtrail::LOGGING_STOPPED,
+];
+
+/// The detector that claims `event_name` calls to `event_source`, if any.
+pub fn detector_for(event_source: &str, event_name: &str) -> Option<&'static Detector> {
+    DETECTORS
+        .iter()
+        .find(|d| d.claims(event_source, event_name))
+}
+
+/// Classifies one EventBridge event (the raw JSON a rule target receives).
+pub fn classify(raw: &Value) -> Result<Classification, TaskError> {
+    let env = parse_envelope(raw)?;
+    if env.is_scheduled() {
+        return Ok(Classification::AuditTrigger {
+            rule_arn: env.resources.first().cloned(),
+        });
+    }
+    if !env.is_cloudtrail() {
+        return Ok(Classification::NotAnIncident {
+            reason: format!(
+                "not a CloudTrail event (detail-type {:?}, source {:?}); no rule applies",
+                env.detail_type.as_deref().unwrap_or("none"),
+                env.source.as_deref().unwrap_or("none")
+            ),
+        });
+    }
+    let rec = parse_cloudtrail(&env.detail)?;
+    classify_call(&Call::new(&env, &rec))
+}
+
+fn classify_call(call: &Call<'_>) -> Verdict {
+    let rec = call.rec;
+    if rec.is_data_event() {
+        return call.none(format!(
+            "{} {} is a data event (eventCategory {:?}); Cordon only acts on management events",
+            rec.event_source,
+            rec.event_name,
+            rec.event_category.as_deref().unwrap_or("unknown")
+        ));
+    }
+    match detector_for(&rec.event_source, &rec.event_name) {
+        Some(d) if rec.is_error() && !d.examines_failed_calls => call.failed_call(),
+        Some(d) => (d.detect)(call),
+        None => unclaimed(call),
+    }
+}
+
+/// A call no detector claims.
+fn unclaimed(call: &Call<'_>) -> Verdict {
+    match call.rec.event_source.as_str() {
+        sources::SIGNIN => signin::sign_in_step(call),
+        sources::IAM | sources::CLOUDTRAIL if call.rec.is_error() => call.failed_call(),
+        _ => root::api_call(call),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn no_call_is_claimed_twice() {
+        let mut seen = BTreeSet::new();
+        for d in DETECTORS {
+            assert!(!d.event_names.is_empty(), "{:?} claims no call", d.rules);
+            for name in d.event_names {
+                assert!(
+                    seen.insert((d.event_source, *name)),
+                    "{} {name} is claimed twice",
+                    d.event_source
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_incident_rule_has_one_home() {
+        // Raised outside the detectors: the unclaimed-call fallback and the MFA audit.
+        let elsewhere = [rules::ROOT_API_CALL, rules::AUDIT_MFA_MISSING];
+        let mut homes: Vec<&str> = DETECTORS
+            .iter()
+            .flat_map(|d| d.rules.iter().copied())
+            .collect();
+        homes.extend(elsewhere);
+        for rule in rules::INCIDENT_RULES {
+            let n = homes.iter().filter(|r| *r == rule).count();
+            assert_eq!(n, 1, "{rule} is raised by {n} detectors");
+        }
+        for rule in &homes {
+            assert!(
+                rules::INCIDENT_RULES.contains(rule),
+                "{rule} is raised but not in INCIDENT_RULES"
+            );
+        }
+    }
+}
