@@ -4,13 +4,11 @@
 //! - [`mod@classify`]: detection rules (event → incident / not an incident / audit trigger);
 //! - [`incident`]: deterministic incident ids;
 //! - [`policy`]: the response policy (severity, disposition, containability);
-//! - [`failure`]: the failed sign-in counter (per user, per IP, sliding window);
 //! - [`quarantine`], [`tags`]: what containment attaches;
 //! - [`notify`]: SNS notification rendering.
 pub mod classify;
 pub mod error;
 pub mod event;
-pub mod failure;
 pub mod incident;
 pub mod model;
 pub mod notify;

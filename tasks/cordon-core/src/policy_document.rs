@@ -1,6 +1,6 @@
 //! IAM policy-document analysis: what a document grants, and whom a trust policy trusts.
 //!
-//! Shared by the detection rules ([`crate::classify`]: inline administrator policies,
+//! Shared by the detection rules ([`mod@crate::classify`]: inline administrator policies,
 //! externally trusted roles) and the response policy ([`crate::policy`]: does the target
 //! already hold administrator rights). Both must agree on what "administrator" means, so
 //! that knowledge lives here once.

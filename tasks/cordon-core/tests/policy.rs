@@ -375,22 +375,20 @@ fn escalations() {
 }
 
 #[test]
-fn failure_window_escalates_failed_sign_ins() {
-    use cordon_core::failure::FailureWindow;
+fn failure_threshold_escalates_failed_sign_ins() {
+    // The failed sign-in counter writes `failureCount` and `failureThresholdReached` into
+    // the detection's evidence; assess turns them into an escalation.
     let p = ResponsePolicy::from_json(r#"{"failure_threshold": 3, "failure_window_seconds": 600}"#)
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut w = FailureWindow::from_policy(&p);
-    let base = incident("signin-console-login-failure-iam-user-no-mfa.json");
-    let mut last = None;
-    for i in 0..3 {
-        let mut d = base.clone();
-        d.event_time += chrono::Duration::seconds(i * 30);
-        let counts = w.annotate(&mut d);
-        assert!(counts.is_some());
-        last = Some((d, counts));
-    }
-    let (d, counts) = last.unwrap_or_else(|| panic!("no runs"));
-    assert!(counts.is_some_and(|c| c.threshold_reached && c.user == 3 && c.ip == 3));
+    let failures = |count: u64, reached: bool| {
+        let mut d = incident("signin-console-login-failure-iam-user-no-mfa.json");
+        d.evidence
+            .insert("failureCount".into(), serde_json::json!(count));
+        d.evidence
+            .insert("failureThresholdReached".into(), serde_json::json!(reached));
+        d
+    };
+    let d = failures(3, true);
     let a = p.assess(&d, None, &own());
     assert_eq!(a.severity, Severity::High, "{a:?}");
     assert_eq!(a.disposition, Disposition::Approve);
@@ -400,9 +398,16 @@ fn failure_window_escalates_failed_sign_ins() {
             .map(|p| p.kind)
             .unwrap_or(PrincipalKind::Unknown)
     );
-    // Non-failure detections are not counted.
-    let mut other = incident("iam-create-user-by-iam-user.json");
-    assert!(w.annotate(&mut other).is_none());
+    // Twice the threshold: critical.
+    let a = p.assess(&failures(6, true), None, &own());
+    assert_eq!(a.severity, Severity::Critical, "{a:?}");
+    // Below the threshold: the rule's severity and disposition stand.
+    let a = p.assess(&failures(2, false), None, &own());
+    assert_eq!(
+        (a.severity, a.disposition),
+        (Severity::Medium, Disposition::Notify),
+        "{a:?}"
+    );
 }
 
 #[test]

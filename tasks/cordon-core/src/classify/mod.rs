@@ -15,7 +15,7 @@
 //!    detector says it examines failures.
 //! 4. A call no detector claims: sign-in steps are understood and ignored, failed IAM and
 //!    CloudTrail calls changed nothing, and anything else is checked for root activity
-//!    ([`root`]).
+//!    (`root.rs`).
 //!
 //! # Adding a detection
 //!
@@ -24,9 +24,9 @@
 //! it a default response in [`crate::policy`]. The tests below check that every incident
 //! rule has a home and no call is claimed twice.
 //!
-//! Files: [`call`] (the record being classified and the builders detectors share),
-//! [`identity`] (the actor, IAM user names), one file per family ([`signin`], [`users`],
-//! [`credentials`], [`admin_grants`], [`roles`], [`cloudtrail`], [`root`]). What an IAM
+//! Files: `call.rs` (the record being classified and the builders detectors share),
+//! `identity.rs` (the actor, IAM user names), one file per family (`signin.rs`, `users.rs`,
+//! `credentials.rs`, `admin_grants.rs`, `roles.rs`, `cloudtrail.rs`, `root.rs`). What an IAM
 //! policy document grants is [`crate::policy_document`].
 use serde_json::Value;
 

@@ -1,0 +1,215 @@
+//! The verdict on one detection: severity and disposition from the rule table, then the
+//! adjustments listed in the module docs, each with its reason.
+//!
+//! Evidence this reads (written by the detections in [`mod@crate::classify`]):
+//! `suspiciousUserAgent`, `mfaUsed`, `adminPolicyConfirmed`, `trustPolicyParsed`, and
+//! `failureCount`/`failureThresholdReached` from the failed sign-in counter (not built yet).
+use serde_json::Value;
+
+use super::containment::is_own_role;
+use super::settings::ResponsePolicy;
+use crate::classify::rules;
+use crate::error::TaskError;
+use crate::model::{Assessment, Detection, Disposition, PrincipalKind, Severity, UserFacts};
+use crate::policy_document::{is_admin_group_name, is_admin_managed_policy};
+
+impl ResponsePolicy {
+    /// Severity and disposition for a detection. Never drops an incident: the lowest
+    /// outcome is `ignore` (recorded, no notification), only for allowlisted actors or
+    /// when configured.
+    pub fn assess(
+        &self,
+        detection: &Detection,
+        facts: Option<&UserFacts>,
+        own_role_arns: &[String],
+    ) -> Assessment {
+        let d = detection;
+        let mut reasons = Vec::new();
+        let base = self.rule_response(&d.rule);
+        let mut severity = base.severity;
+        let mut disposition = base.disposition;
+        let source = if self.rules.contains_key(&d.rule) {
+            "rule"
+        } else {
+            "unknown rule, default_rule"
+        };
+        reasons.push(format!(
+            "{source} {}: severity {}, disposition {}",
+            d.rule,
+            severity.as_str(),
+            disposition.as_str()
+        ));
+
+        let ev_bool = |k: &str| d.evidence.get(k).and_then(Value::as_bool);
+
+        // Severity adjustments.
+        if d.rule == rules::CONSOLE_LOGIN_FAILED
+            && d.principal.is_none()
+            && severity > Severity::Low
+        {
+            severity = Severity::Low;
+            reasons.push("failed sign-in for an unknown user name: low".to_string());
+        }
+        if d.root_activity {
+            let root_login_with_mfa =
+                d.rule == rules::ROOT_CONSOLE_LOGIN && ev_bool("mfaUsed") == Some(true);
+            if d.rule != rules::ROOT_CONSOLE_LOGIN_FAILED && !root_login_with_mfa {
+                if severity < Severity::Critical {
+                    reasons.push("root activity: escalated to critical".to_string());
+                }
+                severity = Severity::Critical;
+            }
+        }
+        if let Some(marker) = d
+            .evidence
+            .get("suspiciousUserAgent")
+            .and_then(Value::as_str)
+        {
+            severity = severity.escalated();
+            reasons.push(format!(
+                "user agent indicates an offensive-security distribution ({marker}): escalated to {}",
+                severity.as_str()
+            ));
+        }
+        if let Some(f) = facts
+            && holds_admin_rights(f)
+        {
+            severity = severity.escalated();
+            reasons.push(format!(
+                "{} already holds administrator rights: escalated to {}",
+                f.user_name,
+                severity.as_str()
+            ));
+        }
+        if let Some(n) = d.evidence.get("failureCount").and_then(Value::as_u64) {
+            reasons.push(format!("{n} failed sign-ins in the failure window"));
+            if ev_bool("failureThresholdReached") == Some(true) {
+                let escalated = failure_escalation(severity, n, self.failure_threshold);
+                if escalated > severity {
+                    severity = escalated;
+                    reasons.push(format!(
+                        "failure threshold ({}) reached: escalated to {}",
+                        self.failure_threshold,
+                        severity.as_str()
+                    ));
+                }
+                if rank(disposition) < rank(Disposition::Approve) {
+                    disposition = Disposition::Approve;
+                    reasons.push("repeated failures: ask a human (approve)".to_string());
+                }
+            }
+        }
+
+        // Uncertain detections go to a human.
+        let uncertain = ev_bool("adminPolicyConfirmed") == Some(false)
+            || ev_bool("trustPolicyParsed") == Some(false);
+        if uncertain && disposition == Disposition::Auto {
+            disposition = Disposition::Approve;
+            reasons.push(
+                "detection is uncertain (document not parseable): approve, not auto".to_string(),
+            );
+        }
+
+        // Allowlisted actors.
+        let own_actor = d
+            .actor
+            .allowlist_identity()
+            .is_some_and(|id| own_role_arns.iter().any(|r| r == id))
+            || is_own_role(&d.actor.as_principal(), own_role_arns);
+        let allowlisted = d.actor.kind != PrincipalKind::Root
+            && (own_actor || self.is_actor_allowlisted(&d.actor));
+        if allowlisted {
+            if rank(self.allowlisted_disposition) < rank(disposition) {
+                disposition = self.allowlisted_disposition;
+            }
+            reasons.push(format!(
+                "actor {} is {}: {}",
+                d.actor.allowlist_identity().unwrap_or("(unknown)"),
+                if own_actor {
+                    "one of Cordon's own roles"
+                } else {
+                    "allowlisted"
+                },
+                disposition.as_str()
+            ));
+        }
+
+        // Containability.
+        let (containable, protected_reason) = match &d.principal {
+            None => (
+                false,
+                Some("the event does not identify a principal to contain".to_string()),
+            ),
+            Some(p) => {
+                let mut p = p.clone();
+                if let Some(f) = facts
+                    && p.arn.is_none()
+                    && !f.arn.is_empty()
+                {
+                    p.arn = Some(f.arn.clone());
+                }
+                match self.check_containable(&p, own_role_arns) {
+                    Err(TaskError::ProtectedPrincipal { reason, .. }) => (false, Some(reason)),
+                    Err(e) => (false, Some(e.to_string())),
+                    Ok(()) if p.kind != PrincipalKind::IamUser => (
+                        false,
+                        Some(format!(
+                            "{} is a {}, not an IAM user; Cordon only contains IAM users",
+                            p.display_name(),
+                            p.kind.as_str()
+                        )),
+                    ),
+                    Ok(()) => (true, None),
+                }
+            }
+        };
+        if !containable && matches!(disposition, Disposition::Auto | Disposition::Approve) {
+            reasons.push(format!(
+                "principal cannot be contained ({}): {} downgraded to notify",
+                protected_reason.as_deref().unwrap_or("unknown reason"),
+                disposition.as_str()
+            ));
+            disposition = Disposition::Notify;
+        }
+        if d.root_activity && disposition == Disposition::Ignore {
+            disposition = Disposition::Notify;
+            reasons.push("root activity is never ignored: notify".to_string());
+        }
+
+        Assessment {
+            severity,
+            disposition,
+            reasons,
+            actor_allowlisted: allowlisted,
+            containable,
+            protected_reason,
+        }
+    }
+}
+
+fn rank(d: Disposition) -> u8 {
+    match d {
+        Disposition::Ignore => 0,
+        Disposition::Notify => 1,
+        Disposition::Approve => 2,
+        Disposition::Auto => 3,
+    }
+}
+
+/// Severity once the failed sign-in count reached the threshold: at least `High`,
+/// `Critical` at twice the threshold.
+fn failure_escalation(base: Severity, failures: u64, threshold: u32) -> Severity {
+    let floor = if failures >= u64::from(threshold.saturating_mul(2)) {
+        Severity::Critical
+    } else {
+        Severity::High
+    };
+    base.max(floor)
+}
+
+fn holds_admin_rights(f: &UserFacts) -> bool {
+    f.attached_policies
+        .iter()
+        .any(|p| is_admin_managed_policy(&p.arn))
+        || f.groups.iter().any(|g| is_admin_group_name(g))
+}

@@ -1,0 +1,57 @@
+//! The response policy: what Cordon does with each detection.
+//!
+//! Loaded from JSON ([`ResponsePolicy::from_json`]); every field is optional and falls
+//! back to [`ResponsePolicy::default`]. Unknown fields are rejected, and errors name the
+//! bad field.
+//!
+//! # Default response table
+//!
+//! | rule | severity | disposition | why |
+//! |---|---|---|---|
+//! | `iam.admin-policy-attached` | critical | auto | AdministratorAccess/IAMFullAccess on a user: high confidence |
+//! | `iam.inline-admin-policy` | critical | auto | inline `*` on `*`; approve when the document could not be parsed |
+//! | `iam.added-to-admin-group` | critical | auto | membership of an `*admin*` group |
+//! | `iam.user-created` | high | approve | backdoor users are the S1/S2 case, but CI and admins create users too |
+//! | `iam.access-key-for-other-user` | high | approve | persistence technique, but the target is often a service user |
+//! | `iam.login-profile-created` | high | approve | console access for a (programmatic) user |
+//! | `iam.login-profile-updated` | high | approve | password reset of another user |
+//! | `iam.mfa-deactivated` | high | approve | |
+//! | `iam.user-deleted` | high | approve | contains the actor (the target is gone) |
+//! | `cloudtrail.logging-stopped` | critical | approve | contains the actor |
+//! | `iam.role-external-trust` | high | notify | a role is not an IAM user, so it is not contained |
+//! | `iam.root-access-key-created` | critical | notify | root is never contained |
+//! | `root.api-call` | critical | notify | root is never contained |
+//! | `signin.root-console-login` | high (critical without MFA) | notify | root is never contained |
+//! | `signin.root-console-login-failed` | high | notify | |
+//! | `signin.console-login-no-mfa` | medium | approve | |
+//! | `signin.console-login-failed` | medium (low for unknown user names) | notify | escalated by the failed sign-in count |
+//! | `audit.mfa-missing` | medium | notify | optional force-MFA remediation |
+//! | any other rule (`default_rule`) | high | approve | uncertain: ask a human |
+//!
+//! Then [`ResponsePolicy::assess`] adjusts:
+//! - root activity → critical; a suspicious user agent (Kali, Parrot, …) → one level up;
+//!   a target that already holds admin rights (from enrich's facts) → one level up;
+//! - repeated failed sign-ins (`failureCount` evidence that reached `failure_threshold`)
+//!   → at least high, critical at twice the threshold, and at least `approve`;
+//! - an uncertain detection (unparsed policy document) is never `auto`, it is `approve`;
+//! - an allowlisted actor (session issuer role ARN for assumed roles; `*` suffix = prefix
+//!   match) or Cordon's own role → `allowlisted_disposition` (`notify` by default). Root is
+//!   never allowlisted;
+//! - a principal that cannot be contained (root, Cordon's own roles, `protected_principals`,
+//!   unknown, not an IAM user) → never `auto` or `approve`: `notify`;
+//! - root activity is never `ignore`.
+//!
+//! Other defaults: `approval_timeout_seconds` 3600, `on_approval_timeout` `notify`,
+//! `deactivate_access_keys`, `delete_login_profile` and `attach_force_mfa_policy` false,
+//! `failure_window_seconds` 900, `failure_threshold` 5.
+//!
+//! Files: `settings.rs` (the policy's fields and built-in defaults), `load.rs` (reading and
+//! validating the JSON), `assess.rs` (severity and disposition of a detection),
+//! `containment.rs` (allowlisted actors, protected principals, Cordon's own roles).
+mod assess;
+mod containment;
+mod load;
+mod settings;
+
+pub use containment::pattern_matches;
+pub use settings::{ResponsePolicy, RuleOverride, RuleResponse, default_rule_table};

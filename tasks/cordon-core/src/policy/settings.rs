@@ -1,0 +1,113 @@
+//! The response policy's fields and their built-in defaults.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::rules;
+use crate::model::{Disposition, Severity};
+
+/// Severity and disposition for one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleResponse {
+    pub severity: Severity,
+    pub disposition: Disposition,
+}
+
+/// A partial override of a [`RuleResponse`] in the JSON policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOverride {
+    pub severity: Option<Severity>,
+    pub disposition: Option<Disposition>,
+}
+
+/// See the module docs for the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponsePolicy {
+    /// Effective per-rule table (built-in defaults merged with the JSON overrides).
+    pub rules: BTreeMap<String, RuleResponse>,
+    /// For rules missing from `rules`.
+    pub default_rule: RuleResponse,
+    /// Actor ARNs (session issuer role ARNs for assumed roles). `*` suffix = prefix match.
+    pub allowlisted_actors: Vec<String>,
+    /// `ignore` or `notify`. The incident is still opened and recorded.
+    pub allowlisted_disposition: Disposition,
+    /// ARNs or user names that are never contained (break-glass users). `*` suffix = prefix.
+    pub protected_principals: Vec<String>,
+    pub approval_timeout_seconds: u64,
+    /// What happens when nobody answers an approval request: `auto`, `notify` or `ignore`.
+    pub on_approval_timeout: Disposition,
+    pub deactivate_access_keys: bool,
+    pub delete_login_profile: bool,
+    /// Attach the force-MFA policy for MFA findings (`signin.console-login-no-mfa`,
+    /// `iam.mfa-deactivated`, `audit.mfa-missing`).
+    pub attach_force_mfa_policy: bool,
+    /// Sliding window and threshold of the failed sign-in counter. [`Self::assess`]
+    /// escalates a detection whose `failureCount` evidence reached the threshold; the
+    /// counter that writes that evidence is not built yet.
+    pub failure_window_seconds: u64,
+    pub failure_threshold: u32,
+}
+
+fn rr(severity: Severity, disposition: Disposition) -> RuleResponse {
+    RuleResponse {
+        severity,
+        disposition,
+    }
+}
+
+/// The built-in per-rule defaults (the table in the module docs).
+pub fn default_rule_table() -> BTreeMap<String, RuleResponse> {
+    use Disposition::*;
+    use Severity::*;
+    [
+        (rules::ADMIN_POLICY_ATTACHED, rr(Critical, Auto)),
+        (rules::INLINE_ADMIN_POLICY, rr(Critical, Auto)),
+        (rules::ADDED_TO_ADMIN_GROUP, rr(Critical, Auto)),
+        (rules::USER_CREATED, rr(High, Approve)),
+        (rules::ACCESS_KEY_FOR_OTHER_USER, rr(High, Approve)),
+        (rules::LOGIN_PROFILE_CREATED, rr(High, Approve)),
+        (rules::LOGIN_PROFILE_UPDATED, rr(High, Approve)),
+        (rules::MFA_DEACTIVATED, rr(High, Approve)),
+        (rules::USER_DELETED, rr(High, Approve)),
+        (rules::LOGGING_STOPPED, rr(Critical, Approve)),
+        (rules::ROLE_EXTERNAL_TRUST, rr(High, Notify)),
+        (rules::ROOT_ACCESS_KEY_CREATED, rr(Critical, Notify)),
+        (rules::ROOT_API_CALL, rr(Critical, Notify)),
+        (rules::ROOT_CONSOLE_LOGIN, rr(High, Notify)),
+        (rules::ROOT_CONSOLE_LOGIN_FAILED, rr(High, Notify)),
+        (rules::CONSOLE_LOGIN_NO_MFA, rr(Medium, Approve)),
+        (rules::CONSOLE_LOGIN_FAILED, rr(Medium, Notify)),
+        (rules::AUDIT_MFA_MISSING, rr(Medium, Notify)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+impl Default for ResponsePolicy {
+    fn default() -> Self {
+        ResponsePolicy {
+            rules: default_rule_table(),
+            default_rule: rr(Severity::High, Disposition::Approve),
+            allowlisted_actors: Vec::new(),
+            allowlisted_disposition: Disposition::Notify,
+            protected_principals: Vec::new(),
+            approval_timeout_seconds: 3600,
+            on_approval_timeout: Disposition::Notify,
+            deactivate_access_keys: false,
+            delete_login_profile: false,
+            attach_force_mfa_policy: false,
+            failure_window_seconds: 900,
+            failure_threshold: 5,
+        }
+    }
+}
+
+impl ResponsePolicy {
+    /// Severity and disposition configured for `rule` (or `default_rule`).
+    pub fn rule_response(&self, rule: &str) -> RuleResponse {
+        self.rules.get(rule).copied().unwrap_or(self.default_rule)
+    }
+}
