@@ -1,0 +1,249 @@
+//! The recommended next steps of a notification: what a responder should check and run,
+//! per rule, then per kind of notification.
+use serde_json::Value;
+
+use super::message::{NotificationContext, NotificationKind};
+use super::sanitize::sanitize_line;
+use crate::classify::rules;
+use crate::model::PrincipalKind;
+use crate::quarantine::QUARANTINE_POLICY_NAME;
+
+/// Concrete next steps for a notification (rule-specific, then kind-specific).
+pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(d) = &ctx.detection else {
+        out.push(
+            "Inspect the rejected event in the Cordon audit table (status REJECTED) and the \
+             CloudTrail event history; a forged or corrupted record may indicate tampering \
+             with the event pipeline."
+                .to_string(),
+        );
+        out.push(
+            "If the event was legitimate, replay it with `cordon replay <incident-id>` once the \
+             cause is fixed."
+                .to_string(),
+        );
+        return out;
+    };
+    let target = d
+        .principal
+        .as_ref()
+        .and_then(|p| p.name.clone())
+        .map(|n| sanitize_line(&n, 128))
+        .unwrap_or_else(|| "<user>".to_string());
+    let actor = sanitize_line(&d.actor.display_name(), 256);
+    let ip = d
+        .source_ip
+        .as_deref()
+        .map(|s| sanitize_line(s, 100))
+        .unwrap_or_else(|| "<source-ip>".to_string());
+    let ev = |k: &str| {
+        d.evidence
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| sanitize_line(s, 300))
+    };
+    let actor_step = match d.actor.kind {
+        PrincipalKind::IamUser => format!(
+            "Verify with the owner of {actor} that they made this call; if not, treat {actor} as \
+             compromised: `aws iam list-access-keys --user-name {actor}` and deactivate its keys, \
+             and review its other activity from {ip} in CloudTrail \
+             (`aws cloudtrail lookup-events --lookup-attributes AttributeKey=Username,AttributeValue={actor}`)."
+        ),
+        PrincipalKind::AssumedRole | PrincipalKind::Role => format!(
+            "Verify that role {actor} was expected to make this call; if not, revoke its active \
+             sessions (IAM console: Roles > {actor} > Revoke active sessions) and review its trust \
+             policy (`aws iam get-role --role-name {actor}`) and its activity from {ip} in CloudTrail."
+        ),
+        PrincipalKind::Root => format!(
+            "The root user made this call from {ip}: confirm with the root credential custodians; \
+             if unplanned, reset the root password and MFA and delete any root access keys."
+        ),
+        _ => format!(
+            "Identify the caller ({actor}) and review its activity from {ip} in CloudTrail."
+        ),
+    };
+    match d.rule.as_str() {
+        rules::USER_CREATED => {
+            out.push(format!(
+                "Confirm whether user {target} is expected (change ticket, IaC). If not, delete it \
+                 after the investigation: `aws iam list-access-keys --user-name {target}`, \
+                 `aws iam delete-login-profile --user-name {target}`, then `aws iam delete-user`."
+            ));
+            out.push(format!(
+                "Check what {target} was given: `aws iam list-attached-user-policies --user-name {target}`, \
+                 `aws iam list-user-policies --user-name {target}`, `aws iam list-groups-for-user --user-name {target}`."
+            ));
+            out.push(actor_step);
+        }
+        rules::ACCESS_KEY_FOR_OTHER_USER => {
+            let key = ev("accessKeyId").unwrap_or_else(|| "<key-id>".into());
+            out.push(format!(
+                "Deactivate the new key unless it is expected: `aws iam update-access-key --user-name {target} \
+                 --access-key-id {key} --status Inactive`."
+            ));
+            out.push(format!(
+                "Search CloudTrail for use of {key} (`AttributeKey=AccessKeyId,AttributeValue={key}`)."
+            ));
+            out.push(actor_step);
+        }
+        rules::LOGIN_PROFILE_CREATED | rules::LOGIN_PROFILE_UPDATED => {
+            out.push(format!(
+                "If {target} should not have console access, remove it: `aws iam delete-login-profile --user-name {target}`; \
+                 otherwise reset the password and require a change at next sign-in."
+            ));
+            out.push(format!(
+                "Review console sign-ins of {target} (eventName ConsoleLogin) since the change."
+            ));
+            out.push(actor_step);
+        }
+        rules::ADMIN_POLICY_ATTACHED => {
+            let arn = ev("policyArn").unwrap_or_else(|| "<policy-arn>".into());
+            out.push(format!(
+                "Detach the policy unless approved: `aws iam detach-user-policy --user-name {target} --policy-arn {arn}`."
+            ));
+            out.push(actor_step);
+        }
+        rules::INLINE_ADMIN_POLICY => {
+            let name = ev("policyName").unwrap_or_else(|| "<policy-name>".into());
+            out.push(format!(
+                "Delete the inline policy unless approved: `aws iam delete-user-policy --user-name {target} --policy-name {name}`."
+            ));
+            out.push(actor_step);
+        }
+        rules::ADDED_TO_ADMIN_GROUP => {
+            let group = ev("groupName").unwrap_or_else(|| "<group>".into());
+            out.push(format!(
+                "Remove the membership unless approved: `aws iam remove-user-from-group --user-name {target} --group-name {group}`."
+            ));
+            out.push(actor_step);
+        }
+        rules::MFA_DEACTIVATED => {
+            out.push(format!(
+                "Contact {target} and re-enroll an MFA device (`aws iam enable-mfa-device`); until then \
+                 consider the force-MFA policy (`CordonForceMFA`)."
+            ));
+            out.push(actor_step);
+        }
+        rules::USER_DELETED => {
+            let deleted = ev("deletedUserName").unwrap_or_else(|| "<user>".into());
+            out.push(format!(
+                "Find out why {deleted} was deleted; recreate it from IaC if it was a monitoring or \
+                 break-glass identity."
+            ));
+            out.push(actor_step);
+        }
+        rules::ROLE_EXTERNAL_TRUST => {
+            let role = d
+                .principal
+                .as_ref()
+                .and_then(|p| p.name.clone())
+                .unwrap_or_else(|| "<role>".into());
+            out.push(format!(
+                "Review the trust policy: `aws iam get-role --role-name {role}`. If the external account is \
+                 not a known vendor, delete the role or replace the trust policy \
+                 (`aws iam update-assume-role-policy`)."
+            ));
+            out.push(format!(
+                "Search CloudTrail for AssumeRole calls on {role} from other accounts."
+            ));
+            out.push(actor_step);
+        }
+        rules::LOGGING_STOPPED => {
+            let trail = ev("trail").unwrap_or_else(|| "<trail>".into());
+            out.push(format!(
+                "Restart logging immediately: `aws cloudtrail start-logging --name {trail}`."
+            ));
+            out.push(
+                "Treat the gap as a blind spot: review activity in other Regions, AWS Config and \
+                 S3 server access logs for the period."
+                    .to_string(),
+            );
+            out.push(actor_step);
+        }
+        rules::CONSOLE_LOGIN_FAILED => {
+            out.push(format!(
+                "Look for other failed sign-ins from {ip}; block the address at the network edge if it \
+                 is not corporate."
+            ));
+            if d.principal.is_some() {
+                out.push(format!(
+                    "Confirm with {target} whether they mistyped their password; make sure MFA is \
+                     enabled (`aws iam list-mfa-devices --user-name {target}`)."
+                ));
+            } else {
+                out.push(
+                    "The user name did not exist: this is likely enumeration or password spraying."
+                        .to_string(),
+                );
+            }
+        }
+        rules::CONSOLE_LOGIN_NO_MFA => {
+            out.push(format!(
+                "Confirm with {target} that the sign-in from {ip} was theirs; if not, reset the \
+                 password and deactivate keys."
+            ));
+            out.push(format!(
+                "Enforce MFA for {target} (`aws iam enable-mfa-device`, or the `CordonForceMFA` policy)."
+            ));
+        }
+        rules::ROOT_CONSOLE_LOGIN
+        | rules::ROOT_CONSOLE_LOGIN_FAILED
+        | rules::ROOT_ACCESS_KEY_CREATED
+        | rules::ROOT_API_CALL => {
+            out.push(
+                "Confirm with the root credential custodians that this was planned; root is never \
+                 contained automatically."
+                    .to_string(),
+            );
+            out.push(
+                "If not planned: reset the root password, rotate the root MFA device, delete any \
+                 root access keys (`aws iam list-access-keys` as root), and review root activity in \
+                 CloudTrail (`userIdentity.type = Root`)."
+                    .to_string(),
+            );
+        }
+        rules::AUDIT_MFA_MISSING => {
+            out.push(format!(
+                "Ask {target} to enroll an MFA device, or remove the console password \
+                 (`aws iam delete-login-profile --user-name {target}`) if it is a programmatic user."
+            ));
+        }
+        _ => {
+            out.push(format!(
+                "Review the {} call in CloudTrail (eventID {}).",
+                sanitize_line(&d.event_name, 200),
+                sanitize_line(&d.event_id, 200)
+            ));
+            out.push(actor_step);
+        }
+    }
+    match kind {
+        NotificationKind::Contained => out.push(format!(
+            "The quarantine is in place (deny-all policy `{}`, tag SecurityStatus=Quarantined). \
+             Release with the link above or `cordon release {}` once the investigation is done.",
+            QUARANTINE_POLICY_NAME,
+            sanitize_line(&ctx.incident_id, 100)
+        )),
+        NotificationKind::ApprovalRequest => out.push(
+            "Approve to quarantine the principal (deny-all policy and tags); reject to only \
+             record the incident."
+                .to_string(),
+        ),
+        NotificationKind::Failure => out.push(format!(
+            "Cordon did not finish: check the incident timeline (`cordon incidents show {}`) and \
+             contain manually if needed with `aws iam put-user-policy --policy-name {}`.",
+            sanitize_line(&ctx.incident_id, 100),
+            QUARANTINE_POLICY_NAME
+        )),
+        _ => {}
+    }
+    if d.principal
+        .as_ref()
+        .is_some_and(|p| p.kind == PrincipalKind::Root)
+        && !out.iter().any(|s| s.contains("root"))
+    {
+        out.push("Root is never contained automatically; act manually.".to_string());
+    }
+    out
+}
