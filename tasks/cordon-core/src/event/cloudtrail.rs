@@ -1,38 +1,14 @@
-//! Lenient parsing of the EventBridge envelope and the CloudTrail record in `detail`.
-//!
-//! Only what Cordon needs is required: a JSON object envelope, an object `detail`, and
-//! for CloudTrail records `userIdentity`, `eventTime` (ISO 8601), `eventSource`,
-//! `eventName` and `eventID`. Everything else is optional, and optional fields of the
-//! wrong type are treated as absent rather than failing the event.
-//!
-//! `requestParameters`, `responseElements`, `additionalEventData` and
-//! `serviceEventDetails` stay raw [`serde_json::Value`]s: IAM and STS write non-ISO
-//! dates there (`"Sep 27, 2024 2:05:02 PM"`, `"Aug 1, 2024, 11:45:21 AM"`), and those
-//! must never break parsing.
+//! The CloudTrail record in `detail`: who called (`userIdentity`), what, when, and the
+//! raw request, response and extra data.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::fields::{
+    excerpt, json_type_name, opt_string, parse_bool_lenient, parse_iso8601, required_string, str_at,
+};
 use crate::error::TaskError;
 use crate::model::PrincipalKind;
-
-/// The EventBridge envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Envelope {
-    pub version: Option<String>,
-    pub id: Option<String>,
-    pub detail_type: Option<String>,
-    pub source: Option<String>,
-    pub account: Option<String>,
-    /// Raw envelope `time` (ISO 8601 when EventBridge wrote it; kept as text).
-    pub time: Option<String>,
-    pub region: Option<String>,
-    /// ARNs in `resources`; non-string entries are skipped.
-    pub resources: Vec<String>,
-    /// The `detail` object (always a JSON object once parsed).
-    pub detail: Value,
-}
 
 /// Identity fields of a session issuer (`userIdentity.sessionContext.sessionIssuer`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,158 +101,6 @@ impl CloudTrailRecord {
     /// A string inside `requestParameters`.
     pub fn request_str(&self, key: &str) -> Option<&str> {
         str_at(&self.request_parameters, &[key])
-    }
-}
-
-/// Human name of a JSON value's type, for error messages.
-pub fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A non-empty string at `path` inside `v`.
-pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.as_object()?.get(*key)?;
-    }
-    cur.as_str().filter(|s| !s.is_empty())
-}
-
-/// The value at `path`, if every step is an object with that key.
-pub fn value_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.as_object()?.get(*key)?;
-    }
-    Some(cur)
-}
-
-/// CloudTrail's strings-as-booleans: `"true"`/`"false"`, `"Yes"`/`"No"`, any case.
-/// Real JSON booleans are accepted too.
-pub fn parse_bool_lenient(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => {
-            let s = s.trim();
-            if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") {
-                Some(true)
-            } else if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") {
-                Some(false)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
-/// Parses an ISO 8601 / RFC 3339 timestamp into UTC.
-pub fn parse_iso8601(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-}
-
-/// Shortens a value for an error message: at most 80 chars, control chars escaped.
-pub(crate) fn excerpt(s: &str) -> String {
-    let mut out: String = s.chars().take(80).flat_map(char::escape_default).collect();
-    if s.chars().count() > 80 {
-        out.push_str("...");
-    }
-    out
-}
-
-fn opt_string(obj: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-fn required_string(
-    obj: &serde_json::Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<String, TaskError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Err(TaskError::invalid(field, "is missing")),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(TaskError::invalid(field, "is empty")),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(TaskError::invalid(
-            field,
-            format!("must be a string, got {}", json_type_name(other)),
-        )),
-    }
-}
-
-/// Parses the EventBridge envelope. Requires a JSON object with an object `detail`.
-pub fn parse_envelope(raw: &Value) -> Result<Envelope, TaskError> {
-    let obj = raw.as_object().ok_or_else(|| {
-        TaskError::invalid(
-            "$",
-            format!(
-                "the event must be a JSON object, got {}",
-                json_type_name(raw)
-            ),
-        )
-    })?;
-    let detail = match obj.get("detail") {
-        None => return Err(TaskError::invalid("detail", "is missing")),
-        Some(d @ Value::Object(_)) => d.clone(),
-        Some(other) => {
-            return Err(TaskError::invalid(
-                "detail",
-                format!("must be a JSON object, got {}", json_type_name(other)),
-            ));
-        }
-    };
-    let resources = obj
-        .get("resources")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Envelope {
-        version: opt_string(obj, "version"),
-        id: opt_string(obj, "id"),
-        detail_type: opt_string(obj, "detail-type"),
-        source: opt_string(obj, "source"),
-        account: opt_string(obj, "account"),
-        time: opt_string(obj, "time"),
-        region: opt_string(obj, "region"),
-        resources,
-        detail,
-    })
-}
-
-impl Envelope {
-    /// An EventBridge scheduled event (`Scheduled Event` from `aws.events`).
-    pub fn is_scheduled(&self) -> bool {
-        self.detail_type.as_deref() == Some("Scheduled Event")
-            || (self.source.as_deref() == Some("aws.events")
-                && self.detail.as_object().is_some_and(|d| d.is_empty()))
-    }
-
-    /// The envelope says this is a CloudTrail record, or `detail` looks like one.
-    pub fn is_cloudtrail(&self) -> bool {
-        self.detail_type
-            .as_deref()
-            .is_some_and(|t| t.ends_with("via CloudTrail"))
-            || self
-                .detail
-                .as_object()
-                .is_some_and(|d| d.contains_key("eventName") || d.contains_key("eventSource"))
     }
 }
 
@@ -426,35 +250,6 @@ pub fn parse_cloudtrail(detail: &Value) -> Result<CloudTrailRecord, TaskError> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn strings_as_booleans_are_case_insensitive() {
-        for (v, want) in [
-            (json!("Yes"), Some(true)),
-            (json!("YES"), Some(true)),
-            (json!("no"), Some(false)),
-            (json!("true"), Some(true)),
-            (json!("False"), Some(false)),
-            (json!(true), Some(true)),
-            (json!("maybe"), None),
-            (json!(1), None),
-        ] {
-            assert_eq!(parse_bool_lenient(&v), want, "{v}");
-        }
-    }
-
-    #[test]
-    fn envelope_requires_object_detail() {
-        let e = parse_envelope(&json!({"id": "x"})).unwrap_err();
-        assert_eq!(e, TaskError::invalid("detail", "is missing"));
-        let e = parse_envelope(&json!({"detail": "{}"})).unwrap_err();
-        assert_eq!(
-            e,
-            TaskError::invalid("detail", "must be a JSON object, got a string")
-        );
-        let e = parse_envelope(&json!([1])).unwrap_err();
-        assert!(matches!(e, TaskError::InvalidEvent { field, .. } if field == "$"));
-    }
 
     #[test]
     fn non_iso_response_dates_do_not_matter() {
