@@ -1,0 +1,19 @@
+//! The data Cordon passes between its tasks (and through the state machine as JSON).
+//!
+//! These types are a contract: the state machine's paths (`$.detection.principal.name`, …)
+//! and the DynamoDB audit read them. Change them additively.
+//!
+//! Files: `detection.rs` (what a rule found), `assessment.rs` (severity, disposition and
+//! why), `identity.rs` (actor and principal), `user.rs` (IAM user facts and the
+//! pre-containment snapshot), `status.rs` (an incident's lifecycle).
+mod assessment;
+mod detection;
+mod identity;
+mod status;
+mod user;
+
+pub use assessment::{Assessment, Disposition, Severity};
+pub use detection::Detection;
+pub use identity::{Actor, Principal, PrincipalKind};
+pub use status::IncidentStatus;
+pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};

@@ -1,0 +1,33 @@
+//! The lifecycle of an incident in the audit table.
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle of an incident item in the audit table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IncidentStatus {
+    Open,
+    AwaitingApproval,
+    Contained,
+    Notified,
+    Dismissed,
+    Closed,
+    Released,
+    Rejected,
+    Failed,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "OPEN",
+            IncidentStatus::AwaitingApproval => "AWAITING_APPROVAL",
+            IncidentStatus::Contained => "CONTAINED",
+            IncidentStatus::Notified => "NOTIFIED",
+            IncidentStatus::Dismissed => "DISMISSED",
+            IncidentStatus::Closed => "CLOSED",
+            IncidentStatus::Released => "RELEASED",
+            IncidentStatus::Rejected => "REJECTED",
+            IncidentStatus::Failed => "FAILED",
+        }
+    }
+}
