@@ -59,17 +59,14 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A short display name: user name, role name, "root", or the ARN.
     pub fn display_name(&self) -> String {
-        if self.kind == PrincipalKind::Root {
-            return "root".to_string();
-        }
-        if let Some(n) = self.name.as_deref().filter(|s| !s.is_empty()) {
-            return n.to_string();
-        }
-        if let Some(a) = self.arn.as_deref().filter(|s| !s.is_empty()) {
-            return a.to_string();
-        }
-        "unknown principal".to_string()
+        display_name(
+            self.kind,
+            self.name.as_deref(),
+            self.arn.as_deref(),
+            "unknown principal",
+        )
     }
 }
 
@@ -101,16 +98,12 @@ impl Actor {
 
     /// A short display name: user name, role name, "root", or the ARN.
     pub fn display_name(&self) -> String {
-        if self.kind == PrincipalKind::Root {
-            return "root".to_string();
-        }
-        if let Some(n) = self.name.as_deref().filter(|s| !s.is_empty()) {
-            return n.to_string();
-        }
-        if let Some(a) = self.arn.as_deref().filter(|s| !s.is_empty()) {
-            return a.to_string();
-        }
-        "unknown actor".to_string()
+        display_name(
+            self.kind,
+            self.name.as_deref(),
+            self.arn.as_deref(),
+            "unknown actor",
+        )
     }
 
     /// The actor as a containment target (used when the actor is the one to contain,
@@ -124,4 +117,21 @@ impl Actor {
             principal_id: self.principal_id.clone(),
         }
     }
+}
+
+/// "root" for the root user, else the name, else the ARN, else `unknown`.
+fn display_name(
+    kind: PrincipalKind,
+    name: Option<&str>,
+    arn: Option<&str>,
+    unknown: &str,
+) -> String {
+    if kind == PrincipalKind::Root {
+        return "root".to_string();
+    }
+    [name, arn]
+        .into_iter()
+        .find_map(|s| s.filter(|s| !s.is_empty()))
+        .unwrap_or(unknown)
+        .to_string()
 }
