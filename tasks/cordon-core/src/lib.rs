@@ -1,11 +1,32 @@
-//! Cordon's domain. No AWS SDK, no Lambda event shapes: pure functions and data.
+//! Cordon's domain: pure functions and data. No AWS SDK, no Lambda event shapes, no I/O
+//! (the optional `lambda` feature only maps [`TaskError`] onto the runtime's diagnostic).
 //!
-//! - [`event`]: lenient parsing of the EventBridge envelope and the CloudTrail record;
-//! - [`mod@classify`]: detection rules (event → incident / not an incident / audit trigger);
-//! - [`incident`]: deterministic incident ids;
-//! - [`policy`]: the response policy (severity, disposition, containability);
-//! - [`quarantine`], [`tags`]: what containment attaches;
-//! - [`notify`]: SNS notification rendering.
+//! An event flows through the modules in this order:
+//!
+//! - [`event`]: lenient parsing of the EventBridge envelope and the CloudTrail record
+//!   (`envelope.rs`, `cloudtrail.rs`, and the field readers in `fields.rs`);
+//! - [`mod@classify`]: the detection rules, event → incident / not an incident / audit
+//!   trigger. `classify/mod.rs` is the dispatcher over [`classify::DETECTORS`]; each
+//!   detection is a [`classify::Detector`] in the file of its family (`signin.rs`,
+//!   `users.rs`, `credentials.rs`, `admin_grants.rs`, `roles.rs`, `cloudtrail.rs`, and
+//!   `root.rs` for calls no detector claims), and [`classify::rules`] is the catalogue of
+//!   stable rule ids;
+//! - [`policy_document`]: what an IAM policy document grants (administrator access,
+//!   trusted principals), shared by the detections and the response policy;
+//! - [`incident`]: deterministic incident ids (also the execution names);
+//! - [`policy`]: the response policy, detection → severity, disposition, containability
+//!   (`settings.rs`, `load.rs`, `assess.rs`, `containment.rs`);
+//! - [`quarantine`], [`tags`]: what containment attaches to a user;
+//! - [`notify`]: SNS notification rendering (`message.rs`, `sanitize.rs`, `render.rs`,
+//!   `actions.rs`).
+//!
+//! [`model`] holds the data passed between the tasks and through the state machine
+//! (detection, assessment, identities, user facts and snapshot, incident status), and
+//! [`error`] the task error contract with its `Cordon.*` names.
+//!
+//! There is no import circle between files: a `mod.rs` uses its children, so they never
+//! use it and share items through sibling files. `tests/layout.rs` checks this, and that
+//! no file exceeds 800 lines.
 pub mod classify;
 pub mod error;
 pub mod event;
