@@ -25,7 +25,7 @@ pub use hyper::body::Bytes;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use hyper::{Method, Request, Response, StatusCode, header};
 #[cfg(feature = "server")]
-pub use server::{BindError, Handler, Refusal, Server, ServerConfig, serve};
+pub use server::{BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, serve};
 
 /// The body of every response a loopback service sends and every request the client sends.
 #[cfg(any(feature = "server", feature = "client"))]

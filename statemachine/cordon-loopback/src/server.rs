@@ -150,6 +150,20 @@ impl Drop for Server {
 
 /// Serves `handler` on `127.0.0.1:{config.port}`.
 pub async fn serve<H: Handler>(config: ServerConfig, handler: H) -> Result<Server, BindError> {
+    Ok(bind(config).await?.serve(handler))
+}
+
+/// A bound loopback port, not serving yet: for services that must know their port is
+/// theirs before they start work they could not undo (resuming executions).
+#[derive(Debug)]
+pub struct Bound {
+    listener: TcpListener,
+    addr: SocketAddr,
+    config: ServerConfig,
+}
+
+/// Binds `127.0.0.1:{config.port}`; [`Bound::serve`] starts answering.
+pub async fn bind(config: ServerConfig) -> Result<Bound, BindError> {
     let port = config.port;
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
@@ -157,13 +171,33 @@ pub async fn serve<H: Handler>(config: ServerConfig, handler: H) -> Result<Serve
     let addr = listener
         .local_addr()
         .map_err(|source| BindError { port, source })?;
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, Arc::new(handler), config, stop_rx));
-    Ok(Server {
+    Ok(Bound {
+        listener,
         addr,
-        stop,
-        task: Some(task),
+        config,
     })
+}
+
+impl Bound {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `handler` on the bound port.
+    pub fn serve<H: Handler>(self, handler: H) -> Server {
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(
+            self.listener,
+            Arc::new(handler),
+            self.config,
+            stop_rx,
+        ));
+        Server {
+            addr: self.addr,
+            stop,
+            task: Some(task),
+        }
+    }
 }
 
 async fn accept_loop<H: Handler>(
