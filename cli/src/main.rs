@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     events_endpoint,
                 },
         } => {
-            let done = cordon::up::simulate_create_user(name, &events_endpoint).await?;
+            let done = cordon::simulate::create_user(name, &events_endpoint).await?;
             println!("event   {}", done.event_id);
             println!("user    {} ({})", done.user.arn, done.user.user_id);
             println!("by      {}", done.attacker.arn());
@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             stack.response_policy = response_policy;
             stack.sfn_port = sfn_port;
             stack.approval_port = approval_port;
-            cordon::up::run(cordon::up::UpOptions { stack, events_port }).await?;
+            cordon::local::up::run(cordon::local::up::UpOptions { stack, events_port }).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Local {
