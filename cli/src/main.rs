@@ -152,13 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             approval_wait,
             template,
         } => {
-            let root = template
-                .parent()
-                .and_then(|infra| infra.parent())
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
-            stack.template = template;
+            let mut stack = cordon::local::LocalStackOptions::for_template(template);
             // A fresh engine database per run: a second demo needs no cleanup.
             stack.db = std::env::temp_dir().join(format!(
                 "cordon-demo-{}-{}.sqlite",
@@ -212,13 +206,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
-            let root = template
-                .parent()
-                .and_then(|infra| infra.parent())
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
-            stack.template = template;
+            let mut stack = cordon::local::LocalStackOptions::for_template(template);
             stack.db = db;
             stack.response_policy = response_policy;
             stack.sfn_port = sfn_port;

@@ -60,6 +60,19 @@ impl LocalStackOptions {
             approval_port: 0,
         }
     }
+
+    /// Defaults for the checkout whose template is `template` (`<root>/infra/template.yaml`).
+    pub fn for_template(template: std::path::PathBuf) -> Self {
+        let root = template
+            .parent()
+            .and_then(|infra| infra.parent())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        LocalStackOptions {
+            template,
+            ..Self::for_checkout(&root)
+        }
+    }
 }
 
 /// The running local stack: the durable Step Functions service with Cordon's handlers

@@ -64,4 +64,3 @@ pub(crate) fn parameters(section: Option<&Yaml>) -> Result<Vec<Parameter>, Error
         })
         .collect()
 }
-

@@ -133,7 +133,11 @@ fn invalid(resource: &str, field: &str, message: String) -> Error {
 }
 
 /// The entries of an optional mapping field.
-fn mapping(resource: &str, field: &str, value: Option<&Expr>) -> Result<Vec<(String, Expr)>, Error> {
+fn mapping(
+    resource: &str,
+    field: &str,
+    value: Option<&Expr>,
+) -> Result<Vec<(String, Expr)>, Error> {
     match value {
         None | Some(Expr::Null) => Ok(Vec::new()),
         Some(Expr::Map(entries)) => Ok(entries.clone()),

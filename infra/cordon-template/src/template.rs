@@ -127,7 +127,8 @@ impl Template {
 
     /// The function built from the cargo binary `binary` (`Metadata.BuildProperties.Binary`).
     pub fn function_by_binary(&self, binary: &str) -> Option<&Function> {
-        self.functions().find(|f| f.binary.as_deref() == Some(binary))
+        self.functions()
+            .find(|f| f.binary.as_deref() == Some(binary))
     }
 
     /// Every `AWS::Serverless::StateMachine`, in template order.
@@ -170,10 +171,12 @@ impl Template {
         self.environment_of(function)
             .into_iter()
             .map(|(name, expr)| {
-                let value = values.resolve_string(expr).map_err(|source| Error::Resolve {
-                    at: format!("{}: environment variable {name}", function.logical_id),
-                    source,
-                })?;
+                let value = values
+                    .resolve_string(expr)
+                    .map_err(|source| Error::Resolve {
+                        at: format!("{}: environment variable {name}", function.logical_id),
+                        source,
+                    })?;
                 Ok((name, value))
             })
             .collect()

@@ -85,7 +85,9 @@ fn intrinsic(name: &str, form: Form, argument: &Yaml, at: &str) -> Result<Expr, 
             let (logical_id, attribute) = match argument {
                 Yaml::String(s) => s.split_once('.').ok_or_else(|| bad("Resource.Attribute"))?,
                 Yaml::Sequence(parts) => match parts.as_slice() {
-                    [Yaml::String(id), Yaml::String(attribute)] => (id.as_str(), attribute.as_str()),
+                    [Yaml::String(id), Yaml::String(attribute)] => {
+                        (id.as_str(), attribute.as_str())
+                    }
                     _ => return Err(bad("[Resource, Attribute]")),
                 },
                 _ => return Err(bad("Resource.Attribute or [Resource, Attribute]")),

@@ -20,7 +20,11 @@ fn every_function_has_its_binary_and_policies() {
     let template = infra();
     let binaries: Vec<_> = template
         .functions()
-        .map(|f| f.binary.as_deref().expect("every function names its binary"))
+        .map(|f| {
+            f.binary
+                .as_deref()
+                .expect("every function names its binary")
+        })
         .collect();
     assert_eq!(
         binaries,
@@ -42,7 +46,9 @@ fn every_function_has_its_binary_and_policies() {
             function.policies
         );
     }
-    let approval = template.function_by_binary("cordon-approval").expect("approval");
+    let approval = template
+        .function_by_binary("cordon-approval")
+        .expect("approval");
     assert_eq!(
         approval.url_logical_id().as_deref(),
         Some("ApprovalFunctionUrl")
@@ -79,14 +85,19 @@ fn a_function_gets_the_globals_and_its_own_variables() {
     let template = infra();
     let mut values = local_values(&template);
     values.set_ref("IncidentTable", "cordon-incidents");
-    values.set_ref("IncidentTopic", "arn:aws:sns:us-east-1:123456789012:cordon-incidents");
+    values.set_ref(
+        "IncidentTopic",
+        "arn:aws:sns:us-east-1:123456789012:cordon-incidents",
+    );
     values.set_ref(
         "QuarantinePolicy",
         "arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine",
     );
     values.set_attribute("ApprovalFunctionUrl", "FunctionUrl", "http://127.0.0.1:1/");
 
-    let record = template.function_by_binary("cordon-record").expect("record");
+    let record = template
+        .function_by_binary("cordon-record")
+        .expect("record");
     let env = template
         .resolved_environment(record, &values)
         .expect("resolved");
@@ -113,7 +124,9 @@ fn a_function_gets_the_globals_and_its_own_variables() {
     let got: BTreeMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(got, expected);
 
-    let notify = template.function_by_binary("cordon-notify").expect("notify");
+    let notify = template
+        .function_by_binary("cordon-notify")
+        .expect("notify");
     let env = template
         .resolved_environment(notify, &values)
         .expect("resolved");
@@ -132,7 +145,10 @@ fn parameters_can_be_overridden_but_not_invented() {
     let template = infra();
     let overrides = BTreeMap::from([
         ("ResponsePolicy".to_string(), r#"{"a": 1}"#.to_string()),
-        ("ProtectedPrincipals".to_string(), "breakglass,ops".to_string()),
+        (
+            "ProtectedPrincipals".to_string(),
+            "breakglass,ops".to_string(),
+        ),
     ]);
     let mut values = Values::new("1", "r", "aws", "s")
         .with_parameters(template.parameters(), &overrides)
@@ -141,7 +157,9 @@ fn parameters_can_be_overridden_but_not_invented() {
     values.set_ref("IncidentTopic", "t");
     values.set_ref("QuarantinePolicy", "p");
     let tag = template.function_by_binary("cordon-tag").expect("tag");
-    let env = template.resolved_environment(tag, &values).expect("resolved");
+    let env = template
+        .resolved_environment(tag, &values)
+        .expect("resolved");
     assert_eq!(env["CORDON_RESPONSE_POLICY"], r#"{"a": 1}"#);
     assert_eq!(env["CORDON_PROTECTED_PRINCIPALS"], "breakglass,ops");
 
@@ -185,10 +203,7 @@ fn expr_of(yaml: &str) -> Expr {
         "Resources:\n  R:\n    Type: X\n    Properties:\n      V: {yaml}\n"
     ))
     .expect("template");
-    template.resources()[0]
-        .property("V")
-        .expect("V")
-        .clone()
+    template.resources()[0].property("V").expect("V").clone()
 }
 
 #[test]
@@ -237,13 +252,20 @@ fn malformed_templates_are_refused_with_the_place() {
         Template::parse("Parameters: {}\n"),
         Err(Error::NoResources)
     ));
-    assert!(matches!(Template::parse("Resources: [\n"), Err(Error::Yaml(_))));
-    let e = Template::parse("Resources:\n  R:\n    Type: X\n    Properties:\n      A: !GetAtt Nodot\n")
-        .expect_err("malformed GetAtt");
+    assert!(matches!(
+        Template::parse("Resources: [\n"),
+        Err(Error::Yaml(_))
+    ));
+    let e =
+        Template::parse("Resources:\n  R:\n    Type: X\n    Properties:\n      A: !GetAtt Nodot\n")
+            .expect_err("malformed GetAtt");
     assert_eq!(
         e.to_string(),
         "resource `R`, field `Properties.A`: !GetAtt takes Resource.Attribute"
     );
     let e = Template::load(Path::new("/nonexistent/cordon/template.yaml")).expect_err("missing");
-    assert!(e.to_string().contains("/nonexistent/cordon/template.yaml"), "{e}");
+    assert!(
+        e.to_string().contains("/nonexistent/cordon/template.yaml"),
+        "{e}"
+    );
 }

@@ -49,6 +49,5 @@ pub use event::{Entry, Event, NotAnEvent};
 pub use pattern::{EventPattern, PatternError, PatternErrorKind};
 pub use put_events::{PutEventsConfig, PutEventsObserver, PutEventsServer};
 pub use template::{
-    Error, Rule, RuleState, Rules, ScheduleRule, RuleTarget, TargetArn, load_rules,
-    rules_from_str,
+    Error, Rule, RuleState, RuleTarget, Rules, ScheduleRule, TargetArn, load_rules, rules_from_str,
 };

@@ -351,8 +351,11 @@ mod tests {
     }
 
     fn envelope(entry: &Value) -> Result<Value, ApiError> {
-        self::entry(entry, at())
-            .map(|e| Event::envelope(e, "123456789012", "us-east-1").json().clone())
+        self::entry(entry, at()).map(|e| {
+            Event::envelope(e, "123456789012", "us-east-1")
+                .json()
+                .clone()
+        })
     }
 
     #[test]
@@ -370,9 +373,15 @@ mod tests {
         assert_eq!(e["resources"], json!([]));
         assert_eq!(e["detail"]["eventName"], "CreateUser");
         let no_time = json!({"Source": "s", "DetailType": "d", "Detail": "{}"});
-        assert_eq!(envelope(&no_time).expect("valid")["time"], "2024-09-27T14:05:02Z");
+        assert_eq!(
+            envelope(&no_time).expect("valid")["time"],
+            "2024-09-27T14:05:02Z"
+        );
         let rfc = json!({"Source": "s", "DetailType": "d", "Detail": "{}", "Time": "2024-09-27T16:05:02.123+02:00"});
-        assert_eq!(envelope(&rfc).expect("valid")["time"], "2024-09-27T14:05:02Z");
+        assert_eq!(
+            envelope(&rfc).expect("valid")["time"],
+            "2024-09-27T14:05:02Z"
+        );
     }
 
     #[test]

@@ -160,7 +160,10 @@ impl Rule {
 
     /// Logical ids of the targets written as `!Ref X` or `!GetAtt X.Arn`.
     pub fn target_logical_ids(&self) -> Vec<&str> {
-        self.targets.iter().filter_map(RuleTarget::logical_id).collect()
+        self.targets
+            .iter()
+            .filter_map(RuleTarget::logical_id)
+            .collect()
     }
 }
 

@@ -5,7 +5,7 @@ use hyper::Response;
 use hyper::StatusCode;
 use hyper::body::Bytes;
 
-use crate::Body;
+use crate::body::Body;
 
 /// `body` as an awsJson response; `error_type` is set on errors.
 pub fn respond(

@@ -8,7 +8,7 @@ use hyper_util::client::legacy::Client as Pooled;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::Body;
+use crate::body::Body;
 
 /// An HTTP/1.1 client. Cheap to clone; clones share the connection pool.
 #[derive(Clone, Debug)]

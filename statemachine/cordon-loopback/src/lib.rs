@@ -13,11 +13,15 @@
 //! - [`free_port`] (always, no dependencies): a loopback port for a child process.
 #[cfg(feature = "server")]
 pub mod aws_json;
+#[cfg(any(feature = "server", feature = "client"))]
+mod body;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "server")]
 mod server;
 
+#[cfg(any(feature = "server", feature = "client"))]
+pub use body::Body;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientError, ClientResponse};
 #[cfg(any(feature = "server", feature = "client"))]
@@ -26,10 +30,6 @@ pub use hyper::body::Bytes;
 pub use hyper::{Method, Request, Response, StatusCode, header};
 #[cfg(feature = "server")]
 pub use server::{BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, serve};
-
-/// The body of every response a loopback service sends and every request the client sends.
-#[cfg(any(feature = "server", feature = "client"))]
-pub type Body = http_body_util::Full<Bytes>;
 
 /// A loopback port that was free a moment ago, for a process that must be told its port
 /// before it binds (moto, chromedriver, `cargo lambda watch`, a service restarted on the same

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::Body;
+use crate::body::Body;
 
 /// How a loopback service is served.
 #[derive(Debug, Clone)]

@@ -54,7 +54,10 @@ async fn requests_reach_the_handler_and_big_bodies_do_not() {
 
     let addr = server.addr();
     server.shutdown().await;
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "stopped");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "stopped"
+    );
     assert!(client.get(&format!("http://{addr}/"), &[]).await.is_err());
 }
 
