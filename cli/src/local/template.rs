@@ -114,9 +114,7 @@ impl LocalTemplate {
 
     /// The template's EventBridge rules with an event pattern.
     pub fn rules(&self) -> anyhow::Result<Vec<cordon_eventbridge::Rule>> {
-        Ok(cordon_eventbridge::Rules::from_template(&self.template)
-            .context("reading the template's EventBridge rules")?
-            .rules)
+        Ok(cordon_eventbridge::Rules::from_template(&self.template)?.rules)
     }
 
     /// The logical id of the one resource of type `kind`.

@@ -80,15 +80,15 @@ pub async fn serve_events(stack: &LocalStack, port: u16) -> anyhow::Result<PutEv
         account: LOCAL_ACCOUNT.to_string(),
         region,
     };
-    cordon_eventbridge::put_events::serve(stack.bus.clone(), config, Arc::new(Stderr))
+    cordon_eventbridge::put_events::serve(stack.bus.clone(), config, Arc::new(StderrReport))
         .await
         .with_context(|| format!("binding the PutEvents API to 127.0.0.1:{port}"))
 }
 
 /// Says on stderr what the PutEvents API did with each accepted entry.
-struct Stderr;
+struct StderrReport;
 
-impl PutEventsObserver for Stderr {
+impl PutEventsObserver for StderrReport {
     fn delivered(&self, event: &Event, deliveries: &[Delivery]) {
         let what = describe(event);
         if deliveries.is_empty() {
