@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use cordon_loopback::Client;
 use serde_json::Value;
 
 use crate::local::{LocalStack, LocalStackOptions};
@@ -42,20 +43,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     line("approvals", &stack.approval.url);
     line("table", &stack.resources.table_name);
     line("topic", &stack.resources.topic_arn);
-    line(
-        "rules",
-        stack
-            .rules
-            .iter()
-            .map(|r| r.logical_id.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
+    line("rules", stack.rule_names().join(", "));
 
     heading("Attack: the compromised user jdoe creates a backdoor user");
     let iam = aws_sdk_iam::Client::new(&stack.sdk);
-    let attacker = simulate::compromised_jdoe(&iam, crate::functions::LOCAL_ACCOUNT).await?;
-    let name = free_user_name(&iam, "support-admin").await?;
+    let attacker = simulate::compromised_jdoe(&iam, crate::local::LOCAL_ACCOUNT).await?;
+    let name = simulate::free_user_name(&iam, "support-admin").await?;
     let created = simulate::create_backdoor_user(&iam, &name).await?;
     line("created", format!("{} ({})", created.arn, created.user_id));
     let event = simulate::create_user_event(&attacker, &created, chrono::Utc::now());
@@ -94,20 +87,6 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         bail!("the workflow ended {status}");
     }
     Ok(())
-}
-
-async fn free_user_name(iam: &aws_sdk_iam::Client, base: &str) -> anyhow::Result<String> {
-    for n in 0..100 {
-        let candidate = if n == 0 {
-            base.to_string()
-        } else {
-            format!("{base}-{n}")
-        };
-        if iam.get_user().user_name(&candidate).send().await.is_err() {
-            return Ok(candidate);
-        }
-    }
-    bail!("could not find a free user name like {base}")
 }
 
 /// Prints a line per state as it happens; handles the approval when the workflow waits.
@@ -211,30 +190,50 @@ async fn approval_link(stack: &LocalStack) -> anyhow::Result<Option<String>> {
 /// GET the confirmation page (which changes nothing), then submit its form with the
 /// anti-CSRF value and `decision=approve`, exactly as a browser would.
 async fn approve_like_a_browser(link: &str) -> anyhow::Result<()> {
-    let page = http(link, "GET", None).await?;
+    let client = Client::new();
+    let page = client
+        .get(link, BROWSER)
+        .await
+        .context("opening the approval link")?;
+    let html = page.text();
     line(
         "GET",
-        format!("{} ({} bytes of confirmation page)", page.0, page.1.len()),
+        format!(
+            "{} ({} bytes of confirmation page)",
+            page.status,
+            html.len()
+        ),
     );
-    let csrf =
-        form_value(&page.1, "csrf").context("the confirmation page has no anti-CSRF field")?;
+    let csrf = form_value(&html, "csrf").context("the confirmation page has no anti-CSRF field")?;
     let body = format!(
         "decision=approve&csrf={}&name=demo-operator",
         url_encode(&csrf)
     );
-    let (status, html) = http(link, "POST", Some(&body)).await?;
+    let mut headers = BROWSER.to_vec();
+    headers.push(("content-type", "application/x-www-form-urlencoded"));
+    let answer = client
+        .post(link, &headers, body)
+        .await
+        .context("submitting the approval")?;
+    let html = answer.text();
     let title = html
         .split("<h1>")
         .nth(1)
         .and_then(|s| s.split("</h1>").next())
         .unwrap_or("")
         .to_string();
-    line("POST", format!("{status} {title}"));
-    if status != 200 {
-        bail!("the approval was refused ({status})");
+    line("POST", format!("{} {title}", answer.status));
+    if answer.status != 200 {
+        bail!("the approval was refused ({})", answer.status);
     }
     Ok(())
 }
+
+/// What the demo's "browser" sends with every request (the approval records the agent).
+const BROWSER: &[(&str, &str)] = &[
+    ("user-agent", "cordon-demo (like a browser)"),
+    ("accept", "text/html"),
+];
 
 fn form_value(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\"");
@@ -255,47 +254,6 @@ fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// A minimal HTTP/1.1 client for the loopback approval pages.
-async fn http(url: &str, method: &str, form: Option<&str>) -> anyhow::Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url
-        .strip_prefix("http://")
-        .context("the approval link is not http://")?;
-    let (authority, path) = rest
-        .split_once('/')
-        .map(|(a, p)| (a, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let mut stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .with_context(|| format!("connecting to {authority}"))?;
-    let body = form.unwrap_or("");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: cordon-demo (like a browser)\r\nAccept: text/html\r\nConnection: close\r\n"
-    );
-    if form.is_some() {
-        request.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("the approval endpoint sent no HTTP status")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }
 
 struct Published {

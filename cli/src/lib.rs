@@ -2,8 +2,6 @@
 //! operators run: the local stack (engine + task handlers + EventBridge rules against moto),
 //! the attacker simulation, and the demo.
 pub mod demo;
-pub mod functions;
 pub mod local;
 pub mod release;
 pub mod simulate;
-pub mod up;

@@ -152,13 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             approval_wait,
             template,
         } => {
-            let root = template
-                .parent()
-                .and_then(|infra| infra.parent())
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
-            stack.template = template;
+            let mut stack = cordon::local::LocalStackOptions::for_template(template);
             // A fresh engine database per run: a second demo needs no cleanup.
             stack.db = std::env::temp_dir().join(format!(
                 "cordon-demo-{}-{}.sqlite",
@@ -185,7 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     events_endpoint,
                 },
         } => {
-            let done = cordon::up::simulate_create_user(name, &events_endpoint).await?;
+            let done = cordon::simulate::create_user(name, &events_endpoint).await?;
             println!("event   {}", done.event_id);
             println!("user    {} ({})", done.user.arn, done.user.user_id);
             println!("by      {}", done.attacker.arn());
@@ -212,18 +206,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => None,
             };
-            let root = template
-                .parent()
-                .and_then(|infra| infra.parent())
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            let mut stack = cordon::local::LocalStackOptions::for_checkout(&root);
-            stack.template = template;
+            let mut stack = cordon::local::LocalStackOptions::for_template(template);
             stack.db = db;
             stack.response_policy = response_policy;
             stack.sfn_port = sfn_port;
             stack.approval_port = approval_port;
-            cordon::up::run(cordon::up::UpOptions { stack, events_port }).await?;
+            cordon::local::up::run(cordon::local::up::UpOptions { stack, events_port }).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Local {

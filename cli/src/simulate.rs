@@ -5,9 +5,15 @@
 //! EventBridge envelope (`time` = `eventTime`, `region` = `awsRegion`, `account` =
 //! `recipientAccountId`, `resources` = `[]`) around a CloudTrail record whose
 //! `responseElements.user.createDate` uses IAM's non-ISO date format.
-use anyhow::Context;
+//!
+//! [`create_user`] is `cordon simulate create-user`: the attack, then its event put to a
+//! running `cordon local up` as an EventBridge client puts it.
+use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
+use cordon_loopback::{Client, ClientResponse};
 use serde_json::{Value, json};
+
+use crate::local::LOCAL_ACCOUNT;
 
 /// The compromised identity the attacker acts as.
 #[derive(Debug, Clone)]
@@ -176,6 +182,103 @@ pub async fn create_backdoor_user(
         path: user.path,
         created,
     })
+}
+
+/// What `cordon simulate create-user` did.
+#[derive(Debug, Clone)]
+pub struct SimulatedCreateUser {
+    pub user: CreatedUser,
+    pub attacker: Attacker,
+    pub event_id: String,
+}
+
+/// The compromised user `jdoe` really creates the backdoor user `name` (default: the first
+/// free `support-admin[-N]`) in IAM at `AWS_ENDPOINT_URL`, and the CloudTrail record is
+/// put to the PutEvents API at `events_endpoint` as an EventBridge client would.
+pub async fn create_user(
+    name: Option<String>,
+    events_endpoint: &str,
+) -> anyhow::Result<SimulatedCreateUser> {
+    let sdk = cordon_aws::load_sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let attacker = compromised_jdoe(&iam, LOCAL_ACCOUNT).await?;
+    let name = match name {
+        Some(n) => n,
+        None => free_user_name(&iam, "support-admin").await?,
+    };
+    let user = create_backdoor_user(&iam, &name).await?;
+    let event = create_user_event(&attacker, &user, Utc::now());
+    let request = json!({"Entries": [put_events_entry(&event)]});
+    let response = put_events(events_endpoint, &request)
+        .await
+        .with_context(|| {
+            format!(
+                "putting the event to {events_endpoint} (is `cordon local up` running?); \
+             the user {name} was created"
+            )
+        })?;
+    let body = response.text();
+    if response.status != 200 {
+        bail!("PutEvents answered {}: {body}", response.status);
+    }
+    let response: Value = serde_json::from_str(&body)
+        .with_context(|| format!("PutEvents answered something that is not JSON: {body}"))?;
+    let entry = &response["Entries"][0];
+    let Some(event_id) = entry["EventId"].as_str() else {
+        bail!(
+            "PutEvents refused the event: {} {}",
+            entry["ErrorCode"].as_str().unwrap_or("(no error code)"),
+            entry["ErrorMessage"].as_str().unwrap_or("")
+        );
+    };
+    Ok(SimulatedCreateUser {
+        user,
+        attacker,
+        event_id: event_id.to_string(),
+    })
+}
+
+/// The first of `base`, `base-1`, `base-2`, ... that is not an IAM user yet.
+pub async fn free_user_name(iam: &aws_sdk_iam::Client, base: &str) -> anyhow::Result<String> {
+    for n in 0..100 {
+        let candidate = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        if iam.get_user().user_name(&candidate).send().await.is_err() {
+            return Ok(candidate);
+        }
+    }
+    bail!("could not find a free user name like {base}")
+}
+
+/// The PutEvents entry an EventBridge client puts for `event` (an envelope as a rule
+/// target sees it): `Detail` is JSON text.
+pub fn put_events_entry(event: &Value) -> Value {
+    json!({
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": event["detail"].to_string(),
+        "Resources": event["resources"],
+        "Time": event["time"],
+    })
+}
+
+/// POSTs a PutEvents request (awsJson1_1) to `endpoint` (`http://host:port`), as the
+/// EventBridge SDKs do.
+pub async fn put_events(endpoint: &str, request: &Value) -> anyhow::Result<ClientResponse> {
+    let url = format!("{}/", endpoint.trim_end_matches('/'));
+    Ok(Client::new()
+        .post(
+            &url,
+            &[
+                ("x-amz-target", "AWSEvents.PutEvents"),
+                ("content-type", "application/x-amz-json-1.1"),
+            ],
+            request.to_string(),
+        )
+        .await?)
 }
 
 #[cfg(test)]

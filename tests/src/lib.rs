@@ -44,12 +44,11 @@ fn collect_states(machine: &serde_json::Value, out: &mut Vec<(String, serde_json
     }
 }
 
-/// `infra/template.yaml`, parsed (CloudFormation short-form tags become tagged values).
-pub fn template() -> serde_yaml_ng::Value {
+/// `infra/template.yaml`, read by the one template reader.
+pub fn template() -> cordon_template::Template {
     let path = workspace_root().join("infra/template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+    cordon_template::Template::load(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// The `${Name}` placeholders in a text, in order of appearance.

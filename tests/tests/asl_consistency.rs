@@ -122,27 +122,20 @@ fn substitutions_are_consistent_in_both_directions() {
         .into_iter()
         .collect();
     let template = cordon_tests::template();
-    let resources = template["Resources"]
-        .as_mapping()
-        .expect("the template has Resources");
-    let machines: Vec<_> = resources
-        .iter()
-        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::StateMachine"))
-        .collect();
+    let machines: Vec<_> = template.state_machines().collect();
     assert_eq!(machines.len(), 1, "one state machine in the template");
-    let (name, machine) = machines[0];
+    let machine = machines[0];
     assert_eq!(
-        machine["Properties"]["DefinitionUri"].as_str(),
+        machine.definition_uri.as_deref(),
         Some("../statemachine/incident.asl.json"),
-        "{name:?} deploys statemachine/incident.asl.json"
+        "{:?} deploys statemachine/incident.asl.json",
+        machine.logical_id
     );
-    let declared: std::collections::BTreeSet<String> =
-        machine["Properties"]["DefinitionSubstitutions"]
-            .as_mapping()
-            .expect("DefinitionSubstitutions")
-            .keys()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect();
+    let declared: std::collections::BTreeSet<String> = machine
+        .definition_substitutions
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
     let missing: Vec<_> = used.difference(&declared).collect();
     let unused: Vec<_> = declared.difference(&used).collect();
     assert!(

@@ -93,9 +93,9 @@ async fn attack(stack: &LocalStack, attacker: &Attacker, prefix: &str) -> Incide
 async fn jdoe(stack: &LocalStack) -> Attacker {
     let iam = aws_sdk_iam::Client::new(&stack.sdk);
     // Other tests may create jdoe at the same moment: one retry settles the race.
-    match simulate::compromised_jdoe(&iam, cordon::functions::LOCAL_ACCOUNT).await {
+    match simulate::compromised_jdoe(&iam, cordon::local::LOCAL_ACCOUNT).await {
         Ok(a) => a,
-        Err(_) => simulate::compromised_jdoe(&iam, cordon::functions::LOCAL_ACCOUNT)
+        Err(_) => simulate::compromised_jdoe(&iam, cordon::local::LOCAL_ACCOUNT)
             .await
             .unwrap_or_else(|e| panic!("the compromised user jdoe: {e:#}")),
     }

@@ -4,7 +4,6 @@
 //!
 //! Needs `cargo-lambda` (pip install cargo-lambda): `cargo xtask test` installs it into
 //! `.venv-lambda/` and exports `CORDON_CARGO_LAMBDA`. Without it this test fails loudly.
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,13 +36,6 @@ fn cargo_lambda() -> String {
     candidate
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 #[tokio::test]
 async fn a_real_task_binary_under_cargo_lambda_watch_runs_through_the_http_backend() {
     let cargo_lambda = cargo_lambda();
@@ -66,7 +58,7 @@ async fn a_real_task_binary_under_cargo_lambda_watch_runs_through_the_http_backe
         .expect("running cargo build");
     assert!(built.success(), "cargo build -p cordon-tag failed");
 
-    let port = free_port();
+    let port = cordon_loopback::free_port().expect("a free loopback port");
     let watch = Command::new(&cargo_lambda)
         .current_dir(&root)
         .args([

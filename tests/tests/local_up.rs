@@ -1,5 +1,5 @@
 //! `cordon local up`'s EventBridge PutEvents API, in-process, on the local stack against
-//! moto: requests go over the wire as raw awsJson1_1 HTTP, exactly as an EventBridge client
+//! moto: requests go over the wire as awsJson1_1 HTTP, exactly as an EventBridge client
 //! sends them, and the effects are read back from the local Step Functions API.
 //!
 //! Needs moto (`AWS_ENDPOINT_URL`, see `cordon_aws::testing::moto`); fails, never skips,
@@ -10,17 +10,16 @@ use std::time::Duration;
 
 use cordon::local::{LocalStack, LocalStackOptions, StackNames};
 use cordon::simulate;
-use cordon::up::EventsServer;
 use cordon_aws::testing::unique;
+use cordon_eventbridge::PutEventsServer;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Every wait is bounded by this.
 const WAIT: Duration = Duration::from_secs(60);
 
 struct Up {
     stack: Arc<LocalStack>,
-    events: EventsServer,
+    events: PutEventsServer,
     db_dir: PathBuf,
 }
 
@@ -43,7 +42,7 @@ impl Up {
                 .await
                 .unwrap_or_else(|e| panic!("starting the local stack: {e:#}")),
         );
-        let events = cordon::up::serve_events(stack.clone(), 0)
+        let events = cordon::local::up::serve_events(&stack, 0)
             .await
             .unwrap_or_else(|e| panic!("starting the PutEvents API: {e:#}"));
         Up {
@@ -53,45 +52,25 @@ impl Up {
         }
     }
 
-    /// A raw awsJson1_1 PutEvents call: (HTTP status, `x-amzn-errortype`, parsed body).
+    /// An awsJson1_1 PutEvents call: (HTTP status, `x-amzn-errortype`, parsed body).
     async fn put_events(&self, body: &Value) -> (u16, Option<String>, Value) {
-        let addr = self.events.addr;
-        let mut stream = tokio::net::TcpStream::connect(addr)
+        let response = simulate::put_events(&self.events.endpoint(), body)
             .await
-            .expect("connecting to the PutEvents API");
-        let body = body.to_string();
-        let request = format!(
-            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AWSEvents.PutEvents\r\n\
-             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("read");
-        let text = String::from_utf8(response).expect("UTF-8 response");
-        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("an HTTP status");
-        let header = |name: &str| {
-            head.lines().find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-        };
+            .unwrap_or_else(|e| panic!("calling the PutEvents API: {e:#}"));
         assert_eq!(
-            header("content-type").as_deref(),
+            response.header("content-type"),
             Some("application/x-amz-json-1.1"),
-            "{head}"
+            "{:?}",
+            response.headers
         );
-        let parsed = serde_json::from_str(body)
-            .unwrap_or_else(|e| panic!("the response body is not JSON ({e}): {body}"));
-        (status, header("x-amzn-errortype"), parsed)
+        let text = response.text();
+        let parsed = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("the response body is not JSON ({e}): {text}"));
+        (
+            response.status,
+            response.header("x-amzn-errortype").map(str::to_string),
+            parsed,
+        )
     }
 
     async fn executions(&self) -> Vec<String> {
@@ -118,17 +97,6 @@ impl Up {
         sfn.shutdown().await;
         let _ = std::fs::remove_dir_all(&self.db_dir);
     }
-}
-
-/// The entry an EventBridge client puts for `event` (an envelope as a rule target sees it).
-fn entry_for(event: &Value) -> Value {
-    json!({
-        "Source": event["source"],
-        "DetailType": event["detail-type"],
-        "Detail": event["detail"].to_string(),
-        "Resources": event["resources"],
-        "Time": event["time"],
-    })
 }
 
 async fn wait_for_state(stack: &LocalStack, execution_arn: &str, state: &str) {
@@ -193,7 +161,7 @@ async fn a_put_create_user_event_starts_an_incident_that_waits_for_approval() {
         .access_key
         .expect("a key");
     let mut attacker = simulate::Attacker::jdoe(
-        cordon::functions::LOCAL_ACCOUNT,
+        cordon::local::LOCAL_ACCOUNT,
         &key.access_key_id,
         &attacker_user.user_id,
     );
@@ -205,7 +173,7 @@ async fn a_put_create_user_event_starts_an_incident_that_waits_for_approval() {
 
     assert!(up.executions().await.is_empty());
     let (status, error, body) = up
-        .put_events(&json!({"Entries": [entry_for(&event)]}))
+        .put_events(&json!({"Entries": [simulate::put_events_entry(&event)]}))
         .await;
     assert_eq!((status, error), (200, None), "{body}");
     assert_eq!(body["FailedEntryCount"], 0, "{body}");
@@ -232,7 +200,7 @@ async fn a_put_create_user_event_starts_an_incident_that_waits_for_approval() {
     let input: Value = serde_json::from_str(described.input().unwrap_or("{}")).expect("JSON");
     assert_eq!(input["id"], event_id);
     assert_eq!(input["version"], "0");
-    assert_eq!(input["account"], cordon::functions::LOCAL_ACCOUNT);
+    assert_eq!(input["account"], cordon::local::LOCAL_ACCOUNT);
     assert_eq!(input["time"], event["time"]);
     assert_eq!(input["detail"], event["detail"]);
 

@@ -1,5 +1,5 @@
 //! The local AWS API emulator: moto in server mode, from a project-local venv.
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ pub struct Moto {
 
 impl Moto {
     pub fn start(root: &Path, venv: &Path) -> anyhow::Result<Moto> {
-        let port = free_port()?;
+        let port = cordon_loopback::free_port().context("finding a free loopback port")?;
         let log_dir = root.join("target");
         std::fs::create_dir_all(&log_dir)?;
         let log_path = log_dir.join(format!("moto-{port}.log"));
@@ -93,9 +93,4 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(listener.local_addr()?.port())
 }

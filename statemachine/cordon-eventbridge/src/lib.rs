@@ -7,6 +7,12 @@
 //! patterns itself, with EventBridge's semantics. Patterns are never copied
 //! into code: the template is the single source of truth.
 //!
+//! - `template.rs` reads the rules (through [`cordon_template`], the one reader);
+//! - `pattern.rs` evaluates event patterns;
+//! - `bus.rs` is the local bus: the rules and the [`Target`]s they deliver to;
+//! - `event.rs` is the envelope a target receives, built and serialised once;
+//! - `put_events.rs` serves the PutEvents API in front of a bus.
+//!
 //! ```
 //! use cordon_eventbridge::{route, rules_from_str};
 //! use serde_json::json;
@@ -32,20 +38,16 @@
 //! assert_eq!(matched[0].target_logical_ids(), ["IncidentStateMachine"]);
 //! ```
 
+mod bus;
+mod event;
 mod pattern;
+pub mod put_events;
 mod template;
 
+pub use bus::{Bus, Delivery, DeliveryError, Target, TargetError, route};
+pub use event::{Entry, Event, NotAnEvent};
 pub use pattern::{EventPattern, PatternError, PatternErrorKind};
+pub use put_events::{PutEventsConfig, PutEventsObserver, PutEventsServer};
 pub use template::{
-    Error, Rule, RuleState, Rules, ScheduleRule, Target, TargetArn, load_rules, rules_from_str,
+    Error, Rule, RuleState, RuleTarget, Rules, ScheduleRule, TargetArn, load_rules, rules_from_str,
 };
-
-use serde_json::Value;
-
-/// The enabled rules whose pattern matches `event`, in template order.
-pub fn route<'a>(rules: &'a [Rule], event: &Value) -> Vec<&'a Rule> {
-    rules
-        .iter()
-        .filter(|rule| rule.is_enabled() && rule.pattern.matches(event))
-        .collect()
-}

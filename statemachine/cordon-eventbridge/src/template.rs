@@ -1,4 +1,5 @@
-//! Reading EventBridge rules out of the SAM / CloudFormation template.
+//! Reading EventBridge rules out of the SAM / CloudFormation template, through the one
+//! template reader ([`cordon_template`]).
 //!
 //! Collected:
 //! - every `AWS::Events::Rule` resource;
@@ -8,15 +9,15 @@
 //!   `<Resource><EventName>`, as SAM names them).
 //!
 //! Rules with an event pattern become [`Rule`]s; rules with only a
-//! `ScheduleExpression` become [`ScheduleRule`]s. CloudFormation short-form
-//! tags (`!Ref`, `!Sub`, `!GetAtt`, `!If`, ...) parse anywhere, but an
-//! intrinsic *inside an event pattern* cannot be evaluated locally and is
-//! reported as an error naming the resource and field.
+//! `ScheduleExpression` become [`ScheduleRule`]s. CloudFormation intrinsics
+//! (`!Ref`, `!Sub`, `!GetAtt`, `!If`, ...) parse anywhere, but an intrinsic
+//! *inside an event pattern* cannot be evaluated locally and is reported as an
+//! error naming the resource and field.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Number, Value as Json};
-use serde_yaml_ng::Value as Yaml;
+use cordon_template::{Call, Expr, Resource, Template};
+use serde_json::Value as Json;
 
 use crate::pattern::{EventPattern, PatternError};
 
@@ -30,7 +31,7 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("template is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml_ng::Error),
+    Yaml(serde_yaml_ng::Error),
     #[error("template has no `Resources` mapping")]
     NoResources,
     #[error("resource `{resource}`, field `{field}`: {message}")]
@@ -46,6 +47,29 @@ pub enum Error {
         #[source]
         source: PatternError,
     },
+    /// Any other problem the template reader found.
+    #[error(transparent)]
+    Template(cordon_template::Error),
+}
+
+impl From<cordon_template::Error> for Error {
+    fn from(e: cordon_template::Error) -> Self {
+        match e {
+            cordon_template::Error::Read { path, source } => Error::Read { path, source },
+            cordon_template::Error::Yaml(e) => Error::Yaml(e),
+            cordon_template::Error::NoResources => Error::NoResources,
+            cordon_template::Error::Resource {
+                resource,
+                field,
+                message,
+            } => Error::Field {
+                resource,
+                field,
+                message,
+            },
+            other => Error::Template(other),
+        }
+    }
 }
 
 fn field_err(resource: &str, field: &str, message: impl Into<String>) -> Error {
@@ -101,13 +125,13 @@ pub enum TargetArn {
 
 /// One entry of a rule's `Targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct RuleTarget {
     /// `Targets[].Id`, when it is a plain string.
     pub id: Option<String>,
     pub arn: TargetArn,
 }
 
-impl Target {
+impl RuleTarget {
     /// The logical id the target refers to, for `!Ref` and `!GetAtt` ARNs.
     pub fn logical_id(&self) -> Option<&str> {
         match &self.arn {
@@ -126,7 +150,7 @@ pub struct Rule {
     pub pattern: EventPattern,
     /// Set when the rule has both a pattern and a schedule.
     pub schedule_expression: Option<String>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<RuleTarget>,
 }
 
 impl Rule {
@@ -136,7 +160,10 @@ impl Rule {
 
     /// Logical ids of the targets written as `!Ref X` or `!GetAtt X.Arn`.
     pub fn target_logical_ids(&self) -> Vec<&str> {
-        self.targets.iter().filter_map(Target::logical_id).collect()
+        self.targets
+            .iter()
+            .filter_map(RuleTarget::logical_id)
+            .collect()
     }
 }
 
@@ -147,7 +174,7 @@ pub struct ScheduleRule {
     pub description: Option<String>,
     pub state: RuleState,
     pub schedule_expression: String,
-    pub targets: Vec<Target>,
+    pub targets: Vec<RuleTarget>,
 }
 
 /// Every EventBridge rule a template defines.
@@ -162,32 +189,22 @@ pub struct Rules {
 impl Rules {
     /// Reads and parses the template at `path`.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text)
+        Self::from_template(&Template::load(path)?)
     }
 
     /// Parses template text.
     pub fn parse(yaml: &str) -> Result<Self, Error> {
-        let doc: Yaml = serde_yaml_ng::from_str(yaml)?;
-        let resources = doc
-            .get("Resources")
-            .and_then(Yaml::as_mapping)
-            .ok_or(Error::NoResources)?;
+        Self::from_template(&Template::parse(yaml)?)
+    }
+
+    /// The rules of a parsed template, in template order.
+    pub fn from_template(template: &Template) -> Result<Self, Error> {
         let mut out = Rules::default();
-        for (key, resource) in resources {
-            let Some(logical_id) = key.as_str() else {
-                continue;
-            };
-            match resource.get("Type").and_then(Yaml::as_str) {
-                Some("AWS::Events::Rule") => {
-                    let props = resource.get("Properties").unwrap_or(&Yaml::Null);
-                    out.add_events_rule(logical_id, props)?;
-                }
-                Some("AWS::Serverless::Function" | "AWS::Serverless::StateMachine") => {
-                    out.add_sam_events(logical_id, resource)?;
+        for resource in template.resources() {
+            match resource.kind.as_str() {
+                "AWS::Events::Rule" => out.add_events_rule(resource)?,
+                "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
+                    out.add_sam_events(resource)?
                 }
                 _ => {}
             }
@@ -195,7 +212,9 @@ impl Rules {
         Ok(out)
     }
 
-    fn add_events_rule(&mut self, id: &str, props: &Yaml) -> Result<(), Error> {
+    fn add_events_rule(&mut self, resource: &Resource) -> Result<(), Error> {
+        let id = resource.logical_id.as_str();
+        let props = &resource.properties;
         let description = plain_string(props.get("Description"));
         let state = match props.get("State") {
             None => RuleState::Enabled,
@@ -208,7 +227,7 @@ impl Rules {
                         "Properties.State",
                         format!(
                             "expected ENABLED, DISABLED or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS, got {}",
-                            describe(v)
+                            v.describe()
                         ),
                     )
                 })?,
@@ -221,6 +240,7 @@ impl Rules {
         let targets = targets(id, props.get("Targets"))?;
         self.push(
             id,
+            id.to_owned(),
             description,
             state,
             props.get("EventPattern"),
@@ -230,38 +250,37 @@ impl Rules {
         )
     }
 
-    fn add_sam_events(&mut self, resource_id: &str, resource: &Yaml) -> Result<(), Error> {
-        let Some(events) = resource
-            .get("Properties")
-            .and_then(|p| p.get("Events"))
-            .and_then(Yaml::as_mapping)
-        else {
-            return Ok(());
+    fn add_sam_events(&mut self, resource: &Resource) -> Result<(), Error> {
+        let resource_id = resource.logical_id.as_str();
+        let events = match &resource.serverless {
+            cordon_template::Serverless::Function(f) => &f.events,
+            cordon_template::Serverless::StateMachine(m) => &m.events,
+            cordon_template::Serverless::None => return Ok(()),
         };
-        for (name, event) in events {
-            let Some(name) = name.as_str() else { continue };
-            let kind = event.get("Type").and_then(Yaml::as_str);
+        for event in events {
+            let kind = event.kind.as_str();
             if !matches!(
                 kind,
-                Some("EventBridgeRule" | "CloudWatchEvent" | "Schedule" | "ScheduleV2")
+                "EventBridgeRule" | "CloudWatchEvent" | "Schedule" | "ScheduleV2"
             ) {
                 continue;
             }
+            let name = &event.name;
             let id = format!("{resource_id}{name}");
-            let props = event.get("Properties").unwrap_or(&Yaml::Null);
+            let props = &event.properties;
             let base = format!("Properties.Events.{name}.Properties");
             let state = match (props.get("State"), props.get("Enabled")) {
                 (Some(v), _) => v.as_str().and_then(RuleState::parse).ok_or_else(|| {
                     field_err(
                         resource_id,
                         &format!("{base}.State"),
-                        format!("unsupported state {}", describe(v)),
+                        format!("unsupported state {}", v.describe()),
                     )
                 })?,
-                (None, Some(Yaml::Bool(false))) => RuleState::Disabled,
+                (None, Some(Expr::Bool(false))) => RuleState::Disabled,
                 _ => RuleState::Enabled,
             };
-            let schedule_field = if kind == Some("ScheduleV2") {
+            let schedule_field = if kind == "ScheduleV2" {
                 "ScheduleExpression"
             } else {
                 "Schedule"
@@ -271,13 +290,13 @@ impl Rules {
                 &format!("{base}.{schedule_field}"),
                 props.get(schedule_field),
             )?;
-            let targets = vec![Target {
+            let targets = vec![RuleTarget {
                 id: None,
                 arn: TargetArn::Ref(resource_id.to_owned()),
             }];
             let description = plain_string(props.get("Description"));
             let pattern_field = format!("{base}.Pattern");
-            self.push_named(
+            self.push(
                 resource_id,
                 id,
                 description,
@@ -294,37 +313,14 @@ impl Rules {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        id: &str,
-        description: Option<String>,
-        state: RuleState,
-        pattern: Option<&Yaml>,
-        pattern_field: &str,
-        schedule: Option<String>,
-        targets: Vec<Target>,
-    ) -> Result<(), Error> {
-        self.push_named(
-            id,
-            id.to_owned(),
-            description,
-            state,
-            pattern,
-            pattern_field,
-            schedule,
-            targets,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push_named(
-        &mut self,
         resource: &str,
         logical_id: String,
         description: Option<String>,
         state: RuleState,
-        pattern: Option<&Yaml>,
+        pattern: Option<&Expr>,
         pattern_field: &str,
         schedule: Option<String>,
-        targets: Vec<Target>,
+        targets: Vec<RuleTarget>,
     ) -> Result<(), Error> {
         match (pattern, schedule) {
             (Some(p), schedule_expression) => {
@@ -372,49 +368,40 @@ pub fn rules_from_str(yaml: &str) -> Result<Vec<Rule>, Error> {
     Rules::parse(yaml).map(|r| r.rules)
 }
 
-fn describe(v: &Yaml) -> String {
-    match v {
-        Yaml::Tagged(t) => format!("the intrinsic {}", t.tag),
-        Yaml::String(s) => format!("{s:?}"),
-        Yaml::Null => "null".to_owned(),
-        Yaml::Bool(b) => b.to_string(),
-        Yaml::Number(n) => n.to_string(),
-        Yaml::Sequence(_) => "a list".to_owned(),
-        Yaml::Mapping(_) => "a mapping".to_owned(),
-    }
-}
-
-/// A plain string, or the string inside a `!Sub "..."` (descriptions only).
-fn plain_string(v: Option<&Yaml>) -> Option<String> {
+/// A plain string, or the text of a `!Sub "..."` (descriptions only).
+fn plain_string(v: Option<&Expr>) -> Option<String> {
     match v? {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Tagged(t) => t.value.as_str().map(str::to_owned),
+        Expr::String(s) => Some(s.clone()),
+        Expr::Intrinsic(i) => match &i.call {
+            Call::Sub { template, .. } => Some(template.clone()),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-fn schedule_string(resource: &str, field: &str, v: Option<&Yaml>) -> Result<Option<String>, Error> {
+fn schedule_string(resource: &str, field: &str, v: Option<&Expr>) -> Result<Option<String>, Error> {
     match v {
         None => Ok(None),
-        Some(Yaml::String(s)) => Ok(Some(s.clone())),
+        Some(Expr::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(field_err(
             resource,
             field,
             format!(
                 "expected a schedule expression string, got {}",
-                describe(other)
+                other.describe()
             ),
         )),
     }
 }
 
-fn targets(resource: &str, v: Option<&Yaml>) -> Result<Vec<Target>, Error> {
+fn targets(resource: &str, v: Option<&Expr>) -> Result<Vec<RuleTarget>, Error> {
     let Some(v) = v else { return Ok(Vec::new()) };
-    let Some(list) = v.as_sequence() else {
+    let Some(list) = v.as_list() else {
         return Err(field_err(
             resource,
             "Properties.Targets",
-            format!("expected a list, got {}", describe(v)),
+            format!("expected a list, got {}", v.describe()),
         ));
     };
     list.iter()
@@ -424,127 +411,55 @@ fn targets(resource: &str, v: Option<&Yaml>) -> Result<Vec<Target>, Error> {
             let arn = t
                 .get("Arn")
                 .ok_or_else(|| field_err(resource, &field, "missing"))?;
-            Ok(Target {
-                id: t.get("Id").and_then(Yaml::as_str).map(str::to_owned),
+            Ok(RuleTarget {
+                id: t.get("Id").and_then(Expr::as_str).map(str::to_owned),
                 arn: target_arn(arn).ok_or_else(|| {
-                    field_err(resource, &field, format!("cannot read {}", describe(arn)))
+                    field_err(resource, &field, format!("cannot read {}", arn.describe()))
                 })?,
             })
         })
         .collect()
 }
 
-fn target_arn(v: &Yaml) -> Option<TargetArn> {
-    let get_att = |v: &Yaml| -> Option<TargetArn> {
-        let (id, attr) = match v {
-            Yaml::String(s) => s
-                .split_once('.')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))?,
-            Yaml::Sequence(parts) => match parts.as_slice() {
-                [a, b] => (a.as_str()?.to_owned(), b.as_str()?.to_owned()),
-                _ => return None,
-            },
-            _ => return None,
-        };
-        Some(TargetArn::GetAtt {
-            logical_id: id,
-            attribute: attr,
-        })
-    };
+fn target_arn(v: &Expr) -> Option<TargetArn> {
     match v {
-        Yaml::String(s) => Some(TargetArn::Literal(s.clone())),
-        Yaml::Tagged(t) => match t.tag.to_string().as_str() {
-            "!Ref" => t.value.as_str().map(|s| TargetArn::Ref(s.to_owned())),
-            "!GetAtt" => get_att(&t.value),
-            other => Some(TargetArn::Unresolved(other.to_owned())),
-        },
-        Yaml::Mapping(m) if m.len() == 1 => {
-            if let Some(r) = m.get("Ref") {
-                r.as_str().map(|s| TargetArn::Ref(s.to_owned()))
-            } else if let Some(g) = m.get("Fn::GetAtt") {
-                get_att(g)
-            } else {
-                m.keys()
-                    .next()
-                    .and_then(Yaml::as_str)
-                    .map(|k| TargetArn::Unresolved(k.to_owned()))
-            }
-        }
+        Expr::String(s) => Some(TargetArn::Literal(s.clone())),
+        Expr::Intrinsic(i) => Some(match &i.call {
+            Call::Ref(id) => TargetArn::Ref(id.clone()),
+            Call::GetAtt {
+                logical_id,
+                attribute,
+            } => TargetArn::GetAtt {
+                logical_id: logical_id.clone(),
+                attribute: attribute.clone(),
+            },
+            _ => TargetArn::Unresolved(i.written_name()),
+        }),
         _ => None,
     }
 }
 
-/// The event pattern as JSON: a YAML mapping, or a JSON string (the form
+/// The event pattern as JSON: a mapping without intrinsics, or a JSON string (the form
 /// CloudFormation needs for `null` match values).
-fn pattern_json(resource: &str, field: &str, v: &Yaml) -> Result<Json, Error> {
+fn pattern_json(resource: &str, field: &str, v: &Expr) -> Result<Json, Error> {
     match v {
-        Yaml::String(text) => serde_json::from_str(text).map_err(|e| {
+        Expr::String(text) => serde_json::from_str(text).map_err(|e| {
             field_err(
                 resource,
                 field,
                 format!("the pattern string is not valid JSON: {e}"),
             )
         }),
-        other => {
-            yaml_to_json(other, field).map_err(|(at, message)| field_err(resource, &at, message))
-        }
+        other => other.to_literal_json(field).map_err(|e| {
+            field_err(
+                resource,
+                &e.at,
+                format!(
+                    "the intrinsic function {} cannot be evaluated outside CloudFormation; \
+                     write the event pattern with literal values",
+                    e.function
+                ),
+            )
+        }),
     }
-}
-
-fn yaml_to_json(v: &Yaml, at: &str) -> Result<Json, (String, String)> {
-    Ok(match v {
-        Yaml::Null => Json::Null,
-        Yaml::Bool(b) => Json::Bool(*b),
-        Yaml::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Json::Number(u.into())
-            } else if let Some(i) = n.as_i64() {
-                Json::Number(i.into())
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                Json::Number(
-                    Number::from_f64(f)
-                        .ok_or_else(|| (at.to_owned(), format!("{n} is not a finite number")))?,
-                )
-            }
-        }
-        Yaml::String(s) => Json::String(s.clone()),
-        Yaml::Sequence(items) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| yaml_to_json(item, &format!("{at}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Yaml::Mapping(m) => {
-            if let [(Yaml::String(k), _)] = m.iter().collect::<Vec<_>>().as_slice()
-                && (k == "Ref" || k.starts_with("Fn::"))
-            {
-                return Err((at.to_owned(), intrinsic_message(k)));
-            }
-            let mut obj = Map::new();
-            for (k, child) in m {
-                let key = match k {
-                    Yaml::String(s) => s.clone(),
-                    other => {
-                        return Err((
-                            at.to_owned(),
-                            format!("pattern keys must be strings, got {}", describe(other)),
-                        ));
-                    }
-                };
-                let child_at = format!("{at}.{key}");
-                obj.insert(key, yaml_to_json(child, &child_at)?);
-            }
-            Json::Object(obj)
-        }
-        Yaml::Tagged(t) => return Err((at.to_owned(), intrinsic_message(&t.tag.to_string()))),
-    })
-}
-
-fn intrinsic_message(tag: &str) -> String {
-    format!(
-        "the intrinsic function {tag} cannot be evaluated outside CloudFormation; \
-         write the event pattern with literal values"
-    )
 }

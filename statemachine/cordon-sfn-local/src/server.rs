@@ -2,17 +2,10 @@
 //! SigV4 signatures are not checked.
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use cordon_loopback::{Body, Bytes, Request, Response, Server, StatusCode, aws_json};
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::api;
 use crate::error::{ApiError, ServeError};
@@ -27,8 +20,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 pub struct ServiceHandle {
     addr: SocketAddr,
     core: Arc<Core>,
-    stop: watch::Sender<bool>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    server: Option<Server>,
     resumed: usize,
 }
 
@@ -56,9 +48,8 @@ impl ServiceHandle {
     /// Stops accepting requests and stops driving executions. Everything already answered
     /// is in the database; a restarted service resumes from there.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
         if let Some(s) = self.server.take() {
-            let _ = s.await;
+            s.shutdown().await;
         }
         self.core.halt();
     }
@@ -87,10 +78,8 @@ impl ServiceHandle {
 
 impl Drop for ServiceHandle {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(s) = self.server.take() {
-            s.abort();
-        }
+        // Dropping the server stops it abruptly.
+        self.server.take();
         self.core.halt();
     }
 }
@@ -102,91 +91,56 @@ pub async fn serve(config: ServiceConfig) -> Result<ServiceHandle, ServeError> {
         path: config.db_path.display().to_string(),
         source,
     })?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
-    let listener = TcpListener::bind(addr)
+    // Requests in flight are cut at shutdown, as a crash would: everything already
+    // answered is in the database. The port is bound before anything resumes.
+    let server_config = cordon_loopback::ServerConfig::new("Step Functions API")
+        .port(config.port)
+        .max_body(MAX_BODY)
+        .drain(Duration::ZERO);
+    let bound = cordon_loopback::bind(server_config)
         .await
-        .map_err(|source| ServeError::Bind {
-            addr: addr.to_string(),
-            source,
+        .map_err(|e| ServeError::Bind {
+            addr: format!("127.0.0.1:{}", e.port),
+            source: e.source,
         })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: addr.to_string(),
-        source,
-    })?;
     let core = Core::new(store, &config);
     let resumed = core.resume_all()?;
-    let (stop, stop_rx) = watch::channel(false);
-    let server = tokio::spawn(accept_loop(listener, core.clone(), stop_rx));
+    let server = bound.serve(Api { core: core.clone() });
+    let addr = server.addr();
     tracing::info!(%addr, resumed, "cordon-sfn-local listening");
     Ok(ServiceHandle {
         addr,
         core,
-        stop,
         server: Some(server),
         resumed,
     })
 }
 
-async fn accept_loop(listener: TcpListener, core: Arc<Core>, mut stop: watch::Receiver<bool>) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let core = core.clone();
-                conns.spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let core = core.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(core, req).await) }
-                    });
-                    if let Err(e) = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await
-                    {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
-            }
+struct Api {
+    core: Arc<Core>,
+}
+
+impl cordon_loopback::Handler for Api {
+    async fn handle(&self, req: Request<Bytes>, _peer: SocketAddr) -> Response<Body> {
+        match handle_inner(self.core.clone(), req).await {
+            Ok(v) => aws_json::respond(StatusCode::OK, CONTENT_TYPE, &v, None),
+            Err(e) => error_response(&e),
         }
     }
-    conns.abort_all();
-}
 
-fn respond(status: StatusCode, body: &Value, error_type: Option<&str>) -> Response<Full<Bytes>> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut b = Response::builder()
-        .status(status)
-        .header("content-type", CONTENT_TYPE)
-        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string());
-    if let Some(t) = error_type {
-        b = b.header("x-amzn-errortype", t);
+    fn refuse(&self, refusal: &cordon_loopback::Refusal) -> Response<Body> {
+        error_response(&ApiError::validation(format!(
+            "cannot read the request body: {refusal}"
+        )))
     }
-    b.body(Full::new(Bytes::from(bytes)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
+fn error_response(e: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    respond(status, &e.body(), Some(e.code))
+    aws_json::respond(status, CONTENT_TYPE, &e.body(), Some(e.code))
 }
 
-async fn handle(core: Arc<Core>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    match handle_inner(core, req).await {
-        Ok(v) => respond(StatusCode::OK, &v, None),
-        Err(e) => error_response(&e),
-    }
-}
-
-async fn handle_inner(core: Arc<Core>, req: Request<Incoming>) -> Result<Value, ApiError> {
+async fn handle_inner(core: Arc<Core>, req: Request<Bytes>) -> Result<Value, ApiError> {
     if req.method() != hyper::Method::POST {
         return Err(ApiError::new(
             "UnknownOperationException",
@@ -205,11 +159,8 @@ async fn handle_inner(core: Arc<Core>, req: Request<Incoming>) -> Result<Value, 
             "Missing or unknown X-Amz-Target header (expected AWSStepFunctions.<Operation>)",
         ));
     };
-    let bytes = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| ApiError::validation(format!("cannot read the request body: {e}")))?
-        .to_bytes();
+    // The loopback server read the body (within MAX_BODY).
+    let bytes = req.into_body();
     let body: Value = if bytes.is_empty() {
         Value::Object(Default::default())
     } else {

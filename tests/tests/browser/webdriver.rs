@@ -3,7 +3,6 @@
 //!
 //! Missing binaries fail the test with instructions: a browser test never passes by
 //! skipping.
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,13 +29,6 @@ fn binary(var: &str, default: &str, what: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("picking a free loopback port")
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
@@ -91,7 +83,7 @@ impl Browser {
         let mut last_error = None;
         // The free port can be taken between picking and binding: try a few.
         for _ in 0..3 {
-            let port = free_port();
+            let port = cordon_loopback::free_port().expect("picking a free loopback port");
             let log = profile.0.join("chromedriver.log");
             let child = Command::new(&driver)
                 .arg(format!("--port={port}"))

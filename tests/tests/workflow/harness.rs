@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use cordon::local::{Resources, StackNames};
+use cordon::local::{Environments, LocalTemplate, Resources, StackNames};
 use cordon_aws::store::{DynamoIncidentStore, IncidentRecord, IncidentStore};
 use cordon_core::TaskError;
 use cordon_engine::{
@@ -99,7 +99,8 @@ pub struct Harness {
     pub sdk: SdkConfig,
     pub resources: Resources,
     pub clock: Arc<VirtualClock>,
-    env: BTreeMap<String, String>,
+    /// Each function's environment, as the template gives it.
+    environments: Environments,
     lambdas: InProcessLambda,
     faults: Arc<Mutex<Faults>>,
     definition: Arc<Definition>,
@@ -116,16 +117,23 @@ impl Harness {
             topic: cordon_aws::testing::unique("cordon-wf"),
             tap_queue: cordon_aws::testing::unique("cordon-wf-tap"),
         };
+        let template_path = cordon_tests::workspace_root().join("infra/template.yaml");
+        let mut template = LocalTemplate::load(&template_path, response_policy)
+            .unwrap_or_else(|e| panic!("reading the template: {e:#}"));
         let resources = cordon::local::bootstrap(&sdk, &names)
             .await
             .unwrap_or_else(|e| panic!("bootstrapping the stack in moto: {e:#}"));
-        let mut env = cordon::local::function_env(&resources, response_policy);
-        env.insert(
-            "CORDON_APPROVAL_URL".into(),
-            "http://127.0.0.1:9/approvals".into(),
-        );
+        template
+            .bind_resources(&resources)
+            .unwrap_or_else(|e| panic!("binding the template to the stack: {e:#}"));
+        template
+            .set_approval_url("http://127.0.0.1:9/approvals")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let environments = template
+            .environments()
+            .unwrap_or_else(|e| panic!("the functions' environments: {e:#}"));
         let lambdas = InProcessLambda::new();
-        cordon::local::register_handlers(&lambdas, &sdk, &env)
+        cordon::local::register_handlers(&lambdas, &sdk, &environments)
             .unwrap_or_else(|e| panic!("registering the handlers: {e:#}"));
         let faults = Arc::new(Mutex::new(Faults::default()));
         let backend = FaultInjector {
@@ -135,12 +143,11 @@ impl Harness {
         let dispatcher = LambdaDispatcher::new(
             Arc::new(backend),
             Arc::new(UnresolvedDispatcher),
-            cordon::functions::LOCAL_REGION,
-            cordon::functions::LOCAL_ACCOUNT,
+            cordon::local::LOCAL_REGION,
+            cordon::local::LOCAL_ACCOUNT,
         );
-        let template = cordon_tests::workspace_root().join("infra/template.yaml");
-        let workflow = cordon::functions::Workflow::from_template(&template).expect("template");
-        let definition = Definition::parse(&workflow.local_definition().expect("definition"))
+        let workflow = template.workflow().expect("the workflow");
+        let definition = Definition::parse(&workflow.definition)
             .unwrap_or_else(|e| panic!("the incident ASL is invalid: {e}"));
         let clock = Arc::new(VirtualClock::new(chrono::Utc::now()));
         let runtime = Runtime::new(Arc::new(dispatcher), clock.clone());
@@ -148,7 +155,7 @@ impl Harness {
             sdk,
             resources,
             clock,
-            env,
+            environments,
             lambdas,
             faults,
             definition: Arc::new(definition),
@@ -167,7 +174,7 @@ impl Harness {
 
     /// Re-registers `function` with one environment variable changed.
     pub fn reconfigure(&self, function: &str, key: &str, value: &str) {
-        let mut env = self.env.clone();
+        let mut env = self.environments[function].clone();
         env.insert(key.into(), value.into());
         cordon::local::register_handler(&self.lambdas, function, &self.sdk, &env)
             .unwrap_or_else(|e| panic!("reconfiguring {function}: {e:#}"));
@@ -196,7 +203,7 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         let attacker = cordon::simulate::Attacker::jdoe(
-            cordon::functions::LOCAL_ACCOUNT,
+            cordon::local::LOCAL_ACCOUNT,
             "AKIASIIC13IR9CP5I5N9",
             "AIDATKH17R74G9JS70Z8W",
         );

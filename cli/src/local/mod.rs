@@ -1,0 +1,210 @@
+//! The local stack: Cordon's task handlers, in-process, against the AWS APIs named by
+//! `AWS_ENDPOINT_URL` (moto), with the resources the SAM template would create, the
+//! durable Step Functions service running the incident state machine, the approval pages,
+//! and the template's EventBridge rules on a local bus.
+//!
+//! - `identity.rs`: the account, region and stack name the local stack pretends to be;
+//! - `bootstrap.rs`: the template's resources in the emulator;
+//! - `template.rs`: the template, resolved against the local stack (each function's
+//!   environment, exactly as the template gives it);
+//! - `handlers.rs`: the in-process task handlers;
+//! - `workflow.rs`: the state machine in the local service, and the bus target that starts it;
+//! - `up.rs`: `cordon local up`.
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+use cordon_eventbridge::{Bus, Event};
+use cordon_sfn_local::InProcessLambda;
+use serde_json::Value;
+
+mod bootstrap;
+mod handlers;
+mod identity;
+mod template;
+pub mod up;
+mod workflow;
+
+pub use bootstrap::{Resources, StackNames, bootstrap};
+pub use handlers::{TASK_FUNCTIONS, approval_deps, register_handler, register_handlers};
+pub use identity::{LOCAL_ACCOUNT, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn};
+pub use template::{Environments, LocalTemplate};
+pub use workflow::Workflow;
+
+/// Options for [`LocalStack::start`].
+#[derive(Debug, Clone)]
+pub struct LocalStackOptions {
+    /// `infra/template.yaml`: the workflow, its functions and the EventBridge rules.
+    pub template: std::path::PathBuf,
+    pub names: StackNames,
+    /// The response policy JSON the functions get (the template's `ResponsePolicy`
+    /// parameter, `CORDON_RESPONSE_POLICY`).
+    pub response_policy: Option<String>,
+    /// The engine's SQLite file.
+    pub db: std::path::PathBuf,
+    /// Loopback port of the Step Functions API (0 picks a free one).
+    pub sfn_port: u16,
+    /// Loopback port of the approval pages (0 picks a free one).
+    pub approval_port: u16,
+}
+
+impl LocalStackOptions {
+    /// Defaults for a checkout rooted at `root`.
+    pub fn for_checkout(root: &std::path::Path) -> Self {
+        LocalStackOptions {
+            template: root.join("infra/template.yaml"),
+            names: StackNames::default(),
+            response_policy: None,
+            db: root.join(".cordon/sfn.sqlite"),
+            sfn_port: 0,
+            approval_port: 0,
+        }
+    }
+
+    /// Defaults for the checkout whose template is `template` (`<root>/infra/template.yaml`).
+    pub fn for_template(template: std::path::PathBuf) -> Self {
+        let root = template
+            .parent()
+            .and_then(|infra| infra.parent())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        LocalStackOptions {
+            template,
+            ..Self::for_checkout(&root)
+        }
+    }
+}
+
+/// The running local stack: the durable Step Functions service with Cordon's handlers
+/// in-process, the incident state machine created from the template, and the template's
+/// EventBridge rules on a bus whose target starts it.
+pub struct LocalStack {
+    pub sdk: SdkConfig,
+    pub resources: Resources,
+    pub sfn: cordon_sfn_local::ServiceHandle,
+    /// An aws-sdk-sfn client pointed at the local service.
+    pub sfn_client: aws_sdk_sfn::Client,
+    /// The approval and release pages (what the Function URL serves on AWS).
+    pub approval: cordon_approval::LocalApprovalServer,
+    pub state_machine_arn: String,
+    pub workflow: Workflow,
+    /// The template as deployed locally: every `Ref`/`GetAtt` it makes resolves.
+    pub template: LocalTemplate,
+    /// The template's rules, delivering to the incident state machine.
+    pub bus: Arc<Bus>,
+    pub lambdas: InProcessLambda,
+}
+
+/// An execution an event started.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub rule: String,
+    pub execution_arn: String,
+}
+
+impl LocalStack {
+    /// Bootstraps the emulator (named by `AWS_ENDPOINT_URL`), starts the engine service and
+    /// creates (or updates) the incident state machine.
+    pub async fn start(options: &LocalStackOptions) -> anyhow::Result<LocalStack> {
+        let mut template =
+            LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
+        let sdk = cordon_aws::load_sdk_config().await;
+        let resources = bootstrap(&sdk, &options.names).await?;
+        template.bind_resources(&resources)?;
+
+        // Everything a resumed execution may call must be registered before the engine
+        // starts, because starting it resumes executions saved in the database. So: fix
+        // the engine's port, start the approval endpoint (which calls back into the
+        // engine), register the handlers (whose emails link to the approval endpoint),
+        // and only then start the engine.
+        if let Some(dir) = options.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let sfn_port = match options.sfn_port {
+            0 => cordon_loopback::free_port().context("finding a free loopback port")?,
+            port => port,
+        };
+        let sfn_client = aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::config::Builder::from(&sdk)
+                .endpoint_url(format!("http://127.0.0.1:{sfn_port}"))
+                .build(),
+        );
+
+        let approval_deps = approval_deps(
+            &sdk,
+            &template.environment("cordon-approval")?,
+            sfn_client.clone(),
+        )?;
+        let approval = cordon_approval::serve_local(approval_deps, options.approval_port)
+            .await
+            .context("starting the local approval endpoint")?;
+        template.set_approval_url(&approval.url)?;
+        let lambdas = InProcessLambda::new();
+        register_handlers(&lambdas, &sdk, &template.environments()?)?;
+
+        let sfn = cordon_sfn_local::serve(
+            cordon_sfn_local::ServiceConfig::new(options.db.clone())
+                .with_port(sfn_port)
+                .with_lambda(Arc::new(lambdas.clone())),
+        )
+        .await
+        .context("starting the local Step Functions service")?;
+
+        let workflow = template.workflow()?;
+        let state_machine_arn =
+            workflow::upsert_state_machine(&sfn_client, "cordon-incident", &workflow.definition)
+                .await?;
+        template
+            .values
+            .set_ref(&workflow.logical_id, &state_machine_arn);
+        let rules = template.rules().with_context(|| {
+            format!(
+                "reading the EventBridge rules of {}",
+                options.template.display()
+            )
+        })?;
+        let start_incident = workflow::StartExecution {
+            client: sfn_client.clone(),
+            state_machine_arn: state_machine_arn.clone(),
+        };
+        let bus =
+            Arc::new(Bus::new(rules).with_target(&workflow.logical_id, Arc::new(start_incident)));
+        Ok(LocalStack {
+            sdk,
+            resources,
+            sfn,
+            sfn_client,
+            approval,
+            state_machine_arn,
+            workflow,
+            template,
+            bus,
+            lambdas,
+        })
+    }
+
+    /// Delivers `event` (an EventBridge envelope) as EventBridge would: every enabled rule
+    /// whose pattern matches and that targets the incident state machine starts one
+    /// execution with the event as input. An empty result means no rule matched; the caller
+    /// must say so, never drop it silently.
+    pub async fn put_event(&self, event: &Value) -> anyhow::Result<Vec<Started>> {
+        let event = Event::from_json(event.clone())?;
+        let deliveries = self.bus.put(&event).await?;
+        Ok(deliveries
+            .into_iter()
+            .map(|d| Started {
+                rule: d.rule,
+                execution_arn: d.receipt,
+            })
+            .collect())
+    }
+
+    /// The logical ids of the template's rules, in template order.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.bus
+            .rules()
+            .iter()
+            .map(|r| r.logical_id.as_str())
+            .collect()
+    }
+}

@@ -1,0 +1,59 @@
+//! The one reader of Cordon's SAM template (`infra/template.yaml`).
+//!
+//! The template is the single source of truth for what Cordon deploys: the EventBridge
+//! rules, the state machine and its substitutions, every function with its binary,
+//! environment and policies. Everything that runs Cordon without AWS (the local stack, the
+//! tests, the EventBridge rules) reads it through this crate, parsed once into typed
+//! resources, so no copy of it can drift.
+//!
+//! Values are kept as written ([`Expr`]: short and long intrinsic forms read alike) and
+//! resolved on request against [`Values`]: the parameters, the pseudo parameters and the
+//! physical ids and attributes of the resources, which only the caller knows.
+//!
+//! ```
+//! use cordon_template::{Template, Values};
+//!
+//! let template = Template::parse(r#"
+//! Parameters:
+//!   Retention: {Type: Number, Default: 30}
+//! Globals:
+//!   Function:
+//!     Environment:
+//!       Variables:
+//!         TABLE: !Ref Table
+//!         RETENTION: !Ref Retention
+//! Resources:
+//!   Table: {Type: AWS::DynamoDB::Table}
+//!   Worker:
+//!     Type: AWS::Serverless::Function
+//!     Metadata: {BuildProperties: {Binary: worker}}
+//!     Properties:
+//!       Environment:
+//!         Variables:
+//!           SELF: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-*"
+//! "#).expect("valid template");
+//!
+//! let mut values = Values::new("123456789012", "us-east-1", "aws", "demo")
+//!     .with_parameters(template.parameters(), &Default::default())
+//!     .expect("parameters");
+//! values.set_ref("Table", "incidents");
+//! let worker = template.function_by_binary("worker").expect("the worker");
+//! let env = template.resolved_environment(worker, &values).expect("resolved");
+//! assert_eq!(env["TABLE"], "incidents");
+//! assert_eq!(env["RETENTION"], "30");
+//! assert_eq!(env["SELF"], "arn:aws:iam::123456789012:role/demo-*");
+//! ```
+mod error;
+mod expr;
+mod parameter;
+mod resolve;
+mod serverless;
+mod template;
+mod yaml;
+
+pub use error::{Error, ResolveError};
+pub use expr::{Call, Expr, Form, Intrinsic, NotLiteral};
+pub use parameter::Parameter;
+pub use resolve::Values;
+pub use serverless::{EventSource, Function, Policy, Serverless, StateMachine};
+pub use template::{Resource, Template};

@@ -1,0 +1,41 @@
+//! Everything Cordon serves or fetches on loopback, in one place.
+//!
+//! The local stack runs several small HTTP services on `127.0.0.1` (the Step Functions
+//! API, the EventBridge PutEvents API, the approval pages) and talks to them (the demo
+//! approves from the emailed link, `cordon simulate` puts events). They share:
+//!
+//! - [`serve`] (feature `server`): bind `127.0.0.1`, the accept loop, the request body
+//!   limit, graceful shutdown with a bounded drain. Every limit a loopback service has (or
+//!   will have: header-read and idle timeouts, a connection limit, Host-header checks) lives
+//!   here, so each service only answers requests.
+//! - [`aws_json`] (feature `server`): the response shape of AWS's JSON protocols.
+//! - [`Client`] (feature `client`): one HTTP/1.1 client (hyper-util's), for plain `http://`.
+//! - [`free_port`] (always, no dependencies): a loopback port for a child process.
+#[cfg(feature = "server")]
+pub mod aws_json;
+#[cfg(any(feature = "server", feature = "client"))]
+mod body;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "server")]
+mod server;
+
+#[cfg(any(feature = "server", feature = "client"))]
+pub use body::Body;
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError, ClientResponse};
+#[cfg(any(feature = "server", feature = "client"))]
+pub use hyper::body::Bytes;
+#[cfg(any(feature = "server", feature = "client"))]
+pub use hyper::{Method, Request, Response, StatusCode, header};
+#[cfg(feature = "server")]
+pub use server::{BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, serve};
+
+/// A loopback port that was free a moment ago, for a process that must be told its port
+/// before it binds (moto, chromedriver, `cargo lambda watch`, a service restarted on the same
+/// port). Another process may take it in between: callers that can, retry. A server this
+/// process runs should bind port 0 instead.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
