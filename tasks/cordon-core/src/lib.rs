@@ -6,6 +6,7 @@
 //! - [`policy`]: the response policy (severity, disposition, containability);
 //! - [`failure`]: the failed sign-in counter (per user, per IP, sliding window);
 //! - [`quarantine`], [`tags`]: what containment attaches;
+//! - [`release`]: the record of a release (who, when, what was restored, drift);
 //! - [`notify`]: SNS notification rendering.
 pub mod classify;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod notify;
 pub mod policy;
 pub mod quarantine;
+pub mod release;
 pub mod tags;
 
 pub use classify::{Classification, classify};
