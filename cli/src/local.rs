@@ -47,7 +47,7 @@ pub struct Resources {
 /// template does. Safe to run again: existing resources are reused.
 pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Resources> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
-    cordon_aws::store::create_table(&ddb, &names.table)
+    cordon_aws::dynamo::create_table(&ddb, &names.table)
         .await
         .with_context(|| format!("creating the incident table {}", names.table))?;
 
@@ -89,7 +89,7 @@ pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Re
         .await
         .context("subscribing the tap queue to the topic")?;
 
-    let identity = cordon_aws::IamIdentityStore::from_conf(sdk);
+    let identity = cordon_aws::Aws::new(sdk.clone()).identity_store();
     let document = cordon_core::quarantine::deny_all_policy_document().to_string();
     let quarantine_policy_arn = cordon_aws::IdentityStore::ensure_managed_policy(
         &identity,
@@ -164,40 +164,41 @@ pub fn register_handler(
     env: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     let lookup = |name: &str| env.get(name).cloned();
+    let aws = &cordon_aws::Aws::new(sdk.clone());
     let clock = cordon_aws::system_clock();
     let context = || format!("configuring {function}");
     match function {
         "cordon-record" => {
             let config = cordon_record::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_record::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_record::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_record::handle(i, &d).await
             });
         }
         "cordon-enrich" => {
             let config = cordon_enrich::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_enrich::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_enrich::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_enrich::handle(i, &d).await
             });
         }
         "cordon-quarantine" => {
             let config = cordon_quarantine::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_quarantine::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_quarantine::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_quarantine::handle(i, &d).await
             });
         }
         "cordon-tag" => {
             let config = cordon_tag::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_tag::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_tag::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_tag::handle(i, &d).await
             });
         }
         "cordon-notify" => {
             let config = cordon_notify::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_notify::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_notify::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_notify::handle(i, &d).await
             });
@@ -321,8 +322,11 @@ impl LocalStack {
         let lookup = |name: &str| env.get(name).cloned();
         let approval_config =
             cordon_approval::Config::from_lookup(&lookup).context("configuring cordon-approval")?;
-        let mut approval_deps =
-            cordon_approval::Deps::build(approval_config, &sdk, cordon_aws::system_clock());
+        let mut approval_deps = cordon_approval::Deps::build(
+            approval_config,
+            &cordon_aws::Aws::new(sdk.clone()),
+            cordon_aws::system_clock(),
+        );
         approval_deps.callbacks = Arc::new(cordon_aws::SfnTaskCallbacks::new(sfn_client.clone()));
         let approval = cordon_approval::serve_local(approval_deps, options.approval_port)
             .await

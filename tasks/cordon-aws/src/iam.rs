@@ -69,10 +69,6 @@ impl IamIdentityStore {
         Self { client }
     }
 
-    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(config))
-    }
-
     async fn find_local_policy(&self, name: &str) -> Result<Option<String>, TaskError> {
         let policies = self
             .client

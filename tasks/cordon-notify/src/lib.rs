@@ -6,9 +6,9 @@
 //! mark) means a crash between publish and mark can send a message twice, but never loses
 //! one: a duplicate alert is better than a missing one.
 //!
-//! **Approval mode** (`kind: approvalRequest`, invoked with `.waitForTaskToken`): the task
-//! token is stored server-side under a random approval id (see
-//! `cordon_aws::approvals`), and the email carries only the link
+//! **Approval mode** (`kind: approvalRequest`, invoked with `.waitForTaskToken`,
+//! [`approval`]): the task token is stored server-side under a random approval id (see
+//! `cordon_aws::links`), and the email carries only the link
 //! `{CORDON_APPROVAL_URL}/a/<approval id>` and its expiry. The approval is created once per
 //! task token (an index keyed by the token's SHA-256), so a retry reuses it and re-sends
 //! nothing once the message id is recorded on it; a redrive (a new token) gets a new
@@ -18,19 +18,18 @@
 //! (valid for seven days) is added the same way.
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use cordon_aws::approvals::{
-    ApprovalStore, LinkKind, LinkStatus, LinkSummary, NewLink, Secret, link_ref, redact,
-};
+use chrono::{DateTime, Utc};
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::store::IncidentStore;
-use cordon_aws::{Clock, DynamoApprovalStore, DynamoIncidentStore, Notifier, SnsNotifier};
+use cordon_aws::links::{LinkStore, LinkSummary, NewLink, Secret};
+use cordon_aws::{Aws, Clock, IncidentStore, Notifier};
 use cordon_core::TaskError;
 use cordon_core::model::{Assessment, Detection};
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
+
+mod approval;
 
 /// Environment of the notify Lambda.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +61,7 @@ impl Config {
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         Ok(Self {
-            table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
+            table_name: env::table_name(env)?,
             topic_arn: env::required(env, "CORDON_TOPIC_ARN", "the ARN of the alerts SNS topic")?,
             approval_url: env::optional(env, "CORDON_APPROVAL_URL")
                 .map(|u| base_url(&u))
@@ -83,7 +82,8 @@ impl Config {
 pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub store: Arc<dyn IncidentStore>,
-    pub approvals: Arc<dyn ApprovalStore>,
+    /// Approval and release links.
+    pub links: Arc<dyn LinkStore>,
     pub topic_arn: String,
     /// See [`Config::approval_url`].
     pub approval_url: Option<String>,
@@ -93,11 +93,11 @@ pub struct Deps {
 
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use).
-    pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
+    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
-            notifier: Arc::new(SnsNotifier::from_conf(sdk)),
-            store: Arc::new(DynamoIncidentStore::from_conf(sdk, &config.table_name)),
-            approvals: Arc::new(DynamoApprovalStore::from_conf(sdk, config.table_name)),
+            notifier: Arc::new(aws.notifier()),
+            store: Arc::new(aws.incident_store(&config.table_name)),
+            links: Arc::new(aws.link_store(config.table_name)),
             topic_arn: config.topic_arn,
             approval_url: config.approval_url,
             approval_timeout_seconds: config.approval_timeout_seconds,
@@ -186,7 +186,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         return Err(TaskError::invalid("incidentId", "is empty"));
     }
     if input.kind == NotificationKind::ApprovalRequest {
-        return request_approval(input, deps).await;
+        return approval::request_approval(input, deps).await;
     }
     let id = input.incident_id.clone();
     let kind = input.kind;
@@ -209,7 +209,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
                     LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref()),
                     (deps.clock)(),
                 );
-                let created = deps.approvals.create(&link).await?;
+                let created = deps.links.create(&link).await?;
                 release_url = Some(format!("{base}/r/{}", created.record.id));
             }
             None => warn!(
@@ -253,104 +253,6 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         incident_id = %id,
         step = "notify",
         kind = kind.as_str(),
-        outcome = "sent",
-        message_id = %message_id,
-    );
-    Ok(Output {
-        incident_id: id,
-        kind,
-        message_id: Some(message_id),
-        already_sent: false,
-    })
-}
-
-/// Approval mode: store the token under a random approval id (once per token), then email
-/// the link (once per approval).
-async fn request_approval(input: Input, deps: &Deps) -> Result<Output, TaskError> {
-    let id = input.incident_id.clone();
-    let kind = input.kind;
-    let token = input.task_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-        TaskError::invalid(
-            "taskToken",
-            "is missing: an approval request must be invoked with .waitForTaskToken and \
-             pass \"taskToken.$\": \"$$.Task.Token\"",
-        )
-    })?;
-    let base = deps.approval_url.as_deref().ok_or_else(|| {
-        TaskError::Config(
-            "environment variable CORDON_APPROVAL_URL is not set; set it to the approval \
-             function's URL (the ApprovalFunctionUrl output) so approval links can be sent"
-                .into(),
-        )
-    })?;
-    let now = (deps.clock)();
-    let timeout = input
-        .timeout_seconds
-        .filter(|t| *t > 0)
-        .unwrap_or(deps.approval_timeout_seconds)
-        .clamp(1, i64::MAX as u64 / 2);
-    let expires_at = now + Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
-    let summary = LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref());
-    let created = deps
-        .approvals
-        .create(&NewLink::approval(
-            &id,
-            token.clone(),
-            summary,
-            now,
-            expires_at,
-        ))
-        .await
-        .map_err(|e| redact(e, &token))?;
-    let approval = created.record;
-    if let Some(message_id) = approval.message_id.clone() {
-        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), outcome = "already_sent");
-        return Ok(Output {
-            incident_id: id,
-            kind,
-            message_id: Some(message_id),
-            already_sent: true,
-        });
-    }
-    if approval.status != LinkStatus::Pending {
-        // Decided (or closed) before the earlier run recorded its message: nothing to ask.
-        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), status = approval.status.as_str(), outcome = "already_decided");
-        return Ok(Output {
-            incident_id: id,
-            kind,
-            message_id: None,
-            already_sent: true,
-        });
-    }
-
-    let ctx = NotificationContext {
-        incident_id: id.clone(),
-        detection: input.detection,
-        assessment: input.assessment,
-        approval_url: Some(format!("{base}/a/{}", approval.id)),
-        approval_expires_at: Some(approval.expires_at),
-        note: input.note,
-        ..NotificationContext::default()
-    };
-    let n = render(kind, &ctx);
-    let message_id = deps
-        .notifier
-        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
-        .await?;
-    deps.approvals
-        .set_message_id(LinkKind::Approval, &approval.id, &message_id)
-        .await?;
-    // The incident-level marker is informative here (the approval item is the idempotency
-    // key, so a redrive with a new token is asked again).
-    deps.store
-        .mark_notified(&id, kind.as_str(), Some(&message_id), now)
-        .await?;
-    info!(
-        incident_id = %id,
-        step = "notify",
-        kind = kind.as_str(),
-        approval = link_ref(&approval.id),
-        expires_at = %approval.expires_at,
         outcome = "sent",
         message_id = %message_id,
     );
