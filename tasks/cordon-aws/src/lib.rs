@@ -67,7 +67,3 @@ pub fn system_clock() -> Clock {
 pub fn fixed_clock(at: DateTime<Utc>) -> Clock {
     Arc::new(move || at)
 }
-
-pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
-}

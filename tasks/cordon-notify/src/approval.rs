@@ -7,7 +7,8 @@ use cordon_core::TaskError;
 use cordon_core::notify::{NotificationContext, render};
 use tracing::info;
 
-use crate::{Deps, Input, Output};
+use crate::config::Deps;
+use crate::payload::{Input, Output};
 
 /// Approval mode: store the token under a random approval id (once per token), then email
 /// the link (once per approval).
@@ -50,22 +51,12 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
     let approval = created.record;
     if let Some(message_id) = approval.message_id.clone() {
         info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), outcome = "already_sent");
-        return Ok(Output {
-            incident_id: id,
-            kind,
-            message_id: Some(message_id),
-            already_sent: true,
-        });
+        return Ok(Output::already_sent(id, kind, Some(message_id)));
     }
     if approval.status != LinkStatus::Pending {
         // Decided (or closed) before the earlier run recorded its message: nothing to ask.
         info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), status = approval.status.as_str(), outcome = "already_decided");
-        return Ok(Output {
-            incident_id: id,
-            kind,
-            message_id: None,
-            already_sent: true,
-        });
+        return Ok(Output::already_sent(id, kind, None));
     }
 
     let ctx = NotificationContext {
@@ -99,10 +90,5 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         outcome = "sent",
         message_id = %message_id,
     );
-    Ok(Output {
-        incident_id: id,
-        kind,
-        message_id: Some(message_id),
-        already_sent: false,
-    })
+    Ok(Output::sent(id, kind, message_id))
 }

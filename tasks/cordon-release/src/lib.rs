@@ -22,19 +22,19 @@
 //!
 //! Every step is safe to run twice: each change is made only if the current state still
 //! needs it, so a retried or repeated release converges on the same result.
-use std::sync::Arc;
-
-use cordon_aws::env::{self, Lookup};
-use cordon_aws::incidents::{IncidentStore, TimelineEntry};
-use cordon_aws::{Aws, Clock, IdentityStore};
+use cordon_aws::Aws;
+use cordon_aws::incidents::TimelineEntry;
 use cordon_core::model::{IncidentStatus, Snapshot, UserFacts};
 use cordon_core::quarantine::QUARANTINE_POLICY_NAME;
 use cordon_core::{TaskError, tags};
 use serde_json::Value;
 use tracing::info;
 
+mod deps;
 mod output;
 mod restore;
+
+pub use deps::{Config, Deps};
 
 /// The release record and its parts are domain data (`cordon_core::release`); they are
 /// re-exported here, where callers have always found them.
@@ -45,50 +45,6 @@ pub use output::{Input, Output, ReleaseInput, ReleaseOutput};
 pub const RELEASE_STEP: &str = "Release";
 /// The timeline step quarantine writes; its `details.policyArn` names the policy it attached.
 pub const QUARANTINE_STEP: &str = "Quarantine";
-
-/// Environment of the release Lambda (and of `cordon release`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// `CORDON_TABLE_NAME`: the incident table.
-    pub table_name: String,
-    /// `CORDON_QUARANTINE_POLICY_ARN`: the deny-all policy, used when the incident's
-    /// timeline does not name the policy quarantine attached.
-    pub quarantine_policy_arn: Option<String>,
-}
-
-impl Config {
-    pub fn from_env() -> Result<Self, TaskError> {
-        Self::from_lookup(&env::process_env)
-    }
-
-    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
-        Ok(Self {
-            table_name: env::table_name(env)?,
-            quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
-        })
-    }
-}
-
-/// What the handler needs; built once per cold start.
-#[derive(Clone)]
-pub struct Deps {
-    pub identity: Arc<dyn IdentityStore>,
-    pub store: Arc<dyn IncidentStore>,
-    pub quarantine_policy_arn: Option<String>,
-    pub clock: Clock,
-}
-
-impl Deps {
-    /// The SDK-backed dependencies (what `main`, the CLI and the local stack use).
-    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
-        Self {
-            identity: Arc::new(aws.identity_store()),
-            store: Arc::new(aws.incident_store(config.table_name)),
-            quarantine_policy_arn: config.quarantine_policy_arn,
-            clock,
-        }
-    }
-}
 
 /// Lambda entry point: same as [`release`].
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {

@@ -7,7 +7,7 @@ use cordon_core::model::{KeyStatus, Snapshot, UserFacts};
 use cordon_core::quarantine::QUARANTINE_POLICY_NAME;
 use cordon_core::{TaskError, tags};
 
-use crate::Deps;
+use crate::deps::Deps;
 use crate::output::ReleaseOutput;
 
 /// The user or the key disappeared between reading and writing.
