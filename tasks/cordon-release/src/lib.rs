@@ -22,6 +22,10 @@
 //!
 //! Every step is safe to run twice: each change is made only if the current state still
 //! needs it, so a retried or repeated release converges on the same result.
+//!
+//! Codemap: this file is the flow (steps 1 and 6, drift that stops a release); `deps`
+//! (configuration and dependencies), `output` (input, output, the release record),
+//! `restore` (steps 2–5 and the drift report).
 use cordon_aws::Aws;
 use cordon_aws::incidents::TimelineEntry;
 use cordon_core::model::{IncidentStatus, Snapshot, UserFacts};

@@ -11,7 +11,7 @@ use super::table::{GSI_BY_PRINCIPAL, GSI_BY_STATUS};
 use super::{Item, META_SK, Table, Update, enum_s, json, s, time, timestamp};
 use crate::incidents::{
     CloseOutcome, IncidentRecord, IncidentStore, NewIncident, NotificationMark, OpenOutcome,
-    SnapshotOutcome, TimelineEntry, no_incident, read_record,
+    SnapshotOutcome, TimelineEntry, no_incident, read_record, unreadable,
 };
 
 /// Sort-key prefix of timeline entries.
@@ -35,6 +35,15 @@ fn status_key(status: IncidentStatus) -> String {
 /// `gsi1sk` / `gsi2sk`: a time, then the id (unique, and sorted in time order).
 fn index_sk(at: &str, incident_id: &str) -> String {
     format!("{at}#{incident_id}")
+}
+
+/// Set the status and move the incident in the by-status index.
+fn with_status(update: Update, incident_id: &str, status: IncidentStatus, now: &str) -> Update {
+    update
+        .set("status", s(status.as_str()))
+        .set("updated_at", s(now))
+        .set("gsi1pk", s(status_key(status)))
+        .set("gsi1sk", s(index_sk(now, incident_id)))
 }
 
 fn principal_key(p: &Principal) -> Option<String> {
@@ -113,15 +122,6 @@ impl DynamoIncidentStore {
 
     async fn get_meta(&self, incident_id: &str) -> Result<Option<Item>, TaskError> {
         self.table.get(key(incident_id, META_SK)).await
-    }
-
-    /// Set the status and move the incident in the by-status index.
-    fn with_status(update: Update, incident_id: &str, status: IncidentStatus, now: &str) -> Update {
-        update
-            .set("status", s(status.as_str()))
-            .set("updated_at", s(now))
-            .set("gsi1pk", s(status_key(status)))
-            .set("gsi1sk", s(index_sk(now, incident_id)))
     }
 }
 
@@ -210,7 +210,7 @@ impl IncidentStore for DynamoIncidentStore {
         at: DateTime<Utc>,
     ) -> Result<bool, TaskError> {
         let now = timestamp(at);
-        let update = Self::with_status(Update::new(), incident_id, status, &now)
+        let update = with_status(Update::new(), incident_id, status, &now)
             .when_item_exists()
             .when_absent("closed_at");
         self.table.update(key(incident_id, META_SK), update).await
@@ -225,7 +225,7 @@ impl IncidentStore for DynamoIncidentStore {
     ) -> Result<CloseOutcome, TaskError> {
         let now = timestamp(at);
         // An upsert: a missing incident becomes a bare closed item (see the trait).
-        let mut update = Self::with_status(Update::new(), incident_id, status, &now)
+        let mut update = with_status(Update::new(), incident_id, status, &now)
             .set("closed_at", s(&now))
             .set("incident_id", s(incident_id))
             .set("entity", s("INCIDENT"))
@@ -274,9 +274,8 @@ impl IncidentStore for DynamoIncidentStore {
             .get_meta(incident_id)
             .await?
             .ok_or_else(|| no_incident(incident_id))?;
-        let existing = record(&item, incident_id, "snapshot")?.ok_or_else(|| {
-            crate::incidents::unreadable(incident_id, "snapshot", &"it is missing")
-        })?;
+        let existing = record(&item, incident_id, "snapshot")?
+            .ok_or_else(|| unreadable(incident_id, "snapshot", &"it is missing"))?;
         Ok(SnapshotOutcome {
             saved: false,
             snapshot: existing,
@@ -377,7 +376,7 @@ impl IncidentStore for DynamoIncidentStore {
     ) -> Result<bool, TaskError> {
         let now = timestamp(release.released_at);
         let released = IncidentStatus::Released;
-        let update = Self::with_status(Update::new(), incident_id, released, &now)
+        let update = with_status(Update::new(), incident_id, released, &now)
             .set("release", json(release, "release")?)
             .set_if_absent("closed_at", s(&now))
             .when_item_exists()
