@@ -202,7 +202,7 @@ impl Item {
 /// which must hold (joined with `AND`). Attribute names and values become placeholders, so
 /// callers never write expression syntax or worry about reserved words.
 ///
-/// ```ignore
+/// ```text
 /// Update::new()
 ///     .set("status", s("CONTAINED"))
 ///     .set_if_absent("opened_at", time(now))
