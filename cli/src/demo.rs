@@ -360,10 +360,10 @@ async fn show_messages(stack: &LocalStack) -> anyhow::Result<()> {
 }
 
 async fn show_record(stack: &LocalStack, incident_id: &str) -> anyhow::Result<()> {
-    use cordon_aws::store::IncidentStore;
+    use cordon_aws::IncidentStore;
     heading(&format!("DynamoDB: the audit record {incident_id}"));
     let store =
-        cordon_aws::DynamoIncidentStore::from_conf(&stack.sdk, stack.resources.table_name.clone());
+        cordon_aws::Aws::new(stack.sdk.clone()).incident_store(stack.resources.table_name.clone());
     let record = store
         .get(incident_id)
         .await?
@@ -394,7 +394,7 @@ async fn show_record(stack: &LocalStack, incident_id: &str) -> anyhow::Result<()
             .unwrap_or_default(),
     );
     if let Some(approval) = &record.approval {
-        line("approval", approval);
+        line("approval", serde_json::to_value(approval)?);
     }
     for entry in store.timeline(incident_id).await? {
         let mut text = format!(

@@ -20,8 +20,8 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use browser::webdriver::Browser;
 use cordon::local::{LocalStack, LocalStackOptions, StackNames};
 use cordon::simulate::{self, Attacker};
-use cordon_aws::approvals::{ApprovalStore, LinkKind, LinkStatus};
-use cordon_aws::store::IncidentStore;
+use cordon_aws::IncidentStore;
+use cordon_aws::links::{LinkKind, LinkStatus, LinkStore};
 use cordon_core::model::IncidentStatus;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -289,7 +289,7 @@ async fn assert_not_quarantined(stack: &LocalStack, user: &str, when: &str) {
 
 async fn link_status(stack: &LocalStack, id: &str) -> LinkStatus {
     let store =
-        cordon_aws::DynamoApprovalStore::from_conf(&stack.sdk, stack.resources.table_name.clone());
+        cordon_aws::Aws::new(stack.sdk.clone()).link_store(stack.resources.table_name.clone());
     store
         .get(LinkKind::Approval, id)
         .await
@@ -300,7 +300,7 @@ async fn link_status(stack: &LocalStack, id: &str) -> LinkStatus {
 
 async fn incident_status(stack: &LocalStack, incident_id: &str) -> IncidentStatus {
     let store =
-        cordon_aws::DynamoIncidentStore::from_conf(&stack.sdk, stack.resources.table_name.clone());
+        cordon_aws::Aws::new(stack.sdk.clone()).incident_store(stack.resources.table_name.clone());
     store
         .get(incident_id)
         .await
@@ -579,15 +579,15 @@ async fn approval_pages_in_a_real_browser() {
             "pk",
             AttributeValue::S(format!(
                 "{}{c_link_id}",
-                cordon_aws::approvals::APPROVAL_PREFIX
+                cordon_aws::dynamo::links::APPROVAL_PREFIX
             )),
         )
-        .key("sk", AttributeValue::S(cordon_aws::store::META_SK.into()))
+        .key("sk", AttributeValue::S(cordon_aws::dynamo::META_SK.into()))
         .update_expression("SET expires_at = :past")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(
             ":past",
-            AttributeValue::S(cordon_aws::store::timestamp(past)),
+            AttributeValue::S(cordon_aws::dynamo::timestamp(past)),
         )
         .send()
         .await

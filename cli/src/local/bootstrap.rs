@@ -35,7 +35,7 @@ pub struct Resources {
 /// template does. Safe to run again: existing resources are reused.
 pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Resources> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
-    cordon_aws::store::create_table(&ddb, &names.table)
+    cordon_aws::dynamo::create_table(&ddb, &names.table)
         .await
         .with_context(|| format!("creating the incident table {}", names.table))?;
 
@@ -77,7 +77,7 @@ pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Re
         .await
         .context("subscribing the tap queue to the topic")?;
 
-    let identity = cordon_aws::IamIdentityStore::from_conf(sdk);
+    let identity = cordon_aws::Aws::new(sdk.clone()).identity_store();
     let document = cordon_core::quarantine::deny_all_policy_document().to_string();
     let quarantine_policy_arn = cordon_aws::IdentityStore::ensure_managed_policy(
         &identity,

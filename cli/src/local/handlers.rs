@@ -48,40 +48,41 @@ pub fn register_handler(
     env: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     let lookup = |name: &str| env.get(name).cloned();
+    let aws = &cordon_aws::Aws::new(sdk.clone());
     let clock = cordon_aws::system_clock();
     let context = || format!("configuring {function}");
     match function {
         "cordon-record" => {
             let config = cordon_record::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_record::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_record::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_record::handle(i, &d).await
             });
         }
         "cordon-enrich" => {
             let config = cordon_enrich::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_enrich::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_enrich::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_enrich::handle(i, &d).await
             });
         }
         "cordon-quarantine" => {
             let config = cordon_quarantine::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_quarantine::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_quarantine::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_quarantine::handle(i, &d).await
             });
         }
         "cordon-tag" => {
             let config = cordon_tag::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_tag::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_tag::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_tag::handle(i, &d).await
             });
         }
         "cordon-notify" => {
             let config = cordon_notify::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_notify::Deps::build(config, sdk, clock));
+            let deps = Arc::new(cordon_notify::Deps::build(config, aws, clock));
             register(lambdas, function, deps, |i, d| async move {
                 cordon_notify::handle(i, &d).await
             });
@@ -101,7 +102,11 @@ pub fn approval_deps(
     let lookup = |name: &str| env.get(name).cloned();
     let config =
         cordon_approval::Config::from_lookup(&lookup).context("configuring cordon-approval")?;
-    let mut deps = cordon_approval::Deps::build(config, sdk, cordon_aws::system_clock());
+    let mut deps = cordon_approval::Deps::build(
+        config,
+        &cordon_aws::Aws::new(sdk.clone()),
+        cordon_aws::system_clock(),
+    );
     deps.callbacks = Arc::new(cordon_aws::SfnTaskCallbacks::new(sfn));
     Ok(deps)
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cordon_aws::approvals::{DecidedBy, LinkKind, LinkRecord, LinkStatus};
+use cordon_aws::links::{DecidedBy, LinkKind, LinkRecord, LinkStatus};
 use serde_json::Value;
 
 /// Longest value rendered from the stored summary (evidence is attacker-influenced).

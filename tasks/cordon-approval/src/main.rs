@@ -1,7 +1,7 @@
 //! The approval Lambda (behind a Function URL): `main` only wires configuration, clients
 //! and the runtime.
 use cordon_approval::{Config, Deps, handle};
-use cordon_aws::{load_sdk_config, system_clock};
+use cordon_aws::{Aws, system_clock};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main]
@@ -10,8 +10,8 @@ async fn main() -> Result<(), lambda_http::Error> {
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let sdk = load_sdk_config().await;
-    let deps = Deps::build(config, &sdk, system_clock());
+    let aws = Aws::from_env().await;
+    let deps = Deps::build(config, &aws, system_clock());
     let deps = &deps;
     lambda_http::run(service_fn(move |req: Request| async move {
         handle(req, deps).await

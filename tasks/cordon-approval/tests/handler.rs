@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use common::*;
-use cordon_aws::approvals::{LinkKind, LinkStatus, LinkSummary};
 use cordon_aws::fakes::Callback;
+use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary};
 use cordon_core::TaskError;
 use serde_json::json;
 
@@ -87,7 +87,7 @@ async fn a_post_without_the_right_csrf_value_is_refused() {
     .await;
     assert_eq!(p.status, 400);
     assert!(w.callbacks.sent().is_empty());
-    assert_eq!(w.store.count("approvals:Decide"), 0);
+    assert_eq!(w.store.count("links:Decide"), 0);
     assert_eq!(
         w.store.link(LinkKind::Approval, &a.id).map(|l| l.status),
         Some(LinkStatus::Pending)
@@ -254,7 +254,7 @@ async fn other_methods_get_405() {
             Some("GET, HEAD, POST")
         );
     }
-    assert!(w.store.writes().iter().all(|c| c == "approvals:Create"));
+    assert!(w.store.writes().iter().all(|c| c == "links:Create"));
 }
 
 fn aws(code: &str) -> TaskError {
@@ -339,7 +339,7 @@ async fn a_store_failure_is_a_503_page_without_details() {
     let w = world();
     let a = w.approval(summary()).await;
     w.store.fail_on(
-        "approvals:Get",
+        "links:Get",
         TaskError::transient(
             "dynamodb:GetItem",
             "ProvisionedThroughputExceeded internal detail",
@@ -487,7 +487,7 @@ fn the_source_ip_falls_back_to_x_forwarded_for() {
     let req = cordon_approval::with_source_ip(req, Some(IP.into()));
     assert_eq!(
         cordon_approval::requester(&req, Some("  Eve\u{7}  ".into())),
-        cordon_aws::approvals::DecidedBy {
+        cordon_aws::links::DecidedBy {
             ip: Some(IP.into()),
             user_agent: None,
             name: Some("Eve".into()),

@@ -3,8 +3,8 @@ mod common;
 
 use common::*;
 use cordon_approval::serve_local;
-use cordon_aws::approvals::{LinkKind, LinkStatus};
 use cordon_aws::fakes::Callback;
+use cordon_aws::links::{LinkKind, LinkStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

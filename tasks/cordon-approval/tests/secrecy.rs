@@ -6,8 +6,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use cordon_aws::approvals::LinkKind;
 use cordon_aws::fakes::{Callback, FakeIncidentStore, FakeNotifier};
+use cordon_aws::links::LinkKind;
 use cordon_core::TaskError;
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
@@ -65,7 +65,7 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
     let notify = cordon_notify::Deps {
         notifier: notifier.clone(),
         store: Arc::new(FakeIncidentStore::new()),
-        approvals: w.store.clone(),
+        links: w.store.clone(),
         topic_arn: "arn:aws:sns:us-east-1:123456789012:cordon".into(),
         approval_url: Some("https://approve.example.com".into()),
         approval_timeout_seconds: 3600,

@@ -1,12 +1,14 @@
 //! Who is this function? Used to protect Cordon's own role from containment.
 use cordon_core::TaskError;
 
+use crate::aws::Aws;
 use crate::error::SdkResultExt;
 
 /// The caller's ARN (`sts:GetCallerIdentity`), converted from an assumed-role session ARN
 /// to the role ARN (see [`role_arn_from_session`]).
-pub async fn own_principal_arn(config: &aws_config::SdkConfig) -> Result<String, TaskError> {
-    let out = aws_sdk_sts::Client::new(config)
+pub async fn own_principal_arn(aws: &Aws) -> Result<String, TaskError> {
+    let out = aws
+        .sts()
         .get_caller_identity()
         .send()
         .await

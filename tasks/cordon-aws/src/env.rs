@@ -21,6 +21,11 @@ pub fn required(env: Lookup<'_>, name: &str, what: &str) -> Result<String, TaskE
     })
 }
 
+/// `CORDON_TABLE_NAME`: the incident table every DynamoDB-backed task uses.
+pub fn table_name(env: Lookup<'_>) -> Result<String, TaskError> {
+    required(env, "CORDON_TABLE_NAME", "the incident table's name")
+}
+
 /// A variable that may be absent; blank counts as absent.
 pub fn optional(env: Lookup<'_>, name: &str) -> Option<String> {
     env(name)

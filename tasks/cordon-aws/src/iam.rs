@@ -8,7 +8,6 @@ use cordon_core::TaskError;
 use cordon_core::model::{AccessKey, AttachedPolicy, KeyStatus, UserFacts};
 
 use crate::error::{NO_SUCH_ENTITY, SdkResultExt, error_code, map_sdk_error};
-use crate::to_chrono;
 
 /// The IAM capability Cordon's tasks need. Every method is safe to call twice.
 #[async_trait]
@@ -69,10 +68,6 @@ impl IamIdentityStore {
         Self { client }
     }
 
-    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(config))
-    }
-
     async fn find_local_policy(&self, name: &str) -> Result<Option<String>, TaskError> {
         let policies = self
             .client
@@ -89,6 +84,11 @@ impl IamIdentityStore {
             .find(|p| p.policy_name() == Some(name))
             .and_then(|p| p.arn().map(str::to_string)))
     }
+}
+
+/// An SDK time as a chrono time.
+fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
 fn key_status(status: Option<&StatusType>) -> KeyStatus {

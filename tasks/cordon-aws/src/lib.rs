@@ -1,29 +1,44 @@
 //! AWS adapters: one narrow async trait per capability, each with an AWS SDK
 //! implementation and (feature `fakes`) an in-memory fake.
 //!
-//! | trait | service | SDK implementation |
-//! |---|---|---|
-//! | [`IdentityStore`] | IAM | [`IamIdentityStore`] |
-//! | [`Notifier`] | SNS | [`SnsNotifier`] |
-//! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] |
-//! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] |
-//! | [`ApprovalStore`] | DynamoDB (approval/release links, same table) | [`DynamoApprovalStore`] |
+//! | trait | service | SDK implementation | fake |
+//! |---|---|---|---|
+//! | [`IdentityStore`] | IAM | [`IamIdentityStore`] | `FakeIdentityStore` |
+//! | [`Notifier`] | SNS | [`SnsNotifier`] | `FakeNotifier` |
+//! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] | `FakeIncidentStore` |
+//! | [`LinkStore`] | DynamoDB (approval/release links, same table) | [`DynamoLinkStore`] | `FakeLinkStore` |
+//! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
 //!
-//! Every SDK error goes through [`error::map_sdk_error`]. Clients are built once from
-//! [`load_sdk_config`]; endpoints come from `AWS_ENDPOINT_URL` /
-//! `AWS_ENDPOINT_URL_<SERVICE>`, which is how the tests and the local stack reach moto.
+//! Codemap:
+//!
+//! - [`aws`]: [`Aws`], the process's AWS configuration and the one place SDK clients are
+//!   built; task crates get their adapters from it and never name an SDK type;
+//! - [`iam`], [`sns`], [`sfn`]: small capabilities, trait and SDK implementation together;
+//! - [`incidents`], [`links`]: the two DynamoDB-backed capabilities and their records (the
+//!   link domain includes its secrets, [`links::secret`]);
+//! - [`dynamo`]: the DynamoDB item codec and conditional writes, the table definition, and
+//!   the two DynamoDB adapters;
+//! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
+//!   timeouts become `Cordon.Transient`);
+//! - [`env`], [`caller`], [`telemetry`]: what every Lambda's `main` needs;
+//! - `fakes` (feature `fakes`), `testing` (feature `testing`): for other crates' tests.
+//!
+//! Endpoints come from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`, which is how the
+//! tests and the local stack reach moto.
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub mod approvals;
+pub mod aws;
 pub mod caller;
+pub mod dynamo;
 pub mod env;
 pub mod error;
 pub mod iam;
+pub mod incidents;
+pub mod links;
 pub mod sfn;
 pub mod sns;
-pub mod store;
 pub mod telemetry;
 
 #[cfg(feature = "fakes")]
@@ -31,19 +46,14 @@ pub mod fakes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use approvals::{ApprovalStore, DynamoApprovalStore};
+pub use aws::{Aws, load_sdk_config};
+pub use dynamo::incidents::DynamoIncidentStore;
+pub use dynamo::links::DynamoLinkStore;
 pub use iam::{IamIdentityStore, IdentityStore};
+pub use incidents::IncidentStore;
+pub use links::LinkStore;
 pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
 pub use sns::{Notifier, SnsNotifier};
-pub use store::{DynamoIncidentStore, IncidentStore};
-
-/// The shared SDK configuration: region, credentials and endpoint overrides from the
-/// environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`). Load it once per process.
-pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
-}
 
 /// An injectable clock, so handler tests are deterministic.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -56,8 +66,4 @@ pub fn system_clock() -> Clock {
 /// A clock stopped at `at`.
 pub fn fixed_clock(at: DateTime<Utc>) -> Clock {
     Arc::new(move || at)
-}
-
-pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }

@@ -32,10 +32,6 @@ impl SnsNotifier {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-
-    pub fn from_conf(config: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(config))
-    }
 }
 
 #[async_trait]

@@ -2,14 +2,17 @@
 //! They need `AWS_ENDPOINT_URL` (see `cordon_aws::testing`) and fail loudly without it.
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_aws::IdentityStore;
-use cordon_aws::store::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
-use cordon_aws::testing::{moto, unique};
+use cordon_aws::incidents::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
+use cordon_aws::testing::{fixture_detection, moto, unique};
 use cordon_core::TaskError;
 use cordon_core::model::{
-    Actor, Disposition, IncidentStatus, KeyStatus, Principal, PrincipalKind, Severity,
+    Actor, Assessment, Disposition, IncidentStatus, KeyStatus, Principal, PrincipalKind, Severity,
+    Snapshot,
 };
+use cordon_core::release::{ReleaseRecord, ReleaseVia, ReleasedBy, Restored};
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
@@ -43,11 +46,42 @@ fn new_incident(id: &str, principal_arn: &str) -> NewIncident {
             mfa_authenticated: Some(false),
         }),
         event: json!({"id": "e1", "detail": {"eventID": id, "note": "ünïcode ok"}}),
-        detection: Some(json!({"incidentId": id, "rule": "iam.user-created"})),
+        detection: Some({
+            let mut d = fixture_detection("iam-create-user-by-iam-user");
+            d.incident_id = id.to_string();
+            d
+        }),
         error: None,
         execution_arn: Some(format!(
             "arn:aws:states:us-east-1:123456789012:execution:cordon:{id}"
         )),
+    }
+}
+
+fn assessment(severity: Severity, disposition: Disposition) -> Assessment {
+    Assessment {
+        severity,
+        disposition,
+        reasons: vec![format!("rule default: {}", severity.as_str())],
+        actor_allowlisted: false,
+        containable: true,
+        protected_reason: None,
+    }
+}
+
+fn snapshot(active_keys: &[&str]) -> Snapshot {
+    Snapshot {
+        user_name: "y".into(),
+        user_arn: "arn:aws:iam::111122223333:user/y".into(),
+        taken_at: t0(),
+        attached_policy_arns: vec![],
+        active_access_key_ids: active_keys.iter().map(|k| k.to_string()).collect(),
+        inactive_access_key_ids: vec![],
+        login_profile: false,
+        mfa_devices: vec![],
+        groups: vec![],
+        inline_policies: vec![],
+        cordon_tags: BTreeMap::new(),
     }
 }
 
@@ -71,6 +105,7 @@ async fn open_is_conditional_and_the_item_round_trips() {
     assert_eq!(rec.principal, inc.principal);
     assert_eq!(rec.actor, inc.actor);
     assert_eq!(rec.execution_arn, inc.execution_arn);
+    assert_eq!(rec.detection, inc.detection);
     assert!(rec.closed_at.is_none());
 
     // The GSIs find it by status and by principal.
@@ -127,9 +162,7 @@ async fn assessment_status_and_close_are_conditional() {
     store
         .save_assessment(
             &id,
-            Severity::Critical,
-            Disposition::Auto,
-            &json!({"severity": "critical"}),
+            &assessment(Severity::Critical, Disposition::Auto),
             t0(),
         )
         .await
@@ -137,9 +170,7 @@ async fn assessment_status_and_close_are_conditional() {
     let missing = store
         .save_assessment(
             "ct-missing",
-            Severity::Low,
-            Disposition::Notify,
-            &json!({}),
+            &assessment(Severity::Low, Disposition::Notify),
             t0(),
         )
         .await;
@@ -200,8 +231,8 @@ async fn first_snapshot_wins_and_notifications_are_marked_once() {
         .await
         .expect("open");
 
-    let first = json!({"activeAccessKeyIds": ["AKIAFIRST"]});
-    let second = json!({"activeAccessKeyIds": []});
+    let first = snapshot(&["AKIAFIRST"]);
+    let second = snapshot(&[]);
     let s1 = store
         .save_snapshot(&id, &first, t0())
         .await
@@ -247,6 +278,103 @@ async fn first_snapshot_wins_and_notifications_are_marked_once() {
 }
 
 #[tokio::test]
+async fn typed_records_keep_their_item_shape_and_a_corrupt_one_is_an_error() {
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let id = unique("ct");
+    store
+        .open(&new_incident(&id, "arn:aws:iam::111122223333:user/z"))
+        .await
+        .expect("open");
+    let a = assessment(Severity::High, Disposition::Approve);
+    store
+        .save_assessment(&id, &a, t0())
+        .await
+        .expect("assessment");
+    let snap = snapshot(&["AKIAZ"]);
+    store
+        .save_snapshot(&id, &snap, t0())
+        .await
+        .expect("snapshot");
+    let release = ReleaseRecord {
+        released_at: t0() + Duration::minutes(5),
+        released_by: ReleasedBy {
+            name: Some("alice".into()),
+            via: ReleaseVia::Cli,
+            ..ReleasedBy::default()
+        },
+        reason: Some("false positive".into()),
+        user_deleted: false,
+        restored: Restored::default(),
+        manual_actions: vec![],
+        drift: vec!["a drift".into()],
+    };
+    assert_eq!(store.mark_released(&id, &release).await, Ok(true));
+    assert_eq!(store.mark_released(&id, &release).await, Ok(false));
+
+    let rec = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(rec.assessment.as_ref(), Some(&a));
+    assert_eq!(rec.snapshot.as_ref(), Some(&snap));
+    assert_eq!(rec.release.as_ref(), Some(&release));
+    assert_eq!(rec.status, IncidentStatus::Released);
+    assert_eq!(rec.closed_at, Some(release.released_at));
+
+    // The item holds the records as JSON strings under their attribute names.
+    let key = |pk: String| {
+        std::collections::HashMap::from([
+            ("pk".to_string(), AttributeValue::S(pk)),
+            ("sk".to_string(), AttributeValue::S("META".into())),
+        ])
+    };
+    let raw = m
+        .dynamodb()
+        .get_item()
+        .table_name(store.table_name())
+        .set_key(Some(key(format!("INCIDENT#{id}"))))
+        .send()
+        .await
+        .expect("get item")
+        .item
+        .expect("item");
+    let json_of = |name: &str| -> serde_json::Value {
+        serde_json::from_str(raw[name].as_s().expect("a string")).expect("JSON")
+    };
+    assert_eq!(
+        json_of("snapshot"),
+        serde_json::to_value(&snap).expect("json")
+    );
+    assert_eq!(
+        json_of("assessment"),
+        serde_json::to_value(&a).expect("json")
+    );
+    assert_eq!(
+        json_of("release"),
+        serde_json::to_value(&release).expect("json")
+    );
+    assert_eq!(raw["severity"].as_s().expect("severity"), "high");
+    assert_eq!(raw["disposition"].as_s().expect("disposition"), "approve");
+
+    // A snapshot that does not read back is reported, never read as "no snapshot".
+    m.dynamodb()
+        .update_item()
+        .table_name(store.table_name())
+        .set_key(Some(key(format!("INCIDENT#{id}"))))
+        .update_expression("SET #snap = :bad")
+        .expression_attribute_names("#snap", "snapshot")
+        .expression_attribute_values(":bad", AttributeValue::S(r#"{"not":"a snapshot"}"#.into()))
+        .send()
+        .await
+        .expect("corrupt the snapshot");
+    let e = store.get(&id).await.expect_err("corrupt");
+    assert!(e.to_string().contains("not a quarantine snapshot"), "{e}");
+    let e = store
+        .save_snapshot(&id, &snap, t0())
+        .await
+        .expect_err("corrupt");
+    assert!(e.to_string().contains("not a quarantine snapshot"), "{e}");
+}
+
+#[tokio::test]
 async fn identity_store_reads_everything_and_changes_idempotently() {
     let m = moto().await;
     let iam = m.iam();
@@ -254,33 +382,9 @@ async fn identity_store_reads_everything_and_changes_idempotently() {
     let user = unique("cordon-user");
     let group = unique("cordon-group");
     m.create_user(&user).await;
-    iam.create_group()
-        .group_name(&group)
-        .send()
-        .await
-        .expect("create group");
-    iam.add_user_to_group()
-        .group_name(&group)
-        .user_name(&user)
-        .send()
-        .await
-        .expect("add to group");
-    let key = iam
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .expect("create key");
-    let key_id = key
-        .access_key()
-        .map(|k| k.access_key_id().to_string())
-        .expect("key id");
-    iam.create_login_profile()
-        .user_name(&user)
-        .password("Correct-Horse-9!")
-        .send()
-        .await
-        .expect("login profile");
+    m.add_to_new_group(&user, &group).await;
+    let key_id = m.create_access_key(&user).await;
+    m.create_login_profile(&user, "Correct-Horse-9!").await;
     iam.put_user_policy()
         .user_name(&user)
         .policy_name("inline-one")
@@ -288,18 +392,7 @@ async fn identity_store_reads_everything_and_changes_idempotently() {
         .send()
         .await
         .expect("inline policy");
-    iam.tag_user()
-        .user_name(&user)
-        .tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key("team")
-                .value("platform")
-                .build()
-                .expect("tag"),
-        )
-        .send()
-        .await
-        .expect("tag");
+    m.tag_user(&user, "team", "platform").await;
 
     let facts = ids
         .get_user_facts(&user)

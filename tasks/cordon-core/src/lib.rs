@@ -17,6 +17,7 @@
 //! - [`policy`]: the response policy, detection → severity, disposition, containability
 //!   (`settings.rs`, `load.rs`, `assess.rs`, `containment.rs`);
 //! - [`quarantine`], [`tags`]: what containment attaches to a user;
+//! - [`release`]: the record of a release (who, when, what was restored, drift);
 //! - [`notify`]: SNS notification rendering (`message.rs`, `sanitize.rs`, `render.rs`,
 //!   `actions.rs`).
 //!
@@ -36,6 +37,7 @@ pub mod notify;
 pub mod policy;
 pub mod policy_document;
 pub mod quarantine;
+pub mod release;
 pub mod tags;
 
 pub use classify::{Classification, classify};

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::store::{IncidentStore, TimelineEntry};
-use cordon_aws::{Clock, DynamoIncidentStore, IamIdentityStore, IdentityStore};
+use cordon_aws::incidents::{IncidentStore, TimelineEntry};
+use cordon_aws::{Aws, Clock, IdentityStore};
 use cordon_core::model::{Assessment, Detection, Disposition, PrincipalKind, UserFacts};
 use cordon_core::{ResponsePolicy, TaskError};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ impl Config {
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         Ok(Self {
-            table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
+            table_name: env::table_name(env)?,
             policy: env::response_policy(env)?,
             own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
         })
@@ -53,10 +53,10 @@ pub struct Deps {
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
     /// the function's own role to `own_role_arns`.
-    pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
+    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
-            identity: Arc::new(IamIdentityStore::from_conf(sdk)),
-            store: Arc::new(DynamoIncidentStore::from_conf(sdk, config.table_name)),
+            identity: Arc::new(aws.identity_store()),
+            store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
             own_role_arns: config.own_role_arns,
             clock,
@@ -103,17 +103,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     let assessment = deps.policy.assess(d, facts.as_ref(), &deps.own_role_arns);
 
     let now = (deps.clock)();
-    let assessment_json = serde_json::to_value(&assessment)
-        .map_err(|e| TaskError::invalid("assessment", format!("could not be serialized: {e}")))?;
-    deps.store
-        .save_assessment(
-            id,
-            assessment.severity,
-            assessment.disposition,
-            &assessment_json,
-            now,
-        )
-        .await?;
+    deps.store.save_assessment(id, &assessment, now).await?;
     deps.store
         .append(
             id,

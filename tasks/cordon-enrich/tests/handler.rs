@@ -3,18 +3,11 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore};
-use cordon_aws::store::IncidentStore;
-use cordon_aws::testing::fixture;
+use cordon_aws::incidents::IncidentStore;
+use cordon_aws::testing::fixture_detection as detection;
+use cordon_core::ResponsePolicy;
 use cordon_core::model::{Detection, Disposition};
-use cordon_core::{Classification, ResponsePolicy, classify};
 use cordon_enrich::{Deps, Input, handle};
-
-fn detection(name: &str) -> Detection {
-    match classify(&fixture(name)) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("{name} should be an incident, got {other:?}"),
-    }
-}
 
 fn deps(
     iam: FakeIdentityStore,
@@ -69,10 +62,7 @@ async fn an_existing_user_is_looked_up_and_the_assessment_is_stored() {
         .expect("incident");
     assert_eq!(rec.severity, Some(out.assessment.severity));
     assert_eq!(rec.disposition, Some(out.assessment.disposition));
-    assert_eq!(
-        rec.assessment,
-        Some(serde_json::to_value(&out.assessment).expect("json"))
-    );
+    assert_eq!(rec.assessment, Some(out.assessment.clone()));
     let json = serde_json::to_value(&out).expect("json");
     for key in [
         "incidentId",

@@ -1,12 +1,10 @@
 //! Emulator-backed: enrich reads a real (moto) IAM user.
 use std::sync::Arc;
 
-use chrono::Utc;
-use cordon_aws::IamIdentityStore;
-use cordon_aws::store::{IncidentStore, NewIncident};
-use cordon_aws::testing::{fixture, moto, unique};
-use cordon_core::model::{IncidentStatus, KeyStatus, Principal, PrincipalKind};
-use cordon_core::{Classification, ResponsePolicy, classify};
+use cordon_aws::IncidentStore;
+use cordon_aws::testing::{detection_for, fixture, fixture_detection, moto, open_incident, unique};
+use cordon_core::ResponsePolicy;
+use cordon_core::model::KeyStatus;
 use cordon_enrich::{Deps, Input, handle};
 
 #[tokio::test]
@@ -16,26 +14,8 @@ async fn enrich_sees_keys_mfa_and_groups() {
     let user = unique("enriched");
     let group = unique("admins");
     let arn = m.create_user(&user).await;
-    iam.create_group()
-        .group_name(&group)
-        .send()
-        .await
-        .expect("group");
-    iam.add_user_to_group()
-        .group_name(&group)
-        .user_name(&user)
-        .send()
-        .await
-        .expect("membership");
-    let key_id = iam
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .expect("key")
-        .access_key()
-        .map(|k| k.access_key_id().to_string())
-        .expect("key id");
+    m.add_to_new_group(&user, &group).await;
+    let key_id = m.create_access_key(&user).await;
     let serial = iam
         .create_virtual_mfa_device()
         .virtual_mfa_device_name(unique("mfa"))
@@ -54,38 +34,11 @@ async fn enrich_sees_keys_mfa_and_groups() {
         .await
         .expect("enable MFA");
 
-    let mut d = match classify(&fixture("iam-add-user-to-group-admins")) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("fixture should be an incident: {other:?}"),
-    };
-    d.incident_id = unique("ct");
-    d.principal = Some(Principal {
-        kind: PrincipalKind::IamUser,
-        name: Some(user.clone()),
-        arn: Some(arn.clone()),
-        account_id: Some("123456789012".into()),
-        principal_id: None,
-    });
-
+    let d = detection_for("iam-add-user-to-group-admins", &user, &arn);
     let store = Arc::new(m.incident_store().await);
-    store
-        .open(&NewIncident {
-            incident_id: d.incident_id.clone(),
-            status: IncidentStatus::Open,
-            opened_at: Utc::now(),
-            rule: Some(d.rule.clone()),
-            title: Some(d.title.clone()),
-            principal: d.principal.clone(),
-            actor: Some(d.actor.clone()),
-            event: fixture("iam-add-user-to-group-admins"),
-            detection: None,
-            error: None,
-            execution_arn: None,
-        })
-        .await
-        .expect("open");
+    open_incident(&*store, &d, fixture("iam-add-user-to-group-admins")).await;
     let deps = Deps {
-        identity: Arc::new(IamIdentityStore::new(iam.clone())),
+        identity: Arc::new(m.identity_store()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![],
@@ -123,33 +76,15 @@ async fn enrich_sees_keys_mfa_and_groups() {
 #[tokio::test]
 async fn a_deleted_user_is_assessed_without_facts() {
     let m = moto().await;
-    let mut d = match classify(&fixture("iam-create-user-by-iam-user")) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("fixture should be an incident: {other:?}"),
-    };
+    let mut d = fixture_detection("iam-create-user-by-iam-user");
     d.incident_id = unique("ct");
     if let Some(p) = d.principal.as_mut() {
         p.name = Some(unique("gone"));
     }
     let store = Arc::new(m.incident_store().await);
-    store
-        .open(&NewIncident {
-            incident_id: d.incident_id.clone(),
-            status: IncidentStatus::Open,
-            opened_at: Utc::now(),
-            rule: None,
-            title: None,
-            principal: None,
-            actor: None,
-            event: serde_json::json!({}),
-            detection: None,
-            error: None,
-            execution_arn: None,
-        })
-        .await
-        .expect("open");
+    open_incident(&*store, &d, serde_json::json!({})).await;
     let deps = Deps {
-        identity: Arc::new(IamIdentityStore::new(m.iam())),
+        identity: Arc::new(m.identity_store()),
         store,
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![],

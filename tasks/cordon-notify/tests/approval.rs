@@ -2,10 +2,10 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use cordon_aws::approvals::{LinkKind, LinkStatus};
-use cordon_aws::fakes::{FakeApprovalStore, FakeIncidentStore, FakeNotifier};
-use cordon_aws::testing::fixture;
-use cordon_core::{Classification, TaskError, classify, names};
+use cordon_aws::fakes::{FakeIncidentStore, FakeLinkStore, FakeNotifier};
+use cordon_aws::links::{LinkKind, LinkStatus};
+use cordon_aws::testing::fixture_detection;
+use cordon_core::{TaskError, names};
 use cordon_notify::{Config, Deps, Input, handle};
 use serde_json::json;
 
@@ -15,13 +15,13 @@ const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAsecret-task-token-7f3c9d";
 
 struct World {
     notifier: Arc<FakeNotifier>,
-    approvals: Arc<FakeApprovalStore>,
+    approvals: Arc<FakeLinkStore>,
     deps: Deps,
 }
 
 fn world(approval_url: Option<&str>) -> World {
     let notifier = Arc::new(FakeNotifier::new());
-    let approvals = Arc::new(FakeApprovalStore::new());
+    let approvals = Arc::new(FakeLinkStore::new());
     let at = Utc
         .with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
         .single()
@@ -29,7 +29,7 @@ fn world(approval_url: Option<&str>) -> World {
     let deps = Deps {
         notifier: notifier.clone(),
         store: Arc::new(FakeIncidentStore::new()),
-        approvals: approvals.clone(),
+        links: approvals.clone(),
         topic_arn: TOPIC.into(),
         approval_url: approval_url.map(str::to_string),
         approval_timeout_seconds: 3600,
@@ -43,9 +43,7 @@ fn world(approval_url: Option<&str>) -> World {
 }
 
 fn approval_input(token: Option<&str>) -> Input {
-    let Ok(Classification::Incident(d)) = classify(&fixture("iam-create-user-by-iam-user")) else {
-        panic!("fixture should be an incident");
-    };
+    let d = fixture_detection("iam-create-user-by-iam-user");
     let mut v = json!({
         "incidentId": d.incident_id,
         "kind": "approvalRequest",

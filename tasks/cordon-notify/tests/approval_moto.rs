@@ -4,59 +4,22 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
-use cordon_aws::DynamoApprovalStore;
-use cordon_aws::approvals::{
-    ApprovalStore, DecideOutcome, DecidedBy, Decision, LinkKind, LinkStatus, LinkSummary, NewLink,
+use cordon_aws::links::{
+    DecideOutcome, DecidedBy, Decision, LinkKind, LinkStatus, LinkStore, LinkSummary, NewLink,
     Secret,
 };
-use cordon_aws::testing::{Moto, fixture, moto, unique};
-use cordon_core::{Classification, classify};
+use cordon_aws::testing::{fixture_detection, moto, unique};
 use cordon_notify::{Deps, Input, handle};
 use serde_json::{Value, json};
 
 const BASE: &str = "http://127.0.0.1:9/approvals";
-
-async fn subscribed_queue(m: &Moto, topic: &str) -> (aws_sdk_sqs::Client, String) {
-    let sqs = aws_sdk_sqs::Client::new(&m.config);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("cordon-approval-q"))
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .map(str::to_string)
-        .expect("queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue arn");
-    m.sns()
-        .subscribe()
-        .topic_arn(topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .send()
-        .await
-        .expect("subscribe");
-    (sqs, queue_url)
-}
 
 #[tokio::test]
 async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
     let m = moto().await;
     let incidents = m.incident_store().await;
     let table = incidents.table_name().to_string();
-    let store = DynamoApprovalStore::new(m.dynamodb(), &table);
+    let store = m.link_store(&incidents);
     let now = Utc::now();
     let token = format!("token-{}", unique("secret"));
     let link = NewLink::approval(
@@ -198,25 +161,19 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
 async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token() {
     let m = moto().await;
     let topic = m.create_topic().await;
-    let (sqs, queue_url) = subscribed_queue(&m, &topic).await;
+    let tap = m.tap(&topic).await;
     let incidents = m.incident_store().await;
-    let approvals = Arc::new(DynamoApprovalStore::new(
-        m.dynamodb(),
-        incidents.table_name(),
-    ));
+    let approvals = Arc::new(m.link_store(&incidents));
     let deps = Deps {
         notifier: Arc::new(m.notifier()),
-        approvals: approvals.clone(),
+        links: approvals.clone(),
         store: Arc::new(incidents),
         topic_arn: topic.clone(),
         approval_url: Some(BASE.into()),
         approval_timeout_seconds: 3600,
         clock: cordon_aws::system_clock(),
     };
-    let Ok(Classification::Incident(mut d)) = classify(&fixture("iam-create-user-by-iam-user"))
-    else {
-        panic!("fixture should be an incident");
-    };
+    let mut d = fixture_detection("iam-create-user-by-iam-user");
     d.incident_id = unique("ct");
     let token = format!("AQB-{}-task-token", unique("tok"));
     let input: Input = serde_json::from_value(json!({
@@ -232,17 +189,9 @@ async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token
     let again = handle(input, &deps).await.expect("retry");
     assert!(again.already_sent);
 
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive");
-    let messages = received.messages();
+    let messages = tap.receive(2).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    let raw = messages[0].body().expect("body");
+    let raw = messages[0].as_str();
     assert!(
         !raw.contains(&token),
         "the token leaked into the message: {raw}"

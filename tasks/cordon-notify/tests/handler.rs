@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use cordon_aws::fakes::{FakeIncidentStore, FakeNotifier};
-use cordon_aws::testing::fixture;
+use cordon_aws::testing::fixture_detection;
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
-use cordon_core::{Classification, TaskError, classify, names};
+use cordon_core::{TaskError, names};
 use cordon_notify::{Deps, Input, error_text, handle};
 use serde_json::json;
 
@@ -21,7 +21,7 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
     let deps = Deps {
         notifier: notifier.clone(),
         store: store.clone(),
-        approvals: Arc::new(cordon_aws::fakes::FakeApprovalStore::new()),
+        links: Arc::new(cordon_aws::fakes::FakeLinkStore::new()),
         topic_arn: TOPIC.into(),
         approval_url: None,
         approval_timeout_seconds: 3600,
@@ -31,9 +31,7 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
 }
 
 fn contained_input() -> Input {
-    let Ok(Classification::Incident(d)) = classify(&fixture("iam-create-user-by-iam-user")) else {
-        panic!("fixture should be an incident");
-    };
+    let d = fixture_detection("iam-create-user-by-iam-user");
     serde_json::from_value(json!({
         "incidentId": d.incident_id,
         "kind": "contained",

@@ -2,9 +2,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cordon_aws::testing::{fixture, moto, unique};
+use cordon_aws::testing::{fixture_detection, moto, unique};
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
-use cordon_core::{Classification, classify};
 use cordon_notify::{Deps, Input, handle};
 use serde_json::Value;
 
@@ -12,51 +11,14 @@ use serde_json::Value;
 async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
     let m = moto().await;
     let topic = m.create_topic().await;
-    let sqs = aws_sdk_sqs::Client::new(&m.config);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("cordon-alerts-q"))
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .map(str::to_string)
-        .expect("queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue arn");
-    m.sns()
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "false")
-        .send()
-        .await
-        .expect("subscribe");
+    let tap = m.tap(&topic).await;
 
-    let Ok(Classification::Incident(mut d)) = classify(&fixture("iam-create-user-by-iam-user"))
-    else {
-        panic!("fixture should be an incident");
-    };
+    let mut d = fixture_detection("iam-create-user-by-iam-user");
     d.incident_id = unique("ct");
     let store = m.incident_store().await;
     let deps = Deps {
         notifier: Arc::new(m.notifier()),
-        approvals: Arc::new(cordon_aws::DynamoApprovalStore::new(
-            m.dynamodb(),
-            store.table_name(),
-        )),
+        links: Arc::new(m.link_store(&store)),
         store: Arc::new(store),
         topic_arn: topic.clone(),
         approval_url: None,
@@ -93,18 +55,9 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         },
     );
 
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive");
-    let messages = received.messages();
+    let messages = tap.receive(2).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    let envelope: Value =
-        serde_json::from_str(messages[0].body().expect("body")).expect("SNS envelope JSON");
+    let envelope: Value = serde_json::from_str(&messages[0]).expect("SNS envelope JSON");
     assert_eq!(envelope["Type"], "Notification");
     assert_eq!(envelope["MessageId"], message_id.as_str());
     assert_eq!(envelope["TopicArn"], topic.as_str());
@@ -136,13 +89,6 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
     let again = handle(input, &deps).await.expect("redrive");
     assert!(again.already_sent);
     assert_eq!(again.message_id, Some(message_id));
-    let more = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .expect("receive");
-    assert!(more.messages().is_empty(), "{:?}", more.messages());
+    let more = tap.receive(1).await;
+    assert!(more.is_empty(), "{more:?}");
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::store::{IncidentStore, TimelineEntry};
-use cordon_aws::{Clock, DynamoIncidentStore, IamIdentityStore, IdentityStore};
+use cordon_aws::incidents::{IncidentStore, TimelineEntry};
+use cordon_aws::{Aws, Clock, IdentityStore};
 /// The snapshot type lives in `cordon_core::model` (release reads it too).
 pub use cordon_core::model::Snapshot;
 use cordon_core::model::{Detection, KeyStatus, PrincipalKind};
@@ -43,7 +43,7 @@ impl Config {
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         Ok(Self {
-            table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
+            table_name: env::table_name(env)?,
             policy: env::response_policy(env)?,
             own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
             quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
@@ -65,10 +65,10 @@ pub struct Deps {
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
     /// the function's own role to `own_role_arns`.
-    pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
+    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
-            identity: Arc::new(IamIdentityStore::from_conf(sdk)),
-            store: Arc::new(DynamoIncidentStore::from_conf(sdk, config.table_name)),
+            identity: Arc::new(aws.identity_store()),
+            store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
             own_role_arns: config.own_role_arns,
             quarantine_policy_arn: config.quarantine_policy_arn,
@@ -153,15 +153,11 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
 
     // 2. Snapshot before any change; the first stored snapshot wins.
     let now = (deps.clock)();
-    let snapshot_json = serde_json::to_value(Snapshot::of(&facts, now))
-        .map_err(|e| TaskError::invalid("snapshot", format!("could not be serialized: {e}")))?;
-    let stored = deps.store.save_snapshot(id, &snapshot_json, now).await?;
-    let snapshot: Snapshot = serde_json::from_value(stored.snapshot).map_err(|e| {
-        TaskError::invalid(
-            "snapshot",
-            format!("the stored snapshot of incident {id} is not a quarantine snapshot: {e}"),
-        )
-    })?;
+    let stored = deps
+        .store
+        .save_snapshot(id, &Snapshot::of(&facts, now), now)
+        .await?;
+    let snapshot = stored.snapshot;
 
     // 3. The deny-all policy, attached once.
     let policy_arn = match &deps.quarantine_policy_arn {

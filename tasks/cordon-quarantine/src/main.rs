@@ -1,5 +1,5 @@
 //! The quarantine Lambda: `main` only wires configuration, clients and the runtime.
-use cordon_aws::{caller, load_sdk_config, system_clock};
+use cordon_aws::{Aws, caller, system_clock};
 use cordon_quarantine::{Config, Deps, Input, handle};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -9,12 +9,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let sdk = load_sdk_config().await;
-    let own = caller::own_principal_arn(&sdk).await.inspect_err(
+    let aws = Aws::from_env().await;
+    let own = caller::own_principal_arn(&aws).await.inspect_err(
         |e| tracing::error!(error = %e, "cold start failed: cannot determine own role"),
     )?;
 
-    let mut deps = Deps::build(config, &sdk, system_clock());
+    let mut deps = Deps::build(config, &aws, system_clock());
     // This function's own role is always protected, whatever CORDON_OWN_ROLE_ARNS says.
     deps.own_role_arns.push(own);
     let deps = &deps;

@@ -3,13 +3,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore};
-use cordon_aws::store::IncidentStore;
-use cordon_aws::testing::fixture;
+use cordon_aws::incidents::IncidentStore;
+use cordon_aws::testing::fixture_detection as detection;
 use cordon_core::model::{
     AccessKey, AttachedPolicy, Detection, KeyStatus, Principal, PrincipalKind,
 };
 use cordon_core::tags;
-use cordon_core::{Classification, ResponsePolicy, TaskError, classify, names};
+use cordon_core::{ResponsePolicy, TaskError, names};
 use cordon_quarantine::{Deps, Input, Snapshot, handle};
 
 const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/cordon-quarantine-role";
@@ -18,13 +18,6 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
         .single()
         .expect("valid time")
-}
-
-fn detection(name: &str) -> Detection {
-    match classify(&fixture(name)) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("{name} should be an incident, got {other:?}"),
-    }
 }
 
 /// support-admin with an active and an inactive key, a password, a group and a prior
@@ -161,8 +154,7 @@ async fn quarantine_attaches_once_and_the_first_snapshot_wins() {
         .await
         .expect("get")
         .expect("incident");
-    let stored: Snapshot =
-        serde_json::from_value(rec.snapshot.expect("snapshot stored")).expect("snapshot shape");
+    let stored: Snapshot = rec.snapshot.expect("snapshot stored");
     assert_eq!(stored, first.snapshot);
     assert_eq!(
         w.store

@@ -1,32 +1,15 @@
 //! Emulator-backed: quarantine against IAM and DynamoDB in moto.
 use std::sync::Arc;
 
-use chrono::Utc;
-use cordon_aws::store::{IncidentStore, NewIncident};
-use cordon_aws::testing::{Moto, fixture, moto, unique};
-use cordon_aws::{DynamoIncidentStore, IamIdentityStore};
-use cordon_core::model::{Detection, IncidentStatus, Principal, PrincipalKind};
-use cordon_core::{Classification, ResponsePolicy, TaskError, classify, names};
+use cordon_aws::testing::{Moto, detection_for, fixture, moto, open_incident, unique};
+use cordon_aws::{DynamoIncidentStore, IncidentStore};
+use cordon_core::model::{Detection, Principal, PrincipalKind};
+use cordon_core::{ResponsePolicy, TaskError, names};
 use cordon_quarantine::{Deps, Input, handle};
 
 const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
 
-/// The CreateUser fixture, re-targeted at `user` (whose ARN moto assigned).
-fn detection_for(user: &str, user_arn: &str) -> Detection {
-    let mut d = match classify(&fixture("iam-create-user-by-iam-user")) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("fixture should be an incident: {other:?}"),
-    };
-    d.incident_id = unique("ct");
-    d.principal = Some(Principal {
-        kind: PrincipalKind::IamUser,
-        name: Some(user.to_string()),
-        arn: Some(user_arn.to_string()),
-        account_id: Some("123456789012".into()),
-        principal_id: None,
-    });
-    d
-}
+const FIXTURE: &str = "iam-create-user-by-iam-user";
 
 async fn setup(
     m: &Moto,
@@ -34,24 +17,9 @@ async fn setup(
     d: &Detection,
 ) -> (Arc<DynamoIncidentStore>, Deps) {
     let store = Arc::new(m.incident_store().await);
-    store
-        .open(&NewIncident {
-            incident_id: d.incident_id.clone(),
-            status: IncidentStatus::Open,
-            opened_at: Utc::now(),
-            rule: Some(d.rule.clone()),
-            title: Some(d.title.clone()),
-            principal: d.principal.clone(),
-            actor: Some(d.actor.clone()),
-            event: fixture("iam-create-user-by-iam-user"),
-            detection: None,
-            error: None,
-            execution_arn: None,
-        })
-        .await
-        .expect("open incident");
+    open_incident(&*store, d, fixture(FIXTURE)).await;
     let deps = Deps {
-        identity: Arc::new(IamIdentityStore::new(m.iam())),
+        identity: Arc::new(m.identity_store()),
         store: store.clone(),
         policy: Arc::new(policy),
         own_role_arns: vec![OWN_ROLE.to_string()],
@@ -61,44 +29,15 @@ async fn setup(
     (store, deps)
 }
 
-async fn attached_arns(m: &Moto, user: &str) -> Vec<String> {
-    m.iam()
-        .list_attached_user_policies()
-        .user_name(user)
-        .send()
-        .await
-        .expect("list attached policies")
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test]
 async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
     let m = moto().await;
     let user = unique("backdoor");
     let arn = m.create_user(&user).await;
-    let key = m
-        .iam()
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .expect("key");
-    let key_id = key
-        .access_key()
-        .map(|k| k.access_key_id().to_string())
-        .expect("key id");
-    m.iam()
-        .create_login_profile()
-        .user_name(&user)
-        .password("Tr0ub4dor&3-long")
-        .send()
-        .await
-        .expect("login profile");
+    let key_id = m.create_access_key(&user).await;
+    m.create_login_profile(&user, "Tr0ub4dor&3-long").await;
 
-    let d = detection_for(&user, &arn);
+    let d = detection_for(FIXTURE, &user, &arn);
     let (store, deps) = setup(&m, ResponsePolicy::default(), &d).await;
     let input = Input {
         incident_id: d.incident_id.clone(),
@@ -119,7 +58,7 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
     assert_eq!(first.remediation.deactivated_keys, vec![key_id.clone()]);
     assert!(first.remediation.login_profile_deleted);
     assert_eq!(
-        attached_arns(&m, &user).await,
+        m.attached_policy_arns(&user).await,
         vec![first.policy_arn.clone()]
     );
 
@@ -129,7 +68,7 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
     assert!(second.remediation.deactivated_keys.is_empty());
     // Still one attachment.
     assert_eq!(
-        attached_arns(&m, &user).await,
+        m.attached_policy_arns(&user).await,
         vec![first.policy_arn.clone()]
     );
     // The snapshot is the first run's: the key was active and the password existed.
@@ -143,10 +82,7 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
         .await
         .expect("get")
         .expect("incident");
-    assert_eq!(
-        rec.snapshot,
-        Some(serde_json::to_value(&first.snapshot).expect("json"))
-    );
+    assert_eq!(rec.snapshot, Some(first.snapshot.clone()));
     let keys = m
         .iam()
         .list_access_keys()
@@ -188,7 +124,7 @@ async fn assert_refused(m: &Moto, deps: &Deps, d: &Detection) {
         && m.iam().get_user().user_name(name).send().await.is_ok()
     {
         assert!(
-            attached_arns(m, name).await.is_empty(),
+            m.attached_policy_arns(name).await.is_empty(),
             "nothing is attached"
         );
     }
@@ -201,14 +137,14 @@ async fn protected_principals_are_refused_and_nothing_is_attached() {
     // On the protected list (a break-glass user that exists in IAM).
     let user = unique("breakglass");
     let arn = m.create_user(&user).await;
-    let d = detection_for(&user, &arn);
+    let d = detection_for(FIXTURE, &user, &arn);
     let policy = ResponsePolicy::from_json(&format!(r#"{{"protected_principals": ["{user}"]}}"#))
         .expect("policy");
     let (_, deps) = setup(&m, policy, &d).await;
     assert_refused(&m, &deps, &d).await;
 
     // Root.
-    let mut d = detection_for("root", "arn:aws:iam::123456789012:root");
+    let mut d = detection_for(FIXTURE, "root", "arn:aws:iam::123456789012:root");
     d.principal = Some(Principal {
         kind: PrincipalKind::Root,
         name: None,
@@ -220,7 +156,7 @@ async fn protected_principals_are_refused_and_nothing_is_attached() {
     assert_refused(&m, &deps, &d).await;
 
     // Cordon's own role (an assumed-role session of it).
-    let mut d = detection_for("x", "x");
+    let mut d = detection_for(FIXTURE, "x", "x");
     d.principal = Some(Principal {
         kind: PrincipalKind::AssumedRole,
         name: Some("cordon-quarantine-role".into()),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::store::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
-use cordon_aws::{Clock, DynamoIncidentStore};
+use cordon_aws::incidents::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
+use cordon_aws::{Aws, Clock};
 use cordon_core::model::{Detection, IncidentStatus};
 use cordon_core::{Classification, TaskError, classify, incident};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ impl Config {
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         Ok(Self {
-            table_name: env::required(env, "CORDON_TABLE_NAME", "the incident table's name")?,
+            table_name: env::table_name(env)?,
         })
     }
 }
@@ -48,9 +48,9 @@ pub struct Deps {
 
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use).
-    pub fn build(config: Config, sdk: &aws_config::SdkConfig, clock: Clock) -> Self {
+    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
-            store: Arc::new(DynamoIncidentStore::from_conf(sdk, config.table_name)),
+            store: Arc::new(aws.incident_store(config.table_name)),
             clock,
         }
     }
@@ -219,25 +219,9 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
     match classification {
         Classification::Incident(detection) => {
             let id = detection.incident_id.clone();
-            let detection_json = serde_json::to_value(&detection).map_err(|e| {
-                TaskError::invalid("detection", format!("could not be serialized: {e}"))
-            })?;
-            let outcome = deps
-                .store
-                .open(&NewIncident {
-                    incident_id: id.clone(),
-                    status: IncidentStatus::Open,
-                    opened_at: now,
-                    rule: Some(detection.rule.clone()),
-                    title: Some(detection.title.clone()),
-                    principal: detection.principal.clone(),
-                    actor: Some(detection.actor.clone()),
-                    event: input.event,
-                    detection: Some(detection_json),
-                    error: None,
-                    execution_arn: input.execution_arn,
-                })
-                .await?;
+            let incident = NewIncident::detected(detection.clone(), input.event, now)
+                .with_execution_arn(input.execution_arn);
+            let outcome = deps.store.open(&incident).await?;
             let duplicate = outcome == OpenOutcome::Duplicate;
             if !duplicate {
                 deps.store
@@ -305,22 +289,9 @@ async fn reject(
 ) -> Result<OpenOutput, TaskError> {
     let id = incident::rejected_incident_id(&input.event);
     let message = error.to_string();
-    let outcome = deps
-        .store
-        .open(&NewIncident {
-            incident_id: id.clone(),
-            status: IncidentStatus::Rejected,
-            opened_at: now,
-            rule: None,
-            title: Some("malformed event rejected".into()),
-            principal: None,
-            actor: None,
-            event: input.event,
-            detection: None,
-            error: Some(message.clone()),
-            execution_arn: input.execution_arn,
-        })
-        .await?;
+    let incident = NewIncident::rejected(&id, input.event, &message, now)
+        .with_execution_arn(input.execution_arn);
+    let outcome = deps.store.open(&incident).await?;
     if outcome == OpenOutcome::Opened {
         deps.store
             .append(

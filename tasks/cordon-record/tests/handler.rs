@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_aws::fakes::FakeIncidentStore;
-use cordon_aws::store::IncidentStore;
+use cordon_aws::incidents::IncidentStore;
 use cordon_aws::testing::fixture;
 use cordon_core::TaskError;
 use cordon_core::model::IncidentStatus;

@@ -1,7 +1,7 @@
 //! Emulator-backed: the record handler over the real DynamoDB wire protocol (moto).
 use std::sync::Arc;
 
-use cordon_aws::store::IncidentStore;
+use cordon_aws::incidents::IncidentStore;
 use cordon_aws::testing::{fixture, moto, unique};
 use cordon_core::TaskError;
 use cordon_core::model::IncidentStatus;

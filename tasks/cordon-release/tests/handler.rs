@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_aws::fakes::{FAKE_ACCOUNT, FakeIdentityStore, FakeIncidentStore};
-use cordon_aws::store::{IncidentStore, NewIncident};
-use cordon_aws::testing::fixture;
+use cordon_aws::incidents::{IncidentStore, NewIncident};
+use cordon_aws::testing::fixture_detection;
 use cordon_core::model::{
     AccessKey, AttachedPolicy, Detection, IncidentStatus, KeyStatus, UserFacts,
 };
-use cordon_core::{Classification, ResponsePolicy, TaskError, classify, names, tags};
+use cordon_core::{ResponsePolicy, TaskError, names, tags};
 use cordon_release::{
     Config, Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, handle, release,
 };
@@ -30,10 +30,7 @@ fn quarantine_arn() -> String {
 }
 
 fn detection() -> Detection {
-    match classify(&fixture("iam-create-user-by-iam-user")) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("fixture should be an incident, got {other:?}"),
-    }
+    fixture_detection("iam-create-user-by-iam-user")
 }
 
 /// support-admin: an active and an inactive key, a password, a group, an inline policy, an
@@ -377,14 +374,11 @@ async fn an_unknown_or_empty_incident_id_is_refused() {
 #[tokio::test]
 async fn a_corrupt_snapshot_is_refused_without_touching_iam() {
     let store = Arc::new(FakeIncidentStore::new().with_open_incident("ct-corrupt", t0()));
-    store
-        .save_snapshot(
-            "ct-corrupt",
-            &serde_json::json!({"not": "a snapshot"}),
-            t0(),
-        )
-        .await
-        .expect("seed");
+    store.corrupt(
+        "ct-corrupt",
+        "snapshot",
+        &serde_json::json!({"not": "a snapshot"}),
+    );
     let iam = Arc::new(FakeIdentityStore::new().with_user(support_admin()));
     let e = release(input("ct-corrupt"), &deps(&iam, &store))
         .await
@@ -665,11 +659,7 @@ async fn the_configured_policy_arn_is_used_when_the_timeline_has_none() {
     let mut u = support_admin();
     let snapshot = cordon_core::model::Snapshot::of(&u, t0());
     store
-        .save_snapshot(
-            "ct-manual",
-            &serde_json::to_value(&snapshot).expect("json"),
-            t0(),
-        )
+        .save_snapshot("ct-manual", &snapshot, t0())
         .await
         .expect("snapshot");
     let custom = format!("arn:aws:iam::{FAKE_ACCOUNT}:policy/custom-deny");

@@ -2,15 +2,11 @@
 //! release it, over the real IAM and DynamoDB wire protocols.
 use std::sync::Arc;
 
-use aws_sdk_iam::types::StatusType;
 use chrono::Utc;
-use cordon_aws::store::{IncidentStore, NewIncident};
-use cordon_aws::testing::{Moto, fixture, moto, unique};
-use cordon_aws::{DynamoIncidentStore, IdentityStore};
-use cordon_core::model::{
-    Detection, IncidentStatus, KeyStatus, Principal, PrincipalKind, UserFacts,
-};
-use cordon_core::{Classification, ResponsePolicy, classify, tags};
+use cordon_aws::testing::{Moto, detection_for, fixture, moto, open_incident, unique};
+use cordon_aws::{DynamoIncidentStore, IdentityStore, IncidentStore};
+use cordon_core::model::{IncidentStatus, KeyStatus, UserFacts};
+use cordon_core::{ResponsePolicy, tags};
 use cordon_release::{Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, release};
 
 const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
@@ -27,44 +23,7 @@ struct Contained {
     before: UserFacts,
 }
 
-fn detection_for(user: &str, user_arn: &str) -> Detection {
-    let mut d = match classify(&fixture("iam-create-user-by-iam-user")) {
-        Ok(Classification::Incident(d)) => d,
-        other => panic!("fixture should be an incident: {other:?}"),
-    };
-    d.incident_id = unique("ct");
-    d.principal = Some(Principal {
-        kind: PrincipalKind::IamUser,
-        name: Some(user.to_string()),
-        arn: Some(user_arn.to_string()),
-        account_id: Some("123456789012".into()),
-        principal_id: None,
-    });
-    d
-}
-
-async fn create_key(m: &Moto, user: &str) -> String {
-    m.iam()
-        .create_access_key()
-        .user_name(user)
-        .send()
-        .await
-        .expect("create access key")
-        .access_key()
-        .map(|k| k.access_key_id().to_string())
-        .expect("an access key")
-}
-
-async fn set_key(m: &Moto, user: &str, key: &str, status: StatusType) {
-    m.iam()
-        .update_access_key()
-        .user_name(user)
-        .access_key_id(key)
-        .status(status)
-        .send()
-        .await
-        .expect("update access key");
-}
+const FIXTURE: &str = "iam-create-user-by-iam-user";
 
 async fn facts(m: &Moto, user: &str) -> Option<UserFacts> {
     m.identity_store()
@@ -80,69 +39,26 @@ async fn contained() -> Contained {
     let m = moto().await;
     let user = unique("release-me");
     let arn = m.create_user(&user).await;
-    let iam = m.iam();
-    let active_key = create_key(&m, &user).await;
-    let inactive_key = create_key(&m, &user).await;
-    set_key(&m, &user, &inactive_key, StatusType::Inactive).await;
-    let policy_arn = iam
-        .create_policy()
-        .policy_name(unique("support-read"))
-        .policy_document(
+    let active_key = m.create_access_key(&user).await;
+    let inactive_key = m.create_access_key(&user).await;
+    m.set_access_key_status(&user, &inactive_key, KeyStatus::Inactive)
+        .await;
+    let policy_arn = m
+        .create_policy(
+            &unique("support-read"),
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#,
         )
-        .send()
-        .await
-        .expect("create policy")
-        .policy()
-        .and_then(|p| p.arn())
-        .map(str::to_string)
-        .expect("policy arn");
-    iam.attach_user_policy()
-        .user_name(&user)
-        .policy_arn(&policy_arn)
-        .send()
-        .await
-        .expect("attach policy");
-    iam.create_login_profile()
-        .user_name(&user)
-        .password("Test-only-password-1!")
-        .send()
-        .await
-        .expect("login profile");
+        .await;
+    m.attach_user_policy(&user, &policy_arn).await;
+    m.create_login_profile(&user, "Test-only-password-1!").await;
     for (k, v) in [("team", "ops"), (tags::SECURITY_STATUS, "Reviewed")] {
-        iam.tag_user()
-            .user_name(&user)
-            .tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .expect("tag"),
-            )
-            .send()
-            .await
-            .expect("tag user");
+        m.tag_user(&user, k, v).await;
     }
     let before = facts(&m, &user).await.expect("user exists");
 
-    let d = detection_for(&user, &arn);
+    let d = detection_for(FIXTURE, &user, &arn);
     let store = Arc::new(m.incident_store().await);
-    store
-        .open(&NewIncident {
-            incident_id: d.incident_id.clone(),
-            status: IncidentStatus::Open,
-            opened_at: Utc::now(),
-            rule: Some(d.rule.clone()),
-            title: Some(d.title.clone()),
-            principal: d.principal.clone(),
-            actor: Some(d.actor.clone()),
-            event: fixture("iam-create-user-by-iam-user"),
-            detection: None,
-            error: None,
-            execution_arn: None,
-        })
-        .await
-        .expect("open incident");
+    open_incident(&*store, &d, fixture(FIXTURE)).await;
     let q = cordon_quarantine::Deps {
         identity: Arc::new(m.identity_store()),
         store: store.clone(),
@@ -313,8 +229,9 @@ async fn release_after_key_drift_skips_the_deleted_key_and_never_activates_a_new
         .send()
         .await
         .expect("delete key");
-    let new_key = create_key(&c.m, &c.user).await;
-    set_key(&c.m, &c.user, &new_key, StatusType::Inactive).await;
+    let new_key = c.m.create_access_key(&c.user).await;
+    c.m.set_access_key_status(&c.user, &new_key, KeyStatus::Inactive)
+        .await;
 
     let out = c.release("alice").await;
     let after = facts(&c.m, &c.user).await.expect("user exists");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_aws::env::Lookup;
-use cordon_aws::{Clock, IamIdentityStore, IdentityStore};
+use cordon_aws::{Aws, Clock, IdentityStore};
 use cordon_core::{TaskError, tags};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -35,9 +35,9 @@ pub struct Deps {
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use). The clock is
     /// unused: the tag time comes from the input.
-    pub fn build(_config: Config, sdk: &aws_config::SdkConfig, _clock: Clock) -> Self {
+    pub fn build(_config: Config, aws: &Aws, _clock: Clock) -> Self {
         Self {
-            identity: Arc::new(IamIdentityStore::from_conf(sdk)),
+            identity: Arc::new(aws.identity_store()),
         }
     }
 }

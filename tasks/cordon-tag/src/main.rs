@@ -1,5 +1,5 @@
 //! The tag Lambda: `main` only wires configuration, clients and the runtime.
-use cordon_aws::{load_sdk_config, system_clock};
+use cordon_aws::{Aws, system_clock};
 use cordon_tag::{Config, Deps, Input, handle};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -9,8 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let sdk = load_sdk_config().await;
-    let deps = Deps::build(config, &sdk, system_clock());
+    let aws = Aws::from_env().await;
+    let deps = Deps::build(config, &aws, system_clock());
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Input>| async move {
         handle(event.payload, deps).await

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use cordon::local::{Environments, LocalTemplate, Resources, StackNames};
-use cordon_aws::store::{DynamoIncidentStore, IncidentRecord, IncidentStore};
+use cordon_aws::DynamoIncidentStore;
+use cordon_aws::incidents::{IncidentRecord, IncidentStore};
 use cordon_core::TaskError;
 use cordon_engine::{
     Clock, Definition, Execution, ExecutionStatus, RunOutcome, Runtime, StartOptions,
@@ -169,7 +170,7 @@ impl Harness {
     }
 
     pub fn store(&self) -> DynamoIncidentStore {
-        DynamoIncidentStore::from_conf(&self.sdk, self.resources.table_name.clone())
+        cordon_aws::Aws::new(self.sdk.clone()).incident_store(self.resources.table_name.clone())
     }
 
     /// Re-registers `function` with one environment variable changed.

@@ -5,7 +5,7 @@
 //! Run with `cargo xtask test` (it starts moto and exports `AWS_ENDPOINT_URL`).
 mod harness;
 
-use cordon_aws::store::IncidentStore;
+use cordon_aws::IncidentStore;
 use cordon_core::model::IncidentStatus;
 use cordon_engine::ExecutionStatus;
 use harness::{Harness, Injected};

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_approval::{Deps, ReleaseAction, handle, with_source_ip};
-use cordon_aws::approvals::{ApprovalStore, DecidedBy, LinkRecord, LinkSummary, NewLink, Secret};
-use cordon_aws::fakes::{FakeApprovalStore, FakeTaskCallbacks};
+use cordon_aws::fakes::{FakeLinkStore, FakeTaskCallbacks};
+use cordon_aws::links::{DecidedBy, LinkRecord, LinkStore, LinkSummary, NewLink, Secret};
 use cordon_core::TaskError;
 use lambda_http::http::{Request, header};
 use lambda_http::{Body, Response};
@@ -39,7 +39,7 @@ impl ReleaseAction for FakeRelease {
 }
 
 pub struct World {
-    pub store: Arc<FakeApprovalStore>,
+    pub store: Arc<FakeLinkStore>,
     pub callbacks: Arc<FakeTaskCallbacks>,
     pub release: Arc<FakeRelease>,
     pub now: Arc<Mutex<DateTime<Utc>>>,
@@ -53,13 +53,13 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub fn world() -> World {
-    let store = Arc::new(FakeApprovalStore::new());
+    let store = Arc::new(FakeLinkStore::new());
     let callbacks = Arc::new(FakeTaskCallbacks::new());
     let release = Arc::new(FakeRelease::default());
     let now = Arc::new(Mutex::new(t0()));
     let clock_now = now.clone();
     let deps = Deps {
-        approvals: store.clone(),
+        links: store.clone(),
         callbacks: callbacks.clone(),
         release: release.clone(),
         clock: Arc::new(move || *clock_now.lock().unwrap_or_else(|p| p.into_inner())),

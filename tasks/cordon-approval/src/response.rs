@@ -1,0 +1,64 @@
+//! Every response the approval pages send: HTML with the security headers, errors included.
+use lambda_http::http::{self, StatusCode, header};
+use lambda_http::{Body, Response};
+
+use crate::html;
+
+/// Headers on every response, errors included.
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("x-robots-tag", "noindex, nofollow"),
+];
+
+/// The handler's only failure: a response that could not be built (never expected; every
+/// other problem is a page).
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("building the HTTP response failed: {0}")]
+    Http(#[from] http::Error),
+}
+
+impl From<ApprovalError> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(e: ApprovalError) -> Self {
+        lambda_http::lambda_runtime::Diagnostic {
+            error_type: "Cordon.ApprovalHttp".to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// An HTML response with the security headers.
+pub fn respond(status: u16, html: String) -> Result<Response<Body>, ApprovalError> {
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8");
+    for (k, v) in SECURITY_HEADERS {
+        b = b.header(*k, *v);
+    }
+    Ok(b.body(Body::Text(html))?)
+}
+
+/// The one 404 page every unknown, malformed or forged id gets.
+pub(crate) fn not_found() -> Result<Response<Body>, ApprovalError> {
+    respond(404, html::not_found_page())
+}
+
+/// Nothing was decided; try again (a read or write failed).
+pub(crate) fn unavailable() -> Result<Response<Body>, ApprovalError> {
+    respond(
+        503,
+        html::message(
+            "Please try again",
+            "Cordon could not complete the request just now; nothing was decided. Reload \
+             the link from the email in a minute and try again.",
+        ),
+    )
+}

@@ -1,0 +1,18 @@
+//! In-memory fakes of every trait, with the same idempotency semantics as the SDK
+//! implementations (conditional writes, first snapshot wins, attach-once, decide-once).
+//!
+//! Each fake records the operations it served (`calls()`), and can be told to fail an
+//! operation (`fail_on("iam:AttachUserPolicy", err)`), so handler tests can check both
+//! what was done and what happens when AWS says no.
+mod calls;
+mod iam;
+mod incidents;
+mod links;
+mod sfn;
+mod sns;
+
+pub use iam::{FAKE_ACCOUNT, FakeIdentityStore};
+pub use incidents::FakeIncidentStore;
+pub use links::FakeLinkStore;
+pub use sfn::{Callback, FakeTaskCallbacks};
+pub use sns::{FakeNotifier, Published};

@@ -1,0 +1,94 @@
+//! Approval mode: the token of a `.waitForTaskToken` invocation is stored under a random
+//! approval id (once per token), and the email carries only the link to it (once per
+//! approval). The token never appears in the email, a log line or an error.
+use chrono::Duration;
+use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary, NewLink, link_ref, redact};
+use cordon_core::TaskError;
+use cordon_core::notify::{NotificationContext, render};
+use tracing::info;
+
+use crate::config::Deps;
+use crate::payload::{Input, Output};
+
+/// Approval mode: store the token under a random approval id (once per token), then email
+/// the link (once per approval).
+pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output, TaskError> {
+    let id = input.incident_id.clone();
+    let kind = input.kind;
+    let token = input.task_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        TaskError::invalid(
+            "taskToken",
+            "is missing: an approval request must be invoked with .waitForTaskToken and \
+             pass \"taskToken.$\": \"$$.Task.Token\"",
+        )
+    })?;
+    let base = deps.approval_url.as_deref().ok_or_else(|| {
+        TaskError::Config(
+            "environment variable CORDON_APPROVAL_URL is not set; set it to the approval \
+             function's URL (the ApprovalFunctionUrl output) so approval links can be sent"
+                .into(),
+        )
+    })?;
+    let now = (deps.clock)();
+    let timeout = input
+        .timeout_seconds
+        .filter(|t| *t > 0)
+        .unwrap_or(deps.approval_timeout_seconds)
+        .clamp(1, i64::MAX as u64 / 2);
+    let expires_at = now + Duration::seconds(i64::try_from(timeout).unwrap_or(i64::MAX / 2));
+    let summary = LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref());
+    let created = deps
+        .links
+        .create(&NewLink::approval(
+            &id,
+            token.clone(),
+            summary,
+            now,
+            expires_at,
+        ))
+        .await
+        .map_err(|e| redact(e, &token))?;
+    let approval = created.record;
+    if let Some(message_id) = approval.message_id.clone() {
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), outcome = "already_sent");
+        return Ok(Output::already_sent(id, kind, Some(message_id)));
+    }
+    if approval.status != LinkStatus::Pending {
+        // Decided (or closed) before the earlier run recorded its message: nothing to ask.
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), status = approval.status.as_str(), outcome = "already_decided");
+        return Ok(Output::already_sent(id, kind, None));
+    }
+
+    let ctx = NotificationContext {
+        incident_id: id.clone(),
+        detection: input.detection,
+        assessment: input.assessment,
+        approval_url: Some(format!("{base}/a/{}", approval.id)),
+        approval_expires_at: Some(approval.expires_at),
+        note: input.note,
+        ..NotificationContext::default()
+    };
+    let n = render(kind, &ctx);
+    let message_id = deps
+        .notifier
+        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
+        .await?;
+    deps.links
+        .set_message_id(LinkKind::Approval, &approval.id, &message_id)
+        .await?;
+    // The incident-level marker is informative here (the approval item is the idempotency
+    // key, so a redrive with a new token is asked again).
+    deps.store
+        .mark_notified(&id, kind.as_str(), Some(&message_id), now)
+        .await?;
+    info!(
+        incident_id = %id,
+        step = "notify",
+        kind = kind.as_str(),
+        approval = link_ref(&approval.id),
+        expires_at = %approval.expires_at,
+        outcome = "sent",
+        message_id = %message_id,
+    );
+    Ok(Output::sent(id, kind, message_id))
+}

@@ -1,0 +1,84 @@
+//! Sending a notification once: check the incident's marker, render, publish, mark.
+//! Approval requests go to [`crate::approval`].
+use cordon_aws::links::{LinkSummary, NewLink};
+use cordon_core::TaskError;
+use cordon_core::notify::{NotificationContext, NotificationKind, render};
+use tracing::{info, warn};
+
+use crate::approval;
+use crate::config::Deps;
+use crate::payload::{Input, Output, error_text};
+
+/// Notify: see the crate docs.
+pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
+    if input.incident_id.trim().is_empty() {
+        return Err(TaskError::invalid("incidentId", "is empty"));
+    }
+    if input.kind == NotificationKind::ApprovalRequest {
+        return approval::request_approval(input, deps).await;
+    }
+    let id = input.incident_id.clone();
+    let kind = input.kind;
+    if let Some(mark) = deps.store.notification(&id, kind.as_str()).await? {
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), outcome = "already_sent");
+        return Ok(Output::already_sent(id, kind, mark.message_id));
+    }
+
+    let mut release_url = input.release_url;
+    if kind == NotificationKind::Contained {
+        match &deps.approval_url {
+            Some(base) => {
+                let link = NewLink::release(
+                    &id,
+                    LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref()),
+                    (deps.clock)(),
+                );
+                let created = deps.links.create(&link).await?;
+                release_url = Some(format!("{base}/r/{}", created.record.id));
+            }
+            None => warn!(
+                incident_id = %id,
+                step = "notify",
+                "CORDON_APPROVAL_URL is not set: the contained notification carries no release link"
+            ),
+        }
+    }
+
+    let ctx = NotificationContext {
+        incident_id: id.clone(),
+        detection: input.detection,
+        assessment: input.assessment,
+        approval_url: input.approval_url,
+        approval_expires_at: input.approval_expires_at,
+        release_url,
+        error: input.error.as_ref().and_then(error_text),
+        actions_taken: input.actions_taken,
+        decided_by: input.decided_by,
+        note: input.note,
+    };
+    let n = render(kind, &ctx);
+    let message_id = deps
+        .notifier
+        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
+        .await?;
+    let marked = deps
+        .store
+        .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())
+        .await?;
+    if !marked {
+        warn!(
+            incident_id = %id,
+            step = "notify",
+            kind = kind.as_str(),
+            "another run sent this notification concurrently"
+        );
+    }
+    info!(
+        incident_id = %id,
+        step = "notify",
+        kind = kind.as_str(),
+        outcome = "sent",
+        message_id = %message_id,
+    );
+    Ok(Output::sent(id, kind, message_id))
+}
