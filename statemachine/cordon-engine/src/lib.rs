@@ -20,6 +20,7 @@ pub mod dispatch;
 pub mod error;
 pub mod execution;
 pub mod history;
+pub mod json_text;
 pub mod payload;
 
 use std::sync::Arc;

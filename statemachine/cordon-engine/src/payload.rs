@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::definition::OptPath;
 use crate::error::{self, StatesError};
 use crate::intrinsics::{self, IntrinsicError};
+pub(crate) use crate::json_text::compact;
 use crate::paths::{self, PathError};
 
 /// AWS's maximum payload size for state input, output and results.
@@ -124,10 +125,6 @@ pub(crate) fn apply_result_path(
             })
         }
     }
-}
-
-pub(crate) fn compact(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// Evaluates a `.$` expression: an intrinsic call or a path.
