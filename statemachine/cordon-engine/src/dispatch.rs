@@ -9,30 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error;
-
-/// How the Task waits for its work, from the suffix of the resource ARN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IntegrationPattern {
-    /// Call the service and continue with its response.
-    RequestResponse,
-    /// `.sync`: the dispatcher itself waits for the job to finish.
-    Sync,
-    /// `.waitForTaskToken`: the dispatcher hands the token on; the Task then waits for
-    /// `SendTaskSuccess`/`SendTaskFailure` with that token.
-    WaitForTaskToken,
-}
-
-impl IntegrationPattern {
-    pub fn of(resource: &str) -> Self {
-        if resource.ends_with(".waitForTaskToken") {
-            Self::WaitForTaskToken
-        } else if resource.ends_with(".sync") || resource.contains(".sync:") {
-            Self::Sync
-        } else {
-            Self::RequestResponse
-        }
-    }
-}
+pub use crate::resource::IntegrationPattern;
 
 /// One invocation of a Task state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,21 +202,5 @@ mod tests {
             ))
             .await;
         assert_eq!(miss.unwrap_err().error, "States.TaskFailed");
-    }
-
-    #[test]
-    fn patterns_from_suffix() {
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::lambda:invoke.waitForTaskToken"),
-            IntegrationPattern::WaitForTaskToken
-        );
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::states:startExecution.sync:2"),
-            IntegrationPattern::Sync
-        );
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::sns:publish"),
-            IntegrationPattern::RequestResponse
-        );
     }
 }

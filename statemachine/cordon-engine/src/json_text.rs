@@ -15,42 +15,12 @@ pub fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// How a JSON value prints through Java's `toString` (what `States.Format` shows).
+/// How a JSON value prints through Java's `toString` (what `States.Format` shows):
+/// `{a=1, b=[x, y]}`, strings unquoted.
 pub fn java_to_string(v: &Value) -> String {
     let mut out = String::new();
-    write_java(v, &mut out);
+    write(v, &JAVA, &mut out);
     out
-}
-
-fn write_java(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&java_number(n)),
-        Value::String(s) => out.push_str(s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_java(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push('=');
-                write_java(item, out);
-            }
-            out.push('}');
-        }
-    }
 }
 
 /// A number as the JVM prints it: integers plainly, doubles via `Double.toString`.
@@ -94,20 +64,40 @@ pub fn java_double(x: f64) -> String {
 /// what error causes quote and `States.JsonToString`/`States.Hash` produce.
 pub fn jackson(v: &Value) -> String {
     let mut out = String::new();
-    write_json(v, &mut out);
+    write(v, &JACKSON, &mut out);
     out
 }
 
-fn write_json(v: &Value, out: &mut String) {
+/// What tells the JVM's two ways of printing a value apart.
+struct Style {
+    item_separator: &'static str,
+    key_separator: char,
+    quote_strings: bool,
+}
+
+const JACKSON: Style = Style {
+    item_separator: ",",
+    key_separator: ':',
+    quote_strings: true,
+};
+
+const JAVA: Style = Style {
+    item_separator: ", ",
+    key_separator: '=',
+    quote_strings: false,
+};
+
+fn write(v: &Value, style: &Style, out: &mut String) {
     match v {
         Value::Number(n) => out.push_str(&java_number(n)),
+        Value::String(s) if !style.quote_strings => out.push_str(s),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.item_separator);
                 }
-                write_json(item, out);
+                write(item, style, out);
             }
             out.push(']');
         }
@@ -115,14 +105,19 @@ fn write_json(v: &Value, out: &mut String) {
             out.push('{');
             for (i, (k, item)) in map.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(style.item_separator);
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_json(item, out);
+                if style.quote_strings {
+                    out.push_str(&Value::String(k.clone()).to_string());
+                } else {
+                    out.push_str(k);
+                }
+                out.push(style.key_separator);
+                write(item, style, out);
             }
             out.push('}');
         }
+        // null, booleans and (quoted) strings print the same in both styles.
         other => out.push_str(&other.to_string()),
     }
 }

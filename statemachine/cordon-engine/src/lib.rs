@@ -15,13 +15,14 @@ pub mod paths;
 
 mod choice;
 pub mod clock;
+pub mod dataflow;
 pub mod definition;
 pub mod dispatch;
 pub mod error;
 pub mod execution;
 pub mod history;
 pub mod json_text;
-pub mod payload;
+pub mod resource;
 
 use std::sync::Arc;
 
@@ -30,8 +31,7 @@ use serde_json::Value;
 pub use clock::{Clock, Randomness, SystemClock, VirtualClock};
 pub use definition::{Definition, Diagnostic, ValidationError};
 pub use dispatch::{
-    FnDispatcher, IntegrationPattern, Router, TaskDispatcher, TaskFailure, TaskRequest,
-    UnresolvedDispatcher,
+    FnDispatcher, Router, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher,
 };
 pub use error::StatesError;
 pub use execution::{
@@ -39,6 +39,7 @@ pub use execution::{
     ExecutionStatus, RunOutcome, Runtime, StartError, StartOptions,
 };
 pub use history::{EventType, HistoryEvent};
+pub use resource::{IntegrationPattern, Resource};
 
 /// What a finished (or stuck) execution looks like.
 #[derive(Debug, Clone, PartialEq)]
