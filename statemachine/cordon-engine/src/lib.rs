@@ -7,8 +7,11 @@
 //! - [`Definition::parse`] validates a definition, naming the state and field of each problem.
 //! - [`Execution`] runs one execution: [`Execution::start`], then
 //!   [`Execution::run_until_parked`] (for a service that persists parked executions) or
-//!   [`Execution::run_until_finished`]; callbacks through [`Execution::send_task_success`] and
-//!   friends or an [`ExecutionHandle`]; [`Execution::stop`], [`Execution::redrive`].
+//!   [`Execution::run_until_finished`]; [`Execution::stop`], [`Execution::redrive`].
+//! - Callbacks are one type, [`Callback`] (SendTaskSuccess/Failure/Heartbeat, StopExecution):
+//!   applied directly with [`Execution::apply`], or sent from elsewhere through an
+//!   [`ExecutionHandle`] as a [`Command`] that carries its reply channel. A service that drives
+//!   parked executions itself takes them with [`Execution::next_command`].
 //! - [`run_to_completion`] and [`local_exec`] are the one-call forms `cordon local exec` uses.
 pub mod intrinsics;
 pub mod paths;
@@ -35,8 +38,8 @@ pub use dispatch::{
 };
 pub use error::StatesError;
 pub use execution::{
-    CallbackError, Execution, ExecutionDescription, ExecutionHandle, ExecutionState,
-    ExecutionStatus, RunOutcome, Runtime, StartError, StartOptions,
+    Callback, CallbackError, Command, Execution, ExecutionDescription, ExecutionHandle,
+    ExecutionState, ExecutionStatus, Reply, RunOutcome, Runtime, StartError, StartOptions,
 };
 pub use history::{EventType, HistoryEvent};
 pub use resource::{IntegrationPattern, Resource};
