@@ -1,8 +1,11 @@
 //! Cordon's embedded Step Functions engine: an Amazon States Language
 //! (JSONPath query language) interpreter that agrees with AWS.
 //!
-//! The interpreter knows nothing about Lambda, HTTP or AWS: tasks are dispatched
-//! through a trait, and time comes from a clock that tests replace with a virtual one.
+//! The engine knows the Amazon States Language, including the forms a Task's `Resource` ARN
+//! takes, because they decide how the Task waits and how history records it (all read in
+//! [`resource`]). It never carries a task out: every Task goes to a [`TaskDispatcher`], and
+//! the crate has no Lambda, HTTP or AWS client. Time comes from a [`Clock`] that tests
+//! replace with a virtual one.
 //!
 //! - [`Definition::parse`] validates a definition, naming the state and field of each problem.
 //! - [`Execution`] runs one execution: [`Execution::start`], then
@@ -33,9 +36,7 @@ use serde_json::Value;
 
 pub use clock::{Clock, Randomness, SystemClock, VirtualClock};
 pub use definition::{Definition, Diagnostic, ValidationError};
-pub use dispatch::{
-    FnDispatcher, Router, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher,
-};
+pub use dispatch::{FnDispatcher, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher};
 pub use error::StatesError;
 pub use execution::{
     Callback, CallbackError, Command, Execution, ExecutionDescription, ExecutionHandle,

@@ -8,10 +8,11 @@ use super::{Completion, Execution, Runtime, non_empty};
 use crate::clock::add_secs;
 use crate::dataflow::{FlowError, MAX_PAYLOAD_BYTES, payload_size, resolve_optional, within_limit};
 use crate::definition::{Kind, State, TaskSpec};
-use crate::dispatch::{IntegrationPattern, TaskFailure, TaskRequest};
+use crate::dispatch::{TaskFailure, TaskRequest};
 use crate::error::StatesError;
 use crate::history::TaskEvents;
 use crate::json_text::compact;
+use crate::resource::IntegrationPattern;
 
 impl Execution {
     pub(super) fn attempt_task(
