@@ -5,6 +5,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
+/// `d` as a chrono duration, saturating at the longest one.
+pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// `t` plus `s` seconds; `None` past the end of representable time.
+pub(crate) fn add_secs(t: DateTime<Utc>, s: u64) -> Option<DateTime<Utc>> {
+    t.checked_add_signed(chrono::Duration::seconds(i64::try_from(s).ok()?))
+}
+
 /// The engine's source of time.
 #[async_trait]
 pub trait Clock: Send + Sync {
@@ -65,8 +75,7 @@ impl VirtualClock {
     }
 
     pub fn advance_by(&self, d: Duration) {
-        let target = self.now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        self.advance_to(target);
+        self.advance_to(self.now() + to_chrono(d));
     }
 }
 

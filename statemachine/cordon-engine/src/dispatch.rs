@@ -1,38 +1,14 @@
-//! How Task states reach the outside world. The interpreter knows nothing about Lambda, HTTP
-//! or AWS: it hands a [`TaskRequest`] to a [`TaskDispatcher`].
-use std::collections::HashMap;
+//! How Task states reach the outside world: the interpreter hands a [`TaskRequest`] to a
+//! [`TaskDispatcher`] and never carries a task out itself. (What the `Resource` ARN means
+//! for the execution, its integration pattern and history form, is [`crate::resource`].)
 use std::future::Future;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error;
-
-/// How the Task waits for its work, from the suffix of the resource ARN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IntegrationPattern {
-    /// Call the service and continue with its response.
-    RequestResponse,
-    /// `.sync`: the dispatcher itself waits for the job to finish.
-    Sync,
-    /// `.waitForTaskToken`: the dispatcher hands the token on; the Task then waits for
-    /// `SendTaskSuccess`/`SendTaskFailure` with that token.
-    WaitForTaskToken,
-}
-
-impl IntegrationPattern {
-    pub fn of(resource: &str) -> Self {
-        if resource.ends_with(".waitForTaskToken") {
-            Self::WaitForTaskToken
-        } else if resource.ends_with(".sync") || resource.contains(".sync:") {
-            Self::Sync
-        } else {
-            Self::RequestResponse
-        }
-    }
-}
+use crate::resource::IntegrationPattern;
 
 /// One invocation of a Task state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,62 +87,6 @@ where
     }
 }
 
-/// Routes Tasks to handlers by resource. A resource matches a route registered under the full
-/// resource string, or under the Lambda function named in `Parameters.FunctionName` / the
-/// function ARN. Unmatched resources fail like [`UnresolvedDispatcher`].
-#[derive(Default, Clone)]
-pub struct Router {
-    routes: HashMap<String, Arc<dyn TaskDispatcher>>,
-}
-
-impl Router {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Registers `handler` for a resource ARN, or a Lambda function name or ARN.
-    pub fn route(mut self, key: impl Into<String>, handler: Arc<dyn TaskDispatcher>) -> Self {
-        self.routes.insert(key.into(), handler);
-        self
-    }
-
-    fn lookup(&self, req: &TaskRequest) -> Option<&Arc<dyn TaskDispatcher>> {
-        if let Some(h) = self.routes.get(&req.resource) {
-            return Some(h);
-        }
-        let function = req
-            .input
-            .get("FunctionName")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| {
-                req.resource
-                    .contains(":function:")
-                    .then(|| req.resource.clone())
-            })?;
-        if let Some(h) = self.routes.get(&function) {
-            return Some(h);
-        }
-        // `arn:aws:lambda:region:acct:function:name[:qualifier]` -> `name`
-        let name = function
-            .split(":function:")
-            .nth(1)
-            .map(|rest| rest.split(':').next().unwrap_or(rest))
-            .unwrap_or(&function);
-        self.routes.get(name)
-    }
-}
-
-#[async_trait]
-impl TaskDispatcher for Router {
-    async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
-        match self.lookup(&req) {
-            Some(h) => h.clone().invoke(req).await,
-            None => Err(unresolved(&req.resource)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,50 +116,6 @@ mod tests {
         assert_eq!(
             err.cause,
             "no handler registered for resource arn:aws:states:::lambda:invoke"
-        );
-    }
-
-    #[tokio::test]
-    async fn router_matches_function_names() {
-        let h: Arc<dyn TaskDispatcher> =
-            Arc::new(FnDispatcher(|r: TaskRequest| async move { Ok(r.input) }));
-        let router = Router::new().route("cordon-enrich", h);
-        let ok = router
-            .invoke(req(
-                "arn:aws:states:::lambda:invoke",
-                serde_json::json!({"FunctionName": "arn:aws:lambda:us-east-1:1:function:cordon-enrich:$LATEST"}),
-            ))
-            .await;
-        assert!(ok.is_ok());
-        let direct = router
-            .invoke(req(
-                "arn:aws:lambda:us-east-1:1:function:cordon-enrich",
-                Value::Null,
-            ))
-            .await;
-        assert!(direct.is_ok());
-        let miss = router
-            .invoke(req(
-                "arn:aws:states:::lambda:invoke",
-                serde_json::json!({"FunctionName": "other"}),
-            ))
-            .await;
-        assert_eq!(miss.unwrap_err().error, "States.TaskFailed");
-    }
-
-    #[test]
-    fn patterns_from_suffix() {
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::lambda:invoke.waitForTaskToken"),
-            IntegrationPattern::WaitForTaskToken
-        );
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::states:startExecution.sync:2"),
-            IntegrationPattern::Sync
-        );
-        assert_eq!(
-            IntegrationPattern::of("arn:aws:states:::sns:publish"),
-            IntegrationPattern::RequestResponse
         );
     }
 }

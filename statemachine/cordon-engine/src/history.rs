@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::resource::Resource;
+
 /// AWS's maximum number of events in one execution's history.
 pub const MAX_HISTORY_EVENTS: usize = 25_000;
 
@@ -281,6 +283,133 @@ impl EventDetails {
             _ => out.map_iteration_aborted_event_details = d,
         }
         out
+    }
+}
+
+/// The events of one Task's life, in the form AWS records for its resource: `LambdaFunction*`
+/// events for a plain Lambda function ARN, `Task*` events (with `resourceType` and
+/// `resource`) for every other form.
+pub(crate) struct TaskEvents<'a>(pub &'a Resource);
+
+impl TaskEvents<'_> {
+    /// `TaskScheduled` and `TaskStarted` (or the `LambdaFunction*` pair), for the effective
+    /// input's text.
+    pub(crate) fn scheduled(
+        &self,
+        region: &str,
+        input: String,
+        timeout_in_seconds: Option<u64>,
+        heartbeat_in_seconds: Option<u64>,
+    ) -> [(EventType, EventDetails); 2] {
+        let r = self.0;
+        if r.is_lambda_function() {
+            let scheduled = EventDetails {
+                lambda_function_scheduled_event_details: Some(
+                    LambdaFunctionScheduledEventDetails {
+                        resource: r.as_str().to_owned(),
+                        input,
+                        input_details: DataDetails::default(),
+                        timeout_in_seconds,
+                    },
+                ),
+                ..EventDetails::default()
+            };
+            return [
+                (EventType::LambdaFunctionScheduled, scheduled),
+                (EventType::LambdaFunctionStarted, EventDetails::none()),
+            ];
+        }
+        let scheduled = EventDetails {
+            task_scheduled_event_details: Some(TaskScheduledEventDetails {
+                resource_type: r.resource_type().to_owned(),
+                resource: r.resource_name().to_owned(),
+                region: region.to_owned(),
+                parameters: input,
+                timeout_in_seconds,
+                heartbeat_in_seconds,
+            }),
+            ..EventDetails::default()
+        };
+        let started = EventDetails {
+            task_started_event_details: Some(TaskStartedEventDetails {
+                resource_type: r.resource_type().to_owned(),
+                resource: r.resource_name().to_owned(),
+            }),
+            ..EventDetails::default()
+        };
+        [
+            (EventType::TaskScheduled, scheduled),
+            (EventType::TaskStarted, started),
+        ]
+    }
+
+    /// `TaskSubmitted`: a `.waitForTaskToken` dispatch returned (always the `Task*` form).
+    pub(crate) fn submitted(&self, output: String) -> (EventType, EventDetails) {
+        let details = EventDetails {
+            task_submitted_event_details: Some(self.output(output)),
+            ..EventDetails::default()
+        };
+        (EventType::TaskSubmitted, details)
+    }
+
+    pub(crate) fn succeeded(&self, output: String) -> (EventType, EventDetails) {
+        if self.0.is_lambda_function() {
+            let details = EventDetails {
+                lambda_function_succeeded_event_details: Some(OutputEventDetails {
+                    output,
+                    output_details: DataDetails::default(),
+                }),
+                ..EventDetails::default()
+            };
+            return (EventType::LambdaFunctionSucceeded, details);
+        }
+        let details = EventDetails {
+            task_succeeded_event_details: Some(self.output(output)),
+            ..EventDetails::default()
+        };
+        (EventType::TaskSucceeded, details)
+    }
+
+    /// `TaskFailed`, or `TaskTimedOut` when the Task ran out of time or heartbeat.
+    pub(crate) fn failed(
+        &self,
+        error: Option<String>,
+        cause: Option<String>,
+        timed_out: bool,
+    ) -> (EventType, EventDetails) {
+        let mut d = EventDetails::default();
+        if self.0.is_lambda_function() {
+            let e = Some(ErrorEventDetails { error, cause });
+            return if timed_out {
+                d.lambda_function_timed_out_event_details = e;
+                (EventType::LambdaFunctionTimedOut, d)
+            } else {
+                d.lambda_function_failed_event_details = e;
+                (EventType::LambdaFunctionFailed, d)
+            };
+        }
+        let e = Some(TaskErrorEventDetails {
+            resource_type: self.0.resource_type().to_owned(),
+            resource: self.0.resource_name().to_owned(),
+            error,
+            cause,
+        });
+        if timed_out {
+            d.task_timed_out_event_details = e;
+            (EventType::TaskTimedOut, d)
+        } else {
+            d.task_failed_event_details = e;
+            (EventType::TaskFailed, d)
+        }
+    }
+
+    fn output(&self, output: String) -> TaskOutputEventDetails {
+        TaskOutputEventDetails {
+            resource_type: self.0.resource_type().to_owned(),
+            resource: self.0.resource_name().to_owned(),
+            output,
+            output_details: DataDetails::default(),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The `States.*` intrinsic functions.
-//! OWNED BY: the paths/intrinsics helper. Signatures are the contract with the interpreter.
+//! The `States.*` intrinsic functions: `lexer` parses an expression into a [`Call`] tree,
+//! `functions` runs each function on resolved values, `error` says how they fail.
 //!
 //! [`Intrinsic::parse`] tokenizes and parses an expression such as
 //! `States.Format('{} = {}', $.name, States.MathAdd($.n, 1))` into a tree, checking function
@@ -8,31 +8,17 @@
 //! are [`IntrinsicError::Failed`] with AWS's error name and the cause text *without* the
 //! `An error occurred while executing the state '…' (entered at the event id #N). ` prefix,
 //! which only the interpreter knows.
-use serde_json::{Number, Value};
+use serde_json::Value;
 
-use crate::paths::{Path, compact};
+use crate::json_text::jackson;
 
+mod error;
 mod functions;
 mod lexer;
 
-pub use functions::{Function, java_to_string, to_json_text};
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum IntrinsicError {
-    /// The expression does not parse, names an unknown function, or has the wrong arity
-    /// (a definition-time error).
-    #[error("{0}")]
-    Invalid(String),
-    /// Evaluation failed at run time; AWS reports `States.IntrinsicFailure` (or
-    /// `States.Runtime` for unresolvable paths) with this cause.
-    #[error("{cause}")]
-    Failed { error: String, cause: String },
-}
-
-/// The error name for an intrinsic whose path argument does not resolve.
-pub const ERROR_RUNTIME: &str = "States.Runtime";
-/// The error name for an intrinsic function that fails on its (resolved) arguments.
-pub const ERROR_INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+pub use error::{ERROR_INTRINSIC_FAILURE, ERROR_RUNTIME, IntrinsicError};
+pub use functions::Function;
+pub use lexer::{Arg, Call};
 
 /// True when a string value of a `.$` field is an intrinsic call rather than a path.
 pub fn is_intrinsic(expr: &str) -> bool {
@@ -47,29 +33,6 @@ pub fn validate(expr: &str) -> Result<(), IntrinsicError> {
 /// Evaluates an intrinsic expression. Path arguments resolve against `input`, or `context` for `$$`.
 pub fn evaluate(expr: &str, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
     Intrinsic::parse(expr)?.evaluate(input, context)
-}
-
-/// One argument (or the whole expression) of an intrinsic call.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arg {
-    /// A single-quoted literal: `value` has the escapes resolved; `raw` keeps them, because
-    /// `States.Format` treats `\{` differently from `{`.
-    Str {
-        value: String,
-        raw: String,
-    },
-    Number(Number),
-    Bool(bool),
-    Null,
-    Path(Path),
-    Call(Call),
-}
-
-/// A parsed `States.Name(args...)` call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub function: Function,
-    pub args: Vec<Arg>,
 }
 
 /// A parsed intrinsic expression, ready to evaluate many times.
@@ -117,7 +80,7 @@ fn eval_arg(arg: &Arg, input: &Value, context: &Value) -> Result<Value, Intrinsi
                 cause: format!(
                     "The JsonPath argument for the field '{}' could not be found in the input '{}'",
                     path.as_str(),
-                    compact(doc)
+                    jackson(doc)
                 ),
             }
         }),

@@ -1,26 +1,34 @@
 //! Cordon's embedded Step Functions engine: an Amazon States Language
 //! (JSONPath query language) interpreter that agrees with AWS.
 //!
-//! The interpreter knows nothing about Lambda, HTTP or AWS: tasks are dispatched
-//! through a trait, and time comes from a clock that tests replace with a virtual one.
+//! The engine knows the Amazon States Language, including the forms a Task's `Resource` ARN
+//! takes, because they decide how the Task waits and how history records it (all read in
+//! [`resource`]). It never carries a task out: every Task goes to a [`TaskDispatcher`], and
+//! the crate has no Lambda, HTTP or AWS client. Time comes from a [`Clock`] that tests
+//! replace with a virtual one.
 //!
 //! - [`Definition::parse`] validates a definition, naming the state and field of each problem.
 //! - [`Execution`] runs one execution: [`Execution::start`], then
 //!   [`Execution::run_until_parked`] (for a service that persists parked executions) or
-//!   [`Execution::run_until_finished`]; callbacks through [`Execution::send_task_success`] and
-//!   friends or an [`ExecutionHandle`]; [`Execution::stop`], [`Execution::redrive`].
+//!   [`Execution::run_until_finished`]; [`Execution::stop`], [`Execution::redrive`].
+//! - Callbacks are one type, [`Callback`] (SendTaskSuccess/Failure/Heartbeat, StopExecution):
+//!   applied directly with [`Execution::apply`], or sent from elsewhere through an
+//!   [`ExecutionHandle`] as a [`Command`] that carries its reply channel. A service that drives
+//!   parked executions itself takes them with [`Execution::next_command`].
 //! - [`run_to_completion`] and [`local_exec`] are the one-call forms `cordon local exec` uses.
 pub mod intrinsics;
 pub mod paths;
 
 mod choice;
 pub mod clock;
+pub mod dataflow;
 pub mod definition;
 pub mod dispatch;
 pub mod error;
 pub mod execution;
 pub mod history;
-pub mod payload;
+pub mod json_text;
+pub mod resource;
 
 use std::sync::Arc;
 
@@ -28,16 +36,14 @@ use serde_json::Value;
 
 pub use clock::{Clock, Randomness, SystemClock, VirtualClock};
 pub use definition::{Definition, Diagnostic, ValidationError};
-pub use dispatch::{
-    FnDispatcher, IntegrationPattern, Router, TaskDispatcher, TaskFailure, TaskRequest,
-    UnresolvedDispatcher,
-};
+pub use dispatch::{FnDispatcher, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher};
 pub use error::StatesError;
 pub use execution::{
-    CallbackError, Execution, ExecutionDescription, ExecutionHandle, ExecutionState,
-    ExecutionStatus, RunOutcome, Runtime, StartError, StartOptions,
+    Callback, CallbackError, Command, Execution, ExecutionDescription, ExecutionHandle,
+    ExecutionState, ExecutionStatus, Reply, RunOutcome, Runtime, StartError, StartOptions,
 };
 pub use history::{EventType, HistoryEvent};
+pub use resource::{IntegrationPattern, Resource};
 
 /// What a finished (or stuck) execution looks like.
 #[derive(Debug, Clone, PartialEq)]

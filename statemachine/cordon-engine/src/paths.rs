@@ -1,6 +1,5 @@
 //! ASL paths (`$.a.b`, `$$.Execution.Id`), reference paths and `ResultPath` placement,
 //! built on the RFC 9535 JSONPath implementation in `serde_json_path`.
-//! OWNED BY: the paths/intrinsics helper. Signatures are the contract with the interpreter.
 //!
 //! AWS evaluates ASL paths with Jayway JsonPath, which accepts forms RFC 9535 does not:
 //! dot-notation names with any character except `.`/`[` (`$.detail-type`), filters written
@@ -11,6 +10,8 @@
 //! (possibly empty), which is what AWS does.
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
+
+use crate::json_text::jackson;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PathError {
@@ -605,7 +606,7 @@ impl ReferencePath {
             PathError::Unappliable(format!(
                 "Unable to apply ResultPath '{}' to input '{}'",
                 self.text,
-                compact(target)
+                jackson(target)
             ))
         };
         let snapshot = target.clone();
@@ -628,11 +629,6 @@ impl ReferencePath {
         }
         Ok(target)
     }
-}
-
-/// Compact JSON text of a value, as AWS (Jackson) prints inputs inside error causes.
-pub fn compact(value: &Value) -> String {
-    crate::intrinsics::to_json_text(value)
 }
 
 /// Checks an ASL Path (as used by InputPath, OutputPath, ItemsPath, `*.$` fields, ...).

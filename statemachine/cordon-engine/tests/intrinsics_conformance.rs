@@ -9,7 +9,7 @@
 use std::path::{Path as FsPath, PathBuf};
 
 use cordon_engine::intrinsics::{self, IntrinsicError};
-use cordon_engine::paths;
+use cordon_engine::{json_text, paths};
 use serde_json::{Map, Value, json};
 
 fn conformance_root() -> PathBuf {
@@ -74,7 +74,7 @@ fn template(t: &Value, input: &Value, ctx: &Value) -> Result<Value, Failure> {
                                     format!(
                                         "The JSONPath '{expr}' specified for the field '{k}' \
                                          could not be found in the input '{}'",
-                                        paths::compact(doc)
+                                        json_text::jackson(doc)
                                     ),
                                 )
                             })?

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use cordon_engine::resource::is_lambda_function_arn;
 use cordon_engine::{TaskDispatcher, TaskFailure, TaskRequest};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -261,10 +262,6 @@ pub fn parse_function(reference: &str) -> (String, Option<String>) {
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const LAMBDA_INVOKE_TOKEN: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
-fn is_plain_function_arn(resource: &str) -> bool {
-    resource.starts_with("arn:") && resource.contains(":lambda:") && resource.contains(":function:")
-}
-
 /// Routes Lambda resources to a [`LambdaBackend`]; every other resource goes to `fallback`.
 pub struct LambdaDispatcher {
     backend: Arc<dyn LambdaBackend>,
@@ -414,7 +411,7 @@ impl TaskDispatcher for LambdaDispatcher {
             let out = self.call(function, qualifier, payload).await?;
             return Ok(result_envelope(&out));
         }
-        if is_plain_function_arn(&req.resource) {
+        if is_lambda_function_arn(&req.resource) {
             let out = self.call(&req.resource, None, req.input).await?;
             return Ok(out.payload);
         }

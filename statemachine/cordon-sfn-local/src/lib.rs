@@ -22,6 +22,7 @@
 mod api;
 pub mod error;
 pub mod lambda;
+mod router;
 mod server;
 mod service;
 pub mod store;
@@ -31,5 +32,6 @@ pub use lambda::{
     HttpLambda, InProcessLambda, InvokeError, InvokeOutput, InvokeRequest, LambdaBackend,
     LambdaDispatcher, LambdaError,
 };
+pub use router::Router;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;

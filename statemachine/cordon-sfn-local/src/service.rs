@@ -2,22 +2,23 @@
 //!
 //! Each running execution is driven by its own tokio task (an "actor") that owns the engine's
 //! [`Execution`]: it runs it until parked, persists it, then sleeps until its next timer (the
-//! per-execution scheduler) or until a callback or stop arrives. Callbacks that arrive while
-//! parked are applied and persisted before the API answers (write-ahead); callbacks arriving
-//! while a task dispatch is in flight are handed to the engine's own channel.
+//! per-execution scheduler) or until a callback or stop arrives. Callbacks and stops reach the
+//! actor as the engine's own [`Command`]s through its [`ExecutionHandle`]: while parked, the
+//! actor takes them, applies them and persists before the API answers (write-ahead); while a
+//! task dispatch is in flight, the engine takes them itself.
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cordon_engine::{
-    Clock, Definition, EventType, Execution, ExecutionStatus, RunOutcome, Runtime, StartOptions,
-    SystemClock, TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher,
+    Callback, CallbackError, Clock, Command, Definition, EventType, Execution, ExecutionHandle,
+    ExecutionStatus, RunOutcome, Runtime, StartOptions, SystemClock, TaskDispatcher, TaskFailure,
+    TaskRequest, UnresolvedDispatcher,
 };
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
 use crate::lambda::{InProcessLambda, LambdaBackend, LambdaDispatcher};
@@ -72,32 +73,10 @@ impl ServiceConfig {
     }
 }
 
-enum Cmd {
-    Success {
-        token: String,
-        output: Value,
-        reply: oneshot::Sender<Result<(), ApiError>>,
-    },
-    Failure {
-        token: String,
-        error: Option<String>,
-        cause: Option<String>,
-        reply: oneshot::Sender<Result<(), ApiError>>,
-    },
-    Heartbeat {
-        token: String,
-        reply: oneshot::Sender<Result<(), ApiError>>,
-    },
-    Stop {
-        error: Option<String>,
-        cause: Option<String>,
-        reply: oneshot::Sender<Result<(), ApiError>>,
-    },
-}
-
+/// The task that drives one execution.
 struct Actor {
     id: u64,
-    tx: mpsc::UnboundedSender<Cmd>,
+    handle: ExecutionHandle,
     abort: tokio::task::AbortHandle,
 }
 
@@ -131,17 +110,6 @@ pub(crate) struct Core {
     tokens: Arc<Mutex<HashMap<String, String>>>,
     definitions: Mutex<HashMap<(String, String), Arc<Definition>>>,
     next_actor: AtomicU64,
-}
-
-fn task_timed_out() -> ApiError {
-    ApiError::new(
-        "TaskTimedOut",
-        "Task Timed Out: 'Provided task does not exist anymore'",
-    )
-}
-
-fn gone<T>(_: T) -> ApiError {
-    task_timed_out()
 }
 
 /// Names of state machines and executions: 1-80 characters, none of AWS's forbidden ones.
@@ -231,45 +199,23 @@ impl Core {
     fn spawn_actor(self: &Arc<Self>, actors: &mut HashMap<String, Actor>, ex: Execution) {
         let arn = ex.state().identity.execution_arn.clone();
         let id = self.next_actor.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = ex.handle();
         let core = self.clone();
-        let task = tokio::spawn(async move { core.drive(id, ex, rx).await });
+        let task = tokio::spawn(async move { core.drive(id, ex).await });
         actors.insert(
             arn,
             Actor {
                 id,
-                tx,
+                handle,
                 abort: task.abort_handle(),
             },
         );
     }
 
-    async fn drive(
-        self: Arc<Self>,
-        id: u64,
-        mut ex: Execution,
-        mut rx: mpsc::UnboundedReceiver<Cmd>,
-    ) {
+    async fn drive(self: Arc<Self>, id: u64, mut ex: Execution) {
         let arn = ex.state().identity.execution_arn.clone();
-        let handle = ex.handle();
-        let forwarded = Arc::new(AtomicUsize::new(0));
         loop {
-            let outcome = {
-                let run = ex.run_until_parked(&self.rt);
-                tokio::pin!(run);
-                loop {
-                    tokio::select! {
-                        o = &mut run => break o,
-                        Some(cmd) = rx.recv() => forward(cmd, &handle, &forwarded),
-                    }
-                }
-            };
-            if matches!(outcome, RunOutcome::Parked { .. }) && forwarded.load(Ordering::SeqCst) > 0
-            {
-                // A forwarded callback is still on its way into the engine.
-                tokio::task::yield_now().await;
-                continue;
-            }
+            let outcome = ex.run_until_parked(&self.rt).await;
             self.persist(&ex);
             let RunOutcome::Parked { next_wakeup, .. } = outcome else {
                 break;
@@ -282,7 +228,7 @@ impl Core {
                 }
             };
             tokio::select! {
-                cmd = rx.recv() => match cmd {
+                cmd = ex.next_command() => match cmd {
                     Some(cmd) => self.apply(&mut ex, cmd),
                     None => return,
                 },
@@ -298,34 +244,13 @@ impl Core {
     }
 
     /// Applies a command to a parked execution, persisting before replying.
-    fn apply(&self, ex: &mut Execution, cmd: Cmd) {
-        let rt = &self.rt;
-        let (result, reply) = match cmd {
-            Cmd::Success {
-                token,
-                output,
-                reply,
-            } => (ex.send_task_success(&token, output, rt), reply),
-            Cmd::Failure {
-                token,
-                error,
-                cause,
-                reply,
-            } => (ex.send_task_failure(&token, error, cause, rt), reply),
-            Cmd::Heartbeat { token, reply } => (ex.send_task_heartbeat(&token, rt), reply),
-            Cmd::Stop {
-                error,
-                cause,
-                reply,
-            } => {
-                ex.stop(error, cause, rt);
-                (Ok(()), reply)
-            }
-        };
+    fn apply(&self, ex: &mut Execution, cmd: Command) {
+        let Command { callback, reply } = cmd;
+        let result = ex.apply(callback, &self.rt);
         if result.is_ok() {
             self.persist(ex);
         }
-        let _ = reply.send(result.map_err(ApiError::from));
+        reply.send(result);
     }
 
     // ------------------------------------------------------------ operations
@@ -423,15 +348,12 @@ impl Core {
         }
     }
 
-    fn actor_tx(&self, arn: &str) -> Option<mpsc::UnboundedSender<Cmd>> {
-        lock(&self.actors).get(arn).map(|a| a.tx.clone())
+    fn actor(&self, arn: &str) -> Option<ExecutionHandle> {
+        lock(&self.actors).get(arn).map(|a| a.handle.clone())
     }
 
-    async fn callback(
-        &self,
-        token: &str,
-        make: impl FnOnce(oneshot::Sender<Result<(), ApiError>>) -> Cmd,
-    ) -> Result<(), ApiError> {
+    /// Delivers a task-token callback to the execution that issued the token.
+    async fn callback(&self, token: &str, callback: Callback) -> Result<(), ApiError> {
         if token.is_empty() || token.len() > 2048 {
             return Err(ApiError::validation(
                 "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 2048",
@@ -450,10 +372,9 @@ impl Core {
                 }
             },
         };
-        let tx = self.actor_tx(&owner).ok_or_else(task_timed_out)?;
-        let (reply, rx) = oneshot::channel();
-        tx.send(make(reply)).map_err(gone)?;
-        rx.await.map_err(gone)?
+        // No actor: the execution has ended since it issued the token.
+        let handle = self.actor(&owner).ok_or(CallbackError::ExecutionGone)?;
+        Ok(handle.send(callback).await?)
     }
 
     pub(crate) async fn send_task_success(
@@ -464,11 +385,13 @@ impl Core {
         let output: Value = serde_json::from_str(output)
             .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
         let token_owned = token.to_owned();
-        self.callback(token, |reply| Cmd::Success {
-            token: token_owned,
-            output,
-            reply,
-        })
+        self.callback(
+            token,
+            Callback::Success {
+                token: token_owned,
+                output,
+            },
+        )
         .await
     }
 
@@ -479,22 +402,21 @@ impl Core {
         cause: Option<String>,
     ) -> Result<(), ApiError> {
         let token_owned = token.to_owned();
-        self.callback(token, |reply| Cmd::Failure {
-            token: token_owned,
-            error,
-            cause,
-            reply,
-        })
+        self.callback(
+            token,
+            Callback::Failure {
+                token: token_owned,
+                error,
+                cause,
+            },
+        )
         .await
     }
 
     pub(crate) async fn send_task_heartbeat(&self, token: &str) -> Result<(), ApiError> {
         let token_owned = token.to_owned();
-        self.callback(token, |reply| Cmd::Heartbeat {
-            token: token_owned,
-            reply,
-        })
-        .await
+        self.callback(token, Callback::Heartbeat { token: token_owned })
+            .await
     }
 
     /// `StopExecution`: returns the stop date.
@@ -508,19 +430,9 @@ impl Core {
             .store
             .execution(arn)?
             .ok_or_else(|| exec_does_not_exist(arn))?;
-        if let Some(tx) = self.actor_tx(arn) {
-            let (reply, rx) = oneshot::channel();
-            if tx
-                .send(Cmd::Stop {
-                    error,
-                    cause,
-                    reply,
-                })
-                .is_ok()
-            {
-                // The actor may have finished meanwhile; the stored row tells.
-                let _ = rx.await;
-            }
+        if let Some(handle) = self.actor(arn) {
+            // The actor may have finished meanwhile; the stored row tells.
+            let _ = handle.send(Callback::Stop { error, cause }).await;
         }
         // A stop handed to an execution with a dispatch in flight is persisted when the
         // engine returns; wait (briefly) for that so a DescribeExecution that follows agrees.
@@ -576,35 +488,6 @@ impl Core {
     pub(crate) fn active(&self) -> usize {
         lock(&self.actors).len()
     }
-}
-
-fn forward(cmd: Cmd, handle: &cordon_engine::ExecutionHandle, forwarded: &Arc<AtomicUsize>) {
-    let handle = handle.clone();
-    let counter = forwarded.clone();
-    counter.fetch_add(1, Ordering::SeqCst);
-    tokio::spawn(async move {
-        let (result, reply) = match cmd {
-            Cmd::Success {
-                token,
-                output,
-                reply,
-            } => (handle.send_task_success(&token, output).await, reply),
-            Cmd::Failure {
-                token,
-                error,
-                cause,
-                reply,
-            } => (handle.send_task_failure(&token, error, cause).await, reply),
-            Cmd::Heartbeat { token, reply } => (handle.send_task_heartbeat(&token).await, reply),
-            Cmd::Stop {
-                error,
-                cause,
-                reply,
-            } => (handle.stop(error, cause).await, reply),
-        };
-        counter.fetch_sub(1, Ordering::SeqCst);
-        let _ = reply.send(result.map_err(ApiError::from));
-    });
 }
 
 pub(crate) fn sm_does_not_exist(arn: &str) -> ApiError {

@@ -6,10 +6,11 @@
 //! `States.MathRandom` uses the `java.util.Random` generator.
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use super::{ERROR_INTRINSIC_FAILURE, IntrinsicError};
+use super::error::{ERROR_INTRINSIC_FAILURE, IntrinsicError};
+use crate::json_text::{jackson, java_to_string};
 
 /// Largest number of characters `States.Base64Encode`/`Base64Decode`/`Hash` accept.
 pub const MAX_ENCODING_INPUT: usize = 10_000;
@@ -266,7 +267,7 @@ pub(super) fn apply(
             }
             Ok(parsed)
         }
-        Function::JsonToString => Ok(Value::String(to_json_text(&next()))),
+        Function::JsonToString => Ok(Value::String(jackson(&next()))),
         Function::Array => Ok(Value::Array((0..count).map(|_| next()).collect())),
         Function::ArrayPartition => {
             let items = want_array(f, next(), "the first argument")?;
@@ -344,7 +345,7 @@ pub(super) fn apply(
             let algorithm = want_str(f, &next(), "the algorithm")?;
             let text = match &data {
                 Value::String(s) => s.clone(),
-                other => to_json_text(other),
+                other => jackson(other),
             };
             check_len(f, &text)?;
             hash(&text, &algorithm)
@@ -589,117 +590,6 @@ fn split_escaped_template(raw: &str) -> Vec<String> {
         }
     }
     pieces
-}
-
-/// How a JSON value prints through Java's `toString` (what `States.Format` shows).
-pub fn java_to_string(v: &Value) -> String {
-    let mut out = String::new();
-    write_java(v, &mut out);
-    out
-}
-
-fn write_java(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&java_number(n)),
-        Value::String(s) => out.push_str(s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_java(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push('=');
-                write_java(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// A number as the JVM prints it: integers plainly, doubles via `Double.toString`.
-fn java_number(n: &Number) -> String {
-    if n.is_f64() {
-        n.as_f64().map_or_else(|| n.to_string(), java_double)
-    } else {
-        n.to_string()
-    }
-}
-
-/// `java.lang.Double.toString`: plain notation with at least one fractional digit for
-/// 1e-3 <= |x| < 1e7, otherwise computerized scientific notation (`1.0E20`).
-pub fn java_double(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".to_owned();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
-    }
-    let abs = x.abs();
-    if (1e-3..1e7).contains(&abs) {
-        let s = format!("{x}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        let s = format!("{x:e}");
-        let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_owned()
-        } else {
-            format!("{mantissa}.0")
-        };
-        format!("{mantissa}E{exponent}")
-    }
-}
-
-/// Compact JSON text as Jackson writes it (doubles in `Double.toString` form).
-pub fn to_json_text(v: &Value) -> String {
-    let mut out = String::new();
-    write_json(v, &mut out);
-    out
-}
-
-fn write_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Number(n) => out.push_str(&java_number(n)),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_json(item, out);
-            }
-            out.push('}');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 /// `java.util.Random`, so that a seeded `States.MathRandom` is reproducible like on AWS.

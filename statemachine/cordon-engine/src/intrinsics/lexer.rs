@@ -10,8 +10,32 @@
 //! or whitespace; brackets, parentheses and quotes inside them are balanced.
 use serde_json::Number;
 
-use super::{Arg, Call, Function, IntrinsicError};
+use super::error::IntrinsicError;
+use super::functions::Function;
 use crate::paths::Path;
+
+/// One argument (or the whole expression) of an intrinsic call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A single-quoted literal: `value` has the escapes resolved; `raw` keeps them, because
+    /// `States.Format` treats `\{` differently from `{`.
+    Str {
+        value: String,
+        raw: String,
+    },
+    Number(Number),
+    Bool(bool),
+    Null,
+    Path(Path),
+    Call(Call),
+}
+
+/// A parsed `States.Name(args...)` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub function: Function,
+    pub args: Vec<Arg>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {

@@ -607,11 +607,11 @@ fn uuid_is_a_random_v4() {
 
 #[test]
 fn java_double_formatting() {
-    assert_eq!(functions::java_double(1.0), "1.0");
-    assert_eq!(functions::java_double(-0.0), "-0.0");
-    assert_eq!(functions::java_double(1234567.0), "1234567.0");
-    assert_eq!(functions::java_double(12345678.0), "1.2345678E7");
-    assert_eq!(functions::java_double(0.001), "0.001");
-    assert_eq!(functions::java_double(0.0001), "1.0E-4");
-    assert_eq!(functions::java_double(-2.5e-7), "-2.5E-7");
+    assert_eq!(crate::json_text::java_double(1.0), "1.0");
+    assert_eq!(crate::json_text::java_double(-0.0), "-0.0");
+    assert_eq!(crate::json_text::java_double(1234567.0), "1234567.0");
+    assert_eq!(crate::json_text::java_double(12345678.0), "1.2345678E7");
+    assert_eq!(crate::json_text::java_double(0.001), "0.001");
+    assert_eq!(crate::json_text::java_double(0.0001), "1.0E-4");
+    assert_eq!(crate::json_text::java_double(-2.5e-7), "-2.5E-7");
 }

@@ -1,39 +1,72 @@
-//! Input and output processing: InputPath, payload templates (Parameters, ResultSelector,
-//! ItemSelector), ResultPath and OutputPath, over the `paths` and `intrinsics` modules.
+//! The JSONPath query language's data flow: the forms its fields take (`OptPath` for
+//! InputPath/OutputPath/ResultPath/ItemsPath, `FixedOrPath` for `X`/`XPath` pairs such as
+//! `TimeoutSeconds`/`TimeoutSecondsPath`, payload templates with `.$` fields) and how they
+//! evaluate over `paths` and `intrinsics`.
 use serde_json::{Map, Value};
 
-use crate::definition::OptPath;
+use super::error::FlowError;
 use crate::error::{self, StatesError};
 use crate::intrinsics::{self, IntrinsicError};
+use crate::json_text::compact;
 use crate::paths::{self, PathError};
 
-/// AWS's maximum payload size for state input, output and results.
-pub const MAX_PAYLOAD_BYTES: usize = 262_144;
-
-/// The size AWS counts: the UTF-8 bytes of the compact JSON text.
-pub(crate) fn payload_size(v: &Value) -> usize {
-    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
+/// `InputPath`, `OutputPath`, `ResultPath` and `ItemsPath` distinguish "absent" (`$`) from `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum OptPath {
+    #[default]
+    Default,
+    Null,
+    Path(String),
 }
 
-/// Where a failure happened, so the caller can phrase AWS's cause.
+/// A number given either in the definition (`MaxConcurrency`) or through a reference path
+/// into the state input (`MaxConcurrencyPath`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum FlowError {
-    /// A `States.Runtime` failure with this message (prefixed later with the state).
-    Runtime(String),
-    /// Any other error name (from intrinsics, ResultPath, ...), cause used as is.
-    Named(StatesError),
+pub(crate) enum FixedOrPath<T> {
+    Fixed(T),
+    Path(String),
 }
 
-impl FlowError {
-    pub(crate) fn into_states_error(self, state: &str, entered_event_id: u64) -> StatesError {
+impl<T: Copy> FixedOrPath<T> {
+    /// The number: the fixed one, or the value at the path in `input` that `read` accepts.
+    /// `field` names the fixed field (`TimeoutSeconds`) and `requirement` words what `read`
+    /// accepts (`a positive integer`), for AWS's message when it rejects the value.
+    pub(crate) fn resolve(
+        &self,
+        field: &str,
+        requirement: &str,
+        input: &Value,
+        ctx: &Value,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Result<T, FlowError> {
         match self {
-            FlowError::Runtime(m) => StatesError::runtime(state, entered_event_id, m),
-            FlowError::Named(e) if e.error == error::RUNTIME => {
-                StatesError::runtime(state, entered_event_id, e.cause.unwrap_or_default())
+            FixedOrPath::Fixed(n) => Ok(*n),
+            FixedOrPath::Path(p) => {
+                let v = select_required(p, input, ctx)?;
+                read(&v).ok_or_else(|| {
+                    FlowError::Runtime(format!(
+                        "The {field}Path parameter must reference {requirement}: {p} == {}",
+                        compact(&v)
+                    ))
+                })
             }
-            FlowError::Named(e) => e,
         }
     }
+}
+
+/// [`FixedOrPath::resolve`] for an optional field: `None` when the field is absent.
+pub(crate) fn resolve_optional<T: Copy>(
+    field_value: &Option<FixedOrPath<T>>,
+    field: &str,
+    requirement: &str,
+    input: &Value,
+    ctx: &Value,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, FlowError> {
+    field_value
+        .as_ref()
+        .map(|f| f.resolve(field, requirement, input, ctx, read))
+        .transpose()
 }
 
 fn path_err(e: PathError) -> FlowError {
@@ -102,32 +135,26 @@ pub(crate) fn apply_path(p: &OptPath, value: &Value, ctx: &Value) -> Result<Valu
 
 /// ResultPath: absent means `$` (the result replaces the input), null discards the result.
 pub(crate) fn apply_result_path(
-    p: Option<&OptPath>,
+    p: &OptPath,
     raw_input: &Value,
     result: Value,
 ) -> Result<Value, FlowError> {
     match p {
-        None | Some(OptPath::Default) => Ok(result),
-        Some(OptPath::Null) => Ok(raw_input.clone()),
-        Some(OptPath::Path(path)) => {
-            paths::put(raw_input.clone(), path, result).map_err(|e| match e {
-                PathError::Unappliable(m) => {
-                    FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
-                }
-                PathError::Invalid { .. } => FlowError::Named(StatesError::new(
-                    error::RESULT_PATH_MATCH_FAILURE,
-                    format!(
-                        "Unable to apply ReferencePath {path} to input {}",
-                        compact(raw_input)
-                    ),
-                )),
-            })
-        }
+        OptPath::Default => Ok(result),
+        OptPath::Null => Ok(raw_input.clone()),
+        OptPath::Path(path) => paths::put(raw_input.clone(), path, result).map_err(|e| match e {
+            PathError::Unappliable(m) => {
+                FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
+            }
+            PathError::Invalid { .. } => FlowError::Named(StatesError::new(
+                error::RESULT_PATH_MATCH_FAILURE,
+                format!(
+                    "Unable to apply ReferencePath {path} to input {}",
+                    compact(raw_input)
+                ),
+            )),
+        }),
     }
-}
-
-pub(crate) fn compact(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// Evaluates a `.$` expression: an intrinsic call or a path.
@@ -193,10 +220,5 @@ mod tests {
         assert_eq!(normalized("$.a.b"), "$['a']['b']");
         assert_eq!(normalized("$.items[0].x"), "$['items'][0]['x']");
         assert_eq!(normalized("$$.Execution.Id"), "$$['Execution']['Id']");
-    }
-
-    #[test]
-    fn payload_size_is_compact_json() {
-        assert_eq!(payload_size(&serde_json::json!({"a": [1, 2]})), 11);
     }
 }

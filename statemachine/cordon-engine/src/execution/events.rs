@@ -1,0 +1,108 @@
+//! Recording history: event ids, previous-event links per frame, and the history limit.
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::state::FrameId;
+use super::{Execution, Runtime};
+use crate::definition::Kind;
+use crate::error::{self, StatesError};
+use crate::history::{EventDetails, EventType, HistoryEvent, MAX_HISTORY_EVENTS};
+use crate::json_text::compact;
+
+impl Execution {
+    /// Appends an event at `at`, linked to the frame's previous event. The event that would
+    /// reach [`MAX_HISTORY_EVENTS`] fails the execution instead (terminal events always fit).
+    pub(super) fn push_event_at(
+        &mut self,
+        at: DateTime<Utc>,
+        frame: Option<FrameId>,
+        event_type: EventType,
+        details: EventDetails,
+    ) -> u64 {
+        let terminal = matches!(
+            event_type,
+            EventType::ExecutionFailed
+                | EventType::ExecutionSucceeded
+                | EventType::ExecutionAborted
+                | EventType::ExecutionTimedOut
+        );
+        if !terminal && self.st.history.len() + 1 >= MAX_HISTORY_EVENTS {
+            if self.running() {
+                self.capture_redrive_point();
+                let cause = format!(
+                    "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+                );
+                self.fail_execution(StatesError::new(error::RUNTIME, cause), at);
+            }
+            return self.st.history.last().map_or(0, |e| e.id);
+        }
+        let id = self.st.history.len() as u64 + 1;
+        let previous = match frame.and_then(|f| self.st.frames.get(&f)) {
+            Some(f) if f.last_event_id > 0 => f.last_event_id,
+            _ => id - 1,
+        };
+        self.st.history.push(HistoryEvent {
+            timestamp: at,
+            event_type,
+            id,
+            previous_event_id: previous,
+            details,
+        });
+        if let Some(f) = frame.and_then(|f| self.st.frames.get_mut(&f)) {
+            f.last_event_id = id;
+        }
+        id
+    }
+
+    /// Appends `*StateExited` of state `name` with its output.
+    pub(super) fn push_exited(
+        &mut self,
+        rt: &Runtime,
+        frame: FrameId,
+        t: EventType,
+        name: &str,
+        output: &Value,
+    ) {
+        self.push(
+            rt,
+            frame,
+            t,
+            EventDetails::state_exited(name, compact(output)),
+        );
+    }
+
+    /// Appends a frame's event now.
+    pub(super) fn push(
+        &mut self,
+        rt: &Runtime,
+        frame: FrameId,
+        t: EventType,
+        d: EventDetails,
+    ) -> u64 {
+        let now = rt.clock.now();
+        self.push_event_at(now, Some(frame), t, d)
+    }
+}
+
+/// `*StateEntered` for a state of this kind.
+pub(super) fn entered_event(kind: &Kind) -> EventType {
+    match kind {
+        Kind::Pass { .. } => EventType::PassStateEntered,
+        Kind::Task(_) => EventType::TaskStateEntered,
+        Kind::Choice { .. } => EventType::ChoiceStateEntered,
+        Kind::Wait(_) => EventType::WaitStateEntered,
+        Kind::Succeed => EventType::SucceedStateEntered,
+        Kind::Fail { .. } => EventType::FailStateEntered,
+        Kind::Parallel { .. } => EventType::ParallelStateEntered,
+        Kind::Map(_) => EventType::MapStateEntered,
+    }
+}
+
+/// `*StateExited` for a Task, Parallel or Map state leaving with a result or a caught error.
+pub(super) fn exited_event(kind: &Kind) -> EventType {
+    match kind {
+        Kind::Task(_) => EventType::TaskStateExited,
+        Kind::Parallel { .. } => EventType::ParallelStateExited,
+        _ => EventType::MapStateExited,
+    }
+}

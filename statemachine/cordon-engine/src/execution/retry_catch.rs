@@ -1,0 +1,83 @@
+//! What a failed Task, Parallel or Map state does next: wait and retry (Retry), continue at
+//! another state (Catch), or fail its frame.
+use std::time::Duration;
+
+use super::events::exited_event;
+use super::state::{FrameId, Phase};
+use super::{Execution, Runtime};
+use crate::clock::to_chrono;
+use crate::dataflow::apply_result_path;
+use crate::definition::{Jitter, Retrier};
+use crate::error::{StatesError, error_matches};
+
+impl Execution {
+    /// A Task/Parallel/Map state failed: retry, catch, or fail the frame.
+    pub(super) fn state_failed(&mut self, fid: FrameId, err: StatesError, rt: &Runtime) {
+        if !self.running() {
+            return;
+        }
+        let Some(cur) = self.current(fid) else {
+            return;
+        };
+        let state = cur.state();
+        let Some(errors) = state.kind.error_handling() else {
+            self.frame_done(fid, Err(err), rt);
+            return;
+        };
+        self.abort_children(fid, rt);
+        for (i, r) in errors.retry.iter().enumerate() {
+            if !r.error_equals.iter().any(|p| error_matches(p, &err.error)) {
+                continue;
+            }
+            let count = self
+                .frame(fid)
+                .and_then(|f| f.retry_counts.get(i).copied())
+                .unwrap_or(0);
+            if count < r.max_attempts {
+                let until = rt.clock.now() + to_chrono(retry_delay(r, count, rt));
+                if let Some(f) = self.st.frames.get_mut(&fid) {
+                    if let Some(c) = f.retry_counts.get_mut(i) {
+                        *c += 1;
+                    }
+                    f.retry_total += 1;
+                    f.phase = Phase::Backoff { until };
+                }
+                return;
+            }
+            break;
+        }
+        for c in &errors.catch {
+            if !c.error_equals.iter().any(|p| error_matches(p, &err.error)) {
+                continue;
+            }
+            let input = self.frame_input(fid);
+            match apply_result_path(&c.result_path, &input, err.to_catch_output()) {
+                Ok(out) => {
+                    self.push_exited(rt, fid, exited_event(&state.kind), &state.name, &out);
+                    self.goto(fid, c.next.clone(), out);
+                }
+                Err(e) => {
+                    let err = self.flow_error(fid, &state.name, e);
+                    self.frame_done(fid, Err(err), rt);
+                }
+            }
+            return;
+        }
+        self.frame_done(fid, Err(err), rt);
+    }
+}
+
+/// The backoff before retry number `count + 1`: IntervalSeconds × BackoffRate^count, capped
+/// by MaxDelaySeconds (and a year), with full jitter when asked.
+fn retry_delay(r: &Retrier, count: u32, rt: &Runtime) -> Duration {
+    let base = r.interval_seconds as f64 * r.backoff_rate.powi(count as i32);
+    let mut d = if base.is_finite() { base } else { f64::MAX };
+    if let Some(max) = r.max_delay_seconds {
+        d = d.min(max as f64);
+    }
+    d = d.min(366.0 * 24.0 * 3600.0);
+    if r.jitter == Jitter::Full {
+        d *= rt.rng.unit();
+    }
+    Duration::from_millis((d * 1000.0).round() as u64)
+}

@@ -1,0 +1,185 @@
+//! Task states: one attempt is one dispatch through the [`TaskDispatcher`](crate::TaskDispatcher),
+//! its result (or, for `.waitForTaskToken`, its submission and later callback), and the Task
+//! history events in the form the resource takes.
+use serde_json::Value;
+
+use super::state::{Frame, FrameId, Phase, TaskPhase};
+use super::{Completion, Execution, Runtime, non_empty};
+use crate::clock::add_secs;
+use crate::dataflow::{FlowError, MAX_PAYLOAD_BYTES, payload_size, resolve_optional, within_limit};
+use crate::definition::{Kind, State, TaskSpec};
+use crate::dispatch::{TaskFailure, TaskRequest};
+use crate::error::StatesError;
+use crate::history::TaskEvents;
+use crate::json_text::compact;
+use crate::resource::IntegrationPattern;
+
+impl Execution {
+    pub(super) fn attempt_task(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        t: &TaskSpec,
+        input: &Value,
+        rt: &Runtime,
+    ) -> Result<(), FlowError> {
+        let pattern = t.resource.pattern();
+        let token = (pattern == IntegrationPattern::WaitForTaskToken).then(|| rt.rng.task_token());
+        let ctx = self.context(fid, token.as_deref(), None);
+        let eff = state.flow.effective_input(input, &ctx)?;
+        within_limit(&eff, &state.name)?;
+        // TimeoutSecondsPath / HeartbeatSecondsPath select from the state input (AWS: "a
+        // reference path to a value in the state input"), not from the Parameters output.
+        let positive = |v: &Value| v.as_u64().filter(|n| *n >= 1);
+        let timeout = resolve_optional(
+            &t.timeout,
+            "TimeoutSeconds",
+            "a positive integer",
+            input,
+            &ctx,
+            positive,
+        )?;
+        let heartbeat = resolve_optional(
+            &t.heartbeat,
+            "HeartbeatSeconds",
+            "a positive integer",
+            input,
+            &ctx,
+            positive,
+        )?;
+        let region = self.st.identity.region.clone();
+        for (ty, d) in TaskEvents(&t.resource).scheduled(&region, compact(&eff), timeout, heartbeat)
+        {
+            self.push(rt, fid, ty, d);
+        }
+        if !self.running() {
+            return Ok(());
+        }
+        let now = rt.clock.now();
+        let seq = self.st.next_seq;
+        self.st.next_seq += 1;
+        let attempt = self.frame(fid).map_or(0, |f| f.retry_total);
+        let req = TaskRequest {
+            execution_arn: self.st.identity.execution_arn.clone(),
+            state_name: state.name.clone(),
+            resource: t.resource.as_str().to_owned(),
+            pattern,
+            input: eff,
+            task_token: token.clone(),
+            timeout_seconds: timeout,
+            heartbeat_seconds: heartbeat,
+            attempt,
+            context: ctx,
+        };
+        if let Some(f) = self.st.frames.get_mut(&fid) {
+            f.phase = Phase::Task(TaskPhase {
+                seq,
+                token,
+                submitted: false,
+                timeout_at: timeout.and_then(|s| add_secs(now, s)),
+                heartbeat_seconds: heartbeat,
+                heartbeat_at: None,
+            });
+        }
+        let dispatcher = rt.dispatcher.clone();
+        let handle = self.inflight.spawn(async move {
+            Completion {
+                frame: fid,
+                seq,
+                result: dispatcher.invoke(req).await,
+            }
+        });
+        self.inflight_ids.insert(handle.id(), (fid, seq));
+        Ok(())
+    }
+
+    /// A dispatch returned. Results of an attempt that was since abandoned (timed out,
+    /// retried, aborted) are ignored.
+    pub(super) fn on_task_result(
+        &mut self,
+        fid: FrameId,
+        seq: u64,
+        result: Result<Value, TaskFailure>,
+        rt: &Runtime,
+    ) {
+        let Some(Frame {
+            phase: Phase::Task(tp),
+            ..
+        }) = self.frame(fid)
+        else {
+            return;
+        };
+        if tp.seq != seq || tp.submitted {
+            return;
+        }
+        let token = tp.token.clone();
+        match (result, token) {
+            (Ok(v), Some(_)) => {
+                let Some(cur) = self.current(fid) else {
+                    return;
+                };
+                let Kind::Task(t) = &cur.state().kind else {
+                    return;
+                };
+                let (ty, d) = TaskEvents(&t.resource).submitted(compact(&v));
+                self.push(rt, fid, ty, d);
+                let now = rt.clock.now();
+                if let Some(f) = self.st.frames.get_mut(&fid)
+                    && let Phase::Task(tp) = &mut f.phase
+                {
+                    tp.submitted = true;
+                    tp.heartbeat_at = tp.heartbeat_seconds.and_then(|h| add_secs(now, h));
+                }
+            }
+            (Ok(v), None) => self.task_succeeded(fid, v, rt),
+            (Err(f), token) => {
+                let err = StatesError {
+                    error: f.error,
+                    cause: Some(f.cause),
+                };
+                if let Some(tok) = token {
+                    self.retire_token(&tok);
+                }
+                self.task_failed(fid, err, false, rt);
+            }
+        }
+    }
+
+    /// The Task's result arrived (from the dispatcher or `SendTaskSuccess`).
+    pub(super) fn task_succeeded(&mut self, fid: FrameId, result: Value, rt: &Runtime) {
+        let Some(cur) = self.current(fid) else {
+            return;
+        };
+        let state = cur.state();
+        let Kind::Task(t) = &state.kind else {
+            return;
+        };
+        if payload_size(&result) > MAX_PAYLOAD_BYTES {
+            let err = StatesError::data_limit(&state.name);
+            self.task_failed(fid, err, false, rt);
+            return;
+        }
+        let (ty, d) = TaskEvents(&t.resource).succeeded(compact(&result));
+        self.push(rt, fid, ty, d);
+        self.exit_with_result(fid, state, result, rt);
+    }
+
+    /// The Task failed (or timed out): records `TaskFailed`/`TaskTimedOut`, then retries,
+    /// catches or fails the state.
+    pub(super) fn task_failed(
+        &mut self,
+        fid: FrameId,
+        err: StatesError,
+        timed_out: bool,
+        rt: &Runtime,
+    ) {
+        if let Some(cur) = self.current(fid)
+            && let Kind::Task(t) = &cur.state().kind
+        {
+            let error = non_empty(Some(err.error.clone()));
+            let (ty, d) = TaskEvents(&t.resource).failed(error, err.cause.clone(), timed_out);
+            self.push(rt, fid, ty, d);
+        }
+        self.state_failed(fid, err, rt);
+    }
+}

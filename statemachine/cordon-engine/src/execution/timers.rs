@@ -1,0 +1,107 @@
+//! Everything that happens when time passes: a Wait ends, a retry backoff ends, a Task times
+//! out or misses its heartbeat, the execution reaches its TimeoutSeconds.
+use chrono::{DateTime, Utc};
+
+use super::state::{ExecutionStatus, Frame, FrameId, Phase};
+use super::{Execution, Runtime};
+use crate::error::{self, StatesError};
+use crate::history::{ErrorEventDetails, EventDetails, EventType};
+
+impl Execution {
+    /// The next time something happens without outside help.
+    pub fn next_timer(&self) -> Option<DateTime<Utc>> {
+        if !self.running() {
+            return None;
+        }
+        let frames = self.st.frames.values().filter_map(frame_timer);
+        frames.chain(self.st.deadline).min()
+    }
+
+    /// Fires the execution deadline, or every frame timer that is due, earliest first.
+    pub(super) fn fire_due_timers(&mut self, rt: &Runtime) {
+        let now = rt.clock.now();
+        if let Some(d) = self.st.deadline
+            && d <= now
+            && self.running()
+        {
+            self.capture_redrive_point();
+            let details = EventDetails {
+                execution_timed_out_event_details: Some(ErrorEventDetails {
+                    error: Some(error::TIMEOUT.into()),
+                    cause: Some("The execution timed out.".into()),
+                }),
+                ..EventDetails::default()
+            };
+            self.push_event_at(d, None, EventType::ExecutionTimedOut, details);
+            self.finish(
+                ExecutionStatus::TimedOut,
+                None,
+                Some(error::TIMEOUT.into()),
+                Some("The execution timed out.".into()),
+                d,
+            );
+            return;
+        }
+        let mut due: Vec<(DateTime<Utc>, FrameId)> = self
+            .st
+            .frames
+            .values()
+            .filter_map(|f| frame_timer(f).filter(|t| *t <= now).map(|t| (t, f.id)))
+            .collect();
+        due.sort();
+        for (_, fid) in due {
+            if !self.running() {
+                return;
+            }
+            let Some((phase, name)) = self.frame(fid).map(|f| (f.phase.clone(), f.state.clone()))
+            else {
+                continue;
+            };
+            match phase {
+                Phase::Waiting { output, .. } => {
+                    self.push_exited(rt, fid, EventType::WaitStateExited, &name, &output);
+                    if let Some(cur) = self.current(fid) {
+                        self.transition(fid, cur.state(), output, rt);
+                    }
+                }
+                Phase::Backoff { .. } => self.attempt(fid, rt),
+                Phase::Task(t) => {
+                    if let Some(tok) = &t.token {
+                        self.retire_token(tok);
+                    }
+                    // Invalidate the in-flight dispatch, if any.
+                    if let Some(fr) = self.st.frames.get_mut(&fid) {
+                        fr.phase = Phase::Attempt;
+                    }
+                    let heartbeat = match (t.heartbeat_at, t.timeout_at) {
+                        (Some(h), Some(a)) => h <= now && h <= a,
+                        (Some(h), None) => h <= now,
+                        _ => false,
+                    };
+                    let err = StatesError {
+                        error: if heartbeat {
+                            error::HEARTBEAT_TIMEOUT.into()
+                        } else {
+                            error::TIMEOUT.into()
+                        },
+                        cause: None,
+                    };
+                    self.task_failed(fid, err, true, rt);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// When the frame's timer fires, if it has one.
+fn frame_timer(f: &Frame) -> Option<DateTime<Utc>> {
+    match &f.phase {
+        Phase::Waiting { until, .. } | Phase::Backoff { until } => Some(*until),
+        Phase::Task(t) => match (t.timeout_at, t.heartbeat_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,123 @@
+//! How JSON values print as text. Two printers, because AWS shows values in two ways:
+//!
+//! - [`compact`] is serde_json's compact text: what history events, `DescribeExecution` and the
+//!   payload size limit see (the service stores and returns the JSON as received).
+//! - [`jackson`] and [`java_to_string`] are how AWS's JVM prints a value inside a message:
+//!   error causes quote documents as Jackson writes them, and `States.Format` interpolates
+//!   arguments through Java's `toString`. Numbers go through [`java_double`].
+//!
+//! Paths, intrinsics and the data flow all print values; this module depends on none of
+//! them, so none of them depends on another just to print.
+use serde_json::{Number, Value};
+
+/// Compact JSON text, as serde_json writes it.
+pub fn compact(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// How a JSON value prints through Java's `toString` (what `States.Format` shows):
+/// `{a=1, b=[x, y]}`, strings unquoted.
+pub fn java_to_string(v: &Value) -> String {
+    let mut out = String::new();
+    write(v, &JAVA, &mut out);
+    out
+}
+
+/// A number as the JVM prints it: integers plainly, doubles via `Double.toString`.
+fn java_number(n: &Number) -> String {
+    if n.is_f64() {
+        n.as_f64().map_or_else(|| n.to_string(), java_double)
+    } else {
+        n.to_string()
+    }
+}
+
+/// `java.lang.Double.toString`: plain notation with at least one fractional digit for
+/// 1e-3 <= |x| < 1e7, otherwise computerized scientific notation (`1.0E20`).
+pub fn java_double(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".to_owned();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
+    }
+    let abs = x.abs();
+    if (1e-3..1e7).contains(&abs) {
+        let s = format!("{x}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let s = format!("{x:e}");
+        let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_owned()
+        } else {
+            format!("{mantissa}.0")
+        };
+        format!("{mantissa}E{exponent}")
+    }
+}
+
+/// Compact JSON text as AWS's JVM (Jackson) writes it, doubles in `Double.toString` form:
+/// what error causes quote and `States.JsonToString`/`States.Hash` produce.
+pub fn jackson(v: &Value) -> String {
+    let mut out = String::new();
+    write(v, &JACKSON, &mut out);
+    out
+}
+
+/// What tells the JVM's two ways of printing a value apart.
+struct Style {
+    item_separator: &'static str,
+    key_separator: char,
+    quote_strings: bool,
+}
+
+const JACKSON: Style = Style {
+    item_separator: ",",
+    key_separator: ':',
+    quote_strings: true,
+};
+
+const JAVA: Style = Style {
+    item_separator: ", ",
+    key_separator: '=',
+    quote_strings: false,
+};
+
+fn write(v: &Value, style: &Style, out: &mut String) {
+    match v {
+        Value::Number(n) => out.push_str(&java_number(n)),
+        Value::String(s) if !style.quote_strings => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(style.item_separator);
+                }
+                write(item, style, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(style.item_separator);
+                }
+                if style.quote_strings {
+                    out.push_str(&Value::String(k.clone()).to_string());
+                } else {
+                    out.push_str(k);
+                }
+                out.push(style.key_separator);
+                write(item, style, out);
+            }
+            out.push('}');
+        }
+        // null, booleans and (quoted) strings print the same in both styles.
+        other => out.push_str(&other.to_string()),
+    }
+}
