@@ -103,22 +103,11 @@ async fn jdoe(stack: &LocalStack) -> Attacker {
 
 /// The names of the states entered so far, in order.
 async fn states(stack: &LocalStack, execution_arn: &str) -> Vec<String> {
-    let history = stack
-        .sfn_client
-        .get_execution_history()
-        .execution_arn(execution_arn)
-        .max_results(1000)
-        .send()
+    stack
+        .progress(execution_arn)
         .await
-        .unwrap_or_else(|e| panic!("reading the execution history: {e:?}"));
-    history
-        .events()
-        .iter()
-        .filter_map(|e| {
-            e.state_entered_event_details()
-                .map(|d| d.name().to_string())
-        })
-        .collect()
+        .unwrap_or_else(|e| panic!("reading the execution history: {e:?}"))
+        .entered
 }
 
 async fn status(stack: &LocalStack, execution_arn: &str) -> ExecutionStatus {

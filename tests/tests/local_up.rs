@@ -102,29 +102,15 @@ impl Up {
 async fn wait_for_state(stack: &LocalStack, execution_arn: &str, state: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let history = stack
-            .sfn_client
-            .get_execution_history()
-            .execution_arn(execution_arn)
-            .max_results(1000)
-            .send()
+        let progress = stack
+            .progress(execution_arn)
             .await
             .expect("GetExecutionHistory");
-        let entered: Vec<String> = history
-            .events()
-            .iter()
-            .filter_map(|e| {
-                e.state_entered_event_details()
-                    .map(|d| d.name().to_string())
-            })
-            .collect();
+        let entered = progress.entered;
         if entered.iter().any(|n| n == state) {
             return;
         }
-        let failed = history
-            .events()
-            .iter()
-            .find_map(|e| e.execution_failed_event_details());
+        let failed = progress.failure;
         assert!(
             failed.is_none(),
             "the execution failed before {state} (entered {entered:?}): {failed:?}"

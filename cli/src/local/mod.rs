@@ -95,6 +95,15 @@ pub struct LocalStack {
     pub lambdas: InProcessLambda,
 }
 
+/// What an execution has done so far ([`LocalStack::progress`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The states entered, in order.
+    pub entered: Vec<String>,
+    /// `(error, cause)` if the execution failed.
+    pub failure: Option<(String, String)>,
+}
+
 /// An execution an event started.
 #[derive(Debug, Clone)]
 pub struct Started {
@@ -197,6 +206,36 @@ impl LocalStack {
                 execution_arn: d.receipt,
             })
             .collect())
+    }
+
+    /// What an execution has done so far: the states it entered, in order, and how it
+    /// failed if it did (read from its history, as the console's graph view does).
+    pub async fn progress(&self, execution_arn: &str) -> anyhow::Result<Progress> {
+        let history = self
+            .sfn_client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .with_context(|| format!("reading the history of {execution_arn}"))?;
+        let events = history.events();
+        Ok(Progress {
+            entered: events
+                .iter()
+                .filter_map(|e| e.state_entered_event_details())
+                .map(|d| d.name().to_string())
+                .collect(),
+            failure: events
+                .iter()
+                .find_map(|e| e.execution_failed_event_details())
+                .map(|d| {
+                    (
+                        d.error().unwrap_or_default().to_string(),
+                        d.cause().unwrap_or_default().to_string(),
+                    )
+                }),
+        })
     }
 
     /// The logical ids of the template's rules, in template order.

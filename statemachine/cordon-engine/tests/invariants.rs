@@ -1,6 +1,7 @@
 //! The engine's boundary, checked: it knows the forms a Task's `Resource` ARN takes (read in
 //! `src/resource.rs` only, because they decide the integration pattern and the history
-//! events), and never how a task is carried out (no client of Lambda, HTTP or AWS).
+//! events). That it never carries a task out (no client of Lambda, HTTP or AWS) is a
+//! dependency rule, checked with the others in the workspace's `tests/tests/tidy.rs`.
 use std::path::{Path, PathBuf};
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -52,23 +53,5 @@ fn only_resource_rs_reads_resource_arns() {
                 file.display()
             );
         }
-    }
-}
-
-#[test]
-fn no_client_of_lambda_http_or_aws() {
-    let manifest =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .expect("readable Cargo.toml");
-    let deps = manifest
-        .split("[dependencies]")
-        .nth(1)
-        .and_then(|rest| rest.split("\n[").next())
-        .expect("a [dependencies] table");
-    for client in ["aws-", "lambda", "hyper", "reqwest", "ureq", "http"] {
-        assert!(
-            !deps.lines().any(|l| l.trim_start().starts_with(client)),
-            "cordon-engine depends on '{client}*': tasks are carried out by a TaskDispatcher, not the engine"
-        );
     }
 }

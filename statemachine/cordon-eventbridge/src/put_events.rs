@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use cordon_loopback::{Body, Bytes, Method, Request, Response, Server, StatusCode, aws_json};
+use cordon_loopback::{Body, Bytes, Request, Response, Server, StatusCode, aws_json};
 use serde_json::{Value, json};
 
 use crate::bus::{Bus, Delivery, DeliveryError};
@@ -145,38 +145,15 @@ impl ApiError {
 
 impl PutEventsApi {
     async fn put_events(&self, request: Request<Bytes>) -> Result<Value, ApiError> {
-        if request.method() != Method::POST {
+        let (operation, body) =
+            aws_json::read_request(&request, "The EventBridge API", "AWSEvents")
+                .map_err(|e| ApiError::new(e.code, e.message))?;
+        if operation != "PutEvents" {
             return Err(ApiError::new(
                 "UnknownOperationException",
-                "The EventBridge API takes POST requests",
+                format!("the local stack serves only PutEvents, not {operation}"),
             ));
         }
-        let target = request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        match target.strip_prefix("AWSEvents.") {
-            Some("PutEvents") => {}
-            Some(other) => {
-                return Err(ApiError::new(
-                    "UnknownOperationException",
-                    format!("the local stack serves only PutEvents, not {other}"),
-                ));
-            }
-            None => {
-                return Err(ApiError::new(
-                    "UnknownOperationException",
-                    "Missing or unknown X-Amz-Target header (expected AWSEvents.PutEvents)",
-                ));
-            }
-        }
-        let body: Value = serde_json::from_slice(request.body()).map_err(|e| {
-            ApiError::new(
-                "SerializationException",
-                format!("the request body is not JSON: {e}"),
-            )
-        })?;
         let events = validate(&body, &self.account, &self.region, Utc::now())?;
         let mut entries = Vec::with_capacity(events.len());
         let mut failed = 0;

@@ -14,7 +14,7 @@
 //! *inside an event pattern* cannot be evaluated locally and is reported as an
 //! error naming the resource and field.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cordon_template::{Call, Expr, Resource, Template};
 use serde_json::Value as Json;
@@ -24,16 +24,9 @@ use crate::pattern::{EventPattern, PatternError};
 /// Why the rules could not be read from a template.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read template {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("template is not valid YAML: {0}")]
-    Yaml(serde_yaml_ng::Error),
-    #[error("template has no `Resources` mapping")]
-    NoResources,
+    /// The template itself could not be read (file, YAML, resources, intrinsics).
+    #[error(transparent)]
+    Template(#[from] cordon_template::Error),
     #[error("resource `{resource}`, field `{field}`: {message}")]
     Field {
         resource: String,
@@ -47,29 +40,6 @@ pub enum Error {
         #[source]
         source: PatternError,
     },
-    /// Any other problem the template reader found.
-    #[error(transparent)]
-    Template(cordon_template::Error),
-}
-
-impl From<cordon_template::Error> for Error {
-    fn from(e: cordon_template::Error) -> Self {
-        match e {
-            cordon_template::Error::Read { path, source } => Error::Read { path, source },
-            cordon_template::Error::Yaml(e) => Error::Yaml(e),
-            cordon_template::Error::NoResources => Error::NoResources,
-            cordon_template::Error::Resource {
-                resource,
-                field,
-                message,
-            } => Error::Field {
-                resource,
-                field,
-                message,
-            },
-            other => Error::Template(other),
-        }
-    }
 }
 
 fn field_err(resource: &str, field: &str, message: impl Into<String>) -> Error {

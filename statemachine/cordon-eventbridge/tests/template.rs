@@ -218,8 +218,14 @@ fn other_template_errors() {
     );
     assert!(e.to_string().contains("not valid JSON"), "{e}");
 
-    assert!(matches!(parse_err("Parameters: {}\n"), Error::NoResources));
-    assert!(matches!(parse_err("Resources: [\n"), Error::Yaml(_)));
+    assert!(matches!(
+        parse_err("Parameters: {}\n"),
+        Error::Template(cordon_template::Error::NoResources)
+    ));
+    assert!(matches!(
+        parse_err("Resources: [\n"),
+        Error::Template(cordon_template::Error::Yaml(_))
+    ));
 
     let missing = Path::new("/nonexistent/cordon/template.yaml");
     let e = load_rules(missing).expect_err("missing file");

@@ -10,11 +10,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use cordon_engine::resource::is_lambda_function_arn;
 use cordon_engine::{TaskDispatcher, TaskFailure, TaskRequest};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use cordon_loopback::Client;
 use serde_json::{Value, json};
 
 /// A function error: what a Lambda handler returned as its error.
@@ -150,7 +146,7 @@ impl LambdaBackend for InProcessLambda {
 #[derive(Clone)]
 pub struct HttpLambda {
     endpoint: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client,
 }
 
 impl HttpLambda {
@@ -159,7 +155,7 @@ impl HttpLambda {
         let endpoint = endpoint.into().trim_end_matches('/').to_owned();
         Self {
             endpoint,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::new(),
         }
     }
 }
@@ -189,30 +185,25 @@ impl LambdaBackend for HttpLambda {
         }
         let body =
             serde_json::to_vec(&req.payload).map_err(|e| InvokeError::Client(e.to_string()))?;
-        let request = hyper::Request::post(&uri)
-            .header("content-type", "application/json")
-            .header("x-amz-invocation-type", "RequestResponse")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| InvokeError::Client(e.to_string()))?;
         let resp = self
             .client
-            .request(request)
+            .post(
+                &uri,
+                &[
+                    ("content-type", "application/json"),
+                    ("x-amz-invocation-type", "RequestResponse"),
+                ],
+                body,
+            )
             .await
-            .map_err(|e| InvokeError::Client(format!("{uri}: {e}")))?;
-        let status = resp.status().as_u16();
-        let function_error = resp.headers().contains_key("x-amz-function-error");
+            .map_err(|e| InvokeError::Client(e.to_string()))?;
+        let status = resp.status;
+        let function_error = resp.header("x-amz-function-error").is_some();
         let version = resp
-            .headers()
-            .get("x-amz-executed-version")
-            .and_then(|v| v.to_str().ok())
+            .header("x-amz-executed-version")
             .unwrap_or("$LATEST")
             .to_owned();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| InvokeError::Client(e.to_string()))?
-            .to_bytes();
+        let bytes = resp.body;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if status == 404 {
             return Err(InvokeError::ResourceNotFound(req.function_ref));

@@ -141,42 +141,8 @@ fn error_response(e: &ApiError) -> Response<Body> {
 }
 
 async fn handle_inner(core: Arc<Core>, req: Request<Bytes>) -> Result<Value, ApiError> {
-    if req.method() != hyper::Method::POST {
-        return Err(ApiError::new(
-            "UnknownOperationException",
-            "The Step Functions API takes POST requests",
-        ));
-    }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let Some(op) = target.strip_prefix("AWSStepFunctions.") else {
-        return Err(ApiError::new(
-            "UnknownOperationException",
-            "Missing or unknown X-Amz-Target header (expected AWSStepFunctions.<Operation>)",
-        ));
-    };
-    // The loopback server read the body (within MAX_BODY).
-    let bytes = req.into_body();
-    let body: Value = if bytes.is_empty() {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                "SerializationException",
-                format!("the request body is not JSON: {e}"),
-            )
-        })?
-    };
-    if !body.is_object() {
-        return Err(ApiError::new(
-            "SerializationException",
-            "the request body must be a JSON object",
-        ));
-    }
+    let (op, body) = aws_json::read_request(&req, "The Step Functions API", "AWSStepFunctions")
+        .map_err(|e| ApiError::new(e.code, e.message))?;
     // Never log the body: it may carry task tokens.
     tracing::debug!(operation = op, "request");
     api::call(&core, op, &body).await

@@ -8,55 +8,56 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
+use cordon_loopback as loopback;
 use cordon_sfn_local::{HttpLambda, InProcessLambda, ServiceConfig, ServiceHandle, serve};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cordon-sfn";
 
 /// `POST /2015-03-31/functions/{name}/invocations`: `echo` returns its event, `broken`
 /// returns a function error, anything else is 404.
+struct FakeLambda;
+
+impl loopback::Handler for FakeLambda {
+    async fn handle(
+        &self,
+        req: loopback::Request<loopback::Bytes>,
+        _peer: std::net::SocketAddr,
+    ) -> loopback::Response<loopback::Body> {
+        let body = |text: String| loopback::Body::new(loopback::Bytes::from(text));
+        let resp = match req.uri().path() {
+            "/2015-03-31/functions/echo/invocations" => {
+                let event: Value = serde_json::from_slice(req.body()).unwrap();
+                loopback::Response::builder()
+                    .header("X-Amz-Executed-Version", "$LATEST")
+                    .body(body(json!({"echo": event}).to_string()))
+            }
+            "/2015-03-31/functions/broken/invocations" => loopback::Response::builder()
+                .header("X-Amz-Function-Error", "Unhandled")
+                .body(body(
+                    json!({"errorType": "Cordon.InvalidEvent", "errorMessage": "no detail"})
+                        .to_string(),
+                )),
+            _ => loopback::Response::builder().status(404).body(body(
+                r#"{"Type":"User","message":"Function not found"}"#.to_string(),
+            )),
+        };
+        resp.unwrap()
+    }
+
+    fn refuse(&self, refusal: &loopback::Refusal) -> loopback::Response<loopback::Body> {
+        panic!("the fake Lambda refused a request: {refusal:?}")
+    }
+}
+
 async fn fake_lambda() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|req: Request<Incoming>| async move {
-                    let path = req.uri().path().to_owned();
-                    let body = req.into_body().collect().await.unwrap().to_bytes();
-                    let resp = match path.as_str() {
-                        "/2015-03-31/functions/echo/invocations" => {
-                            let event: Value = serde_json::from_slice(&body).unwrap();
-                            Response::builder()
-                                .header("X-Amz-Executed-Version", "$LATEST")
-                                .body(Full::new(Bytes::from(json!({"echo": event}).to_string())))
-                        }
-                        "/2015-03-31/functions/broken/invocations" => Response::builder()
-                            .header("X-Amz-Function-Error", "Unhandled")
-                            .body(Full::new(Bytes::from(
-                                json!({"errorType": "Cordon.InvalidEvent", "errorMessage": "no detail"})
-                                    .to_string(),
-                            ))),
-                        _ => Response::builder().status(404).body(Full::new(Bytes::from(
-                            r#"{"Type":"User","message":"Function not found"}"#,
-                        ))),
-                    };
-                    Ok::<_, std::convert::Infallible>(resp.unwrap())
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
+    let server = loopback::serve(loopback::ServerConfig::new("fake-lambda"), FakeLambda)
+        .await
+        .expect("binding the fake Lambda");
+    let url = server.url();
+    // The test process ends with the test; the server lives until then.
+    std::mem::forget(server);
+    url
 }
 
 async fn client(handle: &ServiceHandle) -> Client {

@@ -2,14 +2,17 @@
 //!
 //! Served with the shared loopback helper ([`cordon_loopback::serve`]): each request becomes
 //! a `lambda_http::Request` with a Function URL request context whose source IP is the
-//! peer's address, and goes through the same [`crate::handle`] as in Lambda.
+//! peer's address, and goes through the same [`handle`] as in Lambda.
 use std::net::SocketAddr;
 
 use cordon_loopback::{Body as HttpBody, Bytes, Refusal, Request, Response, Server, ServerConfig};
 use lambda_http::Body;
 use tracing::warn;
 
-use crate::{Deps, MAX_FORM_BYTES, handle, respond};
+use crate::deps::Deps;
+use crate::handler::handle;
+use crate::request::{MAX_FORM_BYTES, with_source_ip};
+use crate::response::respond;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalServeError {
@@ -37,7 +40,7 @@ impl LocalApprovalServer {
     }
 }
 
-/// Serve [`crate::handle`] on `127.0.0.1:port` (`0` picks a free port; see
+/// Serve [`handle`] on `127.0.0.1:port` (`0` picks a free port; see
 /// [`LocalApprovalServer::url`]).
 pub async fn serve_local(deps: Deps, port: u16) -> Result<LocalApprovalServer, LocalServeError> {
     // The form is tiny; a bigger body is refused before it is read in full.
@@ -70,7 +73,7 @@ impl cordon_loopback::Handler for Pages {
             Body::Binary(bytes.to_vec())
         };
         let req = lambda_http::http::Request::from_parts(parts, body);
-        let req = crate::with_source_ip(req, Some(peer.ip().to_string()));
+        let req = with_source_ip(req, Some(peer.ip().to_string()));
         let resp = match handle(req, &self.deps).await {
             Ok(r) => r,
             Err(e) => {

@@ -1,7 +1,7 @@
 //! Renders `BENCHMARKS.md` from one run's measurements.
 use std::fmt::Write as _;
 
-use super::{
+use super::model::{
     DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
     median,
 };

@@ -1,9 +1,14 @@
-//! Tidy checks on the crate's own layout (rust-analyzer style: they run in `cargo test`).
+//! Tidy checks on the workspace's layout (rust-analyzer style: they run in `cargo test`).
 //!
+//! For the `src/` tree of every workspace member:
 //! - No import circle between files: if `a.rs` uses `b.rs`, nothing `b.rs` uses (directly
 //!   or not) uses `a.rs`. A `mod.rs` may use its children, so children never use their
 //!   `mod.rs`; shared items live in a sibling file.
-//! - No source file over 800 lines.
+//! - No source file over 800 lines, unless its opening doc comment says why it reads best
+//!   whole (a line containing "reads best whole").
+//!
+//! And for every member's `Cargo.toml`, the dependency rules ARCHITECTURE.md states (which
+//! crate may know AWS, Lambda, HTTP or YAML).
 //!
 //! The import graph is read from the text: `use` trees and inline `crate::`/`super::`/
 //! `self::`/`child::` paths, with comments, string literals and `#[cfg(test)]` modules
@@ -15,8 +20,26 @@ const MAX_LINES: usize = 800;
 
 type ModPath = Vec<String>;
 
-fn src_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The `src/` folder of every workspace member, read from the root `Cargo.toml`.
+fn member_src_dirs() -> Vec<PathBuf> {
+    let root = cordon_tests::workspace_root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("root Cargo.toml");
+    let members = manifest
+        .split("members = [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("the root Cargo.toml lists its members");
+    let dirs: Vec<PathBuf> = members
+        .split(',')
+        .map(|m| m.trim().trim_matches('"'))
+        .filter(|m| !m.is_empty())
+        .map(|m| root.join(m).join("src"))
+        .collect();
+    assert!(dirs.len() > 10, "members read from Cargo.toml: {dirs:?}");
+    for dir in &dirs {
+        assert!(dir.is_dir(), "{} is not a folder", dir.display());
+    }
+    dirs
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -32,11 +55,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// `src/classify/mod.rs` → `["classify"]`, `src/lib.rs` → `[]`.
-fn module_of(file: &Path) -> ModPath {
-    let rel = file
-        .strip_prefix(src_dir())
-        .unwrap_or(file)
-        .with_extension("");
+fn module_of(src: &Path, file: &Path) -> ModPath {
+    let rel = file.strip_prefix(src).unwrap_or(file).with_extension("");
     let mut segs: ModPath = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -250,13 +270,24 @@ fn name(m: &ModPath) -> String {
     }
 }
 
-fn import_graph() -> BTreeMap<ModPath, BTreeSet<ModPath>> {
+/// The import graph of one crate's `src/`. A crate with both `lib.rs` and `main.rs` has
+/// two roots; `main.rs` reaches the library only through the crate's name, so it is read
+/// as a separate module (`main`).
+fn import_graph(src: &Path) -> BTreeMap<ModPath, BTreeSet<ModPath>> {
     let mut files = Vec::new();
-    rust_files(&src_dir(), &mut files);
-    let modules: BTreeSet<ModPath> = files.iter().map(|f| module_of(f)).collect();
+    rust_files(src, &mut files);
+    let has_lib = src.join("lib.rs").is_file();
+    let module = |f: &Path| -> ModPath {
+        if has_lib && f == src.join("main.rs") {
+            vec!["main".to_string()]
+        } else {
+            module_of(src, f)
+        }
+    };
+    let modules: BTreeSet<ModPath> = files.iter().map(|f| module(f)).collect();
     let mut graph = BTreeMap::new();
     for file in &files {
-        let from = module_of(file);
+        let from = module(file);
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{e}"));
         let children: BTreeSet<String> = modules
             .iter()
@@ -307,21 +338,26 @@ fn find_cycle(graph: &BTreeMap<ModPath, BTreeSet<ModPath>>) -> Option<Vec<ModPat
 
 #[test]
 fn no_import_circle_between_files() {
-    let graph = import_graph();
+    let key = |s: &str| -> ModPath { s.split('/').map(str::to_string).collect() };
     // The reader must see the edges it is meant to see, or the check proves nothing.
-    let edge = |a: &str, b: &str| {
-        let key = |s: &str| -> ModPath { s.split('/').map(str::to_string).collect() };
-        graph
-            .get(&key(a))
-            .is_some_and(|uses| uses.contains(&key(b)))
-    };
+    let core = import_graph(&cordon_tests::workspace_root().join("tasks/cordon-core/src"));
+    let edge = |a: &str, b: &str| core.get(&key(a)).is_some_and(|uses| uses.contains(&key(b)));
     assert!(edge("classify", "classify/signin"), "inline child path");
     assert!(edge("classify/signin", "classify/call"), "use super::");
     assert!(edge("policy/assess", "policy_document"), "use crate::");
-    if let Some(cycle) = find_cycle(&graph) {
-        let shown: Vec<String> = cycle.iter().map(name).collect();
-        panic!("import circle: {}", shown.join(" -> "));
+
+    let mut circles = Vec::new();
+    for src in member_src_dirs() {
+        if let Some(cycle) = find_cycle(&import_graph(&src)) {
+            let shown: Vec<String> = cycle.iter().map(name).collect();
+            circles.push(format!("{}: {}", src.display(), shown.join(" -> ")));
+        }
     }
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
 }
 
 #[test]
@@ -353,17 +389,131 @@ fn the_reader_finds_circles() {
 
 #[test]
 fn no_source_file_is_too_long() {
-    let mut files = Vec::new();
-    rust_files(&src_dir(), &mut files);
-    for file in files {
-        let lines = std::fs::read_to_string(&file)
-            .unwrap_or_default()
-            .lines()
-            .count();
-        assert!(
-            lines <= MAX_LINES,
-            "{} has {lines} lines; split it by concern (at most {MAX_LINES})",
-            file.display()
-        );
+    let mut too_long = Vec::new();
+    for src in member_src_dirs() {
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let lines = text.lines().count();
+            let says_why = text
+                .lines()
+                .take_while(|l| l.starts_with("//!"))
+                .any(|l| l.contains("reads best whole"));
+            if lines > MAX_LINES && !says_why {
+                too_long.push(format!("{} ({lines} lines)", file.display()));
+            }
+        }
     }
+    assert!(
+        too_long.is_empty(),
+        "split these by concern (at most {MAX_LINES} lines, or say at the top why the file \
+         reads best whole):\n{}",
+        too_long.join("\n")
+    );
+}
+
+/// The `[dependencies]` (and target-specific dependencies) of a manifest, by name.
+/// Dev-dependencies are not counted: tests may inspect the emulator with the SDK.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let mut in_dependencies = false;
+    let mut names = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]"
+                || (line.starts_with("[target.") && line.ends_with(".dependencies]"));
+            continue;
+        }
+        if in_dependencies
+            && let Some((name, _)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            // `name = …` or `name.workspace = true`.
+            let name = name.split('.').next().unwrap_or_default();
+            names.push(name.trim().trim_matches('"').to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn the_manifest_reader_sees_dependencies_only() {
+    let manifest = "[package]\nname = \"x\"\n\n[dependencies]\naws-config.workspace = true\n\
+                    serde = \"1\"\n\n[dev-dependencies]\naws-sdk-sqs.workspace = true\n";
+    assert_eq!(dependencies(manifest), vec!["aws-config", "serde"]);
+}
+
+/// Which crate may depend on what. Each rule is an invariant ARCHITECTURE.md states.
+#[test]
+fn dependency_rules_hold() {
+    let root = cordon_tests::workspace_root();
+    let members: Vec<(String, Vec<String>)> = member_src_dirs()
+        .iter()
+        .map(|src| {
+            let dir = src.parent().expect("a member folder");
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("a manifest");
+            let name = dir
+                .strip_prefix(&root)
+                .expect("inside the workspace")
+                .to_string_lossy()
+                .into_owned();
+            (name, dependencies(&manifest))
+        })
+        .collect();
+    let mut broken = Vec::new();
+    let mut check = |member: &str, deps: &[String], forbidden: &[&str], why: &str| {
+        for dep in deps {
+            if forbidden.iter().any(|f| dep.starts_with(f)) {
+                broken.push(format!("{member} depends on {dep}: {why}"));
+            }
+        }
+    };
+    for (member, deps) in &members {
+        let is_task_side = member.starts_with("tasks/") && member != "tasks/cordon-aws";
+        if is_task_side {
+            check(
+                member,
+                deps,
+                &["aws-", "aws_"],
+                "the domain and the task crates reach AWS only through cordon-aws \
+                 (`Deps::build` takes `&cordon_aws::Aws`)",
+            );
+        }
+        if member == "tasks/cordon-core" {
+            check(
+                member,
+                deps,
+                &["tokio", "hyper", "lambda_http", "rusqlite"],
+                "cordon-core is pure: no I/O, no runtime",
+            );
+        }
+        if member == "statemachine/cordon-engine" {
+            check(
+                member,
+                deps,
+                &[
+                    "aws-", "lambda", "hyper", "reqwest", "ureq", "http", "rusqlite",
+                ],
+                "the engine never carries a task out or persists: a TaskDispatcher does, \
+                 and cordon-sfn-local persists",
+            );
+        }
+        if member != "infra/cordon-template" {
+            check(
+                member,
+                deps,
+                &["serde_yaml", "serde_yml", "yaml-rust"],
+                "infra/template.yaml has one reader, cordon-template",
+            );
+        }
+    }
+    assert!(
+        members.iter().any(|(m, _)| m == "tasks/cordon-core"),
+        "members read: {members:?}"
+    );
+    assert!(
+        broken.is_empty(),
+        "dependency rules broken:\n{}",
+        broken.join("\n")
+    );
 }

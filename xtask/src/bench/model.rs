@@ -1,0 +1,213 @@
+//! What the bench plans to measure and what it measured: the data `report.rs` renders.
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Relative to the workspace root.
+pub const DEFINITION: &str = "xtask/bench/cordon-shaped.asl.json";
+pub const INPUT: &str = "xtask/bench/cordon-shaped.input.json";
+pub const OUTPUT: &str = "BENCHMARKS.md";
+
+/// Stop starting new moto runs after this long (every run completes at least once).
+pub const MOTO_BUDGET: Duration = Duration::from_secs(240);
+
+/// How much to measure.
+pub struct Plan {
+    pub quick: bool,
+    pub engine_sequential: usize,
+    pub engine_concurrent: usize,
+    pub engine_one_call: usize,
+    pub engine_runs: usize,
+    pub engine_warmup: usize,
+    pub moto_sequential: usize,
+    pub moto_concurrent: usize,
+    pub moto_runs: usize,
+    pub moto_warmup: usize,
+    pub service_executions: usize,
+    pub service_in_flight: usize,
+    pub service_runs: usize,
+    pub service_warmup: usize,
+    pub service_poll_ms: usize,
+    pub service_max_seconds: usize,
+}
+
+impl Plan {
+    pub fn full() -> Plan {
+        Plan {
+            quick: false,
+            engine_sequential: 2000,
+            engine_concurrent: 1000,
+            engine_one_call: 500,
+            engine_runs: 5,
+            engine_warmup: 200,
+            moto_sequential: 10,
+            moto_concurrent: 25,
+            moto_runs: 3,
+            moto_warmup: 2,
+            service_executions: 1000,
+            service_in_flight: 64,
+            service_runs: 3,
+            service_warmup: 50,
+            service_poll_ms: 20,
+            service_max_seconds: 120,
+        }
+    }
+
+    pub fn quick() -> Plan {
+        Plan {
+            quick: true,
+            engine_sequential: 200,
+            engine_concurrent: 200,
+            engine_one_call: 50,
+            engine_runs: 2,
+            engine_warmup: 20,
+            moto_sequential: 3,
+            moto_concurrent: 5,
+            moto_runs: 1,
+            moto_warmup: 1,
+            service_executions: 200,
+            service_in_flight: 64,
+            service_runs: 1,
+            service_warmup: 10,
+            service_poll_ms: 20,
+            service_max_seconds: 60,
+        }
+    }
+}
+
+/// The timings of one mode: `executions` per run, the elapsed seconds of each run.
+pub struct Mode {
+    pub executions: usize,
+    pub seconds: Vec<f64>,
+}
+
+impl Mode {
+    pub fn sorted(&self) -> Vec<f64> {
+        let mut s = self.seconds.clone();
+        s.sort_by(f64::total_cmp);
+        s
+    }
+
+    pub fn min(&self) -> f64 {
+        self.sorted().first().copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn median(&self) -> f64 {
+        median(&self.seconds)
+    }
+
+    /// Executions per second of the fastest run.
+    pub fn best_rate(&self) -> f64 {
+        self.executions as f64 / self.min()
+    }
+
+    /// Executions per second of the median run.
+    pub fn median_rate(&self) -> f64 {
+        self.executions as f64 / self.median()
+    }
+
+    /// Wall time per state transition (state entered) in the median run, in microseconds.
+    pub fn us_per_transition(&self, transitions: usize) -> f64 {
+        self.median() * 1e6 / (self.executions * transitions) as f64
+    }
+}
+
+pub fn median(xs: &[f64]) -> f64 {
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+pub struct EngineResults {
+    pub clock: String,
+    pub worker_threads: u64,
+    pub transitions: usize,
+    pub history_events: usize,
+    pub output: Value,
+    pub sequential: Mode,
+    pub concurrent: Mode,
+    pub one_call: Mode,
+}
+
+pub struct MotoResults {
+    pub python: String,
+    pub transitions: usize,
+    pub output: Value,
+    pub sequential: Mode,
+    pub concurrent: Mode,
+    /// moto's own startDate..stopDate of every measured sequential execution, in seconds.
+    pub server_seconds: Vec<f64>,
+}
+
+/// Percentiles of one run's per-execution latencies, in milliseconds.
+pub struct Latency {
+    pub count: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// One measured run of the service: `executions` started at once, all SUCCEEDED.
+pub struct ServiceRun {
+    pub executions: usize,
+    pub seconds: f64,
+    pub describe_calls: usize,
+    pub sweeps: usize,
+    /// The most executions the service was driving at once (sampled).
+    pub peak_active: usize,
+    /// Client side: StartExecution sent until a DescribeExecution showed it finished.
+    pub client: Latency,
+    /// The service's own `stopDate - startDate`.
+    pub server: Latency,
+}
+
+/// Sizes of the SQLite database and its WAL, in bytes.
+pub struct DbFiles {
+    pub db: u64,
+    pub wal: u64,
+    pub shm: u64,
+}
+
+pub struct ServiceResults {
+    pub worker_threads: u64,
+    pub in_flight: usize,
+    pub poll_ms: u64,
+    pub warmup: usize,
+    pub functions: Vec<String>,
+    pub transitions: usize,
+    pub history_events: usize,
+    pub output: Value,
+    pub runs: Vec<ServiceRun>,
+    /// Executions in the database at the end (probe + warm-up + measured), all SUCCEEDED.
+    pub stored: usize,
+    pub file_system: String,
+    pub after_runs: DbFiles,
+    pub after_shutdown: DbFiles,
+    pub load_before: String,
+    pub load_after: String,
+}
+
+impl ServiceResults {
+    /// The runs as a [`Mode`] (executions per run, seconds of each run).
+    pub fn mode(&self) -> Mode {
+        Mode {
+            executions: self.runs.first().map_or(0, |r| r.executions),
+            seconds: self.runs.iter().map(|r| r.seconds).collect(),
+        }
+    }
+}
+
+/// Facts about where the numbers were measured.
+pub struct Machine {
+    pub date: String,
+    pub nproc: usize,
+    pub cpu: String,
+    pub rustc: String,
+    pub release_profile: String,
+    pub load_before: String,
+    pub load_after: String,
+}
