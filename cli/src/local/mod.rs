@@ -19,6 +19,7 @@ use cordon_sfn_local::InProcessLambda;
 use serde_json::Value;
 
 mod bootstrap;
+pub mod endpoint;
 mod handlers;
 mod identity;
 mod template;
@@ -46,6 +47,9 @@ pub struct LocalStackOptions {
     pub sfn_port: u16,
     /// Loopback port of the approval pages (0 picks a free one).
     pub approval_port: u16,
+    /// Run against whatever AWS endpoint the environment names, even a real account
+    /// (`--aws`); by default the stack refuses anything but an emulator on loopback.
+    pub allow_aws: bool,
 }
 
 impl LocalStackOptions {
@@ -58,6 +62,7 @@ impl LocalStackOptions {
             db: root.join(".cordon/sfn.sqlite"),
             sfn_port: 0,
             approval_port: 0,
+            allow_aws: false,
         }
     }
 
@@ -115,6 +120,7 @@ impl LocalStack {
     /// Bootstraps the emulator (named by `AWS_ENDPOINT_URL`), starts the engine service and
     /// creates (or updates) the incident state machine.
     pub async fn start(options: &LocalStackOptions) -> anyhow::Result<LocalStack> {
+        endpoint::ensure_local("the local stack", options.allow_aws)?;
         let mut template =
             LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
         let sdk = cordon_aws::load_sdk_config().await;
