@@ -63,3 +63,21 @@ pub fn substitution_placeholders(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// The names of the states an execution entered, in order, read from its history events
+/// (as JSON, the shape GetExecutionHistory returns).
+pub fn states_entered<'a>(events: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<String> {
+    events
+        .into_iter()
+        .filter(|e| {
+            e["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("StateEntered"))
+        })
+        .filter_map(|e| {
+            e["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}

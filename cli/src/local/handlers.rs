@@ -1,15 +1,12 @@
 //! Cordon's task handlers, in-process: each configured from exactly the environment the
-//! template gives its function, and built the way its `main` builds it.
+//! template gives its function, and run the way its `main` runs it (`cordon_aws::Running`).
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use cordon_core::TaskError;
+use cordon_aws::{Function, Running};
 use cordon_sfn_local::{InProcessLambda, LambdaError};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::template::Environments;
@@ -40,7 +37,10 @@ pub fn register_handlers(
     Ok(())
 }
 
-/// Registers (or replaces) one task handler, configured from `env`.
+/// Registers (or replaces) one task handler, configured from `env` as its `main` is
+/// configured from the process environment (`cordon_aws::Running`): a handler whose
+/// configuration is invalid is registered all the same and answers every invocation with
+/// its `Cordon.Config` error, as the deployed function does.
 pub fn register_handler(
     lambdas: &InProcessLambda,
     function: &str,
@@ -48,45 +48,13 @@ pub fn register_handler(
     env: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     let lookup = |name: &str| env.get(name).cloned();
-    let aws = &cordon_aws::Aws::new(sdk.clone());
-    let clock = cordon_aws::system_clock();
-    let context = || format!("configuring {function}");
+    let aws = cordon_aws::Aws::new(sdk.clone());
     match function {
-        "cordon-record" => {
-            let config = cordon_record::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_record::Deps::build(config, aws, clock));
-            register(lambdas, function, deps, |i, d| async move {
-                cordon_record::handle(i, &d).await
-            });
-        }
-        "cordon-enrich" => {
-            let config = cordon_enrich::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_enrich::Deps::build(config, aws, clock));
-            register(lambdas, function, deps, |i, d| async move {
-                cordon_enrich::handle(i, &d).await
-            });
-        }
-        "cordon-quarantine" => {
-            let config = cordon_quarantine::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_quarantine::Deps::build(config, aws, clock));
-            register(lambdas, function, deps, |i, d| async move {
-                cordon_quarantine::handle(i, &d).await
-            });
-        }
-        "cordon-tag" => {
-            let config = cordon_tag::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_tag::Deps::build(config, aws, clock));
-            register(lambdas, function, deps, |i, d| async move {
-                cordon_tag::handle(i, &d).await
-            });
-        }
-        "cordon-notify" => {
-            let config = cordon_notify::Config::from_lookup(&lookup).with_context(context)?;
-            let deps = Arc::new(cordon_notify::Deps::build(config, aws, clock));
-            register(lambdas, function, deps, |i, d| async move {
-                cordon_notify::handle(i, &d).await
-            });
-        }
+        "cordon-record" => register::<cordon_record::Deps>(lambdas, function, &lookup, aws),
+        "cordon-enrich" => register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws),
+        "cordon-quarantine" => register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws),
+        "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws),
+        "cordon-notify" => register::<cordon_notify::Deps>(lambdas, function, &lookup, aws),
         other => anyhow::bail!("{other} is not one of the workflow's task functions"),
     }
     Ok(())
@@ -111,33 +79,23 @@ pub fn approval_deps(
     Ok(deps)
 }
 
-/// Adapts a typed task handler to an in-process Lambda function: the payload is
-/// deserialised as the Lambda runtime would, and a `TaskError` becomes a function error
-/// whose `errorType` is its `Cordon.*` name.
-fn register<I, O, D, F, Fut>(lambdas: &InProcessLambda, name: &str, deps: Arc<D>, f: F)
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    D: Send + Sync + 'static,
-    F: Fn(I, Arc<D>) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = Result<O, TaskError>> + Send + 'static,
-{
+/// Runs a task function in process: the payload goes to `cordon_aws::Running` as the
+/// Lambda runtime would hand it over, and a `TaskError` becomes a function error whose
+/// `errorType` is its `Cordon.*` name.
+fn register<F: Function>(
+    lambdas: &InProcessLambda,
+    name: &str,
+    env: cordon_aws::env::Lookup<'_>,
+    aws: cordon_aws::Aws,
+) {
+    let running = Arc::new(Running::<F>::start(env, aws, cordon_aws::system_clock()));
     lambdas.register(name, move |payload: Value| {
-        let deps = deps.clone();
-        let f = f.clone();
+        let running = running.clone();
         async move {
-            let input: I = serde_json::from_value(payload).map_err(|e| {
-                // What lambda_runtime reports when the payload does not fit the handler.
-                LambdaError::new(
-                    "lambda_runtime::deserializer::DeserializeError",
-                    format!("failed to deserialize the incoming data into the function's payload type: {e}"),
-                )
-            })?;
-            let output = f(input, deps)
+            running
+                .invoke_json(payload)
                 .await
-                .map_err(|e| LambdaError::new(e.error_name(), e.to_string()))?;
-            serde_json::to_value(output)
-                .map_err(|e| LambdaError::new("Runtime.SerializationError", e.to_string()))
+                .map_err(|e| LambdaError::new(e.error_name(), e.to_string()))
         }
     });
 }

@@ -35,3 +35,13 @@ pub use request::{
     MAX_FORM_BYTES, MAX_NAME_CHARS, MAX_USER_AGENT_CHARS, requester, with_source_ip,
 };
 pub use response::{ApprovalError, SECURITY_HEADERS, respond};
+
+impl cordon_aws::Configure for Deps {
+    fn configure(
+        env: cordon_aws::env::Lookup<'_>,
+        aws: &cordon_aws::Aws,
+        clock: cordon_aws::Clock,
+    ) -> Result<Self, cordon_core::TaskError> {
+        Ok(Self::build(Config::from_lookup(env)?, aws, clock))
+    }
+}

@@ -1,19 +1,15 @@
-//! The approval Lambda (behind a Function URL): `main` only wires configuration, clients
-//! and the runtime.
-use cordon_approval::{Config, Deps, handle};
-use cordon_aws::{Aws, system_clock};
+//! The approval Lambda (behind a Function URL): the shared start-up (logging, AWS, the
+//! configured function) on the HTTP runtime. A bad configuration is answered on every
+//! request with its `Cordon.Config` error rather than crashing at init.
+use cordon_approval::{ApprovalError, Deps, handle};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    cordon_aws::telemetry::init_tracing();
-
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "cold start failed"))?;
-    let aws = Aws::from_env().await;
-    let deps = Deps::build(config, &aws, system_clock());
-    let deps = &deps;
+    let running = cordon_aws::lambda::start::<Deps>().await;
+    let running = &running;
     lambda_http::run(service_fn(move |req: Request| async move {
+        let deps = running.ready().await.map_err(ApprovalError::Unready)?;
         handle(req, deps).await
     }))
     .await

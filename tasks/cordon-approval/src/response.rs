@@ -18,18 +18,25 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-robots-tag", "noindex, nofollow"),
 ];
 
-/// The handler's only failure: a response that could not be built (never expected; every
-/// other problem is a page).
+/// The handler's failures: a response that could not be built (never expected; every
+/// other problem is a page), or a function that cannot run (its configuration is invalid:
+/// every request fails with that `Cordon.Config` error until the environment is fixed).
 #[derive(Debug, thiserror::Error)]
 pub enum ApprovalError {
     #[error("building the HTTP response failed: {0}")]
     Http(#[from] http::Error),
+    #[error("{0}")]
+    Unready(cordon_core::TaskError),
 }
 
 impl From<ApprovalError> for lambda_http::lambda_runtime::Diagnostic {
     fn from(e: ApprovalError) -> Self {
+        let error_type = match &e {
+            ApprovalError::Http(_) => "Cordon.ApprovalHttp",
+            ApprovalError::Unready(task) => task.error_name(),
+        };
         lambda_http::lambda_runtime::Diagnostic {
-            error_type: "Cordon.ApprovalHttp".to_string(),
+            error_type: error_type.to_string(),
             error_message: e.to_string(),
         }
     }

@@ -69,6 +69,7 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
         topic_arn: "arn:aws:sns:us-east-1:123456789012:cordon".into(),
         approval_url: Some("https://approve.example.com".into()),
         approval_timeout_seconds: 3600,
+        quarantine_policy_arn: None,
         clock: w.deps.clock.clone(),
     };
     let input: cordon_notify::Input = serde_json::from_value(json!({

@@ -21,6 +21,16 @@ pub async fn own_principal_arn(aws: &Aws) -> Result<String, TaskError> {
     Ok(role_arn_from_session(arn))
 }
 
+/// Adds the caller's own role to `own_role_arns` (once): a function that contains
+/// principals never contains the role it runs as, whatever `CORDON_OWN_ROLE_ARNS` says.
+pub async fn protect_own_role(aws: &Aws, own_role_arns: &mut Vec<String>) -> Result<(), TaskError> {
+    let own = own_principal_arn(aws).await?;
+    if !own_role_arns.contains(&own) {
+        own_role_arns.push(own);
+    }
+    Ok(())
+}
+
 /// `arn:aws:sts::123456789012:assumed-role/Name/session` →
 /// `arn:aws:iam::123456789012:role/Name`. Any other ARN is returned unchanged.
 ///

@@ -53,7 +53,10 @@ pub fn list(env: Lookup<'_>, name: &str) -> Vec<String> {
 pub fn response_policy(env: Lookup<'_>) -> Result<cordon_core::ResponsePolicy, TaskError> {
     let mut policy = match optional(env, "CORDON_RESPONSE_POLICY") {
         Some(json) => cordon_core::ResponsePolicy::from_json(&json).map_err(|e| match e {
-            TaskError::Config(m) => TaskError::Config(format!("CORDON_RESPONSE_POLICY: {m}")),
+            TaskError::Config(m) => TaskError::Config(format!(
+                "CORDON_RESPONSE_POLICY is not a valid response policy ({m}); correct the \
+                 stack's ResponsePolicy parameter (JSON, see the README) and redeploy"
+            )),
             other => other,
         })?,
         None => cordon_core::ResponsePolicy::default(),

@@ -134,7 +134,10 @@ pub struct IncidentRecord {
     pub release: Option<ReleaseRecord>,
     pub error: Option<String>,
     pub summary: Option<String>,
+    /// The execution handling the incident now (a replay takes it over).
     pub execution_arn: Option<String>,
+    /// When a replay last reopened the incident after it had failed.
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 impl IncidentRecord {
@@ -162,6 +165,7 @@ impl IncidentRecord {
             error: None,
             summary: None,
             execution_arn: None,
+            replayed_at: None,
         }
     }
 }
@@ -205,6 +209,15 @@ pub trait IncidentStore: Send + Sync {
 
     /// Append a timeline entry; `false` if this exact entry (same time and step) exists.
     async fn append(&self, incident_id: &str, entry: &TimelineEntry) -> Result<bool, TaskError>;
+
+    /// Reopen a `FAILED` incident for a replay of its event: a conditional `FAILED` → `OPEN`
+    /// update that takes the incident over for `incident.execution_arn`, stamps
+    /// `replayed_at`, clears the close time and summary, and fills in what a bare failure
+    /// record lacks (the detection, the event, who and what) from `incident`. The
+    /// assessment, the first snapshot and the timeline are kept. `false` (and nothing
+    /// written) if the incident is missing or not `FAILED`: a finished or rejected incident
+    /// is never reopened.
+    async fn reopen(&self, incident: &NewIncident, at: DateTime<Utc>) -> Result<bool, TaskError>;
 
     /// Store enrich's result (its severity and disposition are indexed too). A missing
     /// incident is an error (the input names no incident).

@@ -20,20 +20,21 @@
 //!   the two DynamoDB adapters;
 //! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
 //!   timeouts become `Cordon.Transient`);
-//! - [`env`], [`caller`], [`telemetry`]: what every Lambda's `main` needs;
+//! - [`env`], [`caller`], [`telemetry`], [`clock`]: what every Lambda's `main` needs;
+//! - [`function`]: a function configured once, answering every invocation with its
+//!   configuration error when it has one; `lambda` (feature `lambda`) runs one on the
+//!   Lambda runtime, the whole `main` of every task crate;
 //! - `fakes` (feature `fakes`), `testing` (feature `testing`): for other crates' tests.
 //!
 //! Endpoints come from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`, which is how the
 //! tests and the local stack reach moto.
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-
 pub mod aws;
 pub mod caller;
+pub mod clock;
 pub mod dynamo;
 pub mod env;
 pub mod error;
+pub mod function;
 pub mod iam;
 pub mod incidents;
 pub mod links;
@@ -43,27 +44,18 @@ pub mod telemetry;
 
 #[cfg(feature = "fakes")]
 pub mod fakes;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use aws::{Aws, load_sdk_config};
+pub use clock::{Clock, fixed_clock, system_clock};
 pub use dynamo::incidents::DynamoIncidentStore;
 pub use dynamo::links::DynamoLinkStore;
+pub use function::{Configure, Function, Running};
 pub use iam::{IamIdentityStore, IdentityStore};
 pub use incidents::IncidentStore;
 pub use links::LinkStore;
 pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
 pub use sns::{Notifier, SnsNotifier};
-
-/// An injectable clock, so handler tests are deterministic.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// The wall clock.
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
-
-/// A clock stopped at `at`.
-pub fn fixed_clock(at: DateTime<Utc>) -> Clock {
-    Arc::new(move || at)
-}

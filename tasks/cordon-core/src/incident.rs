@@ -78,6 +78,24 @@ pub fn rejected_incident_id(raw: &Value) -> String {
     format!("{PREFIX}h-{}", sha256_hex(canonical.as_bytes(), 32))
 }
 
+/// The id of the incident a raw event is (or would be) recorded under when it was never
+/// classified, for example because its OpenIncident step failed: `ct-<eventID>` as for any
+/// detection when the record has an `eventID`, else the rejected id
+/// ([`rejected_incident_id`]). Record and notify derive it the same way, so a failure
+/// recorded with the table down and notified is the incident a replay opens.
+pub fn incident_id_for_raw_event(raw: &Value) -> String {
+    match raw
+        .get("detail")
+        .and_then(|d| d.get("eventID"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        Some(event_id) => incident_id_for_event(event_id),
+        None => rejected_incident_id(raw),
+    }
+}
+
 /// JSON with object keys sorted, no whitespace: equal values give equal text.
 pub fn canonical_json(v: &Value) -> String {
     let mut out = String::new();
@@ -153,6 +171,21 @@ mod tests {
         let next = d.succ_opt().unwrap_or_default();
         assert_ne!(a, incident_id_for_audit("carol", next));
         assert!(valid_name(&incident_id_for_audit(&"ü".repeat(300), d)));
+    }
+
+    #[test]
+    fn an_unclassified_event_gets_the_id_its_detection_would_have() {
+        let raw = json!({"id": "env", "detail": {"eventID": "8592029f-6c1e"}});
+        assert_eq!(
+            incident_id_for_raw_event(&raw),
+            incident_id_for_event("8592029f-6c1e")
+        );
+        let no_event_id = json!({"id": "env", "detail": {"eventID": " "}});
+        assert_eq!(
+            incident_id_for_raw_event(&no_event_id),
+            rejected_incident_id(&no_event_id)
+        );
+        assert!(valid_name(&incident_id_for_raw_event(&json!(null))));
     }
 
     #[test]

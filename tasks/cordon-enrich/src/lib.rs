@@ -140,3 +140,12 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         on_approval_timeout: deps.policy.on_approval_timeout,
     })
 }
+
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
+    own_role: own_role_arns,
+}

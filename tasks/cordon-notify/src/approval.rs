@@ -4,7 +4,7 @@
 use chrono::Duration;
 use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary, NewLink, link_ref, redact};
 use cordon_core::TaskError;
-use cordon_core::notify::{NotificationContext, render};
+use cordon_core::notify::NotificationContext;
 use tracing::info;
 
 use crate::config::Deps;
@@ -68,11 +68,7 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         note: input.note,
         ..NotificationContext::default()
     };
-    let n = render(kind, &ctx);
-    let message_id = deps
-        .notifier
-        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
-        .await?;
+    let message_id = deps.publish(kind, &ctx).await?;
     deps.links
         .set_message_id(LinkKind::Approval, &approval.id, &message_id)
         .await?;

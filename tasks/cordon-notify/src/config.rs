@@ -6,6 +6,8 @@ use cordon_aws::env::{self, Lookup};
 use cordon_aws::links::LinkStore;
 use cordon_aws::{Aws, Clock, IncidentStore, Notifier};
 use cordon_core::TaskError;
+use cordon_core::notify::{NotificationContext, NotificationKind, render};
+use tracing::warn;
 
 /// Environment of the notify Lambda.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +20,14 @@ pub struct Config {
     /// to send approval requests; without it `contained` mails carry no release link.
     pub approval_url: Option<String>,
     /// `CORDON_APPROVAL_TIMEOUT_SECONDS` (default 3600): the approval expiry when the input
-    /// carries no `timeoutSeconds`.
+    /// carries no `timeoutSeconds` (the state machine always passes it, from enrich's
+    /// response policy). Only a fallback, so an unreadable value is logged and the default
+    /// used: it must not stop notify, which also sends the failure notification that
+    /// reports enrich's `Cordon.Config` error about the same variable.
     pub approval_timeout_seconds: u64,
+    /// `CORDON_QUARANTINE_POLICY_ARN`: the stack's deny-all policy, named in a failure
+    /// notification's command for containing by hand.
+    pub quarantine_policy_arn: Option<String>,
 }
 
 /// The approval timeout when neither the input nor the environment sets one.
@@ -31,6 +39,7 @@ pub fn base_url(url: &str) -> String {
 }
 
 impl Config {
+    /// Fails only on what every notification needs: the table (its markers) and the topic.
     pub fn from_env() -> Result<Self, TaskError> {
         Self::from_lookup(&env::process_env)
     }
@@ -44,12 +53,17 @@ impl Config {
                 .filter(|u| !u.is_empty()),
             approval_timeout_seconds: match env::optional(env, "CORDON_APPROVAL_TIMEOUT_SECONDS") {
                 None => DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-                Some(raw) => raw.parse().map_err(|_| {
-                    TaskError::Config(format!(
-                        "CORDON_APPROVAL_TIMEOUT_SECONDS is {raw:?}; set it to a whole number of seconds"
-                    ))
-                })?,
+                Some(raw) => raw.parse().unwrap_or_else(|_| {
+                    warn!(
+                        value = %raw,
+                        default = DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+                        "CORDON_APPROVAL_TIMEOUT_SECONDS is not a whole number of seconds; \
+                         approval requests without timeoutSeconds use the default"
+                    );
+                    DEFAULT_APPROVAL_TIMEOUT_SECONDS
+                }),
             },
+            quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
         })
     }
 }
@@ -64,10 +78,24 @@ pub struct Deps {
     /// See [`Config::approval_url`].
     pub approval_url: Option<String>,
     pub approval_timeout_seconds: u64,
+    /// See [`Config::quarantine_policy_arn`].
+    pub quarantine_policy_arn: Option<String>,
     pub clock: Clock,
 }
 
 impl Deps {
+    /// Renders notification `kind` and publishes it to the topic; returns the message id.
+    pub(crate) async fn publish(
+        &self,
+        kind: NotificationKind,
+        ctx: &NotificationContext,
+    ) -> Result<String, TaskError> {
+        let n = render(kind, ctx);
+        self.notifier
+            .publish(&self.topic_arn, &n.subject, &n.body, &n.attributes)
+            .await
+    }
+
     /// The SDK-backed dependencies (what `main` and the local stack use).
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
@@ -77,6 +105,7 @@ impl Deps {
             topic_arn: config.topic_arn,
             approval_url: config.approval_url,
             approval_timeout_seconds: config.approval_timeout_seconds,
+            quarantine_policy_arn: config.quarantine_policy_arn,
             clock,
         }
     }

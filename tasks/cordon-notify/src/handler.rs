@@ -2,15 +2,18 @@
 //! Approval requests go to [`crate::approval`].
 use cordon_aws::links::{LinkSummary, NewLink};
 use cordon_core::TaskError;
-use cordon_core::notify::{NotificationContext, NotificationKind, render};
+use cordon_core::notify::{NotificationContext, NotificationKind};
 use tracing::{info, warn};
 
-use crate::approval;
 use crate::config::Deps;
-use crate::payload::{Input, Output, error_text};
+use crate::payload::{Input, Output};
+use crate::{approval, failure};
 
 /// Notify: see the crate docs.
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
+    if input.kind == NotificationKind::Failure {
+        return failure::notify_failure(input, deps).await;
+    }
     if input.incident_id.trim().is_empty() {
         return Err(TaskError::invalid("incidentId", "is empty"));
     }
@@ -51,16 +54,14 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         approval_url: input.approval_url,
         approval_expires_at: input.approval_expires_at,
         release_url,
-        error: input.error.as_ref().and_then(error_text),
+        error: input.error.as_ref().map(|e| e.summary()),
         actions_taken: input.actions_taken,
         decided_by: input.decided_by,
         note: input.note,
+        event: None,
+        failure: None,
     };
-    let n = render(kind, &ctx);
-    let message_id = deps
-        .notifier
-        .publish(&deps.topic_arn, &n.subject, &n.body, &n.attributes)
-        .await?;
+    let message_id = deps.publish(kind, &ctx).await?;
     let marked = deps
         .store
         .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())

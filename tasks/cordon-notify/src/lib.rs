@@ -17,13 +17,25 @@
 //! For `contained`, a single-use release link `{CORDON_APPROVAL_URL}/r/<release id>`
 //! (valid for seven days) is added the same way.
 //!
+//! **Failure notifications** (`kind: failure`, [`failure`]) are the last line of the
+//! workflow's failure path and need neither a detection nor the table: see that module.
+//!
 //! Codemap: `config` (environment and dependencies), `payload` (input and output),
-//! `handler` (send once), `approval` (approval mode).
+//! `handler` (send once), `approval` (approval mode), `failure` (the failure notification).
 mod approval;
 mod config;
+pub mod failure;
 mod handler;
 mod payload;
 
 pub use config::{Config, DEFAULT_APPROVAL_TIMEOUT_SECONDS, Deps, base_url};
 pub use handler::handle;
 pub use payload::{Input, Output, error_text};
+
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
+}

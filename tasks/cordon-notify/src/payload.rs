@@ -1,15 +1,18 @@
 //! The Lambda payload and result.
 use chrono::{DateTime, Utc};
 use cordon_aws::links::Secret;
-use cordon_core::model::{Assessment, Detection};
+use cordon_core::model::{Assessment, Detection, ErrorText};
 use cordon_core::notify::NotificationKind;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 /// What to send, about which incident, with what it needs to render.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Input {
+    /// Empty (or `null` in the payload) only for a `failure` whose OpenIncident step failed:
+    /// the id is then derived from `event`, as record derives it.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub incident_id: String,
     /// `alert`, `approvalRequest`, `contained`, `dismissed`, `failure`, `rejected`, `released`.
     pub kind: NotificationKind,
@@ -27,7 +30,19 @@ pub struct Input {
     /// A string, or a Step Functions error object `{"Error": …, "Cause": …}` as a Catch
     /// puts it at its `ResultPath`.
     #[serde(default)]
-    pub error: Option<Value>,
+    pub error: Option<ErrorText>,
+    /// `failure`: the state whose error the workflow caught.
+    #[serde(default)]
+    pub step: Option<String>,
+    /// `failure`: the raw event, when OpenIncident failed before there was a detection.
+    #[serde(default)]
+    pub event: Option<Value>,
+    /// `failure`: `$$.Execution.Id`, what a redrive names and a replay copies the input of.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
+    /// `failure`: `$$.StateMachine.Id`, where a replay starts.
+    #[serde(default)]
+    pub state_machine_arn: Option<String>,
     /// What containment did (the quarantine task's `actionsTaken`).
     #[serde(default)]
     pub actions_taken: Vec<String>,
@@ -84,26 +99,14 @@ impl Output {
 pub fn error_text(error: &Value) -> Option<String> {
     match error {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => {
-            let name = o.get("Error").and_then(Value::as_str);
-            let cause = o.get("Cause").and_then(Value::as_str).map(|c| {
-                serde_json::from_str::<Value>(c)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("errorMessage")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_else(|| c.to_string())
-            });
-            match (name, cause) {
-                (Some(n), Some(c)) => Some(format!("{n}: {c}")),
-                (Some(n), None) => Some(n.to_string()),
-                (None, Some(c)) => Some(c),
-                (None, None) => Some(error.to_string()),
-            }
-        }
-        other => Some(other.to_string()),
+        other => Some(match serde_json::from_value::<ErrorText>(other.clone()) {
+            Ok(text) => text.summary(),
+            Err(_) => other.to_string(),
+        }),
     }
+}
+
+/// A `null` incident id reads as empty (OpenIncident failed before there was one).
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }

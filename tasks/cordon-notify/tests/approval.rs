@@ -33,6 +33,7 @@ fn world(approval_url: Option<&str>) -> World {
         topic_arn: TOPIC.into(),
         approval_url: approval_url.map(str::to_string),
         approval_timeout_seconds: 3600,
+        quarantine_policy_arn: None,
         clock: cordon_aws::fixed_clock(at),
     };
     World {

@@ -171,6 +171,7 @@ async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token
         topic_arn: topic.clone(),
         approval_url: Some(BASE.into()),
         approval_timeout_seconds: 3600,
+        quarantine_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
     let mut d = fixture_detection("iam-create-user-by-iam-user");

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use cordon_aws::fakes::{FakeIncidentStore, FakeNotifier};
 use cordon_aws::testing::fixture_detection;
+use cordon_core::model::{CaughtError, ErrorText};
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
 use cordon_core::{TaskError, names};
 use cordon_notify::{Deps, Input, error_text, handle};
@@ -25,6 +26,7 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
         topic_arn: TOPIC.into(),
         approval_url: None,
         approval_timeout_seconds: 3600,
+        quarantine_policy_arn: None,
         clock: cordon_aws::fixed_clock(at),
     };
     (notifier, store, deps)
@@ -106,10 +108,10 @@ async fn different_kinds_are_sent_independently() {
     let mut input = contained_input();
     handle(input.clone(), &deps).await.expect("contained");
     input.kind = NotificationKind::Failure;
-    input.error = Some(json!({
-        "Error": "Cordon.AwsError",
-        "Cause": "{\"errorType\":\"Cordon.AwsError\",\"errorMessage\":\"AWS call iam:AttachUserPolicy failed (AccessDenied): no\"}"
-    }));
+    input.error = Some(ErrorText::Caught(CaughtError::new(
+        "Cordon.AwsError",
+        "{\"errorType\":\"Cordon.AwsError\",\"errorMessage\":\"AWS call iam:AttachUserPolicy failed (AccessDenied): no\"}",
+    )));
     let out = handle(input, &deps).await.expect("failure");
     assert!(!out.already_sent);
     assert_eq!(notifier.published().len(), 2);
@@ -132,9 +134,140 @@ fn error_values_become_text() {
     assert_eq!(error_text(&json!(null)), None);
 }
 
+const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:cordon-incident:ex-1";
+
+/// The failure notification as NotifyFailure sends it after `step` failed.
+fn failure_input(step: &str, execution: &str) -> Input {
+    let d = fixture_detection("iam-create-user-by-iam-user");
+    serde_json::from_value(json!({
+        "kind": "failure",
+        "incidentId": d.incident_id,
+        "detection": d,
+        "assessment": null,
+        "event": null,
+        "step": step,
+        "error": {"Error": "Cordon.Transient", "Cause": "transient failure in iam:TagUser: ServiceUnavailable"},
+        "executionArn": execution,
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:cordon-incident"
+    }))
+    .expect("NotifyFailure's payload")
+}
+
+#[tokio::test]
+async fn a_failure_is_sent_once_per_execution() {
+    let (notifier, store, deps) = deps();
+    let first = handle(failure_input("Tag", EXECUTION), &deps)
+        .await
+        .expect("sent");
+    assert!(!first.already_sent);
+    let again = handle(failure_input("Tag", EXECUTION), &deps)
+        .await
+        .expect("a retry");
+    assert!(
+        again.already_sent,
+        "a retry of the same execution sends nothing"
+    );
+    // A replay is a new execution: if it fails too, the team hears about it again.
+    let replay = handle(failure_input("Tag", &format!("{EXECUTION}-replay")), &deps)
+        .await
+        .expect("the replay's failure");
+    assert!(!replay.already_sent);
+    assert_eq!(notifier.published().len(), 2);
+    assert_eq!(store.count("dynamodb:MarkNotified"), 2);
+    let body = &notifier.published()[0].body;
+    assert!(body.contains("Failed step: Tag"), "{body}");
+    assert!(
+        body.contains(EXECUTION),
+        "the replay command names the execution"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_is_sent_when_the_table_is_unavailable() {
+    // The marker can be neither read nor written: send anyway (a duplicate email is better
+    // than silence).
+    let (notifier, store, deps) = deps();
+    let down = TaskError::Aws {
+        operation: "dynamodb:GetItem".into(),
+        code: "ResourceNotFoundException".into(),
+        message: "Requested resource not found".into(),
+    };
+    store.fail_on("dynamodb:Notification", down.clone());
+    store.fail_on("dynamodb:MarkNotified", down);
+    let out = handle(failure_input("Enrich", EXECUTION), &deps)
+        .await
+        .expect("sent all the same");
+    assert!(!out.already_sent);
+    assert_eq!(notifier.published().len(), 1);
+    // Other kinds still need the table: their failure takes the failure path.
+    let err = handle(contained_input(), &deps)
+        .await
+        .expect_err("the marker cannot be read");
+    assert_eq!(err.error_name(), names::AWS);
+}
+
+#[tokio::test]
+async fn a_failure_before_the_incident_was_opened_uses_the_raw_event() {
+    let (notifier, _, deps) = deps();
+    let event = cordon_aws::testing::fixture("iam-create-user-by-iam-user");
+    let input: Input = serde_json::from_value(json!({
+        "kind": "failure",
+        "incidentId": null,
+        "detection": null,
+        "assessment": null,
+        "event": event,
+        "step": "OpenIncident",
+        "error": {"Error": "Lambda.Unknown", "Cause": ""},
+        "executionArn": EXECUTION,
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:cordon-incident"
+    }))
+    .expect("NotifyFailure's payload after OpenIncident failed");
+    let out = handle(input, &deps).await.expect("sent");
+    let expected_id = cordon_core::incident::incident_id_for_raw_event(&event);
+    assert_eq!(out.incident_id, expected_id, "the id record gives it");
+    let sent = &notifier.published()[0];
+    assert_eq!(
+        sent.attributes.get("incident_id"),
+        Some(&expected_id),
+        "{:?}",
+        sent.attributes
+    );
+    let event_id = event["detail"]["eventID"].as_str().expect("eventID");
+    assert!(sent.body.contains(event_id), "{}", sent.body);
+    assert!(sent.body.contains("CreateUser"), "{}", sent.body);
+
+    let nothing: Input =
+        serde_json::from_value(json!({"kind": "failure", "incidentId": null})).expect("shape");
+    let err = handle(nothing, &deps).await.expect_err("no id, no event");
+    assert_eq!(err.error_name(), names::INVALID_EVENT);
+}
+
 #[test]
 fn config_needs_the_topic() {
     let env = |k: &str| (k == "CORDON_TABLE_NAME").then(|| "t".to_string());
     let err = cordon_notify::Config::from_lookup(&env).expect_err("no topic");
     assert!(err.to_string().contains("CORDON_TOPIC_ARN"), "{err}");
+}
+
+#[test]
+fn config_reads_only_what_notify_needs() {
+    // Variables other functions validate (the response policy) or that notify only falls
+    // back on cannot stop the failure notification.
+    let env = |k: &str| match k {
+        "CORDON_TABLE_NAME" => Some("t".to_string()),
+        "CORDON_TOPIC_ARN" => Some(TOPIC.to_string()),
+        "CORDON_RESPONSE_POLICY" => Some("{not json".to_string()),
+        "CORDON_APPROVAL_TIMEOUT_SECONDS" => Some("600.5".to_string()),
+        "CORDON_QUARANTINE_POLICY_ARN" => Some("arn:aws:iam::1:policy/q".to_string()),
+        _ => None,
+    };
+    let c = cordon_notify::Config::from_lookup(&env).expect("notify starts");
+    assert_eq!(
+        c.approval_timeout_seconds,
+        cordon_notify::DEFAULT_APPROVAL_TIMEOUT_SECONDS
+    );
+    assert_eq!(
+        c.quarantine_policy_arn.as_deref(),
+        Some("arn:aws:iam::1:policy/q")
+    );
 }

@@ -23,6 +23,7 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         topic_arn: topic.clone(),
         approval_url: None,
         approval_timeout_seconds: 3600,
+        quarantine_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
     let input = Input {
@@ -34,6 +35,10 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         approval_expires_at: None,
         release_url: Some("https://cordon.example.com/release/x".into()),
         error: None,
+        step: None,
+        event: None,
+        execution_arn: None,
+        state_machine_arn: None,
         actions_taken: vec!["attached the deny-all policy".into()],
         decided_by: None,
         note: None,

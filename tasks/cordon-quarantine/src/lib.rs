@@ -249,3 +249,12 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     );
     Ok(output)
 }
+
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
+    own_role: own_role_arns,
+}

@@ -1,20 +1,33 @@
 //! The record task: the incident audit trail in DynamoDB.
 //!
-//! One Lambda, three actions (the state machine's `Payload.action`):
+//! One Lambda, four actions (the state machine's `Payload.action`):
 //!
 //! - `open`: classify the raw EventBridge event and open the incident with a conditional
-//!   put. A duplicate delivery answers `duplicate: true`. A malformed event is recorded as
-//!   a `REJECTED` incident **and then** fails with `Cordon.InvalidEvent`, so the workflow's
-//!   Catch sees it: a malformed event is never a silent drop.
+//!   put. When the incident exists already:
+//!   - it is `FAILED`: this is a replay (a new execution with the same event). The incident
+//!     is reopened (a conditional `FAILED` → `OPEN` update, timeline entry `Replayed`) and
+//!     the workflow runs again;
+//!   - this execution opened it (a retry of OpenIncident after a partial success): it
+//!     carries on from where the first attempt got;
+//!   - anything else (a duplicate delivery, a replay of a finished or rejected incident):
+//!     `duplicate: true`, and the workflow ends.
+//!
+//!   A malformed event is recorded as a `REJECTED` incident **and then** fails with
+//!   `Cordon.InvalidEvent`, so the workflow's Catch sees it: a malformed event is never a
+//!   silent drop.
 //! - `append`: add a timeline entry (idempotent for the same `at` + `step`).
 //! - `close`: set the final status once (a redrive does not re-close).
+//! - `fail`: the failure path's record: close as `FAILED` with the step and the caught
+//!   error. Works when the incident was never opened (its id is derived from the raw event).
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::incidents::{IncidentStore, NewIncident, OpenOutcome, TimelineEntry};
+use cordon_aws::incidents::{
+    IncidentRecord, IncidentStore, NewIncident, OpenOutcome, TimelineEntry,
+};
 use cordon_aws::{Aws, Clock};
-use cordon_core::model::{Detection, IncidentStatus};
+use cordon_core::model::{CaughtError, Detection, IncidentStatus};
 use cordon_core::{Classification, TaskError, classify, incident};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -99,17 +112,25 @@ pub struct CloseInput {
     pub summary: Option<String>,
 }
 
+/// What the failure path knows (the `<Step>Failed` states of the ASL build it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailInput {
-    pub incident_id: String,
-    /// The caught error name (`$.failure.Error`).
+    /// `null` when OpenIncident failed before there was one: derived from `event`.
     #[serde(default)]
-    pub error: Option<String>,
-    /// The caught cause (`$.failure.Cause`); a Lambda error cause is a JSON string whose
-    /// `errorMessage` is used.
+    pub incident_id: Option<String>,
+    /// The state whose error the workflow caught.
     #[serde(default)]
-    pub cause: Option<String>,
+    pub step: Option<String>,
+    /// The caught error (`{"Error": …, "Cause": …}`).
+    #[serde(default)]
+    pub error: CaughtError,
+    /// The raw event, when OpenIncident failed (`$$.Execution.Input`).
+    #[serde(default)]
+    pub event: Option<Value>,
+    /// `$$.Execution.Id`.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +149,8 @@ pub enum Outcome {
 pub struct OpenOutput {
     pub outcome: Outcome,
     pub duplicate: bool,
+    /// `true` when this open reopened a `FAILED` incident (a replay).
+    pub replayed: bool,
     #[serde(default)]
     pub incident_id: Option<String>,
     #[serde(default)]
@@ -171,42 +194,32 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         Input::Open(i) => open(i, deps).await.map(Output::Open),
         Input::Append(i) => append(i, deps).await.map(Output::Append),
         Input::Close(i) => close(i, deps).await.map(Output::Close),
-        Input::Fail(i) => {
-            let summary = failure_summary(i.error.as_deref(), i.cause.as_deref());
-            close(
-                CloseInput {
-                    incident_id: i.incident_id,
-                    status: IncidentStatus::Failed,
-                    summary: Some(summary),
-                },
-                deps,
-            )
-            .await
-            .map(Output::Close)
+        Input::Fail(i) => fail(i, deps).await.map(Output::Close),
+    }
+}
+
+/// How an `open` found the incident.
+enum Opening {
+    /// This call created it.
+    Opened,
+    /// It was `FAILED`, and this call reopened it for a replay.
+    Replayed { previous: Box<IncidentRecord> },
+    /// This execution opened (or reopened) it on an earlier attempt of the same step.
+    Resumed { current: Box<IncidentRecord> },
+    /// Someone else's: a duplicate delivery, or a finished or rejected incident.
+    Duplicate,
+}
+
+impl Opening {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Opening::Opened => "opened",
+            Opening::Replayed { .. } => "replayed",
+            Opening::Resumed { .. } => "resumed",
+            Opening::Duplicate => "duplicate",
         }
     }
 }
-
-/// `Error: message` from a caught error; a Lambda cause (`{"errorMessage": …}`) is unwrapped.
-pub fn failure_summary(error: Option<&str>, cause: Option<&str>) -> String {
-    let cause = cause.map(|c| {
-        serde_json::from_str::<Value>(c)
-            .ok()
-            .and_then(|v| {
-                v.get("errorMessage")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| c.to_string())
-    });
-    match (error, cause) {
-        (Some(e), Some(c)) => format!("{e}: {c}"),
-        (Some(e), None) => e.to_string(),
-        (None, Some(c)) => c,
-        (None, None) => "the workflow failed without an error name".to_string(),
-    }
-}
-
 async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
     let now = (deps.clock)();
     let classification = match classify(&input.event) {
@@ -221,27 +234,18 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
             let id = detection.incident_id.clone();
             let incident = NewIncident::detected(detection.clone(), input.event, now)
                 .with_execution_arn(input.execution_arn);
-            let outcome = deps.store.open(&incident).await?;
-            let duplicate = outcome == OpenOutcome::Duplicate;
-            if !duplicate {
-                deps.store
-                    .append(
-                        &id,
-                        &TimelineEntry {
-                            at: now,
-                            step: "OpenIncident".into(),
-                            message: format!("incident opened: {}", detection.title),
-                            details: Some(serde_json::json!({ "rule": detection.rule })),
-                        },
-                    )
-                    .await?;
-            }
+            let opening = match deps.store.open(&incident).await? {
+                OpenOutcome::Opened => Opening::Opened,
+                OpenOutcome::Duplicate => existing(&incident, now, deps).await?,
+            };
+            record_opening(&opening, &detection, now, deps).await?;
             info!(
                 incident_id = %id,
                 step = "record.open",
-                outcome = if duplicate { "duplicate" } else { "opened" },
+                outcome = opening.outcome(),
                 rule = %detection.rule,
             );
+            let duplicate = matches!(opening, Opening::Duplicate);
             Ok(OpenOutput {
                 outcome: if duplicate {
                     Outcome::Duplicate
@@ -249,6 +253,7 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
                     Outcome::Opened
                 },
                 duplicate,
+                replayed: matches!(opening, Opening::Replayed { .. }),
                 incident_id: Some(id),
                 detection: Some(Box::new(detection)),
                 reason: None,
@@ -260,6 +265,7 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
             Ok(OpenOutput {
                 outcome: Outcome::NotAnIncident,
                 duplicate: false,
+                replayed: false,
                 incident_id: None,
                 detection: None,
                 reason: Some(reason),
@@ -271,12 +277,108 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
             Ok(OpenOutput {
                 outcome: Outcome::AuditTrigger,
                 duplicate: false,
+                replayed: false,
                 incident_id: None,
                 detection: None,
                 reason: None,
                 rule_arn,
             })
         }
+    }
+}
+
+/// The incident exists: reopen it if it failed, carry on if this execution opened it, else
+/// it is a duplicate.
+async fn existing(
+    incident: &NewIncident,
+    now: DateTime<Utc>,
+    deps: &Deps,
+) -> Result<Opening, TaskError> {
+    let id = &incident.incident_id;
+    let current = deps.store.get(id).await?.ok_or_else(|| {
+        // The conditional put found it a moment ago: read again on the retry.
+        TaskError::transient(
+            "dynamodb:GetItem",
+            format!("incident {id} exists but could not be read back yet"),
+        )
+    })?;
+    if current.status == IncidentStatus::Failed {
+        return Ok(if deps.store.reopen(incident, now).await? {
+            Opening::Replayed {
+                previous: Box::new(current),
+            }
+        } else {
+            // Another replay reopened it first; it carries on, this one ends.
+            Opening::Duplicate
+        });
+    }
+    let ours = incident.execution_arn.is_some() && current.execution_arn == incident.execution_arn;
+    let in_progress = matches!(
+        current.status,
+        IncidentStatus::Open | IncidentStatus::AwaitingApproval
+    );
+    Ok(if ours && in_progress {
+        Opening::Resumed {
+            current: Box::new(current),
+        }
+    } else {
+        Opening::Duplicate
+    })
+}
+
+/// The timeline entries of an opening. Each is keyed by a time the incident item keeps
+/// (`opened_at`, `replayed_at`), so a retried open writes none twice.
+async fn record_opening(
+    opening: &Opening,
+    detection: &Detection,
+    now: DateTime<Utc>,
+    deps: &Deps,
+) -> Result<(), TaskError> {
+    let id = &detection.incident_id;
+    let opened = |at: DateTime<Utc>| TimelineEntry {
+        at,
+        step: "OpenIncident".into(),
+        message: format!("incident opened: {}", detection.title),
+        details: Some(serde_json::json!({ "rule": detection.rule })),
+    };
+    match opening {
+        Opening::Opened => {
+            deps.store.append(id, &opened(now)).await?;
+        }
+        Opening::Replayed { previous } => {
+            deps.store
+                .append(id, &replayed_entry(now, Some(previous)))
+                .await?;
+        }
+        Opening::Resumed { current } => {
+            if let Some(at) = current.opened_at {
+                deps.store.append(id, &opened(at)).await?;
+            }
+            if let Some(at) = current.replayed_at {
+                deps.store.append(id, &replayed_entry(at, None)).await?;
+            }
+        }
+        Opening::Duplicate => {}
+    }
+    Ok(())
+}
+
+/// The `Replayed` timeline entry: what failed before, and which execution took over.
+fn replayed_entry(at: DateTime<Utc>, previous: Option<&IncidentRecord>) -> TimelineEntry {
+    let summary = previous.and_then(|p| p.summary.clone());
+    TimelineEntry {
+        at,
+        step: "Replayed".into(),
+        message: match &summary {
+            Some(s) => format!("replayed: the FAILED incident was reopened (it had failed: {s})"),
+            None => "replayed: the FAILED incident was reopened".to_string(),
+        },
+        details: previous.map(|p| {
+            serde_json::json!({
+                "previousExecutionArn": p.execution_arn,
+                "previousSummary": summary,
+            })
+        }),
     }
 }
 
@@ -340,6 +442,66 @@ async fn append(input: AppendInput, deps: &Deps) -> Result<AppendOutput, TaskErr
     })
 }
 
+/// Close the incident as `FAILED` with the step and the error the workflow caught. A
+/// missing incident (OpenIncident failed) is recorded under the id its event gives it.
+async fn fail(input: FailInput, deps: &Deps) -> Result<CloseOutput, TaskError> {
+    let incident_id = match (
+        input.incident_id.filter(|id| !id.trim().is_empty()),
+        &input.event,
+    ) {
+        (Some(id), _) => id,
+        (None, Some(event)) => incident::incident_id_for_raw_event(event),
+        (None, None) => {
+            return Err(TaskError::invalid(
+                "incidentId",
+                "is null and there is no event to derive it from: pass the raw event as \
+                 `event` when OpenIncident failed",
+            ));
+        }
+    };
+    let step = input.step.filter(|s| !s.trim().is_empty());
+    let summary = match &step {
+        Some(step) => format!("{step} failed: {}", input.error.summary()),
+        None => input.error.summary(),
+    };
+    let now = (deps.clock)();
+    let outcome = deps
+        .store
+        .close(&incident_id, IncidentStatus::Failed, now, Some(&summary))
+        .await?;
+    if outcome.changed {
+        deps.store
+            .append(
+                &incident_id,
+                &TimelineEntry {
+                    at: now,
+                    step: "Close".into(),
+                    message: format!("closed as FAILED: {summary}"),
+                    details: Some(serde_json::json!({
+                        "step": step,
+                        "error": input.error.error,
+                        "cause": input.error.message(),
+                        "executionArn": input.execution_arn,
+                    })),
+                },
+            )
+            .await?;
+    }
+    warn!(
+        incident_id = %incident_id,
+        step = "record.fail",
+        failed_step = step.as_deref().unwrap_or("unknown"),
+        error = input.error.name().unwrap_or("unknown"),
+        outcome = if outcome.changed { "failed" } else { "already_closed" },
+        status = outcome.status.as_str(),
+    );
+    Ok(CloseOutput {
+        incident_id,
+        status: outcome.status,
+        changed: outcome.changed,
+    })
+}
+
 async fn close(input: CloseInput, deps: &Deps) -> Result<CloseOutput, TaskError> {
     let now = (deps.clock)();
     let outcome = deps
@@ -378,4 +540,13 @@ async fn close(input: CloseInput, deps: &Deps) -> Result<CloseOutput, TaskError>
         status: outcome.status,
         changed: outcome.changed,
     })
+}
+
+// Only `CORDON_TABLE_NAME` is read: the failure path's record depends on nothing else.
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
 }

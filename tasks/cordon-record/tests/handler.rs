@@ -34,10 +34,15 @@ fn deps() -> (Arc<FakeIncidentStore>, Deps) {
     (store, deps)
 }
 
+/// An open as a new execution makes it (every delivery of an event starts its own).
 fn open(event: serde_json::Value) -> Input {
+    static EXECUTIONS: AtomicI64 = AtomicI64::new(0);
+    let n = EXECUTIONS.fetch_add(1, Ordering::SeqCst);
     Input::Open(OpenInput {
         event,
-        execution_arn: Some("arn:aws:states:us-east-1:123456789012:execution:cordon:x".into()),
+        execution_arn: Some(format!(
+            "arn:aws:states:us-east-1:123456789012:execution:cordon:x-{n}"
+        )),
     })
 }
 
@@ -78,6 +83,7 @@ async fn an_incident_is_opened_with_its_event_and_timeline() {
         json!({
             "outcome": "duplicate",
             "duplicate": true,
+            "replayed": false,
             "incidentId": id,
             "detection": null,
             "reason": null,
@@ -252,11 +258,16 @@ async fn fail_closes_the_incident_as_failed_with_the_caught_error() {
         .await
         .incident_id
         .expect("id");
+    // What RecordFailure passes: the failure context the `<Step>Failed` state built.
     let input: Input = serde_json::from_value(json!({
         "action": "fail",
         "incidentId": id,
-        "error": "Cordon.AwsError",
-        "cause": "{\"errorType\":\"Cordon.AwsError\",\"errorMessage\":\"AWS call iam:AttachUserPolicy failed (AccessDenied): no\"}",
+        "step": "Quarantine",
+        "error": {
+            "Error": "Cordon.AwsError",
+            "Cause": "{\"errorType\":\"Cordon.AwsError\",\"errorMessage\":\"AWS call iam:AttachUserPolicy failed (AccessDenied): no\"}"
+        },
+        "event": null,
         "executionArn": "arn:aws:states:us-east-1:123456789012:execution:cordon:x"
     }))
     .expect("fail input parses");
@@ -269,7 +280,24 @@ async fn fail_closes_the_incident_as_failed_with_the_caught_error() {
     assert_eq!(rec.status, IncidentStatus::Failed);
     assert_eq!(
         rec.summary.as_deref(),
-        Some("Cordon.AwsError: AWS call iam:AttachUserPolicy failed (AccessDenied): no")
+        Some(
+            "Quarantine failed: Cordon.AwsError: AWS call iam:AttachUserPolicy failed \
+             (AccessDenied): no"
+        )
+    );
+    let close = store
+        .timeline(&id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .find(|e| e.step == "Close")
+        .expect("the failure is on the timeline");
+    let details = close.details.expect("details");
+    assert_eq!(details["step"], "Quarantine");
+    assert_eq!(details["error"], "Cordon.AwsError");
+    assert_eq!(
+        details["executionArn"],
+        "arn:aws:states:us-east-1:123456789012:execution:cordon:x"
     );
     let again = handle(input, &deps).await.expect("fail again");
     assert_eq!(

@@ -89,3 +89,93 @@ fn uuid_like() -> String {
     // eventIDs are UUIDs; any safe unique string works for the incident id.
     unique("evt")
 }
+
+#[tokio::test]
+async fn a_replay_reopens_a_failed_incident_in_dynamodb() {
+    let m = moto().await;
+    let store = Arc::new(m.incident_store().await);
+    let deps = Deps {
+        store: store.clone(),
+        clock: cordon_aws::system_clock(),
+    };
+    let execution = |name: &str| {
+        Some(format!(
+            "arn:aws:states:us-east-1:123456789012:execution:cordon-incident:{name}"
+        ))
+    };
+    let event = fresh("iam-create-user-by-iam-user", &uuid_like());
+    let open_in = |name: &str| {
+        Input::Open(OpenInput {
+            event: event.clone(),
+            execution_arn: execution(name),
+        })
+    };
+    let fail = |incident_id: Option<String>| -> Input {
+        serde_json::from_value(serde_json::json!({
+            "action": "fail",
+            "incidentId": incident_id,
+            "step": "OpenIncident",
+            "error": {"Error": "Lambda.Unknown", "Cause": ""},
+            "event": event.clone(),
+        }))
+        .expect("fail input")
+    };
+
+    // OpenIncident failed before writing anything; RecordFailure records a bare FAILED item.
+    handle(fail(None), &deps).await.expect("recorded");
+    let id = cordon_core::incident::incident_id_for_raw_event(&event);
+    let bare = store.get(&id).await.expect("get").expect("recorded");
+    assert_eq!(bare.status, IncidentStatus::Failed);
+    assert!(bare.detection.is_none());
+
+    // The replay reopens it with a conditional update and fills in the evidence.
+    let Output::Open(replay) = handle(open_in("replay"), &deps).await.expect("open") else {
+        panic!("an open output");
+    };
+    assert_eq!(replay.outcome, Outcome::Opened);
+    assert!(replay.replayed);
+    let rec = store.get(&id).await.expect("get").expect("it");
+    assert_eq!(rec.status, IncidentStatus::Open);
+    assert!(rec.closed_at.is_none() && rec.summary.is_none());
+    assert_eq!(rec.execution_arn, execution("replay"));
+    assert!(rec.replayed_at.is_some());
+    assert_eq!(rec.event.as_ref(), Some(&event));
+    assert!(rec.detection.is_some() && rec.principal.is_some());
+    let by_status = store
+        .list_by_status(IncidentStatus::Open, 100)
+        .await
+        .expect("by status");
+    assert!(
+        by_status.iter().any(|r| r.incident_id == id),
+        "moved in the by-status index"
+    );
+    let principal = rec
+        .principal
+        .as_ref()
+        .and_then(|p| p.arn.clone())
+        .expect("a principal ARN");
+    let by_principal = store
+        .list_by_principal(&principal, 100)
+        .await
+        .expect("by principal");
+    assert!(by_principal.iter().any(|r| r.incident_id == id));
+    let steps: Vec<String> = store
+        .timeline(&id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.step)
+        .collect();
+    assert!(steps.contains(&"Replayed".to_string()), "{steps:?}");
+
+    // An OPEN incident is not FAILED: a second replay is a duplicate.
+    let Output::Open(second) = handle(open_in("second"), &deps).await.expect("open") else {
+        panic!("an open output");
+    };
+    assert_eq!(second.outcome, Outcome::Duplicate);
+    // The retried open of the replaying execution carries on.
+    let Output::Open(retry) = handle(open_in("replay"), &deps).await.expect("open") else {
+        panic!("an open output");
+    };
+    assert_eq!(retry.outcome, Outcome::Opened);
+}

@@ -250,3 +250,11 @@ pub async fn release_from_env(input: ReleaseInput) -> Result<ReleaseOutput, Task
     let deps = Deps::build(config, &aws, cordon_aws::system_clock());
     release(input, &deps).await
 }
+
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
+}

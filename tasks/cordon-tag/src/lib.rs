@@ -80,3 +80,11 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         tags,
     })
 }
+
+cordon_aws::task_function! {
+    deps: Deps,
+    config: Config,
+    input: Input,
+    output: Output,
+    handle: handle,
+}

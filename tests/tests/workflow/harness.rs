@@ -41,6 +41,12 @@ impl Injected {
     fn from(e: TaskError) -> Self {
         Injected(LambdaError::new(e.error_name(), e.to_string()))
     }
+
+    /// A function that fails without an error type (killed, out of memory): Step Functions
+    /// names it `Lambda.Unknown`.
+    pub fn crash(message: &str) -> Self {
+        Injected(LambdaError::new("", message))
+    }
 }
 
 /// Counts invocations per function and fails the next `remaining` ones where asked.
@@ -263,19 +269,7 @@ impl Harness {
     }
 
     pub fn states_entered(&self, ex: &Execution) -> Vec<String> {
-        Self::history_json(ex)
-            .iter()
-            .filter(|e| {
-                e["type"]
-                    .as_str()
-                    .is_some_and(|t| t.ends_with("StateEntered"))
-            })
-            .filter_map(|e| {
-                e["stateEnteredEventDetails"]["name"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .collect()
+        cordon_tests::states_entered(&Self::history_json(ex))
     }
 
     pub fn count_events(&self, ex: &Execution, event_type: &str) -> usize {
@@ -403,5 +397,68 @@ impl Harness {
     #[allow(dead_code)]
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+}
+
+// ---------------------------------------------------------------- failures and replays
+
+impl Harness {
+    /// The same CloudTrail event again, as a replay starts it: a new execution with the
+    /// original input.
+    pub fn replay(&self, event: &Value) -> Execution {
+        self.start(event)
+    }
+
+    /// Runs a redrive of a failed execution to its end.
+    pub async fn redrive(&self, ex: &mut Execution) -> ExecutionStatus {
+        ex.redrive(&self.runtime)
+            .unwrap_or_else(|e| panic!("the execution is not redrivable: {e}"));
+        self.finish(ex).await
+    }
+
+    /// The incident table goes away (deleted, or its key disabled): every read and write
+    /// fails as DynamoDB fails them.
+    pub async fn take_the_table_down(&self) {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .delete_table()
+            .table_name(&self.resources.table_name)
+            .send()
+            .await
+            .expect("delete the incident table");
+    }
+
+    /// The incident table is back, empty.
+    pub async fn bring_the_table_back(&self) {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        cordon_aws::dynamo::create_table(&client, &self.resources.table_name)
+            .await
+            .expect("recreate the incident table");
+    }
+
+    /// The incident id a CloudTrail event is recorded under.
+    pub fn incident_id(&self, case: &Case) -> String {
+        let event_id = case.event["detail"]["eventID"].as_str().expect("eventID");
+        cordon_core::incident::incident_id_for_event(event_id)
+    }
+
+    /// The `kind` attribute of every message published for `incident_id`, in order.
+    pub async fn kinds_published_for(&self, incident_id: &str) -> Vec<String> {
+        self.published_for(incident_id)
+            .await
+            .into_iter()
+            .filter_map(|m| m.attribute("kind"))
+            .collect()
+    }
+
+    /// The one failure message published for `incident_id`.
+    pub async fn failure_message(&self, incident_id: &str) -> Message {
+        let failures: Vec<Message> = self
+            .published_for(incident_id)
+            .await
+            .into_iter()
+            .filter(|m| m.attribute("kind").as_deref() == Some("failure"))
+            .collect();
+        assert_eq!(failures.len(), 1, "one failure message: {failures:#?}");
+        failures.into_iter().next().expect("one")
     }
 }

@@ -92,6 +92,7 @@ fn record_from_item(item: &Item) -> Result<Option<IncidentRecord>, TaskError> {
         error: item.get_string("error"),
         summary: item.get_string("summary"),
         execution_arn: item.get_string("execution_arn"),
+        replayed_at: item.get_time("replayed_at"),
     }))
 }
 
@@ -165,6 +166,51 @@ impl IncidentStore for DynamoIncidentStore {
         } else {
             OpenOutcome::Duplicate
         })
+    }
+
+    async fn reopen(&self, incident: &NewIncident, at: DateTime<Utc>) -> Result<bool, TaskError> {
+        let id = &incident.incident_id;
+        let now = timestamp(at);
+        let mut update = with_status(Update::new(), id, IncidentStatus::Open, &now)
+            .set("replayed_at", s(&now))
+            .remove("closed_at")
+            .remove("summary")
+            // A failure recorded before the incident was opened left a bare item.
+            .set_if_absent("opened_at", time(incident.opened_at))
+            .set_if_absent("event", json(&incident.event, "event")?);
+        if let Some(arn) = &incident.execution_arn {
+            update = update.set("execution_arn", s(arn));
+        }
+        for (attribute, value) in [("rule", &incident.rule), ("title", &incident.title)] {
+            if let Some(v) = value {
+                update = update.set_if_absent(attribute, s(v));
+            }
+        }
+        if let Some(p) = &incident.principal {
+            update = update.set_if_absent("principal", json(p, "principal")?);
+            if let Some(name) = &p.name {
+                update = update.set_if_absent("principal_name", s(name));
+            }
+            if let Some(arn) = &p.arn {
+                update = update.set_if_absent("principal_arn", s(arn));
+            }
+            if let Some(pk) = principal_key(p) {
+                update = update
+                    .set_if_absent("gsi2pk", s(pk))
+                    .set_if_absent("gsi2sk", s(index_sk(&timestamp(incident.opened_at), id)));
+            }
+        }
+        if let Some(a) = &incident.actor {
+            update = update.set_if_absent("actor", json(a, "actor")?);
+            if let Some(arn) = &a.arn {
+                update = update.set_if_absent("actor_arn", s(arn));
+            }
+        }
+        if let Some(d) = &incident.detection {
+            update = update.set_if_absent("detection", json(d, "detection")?);
+        }
+        let update = update.when_equal("status", s(IncidentStatus::Failed.as_str()));
+        self.table.update(key(id, META_SK), update).await
     }
 
     async fn append(&self, incident_id: &str, entry: &TimelineEntry) -> Result<bool, TaskError> {

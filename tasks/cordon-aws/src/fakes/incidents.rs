@@ -18,7 +18,7 @@ use crate::incidents::{
 use crate::links::ApprovalDecision;
 
 /// [`IncidentStore`] in memory. Operations are logged as `dynamodb:Open`,
-/// `dynamodb:Append`, `dynamodb:SaveAssessment`, `dynamodb:SetStatus`, `dynamodb:Close`,
+/// `dynamodb:Reopen`, `dynamodb:Append`, `dynamodb:SaveAssessment`, `dynamodb:SetStatus`, `dynamodb:Close`,
 /// `dynamodb:SaveSnapshot`, `dynamodb:Get`, `dynamodb:Timeline`, `dynamodb:Notification`,
 /// `dynamodb:MarkNotified`, `dynamodb:ListByStatus`, `dynamodb:ListByPrincipal`,
 /// `dynamodb:MarkReleased`.
@@ -124,6 +124,34 @@ impl IncidentStore for FakeIncidentStore {
         record.execution_arn = incident.execution_arn.clone();
         incidents.insert(incident.incident_id.clone(), record);
         Ok(OpenOutcome::Opened)
+    }
+
+    async fn reopen(&self, incident: &NewIncident, at: DateTime<Utc>) -> Result<bool, TaskError> {
+        lock(&self.calls).enter("dynamodb:Reopen")?;
+        let mut incidents = lock(&self.incidents);
+        let Some(r) = incidents
+            .get_mut(&incident.incident_id)
+            .filter(|r| r.status == IncidentStatus::Failed)
+        else {
+            return Ok(false);
+        };
+        r.status = IncidentStatus::Open;
+        r.updated_at = Some(at);
+        r.replayed_at = Some(at);
+        r.closed_at = None;
+        r.summary = None;
+        if incident.execution_arn.is_some() {
+            r.execution_arn = incident.execution_arn.clone();
+        }
+        // What a bare failure record lacks, as `if_not_exists` fills it in the table.
+        r.opened_at = r.opened_at.or(Some(incident.opened_at));
+        r.event = r.event.take().or_else(|| Some(incident.event.clone()));
+        r.rule = r.rule.take().or_else(|| incident.rule.clone());
+        r.title = r.title.take().or_else(|| incident.title.clone());
+        r.principal = r.principal.take().or_else(|| incident.principal.clone());
+        r.actor = r.actor.take().or_else(|| incident.actor.clone());
+        r.detection = r.detection.take().or_else(|| incident.detection.clone());
+        Ok(true)
     }
 
     async fn append(&self, incident_id: &str, entry: &TimelineEntry) -> Result<bool, TaskError> {

@@ -12,9 +12,11 @@
 //!
 //! Files: `envelope.rs` (the EventBridge envelope), `cloudtrail.rs` (the CloudTrail record
 //! and its `userIdentity`), `fields.rs` (the lenient field readers both use, also used by
-//! the detections).
+//! the detections), `essentials.rs` (what a person needs from an event that never became a
+//! detection, read without failing).
 mod cloudtrail;
 mod envelope;
+mod essentials;
 mod fields;
 
 pub use cloudtrail::{
@@ -22,5 +24,6 @@ pub use cloudtrail::{
     parse_cloudtrail, parse_user_identity,
 };
 pub use envelope::{Envelope, parse_envelope};
+pub use essentials::EventEssentials;
 pub(crate) use fields::excerpt;
 pub use fields::{json_type_name, parse_bool_lenient, parse_iso8601, str_at, value_at};

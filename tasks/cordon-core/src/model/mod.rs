@@ -5,15 +5,18 @@
 //!
 //! Files: `detection.rs` (what a rule found), `assessment.rs` (severity, disposition and
 //! why), `identity.rs` (actor and principal), `user.rs` (IAM user facts and the
-//! pre-containment snapshot), `status.rs` (an incident's lifecycle).
+//! pre-containment snapshot), `status.rs` (an incident's lifecycle), `failure.rs` (an
+//! error the state machine caught, as its failure path passes it on).
 mod assessment;
 mod detection;
+mod failure;
 mod identity;
 mod status;
 mod user;
 
 pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
+pub use failure::{CaughtError, ErrorText};
 pub use identity::{Actor, Principal, PrincipalKind};
 pub use status::IncidentStatus;
 pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};

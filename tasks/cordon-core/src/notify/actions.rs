@@ -12,6 +12,21 @@ use crate::quarantine::QUARANTINE_POLICY_NAME;
 pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) -> Vec<String> {
     let mut out = Vec::new();
     let Some(d) = &ctx.detection else {
+        if kind != NotificationKind::Rejected {
+            // No detection (its OpenIncident step failed): the raw event is all there is.
+            let event_id = ctx
+                .event
+                .as_ref()
+                .and_then(|e| e.event_id.as_deref())
+                .map(|id| sanitize_line(id, 200))
+                .unwrap_or_else(|| "<event-id>".to_string());
+            out.push(format!(
+                "Read the event in CloudTrail: `aws cloudtrail lookup-events --lookup-attributes \
+                 AttributeKey=EventId,AttributeValue={event_id}`, and judge whether its actor and \
+                 target need a response before Cordon's replay gives one."
+            ));
+            return out;
+        }
         out.push(
             "Inspect the rejected event in the Cordon audit table (status REJECTED) and the \
              CloudTrail event history; a forged or corrupted record may indicate tampering \
@@ -230,12 +245,6 @@ pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) ->
              record the incident."
                 .to_string(),
         ),
-        NotificationKind::Failure => out.push(format!(
-            "Cordon did not finish: check the incident timeline (`cordon incidents show {}`) and \
-             contain manually if needed with `aws iam put-user-policy --policy-name {}`.",
-            sanitize_line(&ctx.incident_id, 100),
-            QUARANTINE_POLICY_NAME
-        )),
         _ => {}
     }
     if d.principal

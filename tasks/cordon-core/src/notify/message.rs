@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Assessment, Detection};
+use crate::event::EventEssentials;
+use crate::model::{Assessment, CaughtError, Detection};
 
 /// Message attribute names.
 pub mod attributes {
@@ -69,6 +70,26 @@ pub struct NotificationContext {
     pub decided_by: Option<String>,
     /// Free-text note (e.g. "approval timed out after 3600 s").
     pub note: Option<String>,
+    /// The raw event's essentials, for an incident without a detection (its OpenIncident
+    /// step failed before classifying it).
+    pub event: Option<EventEssentials>,
+    /// `Failure`: which step failed, why, and where a replay starts.
+    pub failure: Option<FailureReport>,
+}
+
+/// What the failure path knows beyond the incident itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FailureReport {
+    /// The state whose error the workflow caught (`Enrich`, `Quarantine`, …).
+    pub step: String,
+    pub error: CaughtError,
+    /// `$$.Execution.Id` of the failed execution.
+    pub execution_arn: Option<String>,
+    /// `$$.StateMachine.Id`, where a replay starts.
+    pub state_machine_arn: Option<String>,
+    /// The stack's deny-all policy, for containing by hand.
+    pub quarantine_policy_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,13 +12,16 @@
 //! Files: `message.rs` (the kinds of notification and what they may mention),
 //! `sanitize.rs` (SNS limits and the text rules that keep event data inside them),
 //! `render.rs` (subject, body and message attributes), `actions.rs` (the recommended next
-//! steps for each rule).
+//! steps for each rule), `failure.rs` (for a failed response: where it stands and which
+//! recovery applies).
 mod actions;
+mod failure;
 mod message;
 mod render;
 mod sanitize;
 
 pub use actions::recommended_actions;
-pub use message::{Notification, NotificationContext, NotificationKind, attributes};
+pub use failure::{Containment, Standing, standing};
+pub use message::{FailureReport, Notification, NotificationContext, NotificationKind, attributes};
 pub use render::render;
 pub use sanitize::{MAX_BODY_LEN, MAX_SUBJECT_LEN, MAX_VALUE_LEN, sanitize_line, sanitize_subject};

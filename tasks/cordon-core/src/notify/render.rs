@@ -5,11 +5,13 @@ use std::fmt::Write as _;
 use chrono::SecondsFormat;
 
 use super::actions::recommended_actions;
+use super::failure::{recovery_steps, standing_line};
 use super::message::{Notification, NotificationContext, NotificationKind, attributes};
 use super::sanitize::{
     MAX_BODY_LEN, MAX_VALUE_LEN, is_secret_key, safe_link, sanitize_line, sanitize_subject,
     value_text,
 };
+use crate::event::EventEssentials;
 use crate::model::{Detection, Severity};
 
 /// Renders one notification.
@@ -39,9 +41,13 @@ fn subject(kind: NotificationKind, ctx: &NotificationContext) -> String {
             format!("[Cordon]{sev_tag} Contained {principal_short}: {title}")
         }
         NotificationKind::Dismissed => format!("[Cordon] Dismissed: {title}"),
-        NotificationKind::Failure => {
-            format!("[Cordon] Response FAILED for {}: {title}", ctx.incident_id)
-        }
+        NotificationKind::Failure => match ctx.failure.as_ref().map(|f| f.step.as_str()) {
+            Some(step) if !step.is_empty() => format!(
+                "[Cordon] Response FAILED at {step} for {}: {title}",
+                ctx.incident_id
+            ),
+            _ => format!("[Cordon] Response FAILED for {}: {title}", ctx.incident_id),
+        },
         NotificationKind::Rejected => {
             format!("[Cordon] Rejected malformed event {}", ctx.incident_id)
         }
@@ -66,7 +72,7 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
         NotificationKind::Contained => "CONTAINED: the principal below was quarantined.",
         NotificationKind::Dismissed => "DISMISSED: containment was not performed.",
         NotificationKind::Failure => {
-            "FAILURE: Cordon could not complete its response. Act manually."
+            "FAILURE: Cordon could not complete its response. See WHAT TO DO NOW."
         }
         NotificationKind::Rejected => {
             "REJECTED: an event could not be parsed and was recorded as rejected."
@@ -78,6 +84,9 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
     let _ = writeln!(b, "{headline}");
     let _ = writeln!(b);
     let _ = writeln!(b, "Incident:    {}", sanitize_line(&ctx.incident_id, 200));
+    if let Some(f) = &ctx.failure {
+        let _ = writeln!(b, "Failed step: {}", sanitize_line(&f.step, 200));
+    }
     if let Some(d) = &ctx.detection {
         let _ = writeln!(b, "Summary:     {}", sanitize_line(&d.title, MAX_VALUE_LEN));
         let _ = writeln!(b, "Rule:        {}", sanitize_line(&d.rule, 200));
@@ -147,6 +156,12 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
         }
     }
 
+    if ctx.detection.is_none()
+        && let Some(e) = ctx.event.as_ref().filter(|e| !e.is_empty())
+    {
+        write_essentials(&mut b, e);
+    }
+
     if let Some(a) = &ctx.assessment {
         let _ = writeln!(b);
         let _ = writeln!(b, "ASSESSMENT");
@@ -189,6 +204,18 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
         let _ = writeln!(b);
         let _ = writeln!(b, "ERROR");
         let _ = writeln!(b, "  {}", sanitize_line(err, 4000));
+    }
+    if kind == NotificationKind::Failure
+        && let Some(report) = &ctx.failure
+    {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "WHERE IT STANDS");
+        let _ = writeln!(b, "  {}", standing_line(report));
+        let _ = writeln!(b);
+        let _ = writeln!(b, "WHAT TO DO NOW");
+        for (i, step) in recovery_steps(ctx, report).iter().enumerate() {
+            let _ = writeln!(b, "  {}. {}", i + 1, step);
+        }
     }
 
     if let Some(url) = &ctx.approval_url {
@@ -310,10 +337,49 @@ fn actor_label(d: &Detection) -> String {
 }
 
 fn short_title(ctx: &NotificationContext) -> String {
-    ctx.detection
-        .as_ref()
-        .map(|d| d.title.clone())
-        .unwrap_or_else(|| ctx.incident_id.clone())
+    if let Some(d) = &ctx.detection {
+        return d.title.clone();
+    }
+    let essentials = ctx.event.as_ref();
+    match (
+        essentials.and_then(|e| e.event_name.as_deref()),
+        essentials.and_then(|e| e.target.as_deref()),
+    ) {
+        (Some(name), Some(target)) => format!("{name} {target}"),
+        (Some(name), None) => name.to_string(),
+        _ => ctx.incident_id.clone(),
+    }
+}
+
+/// WHAT HAPPENED from the raw event, when there is no detection to tell it.
+fn write_essentials(b: &mut String, e: &EventEssentials) {
+    let or_unknown = |v: &Option<String>| {
+        v.as_deref()
+            .map(|s| sanitize_line(s, MAX_VALUE_LEN))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let _ = writeln!(b);
+    let _ = writeln!(
+        b,
+        "WHAT HAPPENED (from the raw event; it was not classified)"
+    );
+    let _ = writeln!(
+        b,
+        "  Event:      {} {} (eventID {})",
+        or_unknown(&e.event_source),
+        or_unknown(&e.event_name),
+        or_unknown(&e.event_id)
+    );
+    let _ = writeln!(b, "  When:       {}", or_unknown(&e.time));
+    let _ = writeln!(
+        b,
+        "  Where:      account {}, region {}",
+        or_unknown(&e.account),
+        or_unknown(&e.region)
+    );
+    let _ = writeln!(b, "  Actor:      {}", or_unknown(&e.actor));
+    let _ = writeln!(b, "  Target:     {}", or_unknown(&e.target));
+    let _ = writeln!(b, "  Source IP:  {}", or_unknown(&e.source_ip));
 }
 
 fn severity_label(ctx: &NotificationContext) -> Option<&'static str> {

@@ -1,0 +1,178 @@
+//! A Cordon Lambda function as its `main` and the local stack both run it: configured once
+//! from its environment, prepared once, then asked to handle each invocation.
+//!
+//! A function whose configuration is invalid still starts. It answers every invocation
+//! with the `Cordon.Config` error that names the variable and how to fix it, so the state
+//! machine catches it and the failure notification carries the message. (Crashing at
+//! init instead ends every invocation in `Runtime.ExitError`/`Lambda.Unknown`, with the
+//! reason only in the function's log.) The same holds in process: the local stack and the
+//! workflow tests register handlers through [`Running`], so a bad variable behaves there
+//! as it does on AWS.
+//!
+//! `lambda::run` (feature `lambda`) puts a [`Function`] on the Lambda runtime; it is the
+//! whole `main` of every task crate. [`task_function!`](crate::task_function) implements
+//! both traits for a task crate's `Deps` from the three things each has.
+use std::future::Future;
+
+/// The error every function answers with (re-exported for [`task_function!`](crate::task_function)).
+pub use cordon_core::TaskError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tracing::error;
+
+use crate::aws::Aws;
+use crate::clock::Clock;
+use crate::env::Lookup;
+
+/// What a function is built from: its configuration (the environment) and the adapters
+/// it needs. Implemented by each task crate's `Deps`.
+pub trait Configure: Clone + Send + Sync + Sized + 'static {
+    /// Reads the configuration and builds the dependencies. Fails only with
+    /// `Cordon.Config`: a message naming the variable and how to fix it, never its secret.
+    fn configure(env: Lookup<'_>, aws: &Aws, clock: Clock) -> Result<Self, TaskError>;
+
+    /// What must be learnt from AWS before the first invocation (enrich and quarantine:
+    /// the function's own role, so it is never contained). Runs once at cold start; if it
+    /// fails it runs again at the next invocation.
+    fn prepare(&mut self, _aws: &Aws) -> impl Future<Output = Result<(), TaskError>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// A function invoked with a JSON payload (every workflow task and release).
+pub trait Function: Configure {
+    type Input: DeserializeOwned + Send + 'static;
+    type Output: Serialize + Send + 'static;
+
+    fn handle(
+        &self,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, TaskError>> + Send;
+}
+
+/// A function as it runs: configured or not, and prepared once.
+pub struct Running<C: Configure> {
+    aws: Aws,
+    configured: Result<C, TaskError>,
+    prepared: OnceCell<C>,
+}
+
+impl<C: Configure> Running<C> {
+    /// Configures the function from `env`. A configuration error is kept (and logged), to
+    /// be the answer to every invocation.
+    pub fn start(env: Lookup<'_>, aws: Aws, clock: Clock) -> Self {
+        let configured = C::configure(env, &aws, clock).map_err(|e| {
+            error!(
+                error = %e,
+                error_type = e.error_name(),
+                "the function's configuration is invalid: every invocation fails with this \
+                 error until the environment is fixed"
+            );
+            e
+        });
+        Self {
+            aws,
+            configured,
+            prepared: OnceCell::new(),
+        }
+    }
+
+    /// The configuration error every invocation gets, if there is one.
+    pub fn config_error(&self) -> Option<&TaskError> {
+        self.configured.as_ref().err()
+    }
+
+    /// The configured and prepared function, or the error that keeps it from running.
+    pub async fn ready(&self) -> Result<&C, TaskError> {
+        let configured = self.configured.as_ref().map_err(Clone::clone)?;
+        self.prepared
+            .get_or_try_init(|| async {
+                let mut function = configured.clone();
+                function.prepare(&self.aws).await.inspect_err(|e| {
+                    error!(error = %e, error_type = e.error_name(), "preparing the function failed");
+                })?;
+                Ok(function)
+            })
+            .await
+    }
+}
+
+impl<F: Function> Running<F> {
+    /// One invocation with a typed payload.
+    pub async fn invoke(&self, input: F::Input) -> Result<F::Output, TaskError> {
+        self.ready().await?.handle(input).await
+    }
+
+    /// One invocation with a JSON payload, as the Lambda runtime delivers it. The
+    /// configuration error comes first, whatever the payload; a payload that does not fit
+    /// the function is `Cordon.InvalidEvent`.
+    pub async fn invoke_json(&self, payload: Value) -> Result<Value, TaskError> {
+        let function = self.ready().await?;
+        let input: F::Input = serde_json::from_value(payload).map_err(|e| {
+            TaskError::invalid("$", format!("does not fit this function's input: {e}"))
+        })?;
+        let output = function.handle(input).await?;
+        serde_json::to_value(output)
+            .map_err(|e| TaskError::invalid("(output)", format!("could not be serialized: {e}")))
+    }
+}
+
+/// Implements [`Configure`] and [`Function`] for a task crate's `Deps` from what every task
+/// crate has: `Config::from_lookup(env)`, `Deps::build(config, aws, clock)` and
+/// `handle(input, &deps)`. With `own_role: field`, the function's own role is added to that
+/// field at cold start ([`caller::protect_own_role`](crate::caller::protect_own_role)).
+///
+/// ```text
+/// cordon_aws::task_function! {
+///     deps: Deps, config: Config, input: Input, output: Output, handle: handle,
+///     own_role: own_role_arns,
+/// }
+/// ```
+#[macro_export]
+macro_rules! task_function {
+    (
+        deps: $deps:ty,
+        config: $config:ty,
+        input: $input:ty,
+        output: $output:ty,
+        handle: $handle:path
+        $(, own_role: $field:ident)?
+        $(,)?
+    ) => {
+        impl $crate::function::Configure for $deps {
+            fn configure(
+                env: $crate::env::Lookup<'_>,
+                aws: &$crate::aws::Aws,
+                clock: $crate::clock::Clock,
+            ) -> ::std::result::Result<Self, $crate::function::TaskError> {
+                ::std::result::Result::Ok(<$deps>::build(
+                    <$config>::from_lookup(env)?,
+                    aws,
+                    clock,
+                ))
+            }
+            $(
+                async fn prepare(
+                    &mut self,
+                    aws: &$crate::aws::Aws,
+                ) -> ::std::result::Result<(), $crate::function::TaskError> {
+                    $crate::caller::protect_own_role(aws, &mut self.$field).await
+                }
+            )?
+        }
+
+        impl $crate::function::Function for $deps {
+            type Input = $input;
+            type Output = $output;
+
+            async fn handle(
+                &self,
+                input: $input,
+            ) -> ::std::result::Result<$output, $crate::function::TaskError> {
+                $handle(input, self).await
+            }
+        }
+    };
+}

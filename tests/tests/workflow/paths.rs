@@ -1,0 +1,60 @@
+//! The paths that contain nobody, with their documented transition counts (README, "What a
+//! run costs").
+use cordon_core::model::IncidentStatus;
+use cordon_engine::ExecutionStatus;
+
+use crate::harness::Harness;
+
+#[tokio::test]
+async fn the_notify_path_alerts_and_closes() {
+    let h = Harness::new(Some(
+        r#"{"rules": {"iam.user-created": {"disposition": "notify"}}}"#,
+    ))
+    .await;
+    let case = h.backdoor_user_event().await;
+    let mut ex = h.start(&case.event);
+    assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Succeeded);
+    assert_eq!(
+        h.states_entered(&ex),
+        [
+            "OpenIncident",
+            "IsNewIncident",
+            "Enrich",
+            "Route",
+            "NotifyAlert",
+            "CloseNotified",
+            "Done"
+        ],
+        "the documented transition count (7)"
+    );
+    let record = h.record(&case).await;
+    assert_eq!(record.status, IncidentStatus::Notified);
+    assert_eq!(h.kinds_published_for(&record.incident_id).await, ["alert"]);
+    assert!(!h.has_quarantine_policy(&case.user).await);
+}
+
+#[tokio::test]
+async fn the_ignore_path_closes_quietly() {
+    let h = Harness::new(Some(
+        r#"{"rules": {"iam.user-created": {"disposition": "ignore"}}}"#,
+    ))
+    .await;
+    let case = h.backdoor_user_event().await;
+    let mut ex = h.start(&case.event);
+    assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Succeeded);
+    assert_eq!(
+        h.states_entered(&ex),
+        [
+            "OpenIncident",
+            "IsNewIncident",
+            "Enrich",
+            "Route",
+            "CloseIgnored",
+            "Done"
+        ],
+        "the documented transition count (6)"
+    );
+    let record = h.record(&case).await;
+    assert_eq!(record.status, IncidentStatus::Closed);
+    assert!(h.kinds_published_for(&record.incident_id).await.is_empty());
+}
