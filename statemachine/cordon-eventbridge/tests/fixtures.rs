@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use cordon_eventbridge::{Rule, load_rules, route};
+use cordon_eventbridge::{Rule, route};
 use serde_json::Value;
 
 /// The README's "Incident" column.
@@ -135,9 +135,16 @@ fn fixtures_dir() -> PathBuf {
     dir
 }
 
+/// The rules as a stack in the fixtures' home account deploys them (its README:
+/// `111122223333`).
 fn rules() -> Vec<Rule> {
     let path = template_path();
-    match load_rules(&path) {
+    let template = cordon_template::Template::load(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let values = cordon_template::Values::new("111122223333", "us-east-1", "aws", "cordon")
+        .with_parameters(template.parameters(), &Default::default())
+        .unwrap_or_else(|e| panic!("parameters: {e}"));
+    match cordon_eventbridge::Rules::from_template(&template, &values).map(|r| r.rules) {
         Ok(rules) => rules,
         Err(e) => panic!("cannot load rules from {}: {e}", path.display()),
     }
