@@ -252,3 +252,33 @@ fn benign_events_are_not_matched() {
         );
     }
 }
+
+/// Every rule pins `account` to the stack's account, so no other account's event starts
+/// an execution; and the template cannot be read without knowing that account.
+#[test]
+fn every_rule_pins_the_stack_account() {
+    for rule in rules() {
+        assert_eq!(
+            rule.pattern.source().get("account"),
+            Some(&serde_json::json!(["111122223333"])),
+            "{} does not pin the stack's account",
+            rule.logical_id
+        );
+    }
+    let e = cordon_eventbridge::load_rules(&template_path(), &cordon_template::Values::default())
+        .expect_err("the account is unknown");
+    assert!(e.to_string().contains("AWS::AccountId"), "{e}");
+}
+
+#[test]
+fn another_accounts_copy_of_any_fixture_is_not_routed() {
+    let rules = rules();
+    for (name, _, _) in EXPECTED {
+        let mut event = fixture(name);
+        if let Some(o) = event.as_object_mut() {
+            o.insert("account".into(), serde_json::json!("444455556666"));
+        }
+        let got = matched(&rules, &event);
+        assert!(got.is_empty(), "{name} from another account: {got:?}");
+    }
+}
