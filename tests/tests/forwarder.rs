@@ -51,7 +51,11 @@ fn the_forwarder_forwards_every_regional_event_the_main_stack_acts_on() {
              would not forward it"
         );
     }
-    for rule in ["ConsoleSignInRule", "CloudTrailTamperingRule", "RootActivityRule"] {
+    for rule in [
+        "ConsoleSignInRule",
+        "CloudTrailTamperingRule",
+        "RootActivityRule",
+    ] {
         assert!(
             acted_on.contains(rule),
             "no fixture exercises {rule}: {acted_on:?}"

@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn the_rules_route_only_the_local_accounts_events() {
-        let rules = local().rules().expect("the rules resolve against the local stack");
+        let rules = local()
+            .rules()
+            .expect("the rules resolve against the local stack");
         assert!(!rules.is_empty());
         for rule in &rules {
             assert_eq!(

@@ -500,7 +500,10 @@ fn resolve_in_pattern(v: &Expr, at: &str, values: &Values) -> Result<Json, (Stri
             entries
                 .iter()
                 .map(|(k, item)| {
-                    Ok((k.clone(), resolve_in_pattern(item, &format!("{at}.{k}"), values)?))
+                    Ok((
+                        k.clone(),
+                        resolve_in_pattern(item, &format!("{at}.{k}"), values)?,
+                    ))
                 })
                 .collect::<Result<_, _>>()?,
         ),

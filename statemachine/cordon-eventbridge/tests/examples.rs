@@ -54,7 +54,11 @@ fn every_branch_and_every_listed_value_is_used_and_matches() {
     }
     assert_eq!(
         names,
-        [Some("CheckMfa".to_string()), Some("ConsoleLogin".to_string())].into()
+        [
+            Some("CheckMfa".to_string()),
+            Some("ConsoleLogin".to_string())
+        ]
+        .into()
     );
     // exists:false removed both fields in the last branch.
     let last = examples.iter().find(|e| e.branch == 3).expect("branch 3");
@@ -63,7 +67,10 @@ fn every_branch_and_every_listed_value_is_used_and_matches() {
     // anything-but replaced the excluded "Yes".
     let third = examples.iter().find(|e| e.branch == 2).expect("branch 2");
     let mfa = at(&third.event, "detail.additionalEventData.MFAUsed").expect("kept a value");
-    assert!(!mfa.as_str().unwrap_or("").eq_ignore_ascii_case("yes"), "{mfa}");
+    assert!(
+        !mfa.as_str().unwrap_or("").eq_ignore_ascii_case("yes"),
+        "{mfa}"
+    );
 }
 
 #[test]
@@ -90,7 +97,9 @@ fn every_matcher_kind_can_be_satisfied() {
 
 #[test]
 fn a_base_that_already_matches_is_returned_unchanged() {
-    let p = pattern(json!({"source": [{"prefix": "aws."}], "detail": {"errorCode": [{"exists": false}]}}));
+    let p = pattern(
+        json!({"source": [{"prefix": "aws."}], "detail": {"errorCode": [{"exists": false}]}}),
+    );
     let base = json!({"source": "aws.s3", "detail": {"eventName": "PutBucketPolicy"}});
     let examples = p.examples(&base);
     assert_eq!(examples.len(), 1);

@@ -268,7 +268,9 @@ fn intrinsics_in_a_pattern_resolve_against_the_stack() {
     let values = stack()
         .with_parameters(template.parameters(), &Default::default())
         .expect("parameters");
-    let rules = Rules::from_template(&template, &values).expect("resolved").rules;
+    let rules = Rules::from_template(&template, &values)
+        .expect("resolved")
+        .rules;
     assert_eq!(
         rules[0].pattern.source(),
         &json!({
@@ -300,7 +302,10 @@ fn what_the_stack_cannot_resolve_is_refused() {
     let conditional = "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        account: [!If [C, '1', '2']]\n";
     let e = Rules::parse(conditional, &stack()).expect_err("!If");
     assert!(e.to_string().contains("!If"), "{e}");
-    assert!(e.to_string().contains("Properties.EventPattern.account[0]"), "{e}");
+    assert!(
+        e.to_string().contains("Properties.EventPattern.account[0]"),
+        "{e}"
+    );
     // A value that resolves to something a pattern cannot hold is the pattern's error.
     let number = "Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        account: !Ref AWS::AccountId\n";
     let e = Rules::parse(number, &stack()).expect_err("not a list");

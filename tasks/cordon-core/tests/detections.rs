@@ -51,7 +51,10 @@ const TABLE: &[(&str, Expect)] = &[
     ),
     (
         "cloudtrail-put-event-selectors-management-off.json",
-        Incident(rules::TRAIL_WEAKENED, "management events are no longer recorded"),
+        Incident(
+            rules::TRAIL_WEAKENED,
+            "management events are no longer recorded",
+        ),
     ),
     (
         "cloudtrail-put-event-selectors-write-only.json",
@@ -59,7 +62,10 @@ const TABLE: &[(&str, Expect)] = &[
     ),
     (
         "cloudtrail-put-event-selectors-advanced-data-only.json",
-        Incident(rules::TRAIL_WEAKENED, "management events are no longer recorded"),
+        Incident(
+            rules::TRAIL_WEAKENED,
+            "management events are no longer recorded",
+        ),
     ),
     (
         "cloudtrail-put-event-selectors-exclude-kms.json",
@@ -85,7 +91,10 @@ const TABLE: &[(&str, Expect)] = &[
         "signin-console-login-success-mfa-used-missing.json",
         Incident(rules::CONSOLE_LOGIN_NO_MFA, "without MFA"),
     ),
-    ("iam-create-user-other-account.json", OtherAccount("account")),
+    (
+        "iam-create-user-other-account.json",
+        OtherAccount("account"),
+    ),
     (
         "iam-create-user-recipient-other-account.json",
         OtherAccount("detail.recipientAccountId"),
@@ -224,7 +233,10 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
     assert_eq!(d.evidence["managementWritesRecorded"], false);
     assert_eq!(d.evidence["managementReadsRecorded"], false);
     assert_eq!(d.evidence["trail"], "org-management-events");
-    assert_eq!(d.principal.as_ref().map(|p| p.kind), Some(PrincipalKind::IamUser));
+    assert_eq!(
+        d.principal.as_ref().map(|p| p.kind),
+        Some(PrincipalKind::IamUser)
+    );
     assert_eq!(
         d.principal.as_ref().and_then(|p| p.name.as_deref()),
         Some("jdoe"),
@@ -239,9 +251,10 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
     let d = incident(&raw);
     assert_eq!(d.rule, rules::TRAIL_WEAKENED);
     assert_eq!(d.evidence["trailSettingsParsed"], false);
-    let auto: ResponsePolicy =
-        ResponsePolicy::from_json(r#"{"rules": {"cloudtrail.trail-weakened": {"disposition": "auto"}}}"#)
-            .expect("policy");
+    let auto: ResponsePolicy = ResponsePolicy::from_json(
+        r#"{"rules": {"cloudtrail.trail-weakened": {"disposition": "auto"}}}"#,
+    )
+    .expect("policy");
     assert_eq!(
         auto.assess(&d, None, &[]).disposition,
         cordon_core::model::Disposition::Approve,
@@ -261,7 +274,11 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
     let changed = incident(&own("cloudtrail-update-trail-validation-off.json"));
     let a = policy.assess(&changed, None, &[]);
     assert_eq!(a.severity, cordon_core::model::Severity::Critical);
-    assert!(a.reasons.iter().any(|r| r.contains("user agent")), "{:?}", a.reasons);
+    assert!(
+        a.reasons.iter().any(|r| r.contains("user agent")),
+        "{:?}",
+        a.reasons
+    );
 }
 
 #[test]
@@ -269,7 +286,10 @@ fn root_writes_in_any_service_are_root_api_calls_and_root_is_never_contained() {
     let d = incident(&own("root-s3-put-bucket-policy-eu-west-1.json"));
     assert!(d.root_activity);
     assert_eq!(d.region, "eu-west-1");
-    assert_eq!(d.principal.as_ref().map(|p| p.kind), Some(PrincipalKind::Root));
+    assert_eq!(
+        d.principal.as_ref().map(|p| p.kind),
+        Some(PrincipalKind::Root)
+    );
     let a = ResponsePolicy::default().assess(&d, None, &[]);
     assert_eq!(a.severity, cordon_core::model::Severity::Critical);
     assert_eq!(a.disposition, cordon_core::model::Disposition::Notify);
@@ -286,9 +306,8 @@ fn root_writes_in_any_service_are_root_api_calls_and_root_is_never_contained() {
     ));
     // The same write by anyone else has no rule.
     let mut user = own("root-s3-put-bucket-policy-eu-west-1.json");
-    user["detail"]["userIdentity"] = common::shared("iam-create-user-by-iam-user.json")["detail"]
-        ["userIdentity"]
-        .clone();
+    user["detail"]["userIdentity"] =
+        common::shared("iam-create-user-by-iam-user.json")["detail"]["userIdentity"].clone();
     assert!(
         classify(&user, &common::home())
             .expect("classified")

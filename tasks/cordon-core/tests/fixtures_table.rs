@@ -249,9 +249,10 @@ fn rejections_say_why() {
         }
     }
     // The unicode reason names the code point, escaped (no raw homoglyph in messages).
-    let e = classify(&common::shared(
-        "malformed-create-user-username-unicode.json",
-    ), &common::home())
+    let e = classify(
+        &common::shared("malformed-create-user-username-unicode.json"),
+        &common::home(),
+    )
     .err()
     .map(|e| e.to_string())
     .unwrap_or_default();
@@ -393,7 +394,10 @@ fn sign_in_regions_come_from_the_record() {
 
 #[test]
 fn scheduled_trigger_names_the_rule() {
-    match classify(&common::shared("scheduled-daily-audit-trigger.json"), &common::home()) {
+    match classify(
+        &common::shared("scheduled-daily-audit-trigger.json"),
+        &common::home(),
+    ) {
         Ok(Classification::AuditTrigger { rule_arn }) => assert_eq!(
             rule_arn.as_deref(),
             Some("arn:aws:events:us-east-1:111122223333:rule/cordon-daily-mfa-audit")

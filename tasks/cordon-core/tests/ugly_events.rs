@@ -118,7 +118,10 @@ fn own_fixtures_match_their_expectations() {
 }
 
 fn detection(file: &str) -> cordon_core::Detection {
-    match classify(&common::load(&common::own_fixtures_dir().join(file)), &common::home()) {
+    match classify(
+        &common::load(&common::own_fixtures_dir().join(file)),
+        &common::home(),
+    ) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("{file}: {other:?}"),
     }

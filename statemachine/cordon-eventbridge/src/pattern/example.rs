@@ -114,9 +114,7 @@ fn allowed(ab: &AnythingBut) -> Value {
         _ => {
             let mut candidate = "example".to_owned();
             let mut n = 0;
-            while ab.excludes(&Value::String(candidate.clone()))
-                || fold(&candidate) != candidate
-            {
+            while ab.excludes(&Value::String(candidate.clone())) || fold(&candidate) != candidate {
                 n += 1;
                 candidate = format!("other{n}");
             }

@@ -146,13 +146,10 @@ fn update_trail(request: &Value) -> Findings {
             .push("the request's settings could not be read".to_string());
         return f;
     }
-    let off = |key: &str| {
-        value_at(request, &[key]).and_then(parse_bool_lenient) == Some(false)
-    };
+    let off = |key: &str| value_at(request, &[key]).and_then(parse_bool_lenient) == Some(false);
     if off("isMultiRegionTrail") {
-        f.weakened.push(
-            "made single-Region: events in every other Region are no longer recorded".into(),
-        );
+        f.weakened
+            .push("made single-Region: events in every other Region are no longer recorded".into());
     }
     if off("includeGlobalServiceEvents") {
         f.weakened.push(
@@ -267,13 +264,21 @@ mod tests {
 
     #[test]
     fn update_trail_findings() {
-        let f = update_trail(&json!({"name": "t", "isMultiRegionTrail": false, "enableLogFileValidation": false}));
+        let f = update_trail(
+            &json!({"name": "t", "isMultiRegionTrail": false, "enableLogFileValidation": false}),
+        );
         assert_eq!(f.weakened.len(), 1, "{:?}", f.weakened);
         assert_eq!(f.changed.len(), 1, "{:?}", f.changed);
-        let f = update_trail(&json!({"name": "t", "isMultiRegionTrail": true, "includeGlobalServiceEvents": "true", "enableLogFileValidation": true}));
+        let f = update_trail(
+            &json!({"name": "t", "isMultiRegionTrail": true, "includeGlobalServiceEvents": "true", "enableLogFileValidation": true}),
+        );
         assert!(f.weakened.is_empty() && f.changed.is_empty());
         let f = update_trail(&json!({"name": "t", "s3BucketName": "attacker-bucket"}));
-        assert!(f.weakened[0].contains("attacker-bucket"), "{:?}", f.weakened);
+        assert!(
+            f.weakened[0].contains("attacker-bucket"),
+            "{:?}",
+            f.weakened
+        );
         let f = update_trail(&json!({"name": "t", "kmsKeyId": ""}));
         assert_eq!(f.changed, ["KMS key encrypting the logs removed"]);
         let f = update_trail(&Value::Null);

@@ -184,18 +184,24 @@ mod tests {
 
     #[test]
     fn basic_selectors() {
-        let all = coverage(json!({"eventSelectors": [{"readWriteType": "All", "includeManagementEvents": true}]}))
-            .expect("readable");
+        let all = coverage(
+            json!({"eventSelectors": [{"readWriteType": "All", "includeManagementEvents": true}]}),
+        )
+        .expect("readable");
         assert!(all.writes && all.reads && all.excluded_sources.is_empty());
         // Defaults: include management events, All.
-        let default = coverage(json!({"eventSelectors": [{"dataResources": []}]})).expect("readable");
+        let default =
+            coverage(json!({"eventSelectors": [{"dataResources": []}]})).expect("readable");
         assert!(default.writes && default.reads);
-        let off = coverage(json!({"eventSelectors": [{"includeManagementEvents": false, "readWriteType": "All"}]}))
-            .expect("readable");
+        let off = coverage(
+            json!({"eventSelectors": [{"includeManagementEvents": false, "readWriteType": "All"}]}),
+        )
+        .expect("readable");
         assert!(!off.writes && !off.reads);
         let none = coverage(json!({"eventSelectors": []})).expect("readable");
         assert!(!none.writes && !none.reads);
-        let write_only = coverage(json!({"eventSelectors": [{"readWriteType": "WriteOnly"}]})).expect("readable");
+        let write_only = coverage(json!({"eventSelectors": [{"readWriteType": "WriteOnly"}]}))
+            .expect("readable");
         assert!(write_only.writes && !write_only.reads);
         // Two selectors: the union.
         let both = coverage(json!({"eventSelectors": [
@@ -203,8 +209,10 @@ mod tests {
         ]}))
         .expect("readable");
         assert!(both.writes && both.reads && both.excluded_sources.is_empty());
-        let kms = coverage(json!({"eventSelectors": [{"excludeManagementEventSources": ["kms.amazonaws.com"]}]}))
-            .expect("readable");
+        let kms = coverage(
+            json!({"eventSelectors": [{"excludeManagementEventSources": ["kms.amazonaws.com"]}]}),
+        )
+        .expect("readable");
         assert_eq!(kms.excluded_sources, ["kms.amazonaws.com"]);
         assert!(coverage(json!({"eventSelectors": [{"readWriteType": "Sometimes"}]})).is_none());
         assert!(coverage(json!({"trailName": "t"})).is_none());
@@ -221,13 +229,19 @@ mod tests {
         };
         let all = coverage(mgmt(Value::Null)).expect("readable");
         assert!(all.writes && all.reads);
-        let writes = coverage(mgmt(json!({"field": "readOnly", "equals": ["false"]}))).expect("readable");
+        let writes =
+            coverage(mgmt(json!({"field": "readOnly", "equals": ["false"]}))).expect("readable");
         assert!(writes.writes && !writes.reads);
-        let kms = coverage(mgmt(json!({"field": "eventSource", "notEquals": ["kms.amazonaws.com"]})))
-            .expect("readable");
+        let kms = coverage(mgmt(
+            json!({"field": "eventSource", "notEquals": ["kms.amazonaws.com"]}),
+        ))
+        .expect("readable");
         assert!(kms.writes && kms.reads);
         assert_eq!(kms.excluded_sources, ["kms.amazonaws.com"]);
-        let odd = coverage(mgmt(json!({"field": "eventName", "equals": ["CreateUser"]}))).expect("readable");
+        let odd = coverage(mgmt(
+            json!({"field": "eventName", "equals": ["CreateUser"]}),
+        ))
+        .expect("readable");
         assert_eq!(odd.other_restrictions, ["eventName equals"]);
         // Only data events: management events are off.
         let data = coverage(json!({"advancedEventSelectors": [{"fieldSelectors": [

@@ -76,7 +76,13 @@ mod tests {
             AccountId::parse(" 111122223333 ").map(|a| a.to_string()),
             Ok("111122223333".to_string())
         );
-        for bad in ["", "11112222333", "1111222233334", "11112222333a", "arn:aws:iam::1"] {
+        for bad in [
+            "",
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "arn:aws:iam::1",
+        ] {
             assert!(AccountId::parse(bad).is_err(), "{bad:?}");
         }
         let e = AccountId::parse("abc").unwrap_err();
