@@ -4,6 +4,7 @@
 //!
 //! Run with `cargo xtask test` (it starts moto and exports `AWS_ENDPOINT_URL`).
 mod harness;
+mod home_account;
 
 use cordon_aws::IncidentStore;
 use cordon_core::model::IncidentStatus;

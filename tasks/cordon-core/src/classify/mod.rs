@@ -8,7 +8,8 @@
 //!
 //! # How an event is classified
 //!
-//! 1. The event must be from the home account (`home.rs`): the envelope's `account`, and a
+//! 1. The event must be readable (a malformed envelope or CloudTrail record is rejected
+//!    as such) and from the home account (`home.rs`): the envelope's `account`, and a
 //!    CloudTrail record's `recipientAccountId`. Another account's event is rejected.
 //! 2. A scheduled event is the MFA audit trigger; anything that is not a CloudTrail
 //!    record has no rule.
@@ -98,13 +99,13 @@ pub fn detector_for(event_source: &str, event_name: &str) -> Option<&'static Det
 /// whose account is `home`. An event of another account is rejected.
 pub fn classify(raw: &Value, home: &AccountId) -> Result<Classification, TaskError> {
     let env = parse_envelope(raw)?;
-    home::check_envelope(&env, home)?;
-    if env.is_scheduled() {
-        return Ok(Classification::AuditTrigger {
-            rule_arn: env.resources.first().cloned(),
-        });
-    }
-    if !env.is_cloudtrail() {
+    if env.is_scheduled() || !env.is_cloudtrail() {
+        home::check_envelope(&env, home)?;
+        if env.is_scheduled() {
+            return Ok(Classification::AuditTrigger {
+                rule_arn: env.resources.first().cloned(),
+            });
+        }
         return Ok(Classification::NotAnIncident {
             reason: format!(
                 "not a CloudTrail event (detail-type {:?}, source {:?}); no rule applies",
@@ -114,7 +115,9 @@ pub fn classify(raw: &Value, home: &AccountId) -> Result<Classification, TaskErr
             dismissal: Dismissal::NoRule,
         });
     }
+    // A record that cannot be read is rejected as such, whatever account it names.
     let rec = parse_cloudtrail(&env.detail)?;
+    home::check_envelope(&env, home)?;
     home::check_record(&rec, home)?;
     classify_call(&Call::new(&env, &rec, home))
 }
