@@ -248,11 +248,11 @@ impl Rules {
         )?;
         let targets = targets(id, props.get("Targets"))?;
         self.push(
-            id,
             id.to_owned(),
             description,
             state,
             Pattern {
+                resource: id,
                 expr: props.get("EventPattern"),
                 field: "Properties.EventPattern",
                 values,
@@ -309,11 +309,11 @@ impl Rules {
             let description = plain_string(props.get("Description"));
             let pattern_field = format!("{base}.Pattern");
             self.push(
-                resource_id,
                 id,
                 description,
                 state,
                 Pattern {
+                    resource: resource_id,
                     expr: props.get("Pattern"),
                     field: &pattern_field,
                     values,
@@ -327,7 +327,6 @@ impl Rules {
 
     fn push(
         &mut self,
-        resource: &str,
         logical_id: String,
         description: Option<String>,
         state: RuleState,
@@ -335,7 +334,7 @@ impl Rules {
         schedule: Option<String>,
         targets: Vec<RuleTarget>,
     ) -> Result<(), Error> {
-        let pattern_field = pattern.field;
+        let (resource, pattern_field) = (pattern.resource, pattern.field);
         match (pattern.expr, schedule) {
             (Some(p), schedule_expression) => {
                 let json = pattern_json(resource, pattern_field, p, pattern.values)?;
@@ -374,6 +373,8 @@ impl Rules {
 
 /// A rule's event pattern as written, where, and what its intrinsics resolve against.
 struct Pattern<'a> {
+    /// The resource that declares it (a SAM function or state machine for its events).
+    resource: &'a str,
     expr: Option<&'a Expr>,
     field: &'a str,
     values: &'a Values,

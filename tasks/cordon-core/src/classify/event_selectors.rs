@@ -37,19 +37,22 @@ struct Selected {
     other: Vec<String>,
 }
 
+/// Reads one selector: `Some(None)` when it records no management events, `None` when it
+/// cannot be read.
+type ReadSelector = fn(&Value) -> Option<Option<Selected>>;
+
 /// The management coverage of a `PutEventSelectors` request, or `None` when the
 /// selectors cannot be read (the call is then treated as an uncertain weakening).
 pub(super) fn management_coverage(request: &Value) -> Option<ManagementCoverage> {
     let advanced = value_at(request, &["advancedEventSelectors"]).and_then(Value::as_array);
     let basic = value_at(request, &["eventSelectors"]).and_then(Value::as_array);
     // The API takes one kind or the other; advanced selectors replace basic ones.
-    let (selectors, read): (&Vec<Value>, fn(&Value) -> Option<Option<Selected>>) =
-        match (advanced, basic) {
-            (Some(a), Some(b)) if a.is_empty() => (b, basic_selector),
-            (Some(a), _) => (a, advanced_selector),
-            (None, Some(b)) => (b, basic_selector),
-            (None, None) => return None,
-        };
+    let (selectors, read): (&Vec<Value>, ReadSelector) = match (advanced, basic) {
+        (Some(a), Some(b)) if a.is_empty() => (b, basic_selector),
+        (Some(a), _) => (a, advanced_selector),
+        (None, Some(b)) => (b, basic_selector),
+        (None, None) => return None,
+    };
     let selected: Vec<Selected> = selectors
         .iter()
         .map(read)
