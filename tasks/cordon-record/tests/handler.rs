@@ -42,6 +42,16 @@ fn open(event: serde_json::Value) -> Input {
     })
 }
 
+async fn timeline_steps(store: &FakeIncidentStore, id: &str) -> Vec<String> {
+    store
+        .timeline(id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.step)
+        .collect()
+}
+
 async fn open_ok(deps: &Deps, name: &str) -> OpenOutput {
     match handle(open(fixture(name)), deps).await {
         Ok(Output::Open(o)) => o,
@@ -209,14 +219,10 @@ async fn append_and_close_are_idempotent() {
     );
     let rec = store.get(&id).await.expect("get").expect("exists");
     assert_eq!(rec.status, IncidentStatus::Contained);
-    let steps: Vec<_> = store
-        .timeline(&id)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .map(|e| e.step)
-        .collect();
-    assert_eq!(steps, vec!["OpenIncident", "Quarantine", "Close"]);
+    assert_eq!(
+        timeline_steps(&store, &id).await,
+        ["OpenIncident", "Quarantine", "Close"]
+    );
 }
 
 #[test]
@@ -275,14 +281,7 @@ async fn an_event_of_another_account_is_recorded_as_rejected_with_the_reason() {
         rec.title.as_deref(),
         Some("event not from the home account 111122223333 rejected")
     );
-    let steps: Vec<String> = store
-        .timeline(&id)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .map(|e| e.step)
-        .collect();
-    assert_eq!(steps, ["Rejected"]);
+    assert_eq!(timeline_steps(&store, &id).await, ["Rejected"]);
     // The home account's own copy of the event is an incident as usual.
     let out = open_ok(&deps, "iam-create-user-by-iam-user").await;
     assert_eq!(out.outcome, Outcome::Opened);

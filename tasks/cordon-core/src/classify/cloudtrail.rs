@@ -224,22 +224,14 @@ fn event_selectors(request: &Value) -> (Findings, BTreeMap<String, Value>) {
     if (c.writes || c.reads) && !c.other_restrictions.is_empty() {
         f.weakened.push(format!(
             "management events are narrowed by field selectors ({})",
-            c.other_restrictions
-                .iter()
-                .map(|r| excerpt(r))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(&c.other_restrictions)
         ));
         ev.insert("selectorRestrictions".into(), json!(c.other_restrictions));
     }
     if (c.writes || c.reads) && !c.excluded_sources.is_empty() {
         f.changed.push(format!(
             "management events from {} are no longer recorded",
-            c.excluded_sources
-                .iter()
-                .map(|s| excerpt(s))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(&c.excluded_sources)
         ));
         ev.insert(
             "excludedManagementSources".into(),
@@ -247,6 +239,15 @@ fn event_selectors(request: &Value) -> (Findings, BTreeMap<String, Value>) {
         );
     }
     (f, ev)
+}
+
+/// `a, b, c`, each shortened for a message.
+fn listed(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| excerpt(i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The last segment of a trail ARN (`arn:…:trail/NAME` → `NAME`), or the bare name.
