@@ -131,8 +131,8 @@ fn classify_call(call: &Call<'_>) -> Verdict {
                 "a network activity event".to_string()
             }
             Some(c) if c.eq_ignore_ascii_case("insight") => "an Insights event".to_string(),
-            Some(c) => format!("a {} event", excerpt(c)),
-            None => "not a management event (managementEvent false)".to_string(),
+            Some(c) if !c.eq_ignore_ascii_case("management") => format!("a {} event", excerpt(c)),
+            _ => "not a management event (managementEvent false)".to_string(),
         };
         return call.none(format!(
             "{} {} is {kind}; Cordon acts on management events",
