@@ -323,7 +323,8 @@ mod tests {
         let event = create_user_event(&attacker, &user, at);
         assert_eq!(event["time"], event["detail"]["eventTime"]);
         assert_eq!(event["account"], event["detail"]["recipientAccountId"]);
-        match cordon_core::classify::classify(&event).expect("valid") {
+        let home = cordon_core::model::AccountId::parse("111122223333").expect("account");
+        match cordon_core::classify::classify(&event, &home).expect("valid") {
             cordon_core::classify::Classification::Incident(d) => {
                 assert_eq!(d.rule, "iam.user-created");
                 let principal = d.principal.expect("principal");

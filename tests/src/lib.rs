@@ -81,3 +81,56 @@ pub fn states_entered<'a>(events: impl IntoIterator<Item = &'a serde_json::Value
         })
         .collect()
 }
+
+/// The home account of the fixture events (`../shared/fixtures/events/README.md`); the
+/// attacker's account there is `444455556666`.
+pub const FIXTURE_ACCOUNT: &str = "111122223333";
+
+/// What the template's intrinsics resolve to for a stack named `cordon` in `account` and
+/// `region`, with every parameter at its default: what a deploy there would give.
+pub fn stack_values(
+    template: &cordon_template::Template,
+    account: &str,
+    region: &str,
+) -> cordon_template::Values {
+    cordon_template::Values::new(account, region, "aws", "cordon")
+        .with_parameters(template.parameters(), &Default::default())
+        .unwrap_or_else(|e| panic!("the template's parameters: {e}"))
+}
+
+/// Every fixture event, by file name: the shared corpus (`$CORDON_FIXTURES_DIR`, else
+/// `../shared/fixtures/events`) and cordon-core's own (`tasks/cordon-core/tests/fixtures`).
+/// Panics, naming the folder, when the shared corpus is missing: never passes by skipping.
+pub fn fixture_events() -> Vec<(String, serde_json::Value)> {
+    let shared = std::env::var_os("CORDON_FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/fixtures/events"));
+    let own = workspace_root().join("tasks/cordon-core/tests/fixtures");
+    let mut out = Vec::new();
+    for dir in [shared, own] {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+            panic!(
+                "the fixture events are missing at {} ({e}); set CORDON_FIXTURES_DIR",
+                dir.display()
+            )
+        });
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            out.push((name, value));
+        }
+    }
+    out
+}

@@ -1,63 +1,79 @@
 //! The regional forwarder (infra/forwarder.yaml) must forward at least every event the main
-//! stack's sign-in rule would act on; otherwise sign-ins in other Regions go unseen.
-use std::path::PathBuf;
+//! stack's regional rules would act on; otherwise sign-ins, trail changes and root calls in
+//! other Regions go unseen. IAM is global: its events are recorded in us-east-1 only, where
+//! the main stack runs, so IamChangeRule's events need no forwarder.
+use cordon_eventbridge::{Rule, Rules, route};
+use cordon_tests::{FIXTURE_ACCOUNT, fixture_events, stack_values, workspace_root};
+use serde_json::{Value, json};
 
-use cordon_tests::workspace_root;
-use serde_json::Value;
+const REGION: &str = "eu-north-1";
 
-fn fixtures() -> Vec<(String, Value)> {
-    let dir = std::env::var_os("CORDON_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/fixtures/events"));
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "the shared fixtures are missing at {} ({e}); set CORDON_FIXTURES_DIR",
-            dir.display()
-        )
-    });
-    let mut out = Vec::new();
-    for entry in entries {
-        let path = entry.expect("dir entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).expect("read fixture");
-        let value: Value = serde_json::from_str(&text).expect("fixture is JSON");
-        out.push((
-            path.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-            value,
-        ));
+fn rules(file: &str, region: &str) -> Vec<Rule> {
+    let path = workspace_root().join(file);
+    let template = cordon_template::Template::load(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let values = stack_values(&template, FIXTURE_ACCOUNT, region);
+    Rules::from_template(&template, &values)
+        .unwrap_or_else(|e| panic!("the rules of {file}: {e}"))
+        .rules
+}
+
+/// `event` as recorded in the forwarder's Region.
+fn in_region(mut event: Value) -> Value {
+    if let Some(o) = event.as_object_mut() {
+        o.insert("region".into(), json!(REGION));
     }
-    assert!(out.len() >= 30, "expected the shared fixture corpus");
-    out
+    if let Some(d) = event.get_mut("detail").and_then(Value::as_object_mut) {
+        d.insert("awsRegion".into(), json!(REGION));
+    }
+    event
 }
 
 #[test]
-fn the_forwarder_forwards_every_sign_in_the_main_stack_acts_on() {
-    let main = cordon_eventbridge::load_rules(&workspace_root().join("infra/template.yaml"))
-        .expect("main template rules");
-    let forwarder = cordon_eventbridge::load_rules(&workspace_root().join("infra/forwarder.yaml"))
-        .expect("forwarder rules");
-    let sign_in_rule = main
-        .iter()
-        .find(|r| r.logical_id == "ConsoleSignInRule")
-        .expect("ConsoleSignInRule in template.yaml");
-    let mut acted_on = 0;
-    for (name, event) in fixtures() {
-        if !sign_in_rule.pattern.matches(&event) {
+fn the_forwarder_forwards_every_regional_event_the_main_stack_acts_on() {
+    let main = rules("infra/template.yaml", "us-east-1");
+    let forwarder = rules("infra/forwarder.yaml", REGION);
+    let mut acted_on = std::collections::BTreeSet::new();
+    for (name, event) in fixture_events() {
+        let event = in_region(event);
+        let routed: Vec<&str> = route(&main, &event)
+            .iter()
+            .map(|r| r.logical_id.as_str())
+            .filter(|id| *id != "IamChangeRule")
+            .collect();
+        if routed.is_empty() {
             continue;
         }
-        acted_on += 1;
+        acted_on.extend(routed.iter().map(|s| s.to_string()));
         assert!(
-            !cordon_eventbridge::route(&forwarder, &event).is_empty(),
-            "{name} is matched by ConsoleSignInRule but the forwarder would not forward it"
+            !route(&forwarder, &event).is_empty(),
+            "{name} is routed by {routed:?} in the main stack, but the forwarder in {REGION} \
+             would not forward it"
         );
     }
-    assert!(
-        acted_on >= 4,
-        "the sign-in fixtures should exercise the rule"
-    );
+    for rule in [
+        "ConsoleSignInRule",
+        "CloudTrailTamperingRule",
+        "RootActivityRule",
+    ] {
+        assert!(
+            acted_on.contains(rule),
+            "no fixture exercises {rule}: {acted_on:?}"
+        );
+    }
+}
+
+#[test]
+fn the_forwarder_forwards_only_this_accounts_events() {
+    let forwarder = rules("infra/forwarder.yaml", REGION);
+    for (name, event) in fixture_events() {
+        let mut theirs = in_region(event);
+        if let Some(o) = theirs.as_object_mut() {
+            o.insert("account".into(), json!("444455556666"));
+        }
+        assert!(
+            route(&forwarder, &theirs).is_empty(),
+            "{name} from another account would be forwarded"
+        );
+    }
 }

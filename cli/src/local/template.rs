@@ -112,9 +112,11 @@ impl LocalTemplate {
         Workflow::from_template(&self.template, &self.values)
     }
 
-    /// The template's EventBridge rules with an event pattern.
+    /// The template's EventBridge rules with an event pattern, as the local stack deploys
+    /// them: `!Ref AWS::AccountId` in a pattern is the local account, so the local bus, like
+    /// AWS, routes only the stack's own account's events.
     pub fn rules(&self) -> anyhow::Result<Vec<cordon_eventbridge::Rule>> {
-        Ok(cordon_eventbridge::Rules::from_template(&self.template)?.rules)
+        Ok(cordon_eventbridge::Rules::from_template(&self.template, &self.values)?.rules)
     }
 
     /// The logical id of the one resource of type `kind`.
@@ -139,6 +141,22 @@ mod tests {
     fn local() -> LocalTemplate {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
         LocalTemplate::load(&path, None).expect("the template")
+    }
+
+    #[test]
+    fn the_rules_route_only_the_local_accounts_events() {
+        let rules = local()
+            .rules()
+            .expect("the rules resolve against the local stack");
+        assert!(!rules.is_empty());
+        for rule in &rules {
+            assert_eq!(
+                rule.pattern.source()["account"],
+                serde_json::json!([LOCAL_ACCOUNT]),
+                "{}",
+                rule.logical_id
+            );
+        }
     }
 
     #[test]
@@ -192,6 +210,7 @@ mod tests {
                 env["CORDON_OWN_ROLE_ARNS"],
                 "arn:aws:iam::123456789012:role/cordon-local-*"
             );
+            assert_eq!(env["CORDON_ACCOUNT_ID"], LOCAL_ACCOUNT, "{binary}");
             assert_eq!(
                 env.get("CORDON_APPROVAL_URL").is_some(),
                 binary == "cordon-notify",

@@ -44,12 +44,11 @@ pub struct DeliveryError {
     pub error: TargetError,
 }
 
-/// The enabled rules whose pattern matches `event`, in template order.
+/// The rules EventBridge would deliver `event` to, in template order: enabled, in a state
+/// that receives it (an `ENABLED` rule gets no read-only CloudTrail management events),
+/// and with a matching pattern.
 pub fn route<'a>(rules: &'a [Rule], event: &Value) -> Vec<&'a Rule> {
-    rules
-        .iter()
-        .filter(|rule| rule.is_enabled() && rule.pattern.matches(event))
-        .collect()
+    rules.iter().filter(|rule| rule.receives(event)).collect()
 }
 
 /// The rules and their targets.

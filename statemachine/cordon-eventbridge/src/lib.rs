@@ -7,8 +7,11 @@
 //! patterns itself, with EventBridge's semantics. Patterns are never copied
 //! into code: the template is the single source of truth.
 //!
-//! - `template.rs` reads the rules (through [`cordon_template`], the one reader);
-//! - `pattern.rs` evaluates event patterns;
+//! - `template.rs` reads the rules (through [`cordon_template`], the one reader), with
+//!   the intrinsics in their patterns (`!Ref AWS::AccountId`) resolved against the
+//!   stack's values, and says which events a rule's state lets it see;
+//! - `pattern/` validates and evaluates event patterns, and makes example events that
+//!   match each alternative (`example.rs`);
 //! - `bus.rs` is the local bus: the rules and the [`Target`]s they deliver to;
 //! - `event.rs` is the envelope a target receives, built and serialised once;
 //! - `put_events.rs` serves the PutEvents API in front of a bus.
@@ -46,7 +49,7 @@ mod template;
 
 pub use bus::{Bus, Delivery, DeliveryError, Target, TargetError, route};
 pub use event::{Entry, Event, NotAnEvent};
-pub use pattern::{EventPattern, PatternError, PatternErrorKind};
+pub use pattern::{EventPattern, Example, PatternError, PatternErrorKind};
 pub use put_events::{PutEventsConfig, PutEventsObserver, PutEventsServer};
 pub use template::{
     Error, Rule, RuleState, RuleTarget, Rules, ScheduleRule, TargetArn, load_rules, rules_from_str,

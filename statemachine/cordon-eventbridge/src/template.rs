@@ -10,13 +10,15 @@
 //!
 //! Rules with an event pattern become [`Rule`]s; rules with only a
 //! `ScheduleExpression` become [`ScheduleRule`]s. CloudFormation intrinsics
-//! (`!Ref`, `!Sub`, `!GetAtt`, `!If`, ...) parse anywhere, but an intrinsic
-//! *inside an event pattern* cannot be evaluated locally and is reported as an
-//! error naming the resource and field.
+//! (`!Ref`, `!Sub`, `!GetAtt`, `!If`, ...) parse anywhere. Inside an event pattern they
+//! are resolved against the stack's [`Values`] (the rules pin `account` to
+//! `!Ref AWS::AccountId`), as CloudFormation would before `PutRule`; one that cannot be
+//! resolved (an unknown name, `!If`, ...) is an error naming the resource and the field,
+//! never a pattern that silently matches something else.
 
 use std::path::Path;
 
-use cordon_template::{Call, Expr, Resource, Template};
+use cordon_template::{Call, Expr, ResolveError, Resource, Template, Values};
 use serde_json::Value as Json;
 
 use crate::pattern::{EventPattern, PatternError};
@@ -65,6 +67,19 @@ impl RuleState {
         !matches!(self, RuleState::Disabled)
     }
 
+    /// Whether EventBridge matches `event` against a rule in this state at all. A
+    /// disabled rule matches nothing; an `ENABLED` rule is not offered the read-only
+    /// management events AWS services deliver through CloudTrail ("Receiving read-only
+    /// management events from AWS services", EventBridge User Guide); only
+    /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` receives those too.
+    pub fn receives(self, event: &Json) -> bool {
+        match self {
+            RuleState::Disabled => false,
+            RuleState::Enabled => !is_read_only_management_event(event),
+            RuleState::EnabledWithAllCloudTrailManagementEvents => true,
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         match s {
             "ENABLED" => Some(Self::Enabled),
@@ -75,6 +90,22 @@ impl RuleState {
             _ => None,
         }
     }
+}
+
+/// An AWS service's event recorded by CloudTrail (`detail-type` `… via CloudTrail`, an
+/// `aws.*` source) for a read-only management call (`detail.readOnly` is `true`, and it is
+/// not a data, network activity or Insights event).
+fn is_read_only_management_event(event: &Json) -> bool {
+    fn text(v: Option<&Json>) -> Option<&str> {
+        v.and_then(Json::as_str)
+    }
+    let detail = event.get("detail");
+    let field = |key: &str| detail.and_then(|d| d.get(key));
+    text(event.get("source")).is_some_and(|s| s.starts_with("aws."))
+        && text(event.get("detail-type")).is_some_and(|t| t.ends_with("via CloudTrail"))
+        && field("readOnly") == Some(&Json::Bool(true))
+        && field("managementEvent") != Some(&Json::Bool(false))
+        && text(field("eventCategory")).is_none_or(|c| c.eq_ignore_ascii_case("management"))
 }
 
 /// Where a target's `Arn` points.
@@ -128,6 +159,12 @@ impl Rule {
         self.state.is_enabled()
     }
 
+    /// Whether EventBridge would deliver `event` to this rule: its state lets the rule see
+    /// the event, and its pattern matches.
+    pub fn receives(&self, event: &Json) -> bool {
+        self.state.receives(event) && self.pattern.matches(event)
+    }
+
     /// Logical ids of the targets written as `!Ref X` or `!GetAtt X.Arn`.
     pub fn target_logical_ids(&self) -> Vec<&str> {
         self.targets
@@ -157,24 +194,26 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// Reads and parses the template at `path`.
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        Self::from_template(&Template::load(path)?)
+    /// Reads and parses the template at `path`; intrinsics in patterns resolve against
+    /// `values`.
+    pub fn load(path: &Path, values: &Values) -> Result<Self, Error> {
+        Self::from_template(&Template::load(path)?, values)
     }
 
-    /// Parses template text.
-    pub fn parse(yaml: &str) -> Result<Self, Error> {
-        Self::from_template(&Template::parse(yaml)?)
+    /// Parses template text; intrinsics in patterns resolve against `values`.
+    pub fn parse(yaml: &str, values: &Values) -> Result<Self, Error> {
+        Self::from_template(&Template::parse(yaml)?, values)
     }
 
-    /// The rules of a parsed template, in template order.
-    pub fn from_template(template: &Template) -> Result<Self, Error> {
+    /// The rules of a parsed template, in template order, with the intrinsics in their
+    /// patterns resolved against `values` (the stack's account, region, parameters).
+    pub fn from_template(template: &Template, values: &Values) -> Result<Self, Error> {
         let mut out = Rules::default();
         for resource in template.resources() {
             match resource.kind.as_str() {
-                "AWS::Events::Rule" => out.add_events_rule(resource)?,
+                "AWS::Events::Rule" => out.add_events_rule(resource, values)?,
                 "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
-                    out.add_sam_events(resource)?
+                    out.add_sam_events(resource, values)?
                 }
                 _ => {}
             }
@@ -182,7 +221,7 @@ impl Rules {
         Ok(out)
     }
 
-    fn add_events_rule(&mut self, resource: &Resource) -> Result<(), Error> {
+    fn add_events_rule(&mut self, resource: &Resource, values: &Values) -> Result<(), Error> {
         let id = resource.logical_id.as_str();
         let props = &resource.properties;
         let description = plain_string(props.get("Description"));
@@ -209,18 +248,21 @@ impl Rules {
         )?;
         let targets = targets(id, props.get("Targets"))?;
         self.push(
-            id,
             id.to_owned(),
             description,
             state,
-            props.get("EventPattern"),
-            "Properties.EventPattern",
+            Pattern {
+                resource: id,
+                expr: props.get("EventPattern"),
+                field: "Properties.EventPattern",
+                values,
+            },
             schedule,
             targets,
         )
     }
 
-    fn add_sam_events(&mut self, resource: &Resource) -> Result<(), Error> {
+    fn add_sam_events(&mut self, resource: &Resource, values: &Values) -> Result<(), Error> {
         let resource_id = resource.logical_id.as_str();
         let events = match &resource.serverless {
             cordon_template::Serverless::Function(f) => &f.events,
@@ -267,12 +309,15 @@ impl Rules {
             let description = plain_string(props.get("Description"));
             let pattern_field = format!("{base}.Pattern");
             self.push(
-                resource_id,
                 id,
                 description,
                 state,
-                props.get("Pattern"),
-                &pattern_field,
+                Pattern {
+                    resource: resource_id,
+                    expr: props.get("Pattern"),
+                    field: &pattern_field,
+                    values,
+                },
                 schedule,
                 targets,
             )?;
@@ -280,21 +325,19 @@ impl Rules {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        resource: &str,
         logical_id: String,
         description: Option<String>,
         state: RuleState,
-        pattern: Option<&Expr>,
-        pattern_field: &str,
+        pattern: Pattern<'_>,
         schedule: Option<String>,
         targets: Vec<RuleTarget>,
     ) -> Result<(), Error> {
-        match (pattern, schedule) {
+        let (resource, pattern_field) = (pattern.resource, pattern.field);
+        match (pattern.expr, schedule) {
             (Some(p), schedule_expression) => {
-                let json = pattern_json(resource, pattern_field, p)?;
+                let json = pattern_json(resource, pattern_field, p, pattern.values)?;
                 let pattern = EventPattern::parse(&json).map_err(|source| Error::Pattern {
                     resource: resource.to_owned(),
                     field: pattern_field.to_owned(),
@@ -328,14 +371,25 @@ impl Rules {
     }
 }
 
-/// Reads the rules with an event pattern from the template at `template_path`.
-pub fn load_rules(template_path: &Path) -> Result<Vec<Rule>, Error> {
-    Rules::load(template_path).map(|r| r.rules)
+/// A rule's event pattern as written, where, and what its intrinsics resolve against.
+struct Pattern<'a> {
+    /// The resource that declares it (a SAM function or state machine for its events).
+    resource: &'a str,
+    expr: Option<&'a Expr>,
+    field: &'a str,
+    values: &'a Values,
 }
 
-/// Parses the rules with an event pattern from template text.
+/// Reads the rules with an event pattern from the template at `template_path`, resolved
+/// against the stack's `values`.
+pub fn load_rules(template_path: &Path, values: &Values) -> Result<Vec<Rule>, Error> {
+    Rules::load(template_path, values).map(|r| r.rules)
+}
+
+/// Parses the rules with an event pattern from template text whose patterns are literal:
+/// any intrinsic in a pattern is refused (nothing is known to resolve it against).
 pub fn rules_from_str(yaml: &str) -> Result<Vec<Rule>, Error> {
-    Rules::parse(yaml).map(|r| r.rules)
+    Rules::parse(yaml, &Values::default()).map(|r| r.rules)
 }
 
 /// A plain string, or the text of a `!Sub "..."` (descriptions only).
@@ -409,9 +463,9 @@ fn target_arn(v: &Expr) -> Option<TargetArn> {
     }
 }
 
-/// The event pattern as JSON: a mapping without intrinsics, or a JSON string (the form
-/// CloudFormation needs for `null` match values).
-fn pattern_json(resource: &str, field: &str, v: &Expr) -> Result<Json, Error> {
+/// The event pattern as JSON: a mapping whose intrinsics resolve against `values`, or a
+/// JSON string (the form CloudFormation needs for `null` match values).
+fn pattern_json(resource: &str, field: &str, v: &Expr, values: &Values) -> Result<Json, Error> {
     match v {
         Expr::String(text) => serde_json::from_str(text).map_err(|e| {
             field_err(
@@ -420,16 +474,41 @@ fn pattern_json(resource: &str, field: &str, v: &Expr) -> Result<Json, Error> {
                 format!("the pattern string is not valid JSON: {e}"),
             )
         }),
-        other => other.to_literal_json(field).map_err(|e| {
+        other => resolve_in_pattern(other, field, values).map_err(|(at, e)| {
             field_err(
                 resource,
-                &e.at,
+                &at,
                 format!(
-                    "the intrinsic function {} cannot be evaluated outside CloudFormation; \
-                     write the event pattern with literal values",
-                    e.function
+                    "{e}; an event pattern may only use intrinsics the stack's values \
+                     resolve (such as !Ref AWS::AccountId)"
                 ),
             )
         }),
     }
+}
+
+/// `v` with every intrinsic resolved, or the path of the first one that cannot be.
+fn resolve_in_pattern(v: &Expr, at: &str, values: &Values) -> Result<Json, (String, ResolveError)> {
+    Ok(match v {
+        Expr::List(items) => Json::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| resolve_in_pattern(item, &format!("{at}[{i}]"), values))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, item)| {
+                    Ok((
+                        k.clone(),
+                        resolve_in_pattern(item, &format!("{at}.{k}"), values)?,
+                    ))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Intrinsic(_) => values.resolve(v).map_err(|e| (at.to_owned(), e))?,
+        scalar => values.resolve(scalar).map_err(|e| (at.to_owned(), e))?,
+    })
 }

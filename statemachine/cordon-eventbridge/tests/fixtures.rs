@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use cordon_eventbridge::{Rule, load_rules, route};
+use cordon_eventbridge::{Rule, route};
 use serde_json::Value;
 
 /// The README's "Incident" column.
@@ -135,9 +135,16 @@ fn fixtures_dir() -> PathBuf {
     dir
 }
 
+/// The rules as a stack in the fixtures' home account deploys them (its README:
+/// `111122223333`).
 fn rules() -> Vec<Rule> {
     let path = template_path();
-    match load_rules(&path) {
+    let template = cordon_template::Template::load(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let values = cordon_template::Values::new("111122223333", "us-east-1", "aws", "cordon")
+        .with_parameters(template.parameters(), &Default::default())
+        .unwrap_or_else(|e| panic!("parameters: {e}"));
+    match cordon_eventbridge::Rules::from_template(&template, &values).map(|r| r.rules) {
         Ok(rules) => rules,
         Err(e) => panic!("cannot load rules from {}: {e}", path.display()),
     }
@@ -243,5 +250,35 @@ fn benign_events_are_not_matched() {
             got.is_empty(),
             "{name} should not be matched, but {got:?} matched"
         );
+    }
+}
+
+/// Every rule pins `account` to the stack's account, so no other account's event starts
+/// an execution; and the template cannot be read without knowing that account.
+#[test]
+fn every_rule_pins_the_stack_account() {
+    for rule in rules() {
+        assert_eq!(
+            rule.pattern.source().get("account"),
+            Some(&serde_json::json!(["111122223333"])),
+            "{} does not pin the stack's account",
+            rule.logical_id
+        );
+    }
+    let e = cordon_eventbridge::load_rules(&template_path(), &cordon_template::Values::default())
+        .expect_err("the account is unknown");
+    assert!(e.to_string().contains("AWS::AccountId"), "{e}");
+}
+
+#[test]
+fn another_accounts_copy_of_any_fixture_is_not_routed() {
+    let rules = rules();
+    for (name, _, _) in EXPECTED {
+        let mut event = fixture(name);
+        if let Some(o) = event.as_object_mut() {
+            o.insert("account".into(), serde_json::json!("444455556666"));
+        }
+        let got = matched(&rules, &event);
+        assert!(got.is_empty(), "{name} from another account: {got:?}");
     }
 }

@@ -39,6 +39,15 @@ AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing";
 /// The account moto puts in ARNs, and the tests in principals.
 pub const MOTO_ACCOUNT: &str = "123456789012";
 
+/// The home account of the shared fixture corpus (its README): the stack that classifies
+/// them is this account's.
+pub const FIXTURE_ACCOUNT: &str = "111122223333";
+
+/// [`FIXTURE_ACCOUNT`] as the classifier takes it.
+pub fn fixture_home_account() -> cordon_core::model::AccountId {
+    cordon_core::model::AccountId::parse(FIXTURE_ACCOUNT).expect("a valid account id")
+}
+
 /// A connection to the emulator.
 #[derive(Debug, Clone)]
 pub struct Moto {
@@ -95,7 +104,7 @@ pub fn fixture(name: &str) -> Value {
 
 /// The detection classifying fixture `name` gives (panics if it is not an incident).
 pub fn fixture_detection(name: &str) -> Detection {
-    match classify(&fixture(name)) {
+    match classify(&fixture(name), &fixture_home_account()) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("fixture {name} should be an incident, got {other:?}"),
     }

@@ -1,5 +1,6 @@
-//! Prints the classification, assessment and notification for one event file.
-//! `cargo run -p cordon-core --example render -- path/to/event.json`
+//! Prints the classification, assessment and notification for one event file, classified
+//! for the stack of the account `HOME_ACCOUNT` (the shared fixtures' is 111122223333).
+//! `HOME_ACCOUNT=111122223333 cargo run -p cordon-core --example render -- path/to/event.json`
 use cordon_core::ResponsePolicy;
 use cordon_core::classify::{Classification, classify};
 use cordon_core::notify::{NotificationContext, NotificationKind, render};
@@ -19,7 +20,15 @@ fn main() {
             std::process::exit(1);
         }
     };
-    match classify(&raw) {
+    let account = std::env::var("HOME_ACCOUNT").unwrap_or_default();
+    let home = match cordon_core::model::AccountId::parse(&account) {
+        Ok(home) => home,
+        Err(e) => {
+            eprintln!("HOME_ACCOUNT: {e}");
+            std::process::exit(2);
+        }
+    };
+    match classify(&raw, &home) {
         Ok(Classification::Incident(d)) => {
             let a = ResponsePolicy::default().assess(&d, None, &[]);
             let kind = match a.disposition {

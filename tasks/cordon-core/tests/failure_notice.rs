@@ -15,7 +15,7 @@ const MACHINE: &str = "arn:aws:states:us-east-1:111122223333:stateMachine:cordon
 const POLICY: &str = "arn:aws:iam::111122223333:policy/cordon-AutomatedSecurityQuarantine";
 
 fn incident(name: &str) -> Detection {
-    match classify(&common::shared(name)) {
+    match classify(&common::shared(name), &common::home()) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("{name}: {other:?}"),
     }

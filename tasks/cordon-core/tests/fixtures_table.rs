@@ -183,7 +183,7 @@ fn principal_label(d: &Detection) -> Option<String> {
 }
 
 fn incident(name: &str) -> Detection {
-    match classify(&common::shared(name)) {
+    match classify(&common::shared(name), &common::home()) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("{name}: expected an incident, got {other:?}"),
     }
@@ -205,7 +205,7 @@ fn every_fixture_matches_the_readme_table() {
     let mut failures = Vec::new();
     for (file, expect) in TABLE {
         let raw = common::load(&dir.join(file));
-        let got = classify(&raw);
+        let got = classify(&raw, &common::home());
         let ok = match (expect, &got) {
             (Incident(rule, principal, actor), Ok(Classification::Incident(d))) => {
                 d.rule == *rule
@@ -213,7 +213,7 @@ fn every_fixture_matches_the_readme_table() {
                     && d.actor.display_name() == *actor
                     && d.incident_id == cordon_core::incident::incident_id_for_event(&d.event_id)
             }
-            (No(text), Ok(Classification::NotAnIncident { reason })) => reason.contains(text),
+            (No(text), Ok(Classification::NotAnIncident { reason, .. })) => reason.contains(text),
             (Audit, Ok(Classification::AuditTrigger { .. })) => true,
             (Reject(field), Err(TaskError::InvalidEvent { field: f, .. })) => f == field,
             _ => false,
@@ -241,7 +241,7 @@ fn rejections_say_why() {
         ("malformed-create-user-username-unicode.json", "non-ASCII"),
     ];
     for (file, text) in cases {
-        match classify(&common::shared(file)) {
+        match classify(&common::shared(file), &common::home()) {
             Err(TaskError::InvalidEvent { reason, .. }) => {
                 assert!(reason.contains(text), "{file}: {reason}")
             }
@@ -249,9 +249,10 @@ fn rejections_say_why() {
         }
     }
     // The unicode reason names the code point, escaped (no raw homoglyph in messages).
-    let e = classify(&common::shared(
-        "malformed-create-user-username-unicode.json",
-    ))
+    let e = classify(
+        &common::shared("malformed-create-user-username-unicode.json"),
+        &common::home(),
+    )
     .err()
     .map(|e| e.to_string())
     .unwrap_or_default();
@@ -385,7 +386,7 @@ fn sign_in_regions_come_from_the_record() {
     let mut raw = common::shared("signin-console-login-success-no-mfa.json");
     raw["detail"]["awsRegion"] = "eu-north-1".into();
     raw["region"] = "eu-north-1".into();
-    match classify(&raw) {
+    match classify(&raw, &common::home()) {
         Ok(Classification::Incident(d)) => assert_eq!(d.region, "eu-north-1"),
         other => panic!("{other:?}"),
     }
@@ -393,7 +394,10 @@ fn sign_in_regions_come_from_the_record() {
 
 #[test]
 fn scheduled_trigger_names_the_rule() {
-    match classify(&common::shared("scheduled-daily-audit-trigger.json")) {
+    match classify(
+        &common::shared("scheduled-daily-audit-trigger.json"),
+        &common::home(),
+    ) {
         Ok(Classification::AuditTrigger { rule_arn }) => assert_eq!(
             rule_arn.as_deref(),
             Some("arn:aws:events:us-east-1:111122223333:rule/cordon-daily-mfa-audit")

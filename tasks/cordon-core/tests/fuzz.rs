@@ -137,7 +137,7 @@ fn mutate(v: &mut Value, rng: &mut Lcg) {
 }
 
 fn exercise(raw: &Value) {
-    let result = classify(raw);
+    let result = classify(raw, &common::home());
     let policy = ResponsePolicy::default();
     match &result {
         Ok(Classification::Incident(d)) => {

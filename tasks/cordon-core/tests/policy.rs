@@ -12,7 +12,7 @@ fn own() -> Vec<String> {
 }
 
 fn incident(name: &str) -> Detection {
-    match classify(&common::shared(name)) {
+    match classify(&common::shared(name), &common::home()) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("{name}: {other:?}"),
     }

@@ -94,16 +94,17 @@ fn own_fixtures_match_their_expectations() {
     let files: BTreeSet<String> = common::json_files(&dir)
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("ugly-"))
         .collect();
     let listed: BTreeSet<String> = TABLE.iter().map(|(f, _)| f.to_string()).collect();
-    assert_eq!(files, listed, "tests/fixtures and the table differ");
+    assert_eq!(files, listed, "tests/fixtures/ugly-* and the table differ");
 
     let mut failures = Vec::new();
     for (file, expect) in TABLE {
-        let got = classify(&common::load(&dir.join(file)));
+        let got = classify(&common::load(&dir.join(file)), &common::home());
         let ok = match (expect, &got) {
             (Incident(rule), Ok(Classification::Incident(d))) => d.rule == *rule,
-            (No(text), Ok(Classification::NotAnIncident { reason })) => reason.contains(text),
+            (No(text), Ok(Classification::NotAnIncident { reason, .. })) => reason.contains(text),
             (Reject(field, text), Err(TaskError::InvalidEvent { field: f, reason })) => {
                 f == field && reason.contains(text)
             }
@@ -117,7 +118,10 @@ fn own_fixtures_match_their_expectations() {
 }
 
 fn detection(file: &str) -> cordon_core::Detection {
-    match classify(&common::load(&common::own_fixtures_dir().join(file))) {
+    match classify(
+        &common::load(&common::own_fixtures_dir().join(file)),
+        &common::home(),
+    ) {
         Ok(Classification::Incident(d)) => d,
         other => panic!("{file}: {other:?}"),
     }

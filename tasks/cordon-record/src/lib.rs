@@ -2,8 +2,8 @@
 //!
 //! One Lambda, four actions (the state machine's `Payload.action`):
 //!
-//! - `open`: classify the raw EventBridge event and open the incident with a conditional
-//!   put. When the incident exists already:
+//! - `open`: classify the raw EventBridge event for the home account (`CORDON_ACCOUNT_ID`)
+//!   and open the incident with a conditional put. When the incident exists already:
 //!   - it is `FAILED`: this is a replay (a new execution with the same event). The incident
 //!     is reopened (a conditional `FAILED` → `OPEN` update, timeline entry `Replayed`) and
 //!     the workflow runs again;
@@ -12,9 +12,9 @@
 //!   - anything else (a duplicate delivery, a replay of a finished or rejected incident):
 //!     `duplicate: true`, and the workflow ends.
 //!
-//!   A malformed event is recorded as a `REJECTED` incident **and then** fails with
-//!   `Cordon.InvalidEvent`, so the workflow's Catch sees it: a malformed event is never a
-//!   silent drop.
+//!   A malformed event, or one from another account, is recorded as a `REJECTED`
+//!   incident with the reason **and then** fails with `Cordon.InvalidEvent`, so the
+//!   workflow's Catch sees it: a rejected event is never a silent drop, and never acted on.
 //! - `append`: add a timeline entry (idempotent for the same `at` + `step`).
 //! - `close`: set the final status once (a redrive does not re-close).
 //! - `fail`: the failure path's record: close as `FAILED` with the step and the caught
@@ -27,7 +27,8 @@ use cordon_aws::incidents::{
     IncidentRecord, IncidentStore, NewIncident, OpenOutcome, TimelineEntry,
 };
 use cordon_aws::{Aws, Clock};
-use cordon_core::model::{CaughtError, Detection, IncidentStatus};
+use cordon_core::classify::{Dismissal, is_other_account};
+use cordon_core::model::{AccountId, CaughtError, Detection, IncidentStatus};
 use cordon_core::{Classification, TaskError, classify, incident};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,6 +39,10 @@ use tracing::{info, warn};
 pub struct Config {
     /// `CORDON_TABLE_NAME`: the incident table.
     pub table_name: String,
+    /// `CORDON_ACCOUNT_ID`: the account this stack protects (`!Ref AWS::AccountId`).
+    /// Required: without it Cordon could not tell another account's events from its own,
+    /// and it never accepts every account by default.
+    pub home_account: AccountId,
 }
 
 impl Config {
@@ -46,8 +51,17 @@ impl Config {
     }
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
+        let account = env::required(
+            env,
+            "CORDON_ACCOUNT_ID",
+            "the 12-digit id of the account this stack protects (the template sets it to \
+             !Ref AWS::AccountId)",
+        )?;
+        let home_account = AccountId::parse(&account)
+            .map_err(|e| TaskError::Config(format!("CORDON_ACCOUNT_ID: {e}")))?;
         Ok(Self {
             table_name: env::table_name(env)?,
+            home_account,
         })
     }
 }
@@ -57,6 +71,8 @@ impl Config {
 pub struct Deps {
     pub store: Arc<dyn IncidentStore>,
     pub clock: Clock,
+    /// Events of any other account are rejected.
+    pub home_account: AccountId,
 }
 
 impl Deps {
@@ -65,6 +81,7 @@ impl Deps {
         Self {
             store: Arc::new(aws.incident_store(config.table_name)),
             clock,
+            home_account: config.home_account,
         }
     }
 }
@@ -222,7 +239,7 @@ impl Opening {
 }
 async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
     let now = (deps.clock)();
-    let classification = match classify(&input.event) {
+    let classification = match classify(&input.event, &deps.home_account) {
         Ok(c) => c,
         Err(e @ TaskError::InvalidEvent { .. }) => {
             return reject(input, e, now, deps).await;
@@ -260,8 +277,14 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
                 rule_arn: None,
             })
         }
-        Classification::NotAnIncident { reason } => {
-            info!(step = "record.open", outcome = "not_an_incident", %reason);
+        Classification::NotAnIncident { reason, dismissal } => {
+            if dismissal == Dismissal::NoRule {
+                // A rule routed an event no detection covers: the EventBridge rules and
+                // the classifier disagree (tests/tests/agreement should have caught it).
+                warn!(step = "record.open", outcome = "no_rule", %reason);
+            } else {
+                info!(step = "record.open", outcome = "not_an_incident", %reason);
+            }
             Ok(OpenOutput {
                 outcome: Outcome::NotAnIncident,
                 duplicate: false,
@@ -382,7 +405,8 @@ fn replayed_entry(at: DateTime<Utc>, previous: Option<&IncidentRecord>) -> Timel
     }
 }
 
-/// Record a malformed event as a REJECTED incident, then fail with the original error.
+/// Record a rejected event (malformed, or of another account) as a REJECTED incident with
+/// the reason, then fail with the original error.
 async fn reject(
     input: OpenInput,
     error: TaskError,
@@ -391,8 +415,15 @@ async fn reject(
 ) -> Result<OpenOutput, TaskError> {
     let id = incident::rejected_incident_id(&input.event);
     let message = error.to_string();
-    let incident = NewIncident::rejected(&id, input.event, &message, now)
+    let other_account = is_other_account(&error);
+    let mut incident = NewIncident::rejected(&id, input.event, &message, now)
         .with_execution_arn(input.execution_arn);
+    if other_account {
+        incident.title = Some(format!(
+            "event not from the home account {} rejected",
+            deps.home_account
+        ));
+    }
     let outcome = deps.store.open(&incident).await?;
     if outcome == OpenOutcome::Opened {
         deps.store
@@ -410,7 +441,7 @@ async fn reject(
     warn!(
         incident_id = %id,
         step = "record.open",
-        outcome = "rejected",
+        outcome = if other_account { "rejected_other_account" } else { "rejected" },
         error = %message,
     );
     Err(error)

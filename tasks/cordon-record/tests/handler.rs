@@ -30,6 +30,7 @@ fn deps() -> (Arc<FakeIncidentStore>, Deps) {
     let deps = Deps {
         store: store.clone(),
         clock: ticking_clock(),
+        home_account: cordon_aws::testing::fixture_home_account(),
     };
     (store, deps)
 }
@@ -44,6 +45,16 @@ fn open(event: serde_json::Value) -> Input {
             "arn:aws:states:us-east-1:123456789012:execution:cordon:x-{n}"
         )),
     })
+}
+
+async fn timeline_steps(store: &FakeIncidentStore, id: &str) -> Vec<String> {
+    store
+        .timeline(id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.step)
+        .collect()
 }
 
 async fn open_ok(deps: &Deps, name: &str) -> OpenOutput {
@@ -214,21 +225,72 @@ async fn append_and_close_are_idempotent() {
     );
     let rec = store.get(&id).await.expect("get").expect("exists");
     assert_eq!(rec.status, IncidentStatus::Contained);
-    let steps: Vec<_> = store
-        .timeline(&id)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .map(|e| e.step)
-        .collect();
-    assert_eq!(steps, vec!["OpenIncident", "Quarantine", "Close"]);
+    assert_eq!(
+        timeline_steps(&store, &id).await,
+        ["OpenIncident", "Quarantine", "Close"]
+    );
 }
 
 #[test]
 fn config_names_the_missing_variable() {
     let err = cordon_record::Config::from_lookup(&|_| None).expect_err("missing");
-    assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
+    assert!(err.to_string().contains("CORDON_ACCOUNT_ID"), "{err}");
     assert_eq!(err.error_name(), cordon_core::names::CONFIG);
+    let err = cordon_record::Config::from_lookup(&|k| {
+        (k == "CORDON_ACCOUNT_ID").then(|| "111122223333".to_string())
+    })
+    .expect_err("missing");
+    assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
+}
+
+#[test]
+fn a_stack_without_a_valid_home_account_does_not_start() {
+    // Never "accept every account": a missing or malformed account is a configuration
+    // error that names the variable and says what to set it to.
+    for account in [None, Some(""), Some("not-an-account"), Some("11112222333")] {
+        let err = cordon_record::Config::from_lookup(&|k| match k {
+            "CORDON_TABLE_NAME" => Some("incidents".to_string()),
+            "CORDON_ACCOUNT_ID" => account.map(str::to_string),
+            _ => None,
+        })
+        .expect_err("invalid home account");
+        assert_eq!(err.error_name(), cordon_core::names::CONFIG, "{account:?}");
+        assert!(err.to_string().contains("CORDON_ACCOUNT_ID"), "{err}");
+    }
+    let config = cordon_record::Config::from_lookup(&|k| match k {
+        "CORDON_TABLE_NAME" => Some("incidents".to_string()),
+        "CORDON_ACCOUNT_ID" => Some("111122223333".to_string()),
+        _ => None,
+    })
+    .expect("valid");
+    assert_eq!(config.home_account.as_str(), "111122223333");
+}
+
+#[tokio::test]
+async fn an_event_of_another_account_is_recorded_as_rejected_with_the_reason() {
+    let (store, deps) = deps();
+    let mut event = fixture("iam-create-user-by-iam-user");
+    event["account"] = json!("444455556666");
+    event["detail"]["recipientAccountId"] = json!("444455556666");
+    let err = handle(open(event.clone()), &deps)
+        .await
+        .expect_err("rejected");
+    assert_eq!(err.error_name(), cordon_core::names::INVALID_EVENT);
+    let id = cordon_core::incident::rejected_incident_id(&event);
+    let rec = store.get(&id).await.expect("get").expect("recorded");
+    assert_eq!(rec.status, IncidentStatus::Rejected);
+    assert_eq!(rec.event, Some(event));
+    let error = rec.error.expect("the reason is recorded");
+    assert!(error.contains("444455556666"), "{error}");
+    assert!(error.contains("home account 111122223333"), "{error}");
+    assert_eq!(
+        rec.title.as_deref(),
+        Some("event not from the home account 111122223333 rejected")
+    );
+    assert_eq!(timeline_steps(&store, &id).await, ["Rejected"]);
+    // The home account's own copy of the event is an incident as usual.
+    let out = open_ok(&deps, "iam-create-user-by-iam-user").await;
+    assert_eq!(out.outcome, Outcome::Opened);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ async fn a_duplicate_open_is_detected() {
     let deps = Deps {
         store: store.clone(),
         clock: cordon_aws::system_clock(),
+        home_account: cordon_aws::testing::fixture_home_account(),
     };
     let event_id = uuid_like();
     let first_event = fresh("duplicate-create-user-delivery-1", &event_id);
@@ -68,6 +69,7 @@ async fn a_malformed_event_is_recorded_in_dynamodb_and_fails() {
     let deps = Deps {
         store: store.clone(),
         clock: cordon_aws::system_clock(),
+        home_account: cordon_aws::testing::fixture_home_account(),
     };
     let event = fresh("malformed-missing-user-identity", &uuid_like());
     let err = handle(open(event.clone()), &deps)
@@ -97,6 +99,7 @@ async fn a_replay_reopens_a_failed_incident_in_dynamodb() {
     let deps = Deps {
         store: store.clone(),
         clock: cordon_aws::system_clock(),
+        home_account: cordon_aws::testing::fixture_home_account(),
     };
     let execution = |name: &str| {
         Some(format!(

@@ -27,6 +27,7 @@ fn deps() -> (Arc<FakeIncidentStore>, Deps) {
     let deps = Deps {
         store: store.clone(),
         clock: Arc::new(move || now() + Duration::seconds(ticks.fetch_add(1, Ordering::SeqCst))),
+        home_account: cordon_aws::testing::fixture_home_account(),
     };
     (store, deps)
 }

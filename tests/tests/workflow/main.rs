@@ -8,6 +8,7 @@
 //! `paths.rs`: the paths that contain nobody.
 mod failures;
 mod harness;
+mod home_account;
 mod paths;
 
 use cordon_aws::IncidentStore;

@@ -43,6 +43,16 @@ impl Literal {
     pub(super) fn string(s: &str) -> Self {
         Literal::String(s.to_owned(), s.parse().ok())
     }
+
+    /// The value as it appears in an event.
+    pub(super) fn to_json(&self) -> Value {
+        match self {
+            Literal::String(s, _) => Value::String(s.clone()),
+            Literal::Number(n) => Value::Number(n.clone()),
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Null => Value::Null,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +73,25 @@ pub(super) struct NumericRange {
 }
 
 impl NumericRange {
+    /// A number in the range (in event form), for examples.
+    pub(super) fn example(&self) -> Value {
+        let micro = match (self.lower, self.upper) {
+            (Some((b, true)), _) => b,
+            (Some((b, false)), _) => b + 1,
+            (None, Some((b, true))) => b,
+            (None, Some((b, false))) => b - 1,
+            (None, None) => 0,
+        };
+        // Micro-units back to a number: exact for whole numbers, six places otherwise.
+        if micro % 1_000_000 == 0 {
+            Value::from(micro / 1_000_000)
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let f = micro as f64 / 1e6;
+            Number::from_f64(f).map_or(Value::Null, Value::Number)
+        }
+    }
+
     pub(super) fn contains(&self, v: i64) -> bool {
         let above = match self.lower {
             Some((b, true)) => v >= b,
@@ -218,6 +247,11 @@ impl Wildcard {
         Ok(Self { segments })
     }
 
+    /// A string the wildcard matches: its literal segments, with nothing for each `*`.
+    pub(super) fn example(&self) -> String {
+        self.segments.concat()
+    }
+
     pub(super) fn matches(&self, s: &str) -> bool {
         let (first, rest) = match self.segments.split_first() {
             Some(split) => split,
@@ -279,6 +313,16 @@ impl Cidr {
             network: bits & mask,
             mask,
         })
+    }
+
+    /// The network's first address, as text.
+    pub(super) fn example(&self) -> String {
+        if self.v6 {
+            std::net::Ipv6Addr::from(self.network).to_string()
+        } else {
+            // An IPv4 network fits in 32 bits.
+            std::net::Ipv4Addr::from(u32::try_from(self.network).unwrap_or(0)).to_string()
+        }
     }
 
     pub(super) fn contains(&self, ip: IpAddr) -> bool {

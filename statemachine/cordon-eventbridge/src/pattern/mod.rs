@@ -25,6 +25,7 @@
 
 mod compile;
 mod error;
+mod example;
 mod matcher;
 mod search;
 
@@ -35,6 +36,7 @@ use serde_json::Value;
 use compile::parse_object;
 use error::err;
 pub use error::{PatternError, PatternErrorKind};
+pub use example::Example;
 use matcher::Branch;
 use search::{Membership, Search, flatten};
 
@@ -69,6 +71,19 @@ impl EventPattern {
     /// The pattern exactly as written.
     pub fn source(&self) -> &Value {
         &self.source
+    }
+
+    /// The number of `$or` alternatives (1 without `$or`).
+    pub fn branch_count(&self) -> usize {
+        self.branches.len()
+    }
+
+    /// Events this pattern matches, made from `base` (see [`Example`]): every `$or`
+    /// alternative and every value the pattern lists for a field is used at least once,
+    /// when `base` can be made to match it. Each is checked to match; none is returned
+    /// otherwise.
+    pub fn examples(&self, base: &Value) -> Vec<Example> {
+        example::examples(&self.branches, base)
     }
 
     /// Whether EventBridge would deliver `event` to a rule with this pattern.

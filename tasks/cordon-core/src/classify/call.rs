@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::classification::Classification;
+use super::classification::{Classification, Dismissal};
 use super::identity::{actor_from_record, validate_iam_user_name};
 use crate::error::TaskError;
 use crate::event::{CloudTrailRecord, Envelope, json_type_name, value_at};
 use crate::incident::incident_id_for_event;
-use crate::model::{Actor, Detection, Principal, PrincipalKind};
+use crate::model::{AccountId, Actor, Detection, Principal, PrincipalKind};
 
 /// What a detector returns: a classification, or `InvalidEvent` for a malformed record.
 pub(super) type Verdict = Result<Classification, TaskError>;
@@ -25,29 +25,30 @@ const SUSPICIOUS_USER_AGENT_MARKERS: &[&str] = &[
     "blackarch",
 ];
 
-/// A CloudTrail record with its envelope and the actor already worked out.
+/// A CloudTrail record from the home account, with its envelope and the actor already
+/// worked out.
 pub(super) struct Call<'a> {
     pub(super) env: &'a Envelope,
     pub(super) rec: &'a CloudTrailRecord,
     pub(super) actor: Actor,
+    /// The account the record was checked to come from (see `home.rs`).
+    home: &'a AccountId,
 }
 
 impl<'a> Call<'a> {
-    pub(super) fn new(env: &'a Envelope, rec: &'a CloudTrailRecord) -> Self {
+    /// `rec` must already have passed the home-account check.
+    pub(super) fn new(env: &'a Envelope, rec: &'a CloudTrailRecord, home: &'a AccountId) -> Self {
         Call {
             env,
             rec,
             actor: actor_from_record(rec),
+            home,
         }
     }
 
+    /// The home account: the record named no other.
     pub(super) fn account(&self) -> String {
-        self.rec
-            .recipient_account_id
-            .clone()
-            .or_else(|| self.env.account.clone())
-            .or_else(|| self.rec.user_identity.account_id.clone())
-            .unwrap_or_else(|| "unknown".to_string())
+        self.home.to_string()
     }
 
     fn region(&self) -> String {
@@ -66,10 +67,19 @@ impl<'a> Call<'a> {
         self.actor.display_name()
     }
 
-    /// Understood, no incident.
+    /// Judged: understood, and no incident.
     pub(super) fn none(&self, reason: impl Into<String>) -> Verdict {
         Ok(Classification::NotAnIncident {
             reason: reason.into(),
+            dismissal: Dismissal::Judged,
+        })
+    }
+
+    /// No detection covers this call.
+    pub(super) fn no_rule(&self, reason: impl Into<String>) -> Verdict {
+        Ok(Classification::NotAnIncident {
+            reason: reason.into(),
+            dismissal: Dismissal::NoRule,
         })
     }
 

@@ -14,7 +14,8 @@ pub struct Detector {
     /// CloudTrail `eventSource` of the calls it examines.
     pub event_source: &'static str,
     /// The `eventName`s it claims. No two detectors claim the same call, and the
-    /// EventBridge rules in `infra/template.yaml` should route exactly these.
+    /// EventBridge rules in `infra/template.yaml` route every one of them whenever it can
+    /// be an incident (`tests/tests/agreement`).
     pub event_names: &'static [&'static str],
     /// The incident rules it can raise (ids from [`rules`](super::rules)).
     pub rules: &'static [&'static str],

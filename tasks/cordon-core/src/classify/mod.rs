@@ -1,37 +1,52 @@
 //! Detection rules: one EventBridge event in, one [`Classification`] out.
 //!
 //! Pure and total: every JSON input yields `Ok` or `Err(TaskError::InvalidEvent)`,
-//! never a panic. `Err` means the event is malformed and must be recorded as rejected
-//! (never dropped silently); `Ok(NotAnIncident)` means the event was understood and
-//! needs no incident.
+//! never a panic. `Err` means the event is malformed or not from the home account and
+//! must be recorded as rejected (never dropped silently); `Ok(NotAnIncident)` means the
+//! event was understood and needs no incident, and says whether a detection judged it or
+//! none covers it ([`Dismissal`]).
 //!
 //! # How an event is classified
 //!
-//! 1. A scheduled event is the MFA audit trigger; anything that is not a CloudTrail
-//!    record is not an incident.
-//! 2. Data events are not incidents (Cordon acts on management events).
-//! 3. The [`Detector`] in [`DETECTORS`] that claims the call's `eventSource` and
+//! 1. The event must be readable (a malformed envelope or CloudTrail record is rejected
+//!    as such) and from the home account (`home.rs`): the envelope's `account`, and a
+//!    CloudTrail record's `recipientAccountId`. Another account's event is rejected.
+//! 2. A scheduled event is the MFA audit trigger; anything that is not a CloudTrail
+//!    record has no rule.
+//! 3. Data, network activity and Insights events are not incidents (Cordon acts on
+//!    management events), nor are read-only calls: they change nothing, and EventBridge
+//!    does not even deliver read-only management events to Cordon's rules (state
+//!    `ENABLED`).
+//! 4. The [`Detector`] in [`DETECTORS`] that claims the call's `eventSource` and
 //!    `eventName` examines it. A failed call (`errorCode` set) changed nothing, unless the
 //!    detector says it examines failures.
-//! 4. A call no detector claims: sign-in steps are understood and ignored, failed IAM and
-//!    CloudTrail calls changed nothing, and anything else is checked for root activity
-//!    (`root.rs`).
+//! 5. A call no detector claims: sign-in steps are understood and ignored, failed calls
+//!    changed nothing, a write by the root user is `root.api-call` (`root.rs`), and
+//!    anything else has no rule.
+//!
+//! The EventBridge rules in `infra/template.yaml` route exactly what this decides on:
+//! `tests/tests/agreement` checks both directions for every rule id and every rule.
 //!
 //! # Adding a detection
 //!
 //! Add its rule id to [`rules`] (and `INCIDENT_RULES`), write its `Detector` const and
-//! function in the file of its family (or a new file), list it in [`DETECTORS`], and give
-//! it a default response in [`crate::policy`]. The tests below check that every incident
-//! rule has a home and no call is claimed twice.
+//! function in the file of its family (or a new file), list it in [`DETECTORS`], give it
+//! a default response in [`crate::policy`] and recommended actions in
+//! [`crate::notify`], route its calls in `infra/template.yaml`, and add a positive
+//! example under `tasks/cordon-core/tests/fixtures/`. The tests below check that every
+//! incident rule has a home and no call is claimed twice; the agreement test fails until
+//! the template routes it.
 //!
 //! Files: `call.rs` (the record being classified and the builders detectors share),
-//! `identity.rs` (the actor, IAM user names), one file per family (`signin.rs`, `users.rs`,
-//! `credentials.rs`, `admin_grants.rs`, `roles.rs`, `cloudtrail.rs`, `root.rs`). What an IAM
-//! policy document grants is [`crate::policy_document`].
+//! `home.rs` (the home-account check), `identity.rs` (the actor, IAM user names), one
+//! file per family (`signin.rs`, `users.rs`, `credentials.rs`, `admin_grants.rs`,
+//! `roles.rs`, `cloudtrail.rs` with `event_selectors.rs`, `root.rs`). What an IAM policy
+//! document grants is [`crate::policy_document`].
 use serde_json::Value;
 
 use crate::error::TaskError;
-use crate::event::{parse_cloudtrail, parse_envelope};
+use crate::event::{excerpt, parse_cloudtrail, parse_envelope};
+use crate::model::AccountId;
 
 mod admin_grants;
 mod call;
@@ -39,6 +54,8 @@ mod classification;
 mod cloudtrail;
 mod credentials;
 mod detector;
+mod event_selectors;
+mod home;
 mod identity;
 mod roles;
 mod root;
@@ -49,8 +66,9 @@ mod users;
 use call::{Call, Verdict};
 use detector::sources;
 
-pub use classification::Classification;
+pub use classification::{Classification, Dismissal};
 pub use detector::Detector;
+pub use home::{ACCOUNT_FIELDS, is_other_account};
 pub use identity::{HIDDEN_USER_NAME, actor_from_record, validate_iam_user_name};
 
 /// Every detector, by family. Each claims its own calls; see [`Detector`].
@@ -67,6 +85,7 @@ pub const DETECTORS: &[Detector] = &[
     admin_grants::ADD_USER_TO_GROUP,
     roles::EXTERNAL_TRUST,
     cloudtrail::LOGGING_STOPPED,
+    cloudtrail::TRAIL_SETTINGS,
 ];
 
 /// The detector that claims `event_name` calls to `event_source`, if any.
@@ -76,35 +95,57 @@ pub fn detector_for(event_source: &str, event_name: &str) -> Option<&'static Det
         .find(|d| d.claims(event_source, event_name))
 }
 
-/// Classifies one EventBridge event (the raw JSON a rule target receives).
-pub fn classify(raw: &Value) -> Result<Classification, TaskError> {
+/// Classifies one EventBridge event (the raw JSON a rule target receives) for the stack
+/// whose account is `home`. An event of another account is rejected.
+pub fn classify(raw: &Value, home: &AccountId) -> Result<Classification, TaskError> {
     let env = parse_envelope(raw)?;
-    if env.is_scheduled() {
-        return Ok(Classification::AuditTrigger {
-            rule_arn: env.resources.first().cloned(),
-        });
-    }
-    if !env.is_cloudtrail() {
+    if env.is_scheduled() || !env.is_cloudtrail() {
+        home::check_envelope(&env, home)?;
+        if env.is_scheduled() {
+            return Ok(Classification::AuditTrigger {
+                rule_arn: env.resources.first().cloned(),
+            });
+        }
         return Ok(Classification::NotAnIncident {
             reason: format!(
                 "not a CloudTrail event (detail-type {:?}, source {:?}); no rule applies",
-                env.detail_type.as_deref().unwrap_or("none"),
-                env.source.as_deref().unwrap_or("none")
+                excerpt(env.detail_type.as_deref().unwrap_or("none")),
+                excerpt(env.source.as_deref().unwrap_or("none"))
             ),
+            dismissal: Dismissal::NoRule,
         });
     }
+    // A record that cannot be read is rejected as such, whatever account it names.
     let rec = parse_cloudtrail(&env.detail)?;
-    classify_call(&Call::new(&env, &rec))
+    home::check_envelope(&env, home)?;
+    home::check_record(&rec, home)?;
+    classify_call(&Call::new(&env, &rec, home))
 }
 
 fn classify_call(call: &Call<'_>) -> Verdict {
     let rec = call.rec;
-    if rec.is_data_event() {
+    if !rec.is_management_event() {
+        let kind = match rec.event_category.as_deref() {
+            Some(c) if c.eq_ignore_ascii_case("data") => "a data event".to_string(),
+            Some(c) if c.eq_ignore_ascii_case("networkactivity") => {
+                "a network activity event".to_string()
+            }
+            Some(c) if c.eq_ignore_ascii_case("insight") => "an Insights event".to_string(),
+            Some(c) if !c.eq_ignore_ascii_case("management") => format!("a {} event", excerpt(c)),
+            _ => "not a management event (managementEvent false)".to_string(),
+        };
         return call.none(format!(
-            "{} {} is a data event (eventCategory {:?}); Cordon only acts on management events",
-            rec.event_source,
-            rec.event_name,
-            rec.event_category.as_deref().unwrap_or("unknown")
+            "{} {} is {kind}; Cordon acts on management events",
+            excerpt(&rec.event_source),
+            excerpt(&rec.event_name),
+        ));
+    }
+    if rec.is_read_only() {
+        return call.none(format!(
+            "{} {} is read-only (readOnly true) and changed nothing; EventBridge does not \
+             deliver read-only management events to rules in state ENABLED",
+            excerpt(&rec.event_source),
+            excerpt(&rec.event_name)
         ));
     }
     match detector_for(&rec.event_source, &rec.event_name) {
@@ -118,7 +159,7 @@ fn classify_call(call: &Call<'_>) -> Verdict {
 fn unclaimed(call: &Call<'_>) -> Verdict {
     match call.rec.event_source.as_str() {
         sources::SIGNIN => signin::sign_in_step(call),
-        sources::IAM | sources::CLOUDTRAIL if call.rec.is_error() => call.failed_call(),
+        _ if call.rec.is_error() => call.failed_call(),
         _ => root::api_call(call),
     }
 }

@@ -7,13 +7,17 @@ use super::call::{Call, Verdict};
 use super::rules;
 use crate::event::excerpt;
 
-/// The fallback for calls no detector claims: a successful, not read-only call by the
-/// root user is `root.api-call`; anything else has no rule.
+/// The fallback for calls no detector claims, once failed and read-only calls are
+/// dismissed: a call by the root user is `root.api-call`, in any service; anything else
+/// has no rule.
 pub(super) fn api_call(call: &Call<'_>) -> Verdict {
     let rec = call.rec;
-    if call.is_root() && rec.error_code.is_none() && rec.read_only != Some(true) {
+    if call.is_root() {
         let mut ev = BTreeMap::new();
         ev.insert("readOnly".to_string(), json!(rec.read_only));
+        if let Some(t) = rec.event_type.as_deref() {
+            ev.insert("eventType".to_string(), json!(t));
+        }
         return call.incident(
             rules::ROOT_API_CALL,
             format!(
@@ -25,10 +29,11 @@ pub(super) fn api_call(call: &Call<'_>) -> Verdict {
             ev,
         );
     }
-    call.none(format!(
-        "no rule for {} {}",
+    call.no_rule(format!(
+        "no rule for {} {} by a {} identity",
         excerpt(&rec.event_source),
-        excerpt(&rec.event_name)
+        excerpt(&rec.event_name),
+        call.actor.kind.as_str()
     ))
 }
 

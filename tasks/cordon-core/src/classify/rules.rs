@@ -23,8 +23,17 @@ pub const ADDED_TO_ADMIN_GROUP: &str = "iam.added-to-admin-group";
 pub const MFA_DEACTIVATED: &str = "iam.mfa-deactivated";
 pub const USER_DELETED: &str = "iam.user-deleted";
 pub const ROLE_EXTERNAL_TRUST: &str = "iam.role-external-trust";
+/// `StopLogging` or `DeleteTrail`.
 pub const LOGGING_STOPPED: &str = "cloudtrail.logging-stopped";
-/// Any other successful write call made by the root user.
+/// A trail records less, or delivers its logs elsewhere: management events (or their
+/// writes or reads) off, single-Region, global service events or the organisation's
+/// accounts dropped, a new S3 bucket.
+pub const TRAIL_WEAKENED: &str = "cloudtrail.trail-weakened";
+/// A trail still records everything, but its integrity or monitoring changed: log file
+/// validation off, KMS key, CloudWatch Logs, SNS topic or S3 prefix changed, management
+/// event sources excluded.
+pub const TRAIL_CHANGED: &str = "cloudtrail.trail-changed";
+/// Any other successful write call made by the root user, in any service.
 pub const ROOT_API_CALL: &str = "root.api-call";
 /// The scheduled MFA audit trigger (S3).
 pub const SCHEDULED_MFA_AUDIT: &str = "audit.scheduled-mfa";
@@ -49,6 +58,8 @@ pub const INCIDENT_RULES: &[&str] = &[
     USER_DELETED,
     ROLE_EXTERNAL_TRUST,
     LOGGING_STOPPED,
+    TRAIL_WEAKENED,
+    TRAIL_CHANGED,
     ROOT_API_CALL,
     AUDIT_MFA_MISSING,
 ];

@@ -1,13 +1,13 @@
 //! Console sign-ins: failures, root sign-ins, and IAM user sign-ins without MFA.
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::call::{Call, Verdict};
 use super::detector::{Detector, sources};
 use super::identity::{HIDDEN_USER_NAME, is_valid_iam_name};
 use super::rules;
-use crate::event::{excerpt, parse_bool_lenient, str_at, value_at};
+use crate::event::{excerpt, str_at, value_at};
 use crate::model::PrincipalKind;
 
 /// `ConsoleLogin`: the result of a console sign-in. Failed sign-ins are the signal here,
@@ -24,6 +24,18 @@ pub(super) const CONSOLE_LOGIN: Detector = Detector {
     examines_failed_calls: true,
     detect: console_login,
 };
+
+/// Whether the sign-in used MFA, as `infra/template.yaml`'s `ConsoleSignInRule` reads it:
+/// `additionalEventData.MFAUsed` says `Yes` (any case); without `MFAUsed`, an
+/// `MFAIdentifier` shows the device used. Anything else (`No`, a missing field, a value
+/// that is not a yes) is a sign-in without MFA: MFA that cannot be confirmed is not MFA.
+fn mfa_was_used(additional_event_data: &Value) -> bool {
+    match value_at(additional_event_data, &["MFAUsed"]) {
+        None | Some(Value::Null) => str_at(additional_event_data, &["MFAIdentifier"]).is_some(),
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("yes"),
+        Some(v) => v.as_bool() == Some(true),
+    }
+}
 
 /// Any other sign-in event (`CheckMfa`, `CredentialVerification`, …) is a step of a
 /// sign-in, not its result: understood, never an incident.
@@ -46,9 +58,7 @@ fn console_login(call: &Call<'_>) -> Verdict {
     let succeeded = result.is_some_and(|r| r.eq_ignore_ascii_case("success"));
     let aed = &rec.additional_event_data;
     let mfa_identifier = str_at(aed, &["MFAIdentifier"]);
-    let mfa_used = value_at(aed, &["MFAUsed"])
-        .and_then(parse_bool_lenient)
-        .or(mfa_identifier.map(|_| true));
+    let mfa_used = mfa_was_used(aed);
 
     let mut ev = BTreeMap::new();
     ev.insert("loginResult".to_string(), json!(result));
@@ -75,9 +85,10 @@ fn console_login(call: &Call<'_>) -> Verdict {
                 ev,
             );
         }
-        let title = match mfa_used {
-            Some(true) => "Root user signed in to the console (with MFA)",
-            _ => "Root user signed in to the console WITHOUT MFA",
+        let title = if mfa_used {
+            "Root user signed in to the console (with MFA)"
+        } else {
+            "Root user signed in to the console WITHOUT MFA"
         };
         return call.incident(
             rules::ROOT_CONSOLE_LOGIN,
@@ -131,18 +142,18 @@ fn console_login(call: &Call<'_>) -> Verdict {
         ));
     }
     if !succeeded {
-        return call.none(format!(
+        return call.no_rule(format!(
             "ConsoleLogin with unrecognised result {:?}; no rule applies",
             result.map(excerpt).unwrap_or_else(|| "none".into())
         ));
     }
     if call.actor.kind != PrincipalKind::IamUser {
-        return call.none(format!(
+        return call.no_rule(format!(
             "console sign-in by a {} identity; no rule applies",
             call.actor.kind.as_str()
         ));
     }
-    if mfa_used == Some(true) {
+    if mfa_used {
         return call.none(format!("console sign-in with MFA by {}", call.actor_name()));
     }
     let ui = &call.rec.user_identity;

@@ -90,12 +90,19 @@ impl CloudTrailRecord {
         self.error_code.is_some()
     }
 
-    /// `eventCategory` is `Data` or `managementEvent` is `false`.
-    pub fn is_data_event(&self) -> bool {
+    /// A management (control-plane) event: `eventCategory` is `Management` or absent (older
+    /// records), and `managementEvent` is not `false`. Data, network activity and Insights
+    /// events are not.
+    pub fn is_management_event(&self) -> bool {
         self.event_category
             .as_deref()
-            .is_some_and(|c| c.eq_ignore_ascii_case("data"))
-            || self.management_event == Some(false)
+            .is_none_or(|c| c.eq_ignore_ascii_case("management"))
+            && self.management_event != Some(false)
+    }
+
+    /// `readOnly` is `true`: the call read and changed nothing.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only == Some(true)
     }
 
     /// A string inside `requestParameters`.

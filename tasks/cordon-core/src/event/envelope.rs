@@ -68,11 +68,12 @@ pub fn parse_envelope(raw: &Value) -> Result<Envelope, TaskError> {
 }
 
 impl Envelope {
-    /// An EventBridge scheduled event (`Scheduled Event` from `aws.events`).
+    /// An EventBridge scheduled event: `Scheduled Event` from `aws.events`. Both are
+    /// required: an event of another source that calls itself a scheduled event (a
+    /// sign-in routed by a rule that does not pin `detail-type`) is not one.
     pub fn is_scheduled(&self) -> bool {
-        self.detail_type.as_deref() == Some("Scheduled Event")
-            || (self.source.as_deref() == Some("aws.events")
-                && self.detail.as_object().is_some_and(|d| d.is_empty()))
+        self.source.as_deref() == Some("aws.events")
+            && self.detail_type.as_deref() == Some("Scheduled Event")
     }
 
     /// The envelope says this is a CloudTrail record, or `detail` looks like one.
@@ -91,6 +92,17 @@ impl Envelope {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_aws_events_schedules_are_scheduled_events() {
+        let scheduled = |source: &str, detail_type: &str| {
+            parse_envelope(&json!({"source": source, "detail-type": detail_type, "detail": {}}))
+                .map(|e| e.is_scheduled())
+        };
+        assert_eq!(scheduled("aws.events", "Scheduled Event"), Ok(true));
+        assert_eq!(scheduled("aws.signin", "Scheduled Event"), Ok(false));
+        assert_eq!(scheduled("aws.events", "Something"), Ok(false));
+    }
 
     #[test]
     fn envelope_requires_object_detail() {

@@ -3,10 +3,12 @@
 //! These types are a contract: the state machine's paths (`$.detection.principal.name`, …)
 //! and the DynamoDB audit read them. Change them additively.
 //!
-//! Files: `detection.rs` (what a rule found), `assessment.rs` (severity, disposition and
-//! why), `identity.rs` (actor and principal), `user.rs` (IAM user facts and the
-//! pre-containment snapshot), `status.rs` (an incident's lifecycle), `failure.rs` (an
-//! error the state machine caught, as its failure path passes it on).
+//! Files: `account.rs` (the home account id), `detection.rs` (what a rule found),
+//! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
+//! `user.rs` (IAM user facts and the pre-containment snapshot), `status.rs` (an incident's
+//! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
+//! it on).
+mod account;
 mod assessment;
 mod detection;
 mod failure;
@@ -14,6 +16,7 @@ mod identity;
 mod status;
 mod user;
 
+pub use account::{AccountId, InvalidAccountId};
 pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
 pub use failure::{CaughtError, ErrorText};

@@ -176,6 +176,33 @@ pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) ->
             );
             out.push(actor_step);
         }
+        rules::TRAIL_WEAKENED => {
+            let trail = ev("trail").unwrap_or_else(|| "<trail>".into());
+            out.push(format!(
+                "Restore what the trail records now: compare `aws cloudtrail get-trail --name {trail}` and \
+                 `aws cloudtrail get-event-selectors --trail-name {trail}` with your baseline; record all \
+                 management events again with `aws cloudtrail put-event-selectors --trail-name {trail} \
+                 --event-selectors '[{{\"ReadWriteType\":\"All\",\"IncludeManagementEvents\":true}}]'` and \
+                 `aws cloudtrail update-trail --name {trail} --is-multi-region-trail \
+                 --include-global-service-events --s3-bucket-name <your-log-bucket>`."
+            ));
+            out.push(
+                "Treat the change as a blind spot: what the trail stopped recording since then is \
+                 missing; review other Regions, AWS Config and S3 server access logs for the period, \
+                 and check who can write to the new log destination."
+                    .to_string(),
+            );
+            out.push(actor_step);
+        }
+        rules::TRAIL_CHANGED => {
+            let trail = ev("trail").unwrap_or_else(|| "<trail>".into());
+            out.push(format!(
+                "Review the change against your baseline: `aws cloudtrail get-trail --name {trail}`; restore \
+                 log file validation (`aws cloudtrail update-trail --name {trail} --enable-log-file-validation`), \
+                 the KMS key, the CloudWatch Logs delivery, the SNS topic or the excluded event sources as needed."
+            ));
+            out.push(actor_step);
+        }
         rules::CONSOLE_LOGIN_FAILED => {
             out.push(format!(
                 "Look for other failed sign-ins from {ip}; block the address at the network edge if it \

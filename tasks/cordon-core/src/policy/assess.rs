@@ -2,7 +2,8 @@
 //! adjustments listed in the module docs, each with its reason.
 //!
 //! Evidence this reads (written by the detections in [`mod@crate::classify`]):
-//! `suspiciousUserAgent`, `mfaUsed`, `adminPolicyConfirmed`, `trustPolicyParsed`, and
+//! `suspiciousUserAgent`, `mfaUsed`, `adminPolicyConfirmed`, `trustPolicyParsed`,
+//! `trailSettingsParsed`, and
 //! `failureCount`/`failureThresholdReached` from the failed sign-in counter (not built yet).
 use serde_json::Value;
 
@@ -102,11 +103,13 @@ impl ResponsePolicy {
 
         // Uncertain detections go to a human.
         let uncertain = ev_bool("adminPolicyConfirmed") == Some(false)
-            || ev_bool("trustPolicyParsed") == Some(false);
+            || ev_bool("trustPolicyParsed") == Some(false)
+            || ev_bool("trailSettingsParsed") == Some(false);
         if uncertain && disposition == Disposition::Auto {
             disposition = Disposition::Approve;
             reasons.push(
-                "detection is uncertain (document not parseable): approve, not auto".to_string(),
+                "detection is uncertain (document or settings not parseable): approve, not auto"
+                    .to_string(),
             );
         }
 

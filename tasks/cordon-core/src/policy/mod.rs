@@ -18,6 +18,8 @@
 //! | `iam.mfa-deactivated` | high | approve | |
 //! | `iam.user-deleted` | high | approve | contains the actor (the target is gone) |
 //! | `cloudtrail.logging-stopped` | critical | approve | contains the actor |
+//! | `cloudtrail.trail-weakened` | critical | approve | management events off or narrowed, single-Region, logs elsewhere: as blinding as stopping it; contains the actor |
+//! | `cloudtrail.trail-changed` | high | notify | validation, encryption or monitoring of the logs changed; everything is still recorded |
 //! | `iam.role-external-trust` | high | notify | a role is not an IAM user, so it is not contained |
 //! | `iam.root-access-key-created` | critical | notify | root is never contained |
 //! | `root.api-call` | critical | notify | root is never contained |
@@ -33,7 +35,8 @@
 //!   a target that already holds admin rights (from enrich's facts) → one level up;
 //! - repeated failed sign-ins (`failureCount` evidence that reached `failure_threshold`)
 //!   → at least high, critical at twice the threshold, and at least `approve`;
-//! - an uncertain detection (unparsed policy document) is never `auto`, it is `approve`;
+//! - an uncertain detection (unparsed policy document, unreadable trail settings) is never
+//!   `auto`, it is `approve`;
 //! - an allowlisted actor (session issuer role ARN for assumed roles; `*` suffix = prefix
 //!   match) or Cordon's own role → `allowlisted_disposition` (`notify` by default). Root is
 //!   never allowlisted;

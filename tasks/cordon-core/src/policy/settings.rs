@@ -72,6 +72,8 @@ pub fn default_rule_table() -> BTreeMap<String, RuleResponse> {
         (rules::MFA_DEACTIVATED, rr(High, Approve)),
         (rules::USER_DELETED, rr(High, Approve)),
         (rules::LOGGING_STOPPED, rr(Critical, Approve)),
+        (rules::TRAIL_WEAKENED, rr(Critical, Approve)),
+        (rules::TRAIL_CHANGED, rr(High, Notify)),
         (rules::ROLE_EXTERNAL_TRUST, rr(High, Notify)),
         (rules::ROOT_ACCESS_KEY_CREATED, rr(Critical, Notify)),
         (rules::ROOT_API_CALL, rr(Critical, Notify)),

@@ -44,3 +44,9 @@ pub fn load(path: &std::path::Path) -> Value {
 pub fn shared(name: &str) -> Value {
     load(&shared_fixtures_dir().join(name))
 }
+
+/// The home account of the shared fixtures (their README: `111122223333`; the attacker's
+/// account is `444455556666`). Tests classify them as the stack of that account would.
+pub fn home() -> cordon_core::model::AccountId {
+    cordon_core::model::AccountId::parse("111122223333").expect("a valid account id")
+}
