@@ -103,6 +103,7 @@ fn a_function_gets_the_globals_and_its_own_variables() {
         .expect("resolved");
     let expected = BTreeMap::from([
         ("RUST_LOG", "info"),
+        ("CORDON_ACCOUNT_ID", "123456789012"),
         ("CORDON_TABLE_NAME", "cordon-incidents"),
         (
             "CORDON_TOPIC_ARN",
