@@ -21,6 +21,8 @@
 //! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
 //!   timeouts become `Cordon.Transient`);
 //! - [`env`], [`caller`], [`telemetry`]: what every Lambda's `main` needs;
+//! - [`access`]: the access guard, which records every call a function's clients make and
+//!   checks it against the function's own IAM policies (the local stack enforces them);
 //! - `fakes` (feature `fakes`), `testing` (feature `testing`): for other crates' tests.
 //!
 //! Endpoints come from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`, which is how the
@@ -29,6 +31,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub mod access;
 pub mod aws;
 pub mod caller;
 pub mod dynamo;
