@@ -8,7 +8,10 @@
 //! - an approved incident released by the release function (`cordon_release::release`,
 //!   as the release Lambda runs it);
 //! - a rejected incident (the dismissed notification);
-//! - a malformed event (recorded as rejected).
+//! - a malformed event (recorded as rejected);
+//! - every Lambda task of those executions invoked again with the same payload, as a
+//!   retry or a redrive does (the idempotent paths: a conditional write that finds its
+//!   work done reads the item back).
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -207,8 +210,10 @@ impl Run {
 
 /// Drives every journey to its end.
 pub async fn run_every_journey(run: &Run) {
+    let mut executions = Vec::new();
     // Approved, contained, released from the contained notification's link.
     let (first, execution) = run.backdoor_user().await;
+    executions.push(execution.clone());
     run.wait_for(&execution, "RequestApproval").await;
     let approve = run.link_for(&first, "a").await;
     let (status, page) = run
@@ -230,6 +235,7 @@ pub async fn run_every_journey(run: &Run) {
 
     // Approved, contained, released by the release function.
     let (second, execution) = run.backdoor_user().await;
+    executions.push(execution.clone());
     run.wait_for(&execution, "RequestApproval").await;
     let approve = run.link_for(&second, "a").await;
     let (status, page) = run.submit(&approve, &[("decision", "approve")]).await;
@@ -262,6 +268,7 @@ pub async fn run_every_journey(run: &Run) {
 
     // Rejected: dismissed.
     let (third, execution) = run.backdoor_user().await;
+    executions.push(execution.clone());
     run.wait_for(&execution, "RequestApproval").await;
     let approve = run.link_for(&third, "a").await;
     let (status, page) = run.submit(&approve, &[("decision", "reject")]).await;
@@ -280,6 +287,7 @@ pub async fn run_every_journey(run: &Run) {
     malformed["detail"]["eventID"] = json!(unique("lp-malformed"));
     let started = run.stack.put_event(&malformed).await.expect("delivering");
     for s in started {
+        executions.push(s.execution_arn.clone());
         let deadline = tokio::time::Instant::now() + WAIT;
         while run
             .stack
@@ -296,6 +304,47 @@ pub async fn run_every_journey(run: &Run) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    for execution in &executions {
+        run_tasks_again(run, execution).await;
+    }
+}
+
+/// Invokes every Lambda task `execution` scheduled again, with the payload it had.
+async fn run_tasks_again(run: &Run, execution: &str) {
+    use cordon_sfn_local::{InvokeRequest, LambdaBackend};
+    let history = run
+        .stack
+        .sfn_client
+        .get_execution_history()
+        .execution_arn(execution)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("GetExecutionHistory");
+    let mut again = 0;
+    for event in history.events() {
+        let Some(scheduled) = event.task_scheduled_event_details() else {
+            continue;
+        };
+        let parameters: Value =
+            serde_json::from_str(scheduled.parameters()).expect("Task parameters are JSON");
+        let function = parameters["FunctionName"]
+            .as_str()
+            .expect("a lambda:invoke Task names its function");
+        let name = function.rsplit(':').next().unwrap_or(function).to_string();
+        let _ = run
+            .stack
+            .lambdas
+            .invoke(InvokeRequest {
+                function_name: name,
+                function_ref: function.to_string(),
+                qualifier: None,
+                payload: parameters["Payload"].clone(),
+            })
+            .await;
+        again += 1;
+    }
+    assert!(again > 0, "{execution} scheduled no Lambda task");
 }
 
 /// The incident an execution is about (its input's CloudTrail event id).
