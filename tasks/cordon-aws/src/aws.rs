@@ -43,8 +43,11 @@ macro_rules! guarded {
         let mut builder = $sdk::config::Builder::from(&$self.config);
         if let Some(access) = &$self.access {
             builder = builder
-                .interceptor(access.interceptor())
-                .http_client(access.http_client($self.config.http_client()));
+                .interceptor(crate::access::interceptor(access))
+                .http_client(crate::access::http_client(
+                    access,
+                    $self.config.http_client(),
+                ));
         }
         builder
     }};

@@ -7,8 +7,6 @@ use std::sync::{Arc, Mutex};
 use cordon_core::iam::{Decision, PolicySet, Request, catalogue};
 
 use super::denial::{DeniedResponse, denied_response};
-use super::http::GuardedHttpClient;
-use super::interceptor::AccessInterceptor;
 
 /// Where a function's calls are made: what `${Partition}`, `${Region}` and `${Account}`
 /// are in the ARNs of the resources it calls.
@@ -198,20 +196,6 @@ impl Access {
             Mode::Enforce => refused,
             Mode::Record => None,
         }
-    }
-
-    /// The interceptor to install on a client of this function.
-    pub(crate) fn interceptor(&self) -> AccessInterceptor {
-        AccessInterceptor(self.clone())
-    }
-
-    /// The HTTP client to install on a client of this function, around `inner` (the
-    /// configuration's own).
-    pub(crate) fn http_client(
-        &self,
-        inner: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
-    ) -> GuardedHttpClient {
-        GuardedHttpClient::new(inner, self.denials.clone())
     }
 
     /// Keeps `response` for the HTTP layer and returns the id the request will carry.

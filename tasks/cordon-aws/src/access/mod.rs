@@ -28,3 +28,17 @@ mod interceptor;
 mod requests;
 
 pub use guard::{Access, CallLog, Encryption, Identity, Mode, RecordedCall};
+
+/// The interceptor to install on a client of `access`'s function.
+pub(crate) fn interceptor(access: &Access) -> interceptor::AccessInterceptor {
+    interceptor::AccessInterceptor(access.clone())
+}
+
+/// The HTTP client to install on a client of `access`'s function, around `inner` (the
+/// configuration's own, if it names one).
+pub(crate) fn http_client(
+    access: &Access,
+    inner: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
+) -> http::GuardedHttpClient {
+    http::GuardedHttpClient::new(inner, access.denials.clone())
+}

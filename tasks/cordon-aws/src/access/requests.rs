@@ -23,6 +23,10 @@ use cordon_core::iam::{Request, catalogue};
 
 use super::guard::Access;
 
+/// Renders the ARN of one of the action's resource types (by its name in the catalogue)
+/// from the type's own placeholders; `*` when it cannot.
+type Render<'a> = &'a dyn Fn(&str, &[(&str, &str)]) -> String;
+
 /// The requests of operation `operation` of SDK service `service` (`Metadata::service`,
 /// e.g. `DynamoDB`, `SFN`) with `input`, each with the action that implies it when it is
 /// a KMS request made on the caller's behalf.
@@ -69,10 +73,7 @@ fn iam_prefix(service: &str) -> String {
 }
 
 /// A table name may also be given as the table's ARN.
-fn table<'a>(
-    name: Option<&'a str>,
-    resource: &dyn Fn(&str, &[(&str, &str)]) -> String,
-) -> (String, Option<&'a str>) {
+fn table<'a>(name: Option<&'a str>, resource: Render<'_>) -> (String, Option<&'a str>) {
     match name {
         Some(arn) if arn.starts_with("arn:") => {
             (arn.to_owned(), arn.rsplit_once("table/").map(|(_, n)| n))
@@ -89,11 +90,7 @@ fn leading_key(item: Option<&std::collections::HashMap<String, AttributeValue>>)
         .unwrap_or_default()
 }
 
-fn dynamodb(
-    action: &str,
-    input: &Input,
-    resource: &dyn Fn(&str, &[(&str, &str)]) -> String,
-) -> Request {
+fn dynamodb(action: &str, input: &Input, resource: Render<'_>) -> Request {
     use aws_sdk_dynamodb::operation::{
         get_item::GetItemInput, put_item::PutItemInput, query::QueryInput,
         update_item::UpdateItemInput,
@@ -156,7 +153,7 @@ fn iam_user_name(input: &Input) -> Option<&str> {
     None
 }
 
-fn iam(action: &str, input: &Input, resource: &dyn Fn(&str, &[(&str, &str)]) -> String) -> Request {
+fn iam(action: &str, input: &Input, resource: Render<'_>) -> Request {
     use aws_sdk_iam::operation::{
         attach_user_policy::AttachUserPolicyInput, detach_user_policy::DetachUserPolicyInput,
         tag_user::TagUserInput, untag_user::UntagUserInput,
