@@ -51,6 +51,10 @@ enum Command {
         /// The SAM template holding the workflow and the EventBridge rules.
         #[arg(long, default_value = "infra/template.yaml")]
         template: PathBuf,
+        /// Run even if AWS_ENDPOINT_URL does not name an emulator on loopback: the demo then
+        /// creates users and policies in the account your credentials name.
+        #[arg(long)]
+        aws: bool,
     },
     /// Perform an attacker's action for real against the AWS APIs at AWS_ENDPOINT_URL and
     /// deliver its CloudTrail event to a running `cordon local up`.
@@ -72,6 +76,10 @@ enum SimulateCommand {
         /// The PutEvents API of `cordon local up`.
         #[arg(long, default_value = "http://127.0.0.1:8085")]
         events_endpoint: String,
+        /// Run even if AWS_ENDPOINT_URL does not name an emulator on loopback: the user is
+        /// then created in the account your credentials name.
+        #[arg(long)]
+        aws: bool,
     },
 }
 
@@ -130,6 +138,10 @@ enum LocalCommand {
         /// The response policy (JSON) the functions get as CORDON_RESPONSE_POLICY.
         #[arg(long)]
         response_policy: Option<PathBuf>,
+        /// Run even if AWS_ENDPOINT_URL does not name an emulator on loopback: the stack
+        /// then creates its table, topic and policy in the account your credentials name.
+        #[arg(long)]
+        aws: bool,
     },
 }
 
@@ -151,8 +163,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             approve,
             approval_wait,
             template,
+            aws,
         } => {
             let mut stack = cordon::local::LocalStackOptions::for_template(template);
+            stack.allow_aws = aws;
             // A fresh engine database per run: a second demo needs no cleanup.
             stack.db = std::env::temp_dir().join(format!(
                 "cordon-demo-{}-{}.sqlite",
@@ -177,9 +191,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 SimulateCommand::CreateUser {
                     name,
                     events_endpoint,
+                    aws,
                 },
         } => {
-            let done = cordon::simulate::create_user(name, &events_endpoint).await?;
+            let done = cordon::simulate::create_user(name, &events_endpoint, aws).await?;
             println!("event   {}", done.event_id);
             println!("user    {} ({})", done.user.arn, done.user.user_id);
             println!("by      {}", done.attacker.arn());
@@ -194,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     db,
                     template,
                     response_policy,
+                    aws,
                 },
         } => {
             let response_policy = match response_policy {
@@ -211,6 +227,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             stack.response_policy = response_policy;
             stack.sfn_port = sfn_port;
             stack.approval_port = approval_port;
+            stack.allow_aws = aws;
             cordon::local::up::run(cordon::local::up::UpOptions { stack, events_port }).await?;
             Ok(ExitCode::SUCCESS)
         }

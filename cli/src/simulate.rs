@@ -198,7 +198,9 @@ pub struct SimulatedCreateUser {
 pub async fn create_user(
     name: Option<String>,
     events_endpoint: &str,
+    allow_aws: bool,
 ) -> anyhow::Result<SimulatedCreateUser> {
+    crate::local::endpoint::ensure_local("cordon simulate", allow_aws)?;
     let sdk = cordon_aws::load_sdk_config().await;
     let iam = aws_sdk_iam::Client::new(&sdk);
     let attacker = compromised_jdoe(&iam, LOCAL_ACCOUNT).await?;

@@ -19,6 +19,7 @@ use cordon_sfn_local::InProcessLambda;
 use serde_json::Value;
 
 mod bootstrap;
+pub mod endpoint;
 mod handlers;
 mod identity;
 mod template;
@@ -51,6 +52,9 @@ pub struct LocalStackOptions {
     pub sfn_port: u16,
     /// Loopback port of the approval pages (0 picks a free one).
     pub approval_port: u16,
+    /// Run against whatever AWS endpoint the environment names, even a real account
+    /// (`--aws`); by default the stack refuses anything but an emulator on loopback.
+    pub allow_aws: bool,
     /// What a function's call that its policies do not allow does: refused as on AWS
     /// (`Enforce`, the default), or only logged (`Record`).
     pub access_mode: cordon_aws::access::Mode,
@@ -66,6 +70,7 @@ impl LocalStackOptions {
             db: root.join(".cordon/sfn.sqlite"),
             sfn_port: 0,
             approval_port: 0,
+            allow_aws: false,
             access_mode: cordon_aws::access::Mode::Enforce,
         }
     }
@@ -126,6 +131,7 @@ impl LocalStack {
     /// Bootstraps the emulator (named by `AWS_ENDPOINT_URL`), starts the engine service and
     /// creates (or updates) the incident state machine.
     pub async fn start(options: &LocalStackOptions) -> anyhow::Result<LocalStack> {
+        endpoint::ensure_local("the local stack", options.allow_aws)?;
         let mut template =
             LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
         let sdk = cordon_aws::load_sdk_config().await;

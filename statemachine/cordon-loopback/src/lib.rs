@@ -4,10 +4,10 @@
 //! API, the EventBridge PutEvents API, the approval pages) and talks to them (the demo
 //! approves from the emailed link, `cordon simulate` puts events). They share:
 //!
-//! - [`serve`] (feature `server`): bind `127.0.0.1`, the accept loop, the request body
-//!   limit, graceful shutdown with a bounded drain. Every limit a loopback service has (or
-//!   will have: header-read and idle timeouts, a connection limit, Host-header checks) lives
-//!   here, so each service only answers requests.
+//! - [`serve`] (feature `server`): bind `127.0.0.1`, the accept loop, graceful shutdown
+//!   with a bounded drain, and every limit a loopback service has: header-read and idle
+//!   timeouts, a connection limit, the Host check against DNS rebinding, head and body
+//!   size limits. Each service only answers requests.
 //! - [`aws_json`] (feature `server`): the response shape of AWS's JSON protocols.
 //! - [`Client`] (feature `client`): one HTTP/1.1 client (hyper-util's), for plain `http://`.
 //! - [`free_port`] (always, no dependencies): a loopback port for a child process.
@@ -17,6 +17,8 @@ pub mod aws_json;
 mod body;
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "server")]
+mod idle;
 #[cfg(feature = "server")]
 mod server;
 
@@ -29,7 +31,9 @@ pub use hyper::body::Bytes;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use hyper::{Method, Request, Response, StatusCode, header};
 #[cfg(feature = "server")]
-pub use server::{BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, serve};
+pub use server::{
+    BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, is_loopback_host, serve,
+};
 
 /// A loopback port that was free a moment ago, for a process that must be told its port
 /// before it binds (moto, chromedriver, `cargo lambda watch`, a service restarted on the same

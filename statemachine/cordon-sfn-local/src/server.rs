@@ -129,9 +129,9 @@ impl cordon_loopback::Handler for Api {
     }
 
     fn refuse(&self, refusal: &cordon_loopback::Refusal) -> Response<Body> {
-        error_response(&ApiError::validation(format!(
-            "cannot read the request body: {refusal}"
-        )))
+        let mut error = ApiError::validation(format!("request refused: {refusal}"));
+        error.status = refusal.status();
+        error_response(&error)
     }
 }
 

@@ -84,8 +84,8 @@ impl cordon_loopback::Handler for Pages {
         to_hyper(resp)
     }
 
-    fn refuse(&self, _: &Refusal) -> Response<HttpBody> {
-        to_hyper(respond_text(413))
+    fn refuse(&self, refusal: &Refusal) -> Response<HttpBody> {
+        to_hyper(respond_text(refusal.status()))
     }
 }
 

@@ -31,11 +31,13 @@ async fn a_browser_can_approve_through_the_local_server() {
     assert!(server.url.starts_with("http://127.0.0.1:"));
     assert!(!server.url.ends_with('/'));
     let path = format!("/a/{}", a.id);
+    // What a browser sends for http://127.0.0.1:PORT/ (other names are refused: DNS rebinding).
+    let host = server.addr;
 
     let (status, head, body) = http(
         server.addr,
         format!(
-            "GET {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: Chromium\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Chromium\r\nConnection: close\r\n\r\n"
         ),
     )
     .await;
@@ -52,7 +54,7 @@ async fn a_browser_can_approve_through_the_local_server() {
     let (status, _, body) = http(
         server.addr,
         format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: Chromium\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Chromium\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{form}",
             form.len()
@@ -73,11 +75,21 @@ async fn a_browser_can_approve_through_the_local_server() {
 
     let (status, _, _) = http(
         server.addr,
-        "GET /a/0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            .to_string(),
+        format!(
+            "GET /a/0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ),
     )
     .await;
     assert_eq!(status, 404);
+
+    // A page that reached 127.0.0.1 under its own name (DNS rebinding) gets nothing.
+    let (status, _, body) = http(
+        server.addr,
+        format!("GET {path} HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 421);
+    assert!(!body.contains("csrf"), "{body}");
 
     let addr = server.addr;
     server.shutdown().await;
