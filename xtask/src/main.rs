@@ -13,7 +13,8 @@ verbs:
   demo [--interactive]          start moto and the local stack, simulate a backdoor user, watch
                                 Cordon respond (approves from the emailed link unless --interactive)
   test [-- <cargo test args>]   start moto, run `cargo test --workspace` against it, stop moto
-  lint                          rustfmt, clippy -D warnings, ASL checks, cfn-lint, sam validate --lint, checkov
+  lint                          rustfmt, clippy -D warnings, ASL checks, the IAM policy checks (parliament),
+                                cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
   bench [--quick]               measure the engine and moto's executor on one definition; write BENCHMARKS.md
 ";
@@ -62,6 +63,9 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         &[CARGO_LAMBDA, ZIGLANG],
         "cargo-lambda",
     )?;
+    // The IAM policy checks (tests/tests/iam_policies.rs) read AWS's service
+    // authorization data and SAM's policy templates, and run parliament.
+    let iam = iam_tools(&root)?;
     let server = moto::Moto::start(&root, &venv)?;
     eprintln!(
         "xtask: moto {} listening on {}",
@@ -70,7 +74,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     );
     let mut cmd = util::cargo(&root);
     cmd.args(["test", "--workspace"])
-        .env("CORDON_CARGO_LAMBDA", lambda.join("bin/cargo-lambda"));
+        .env("CORDON_CARGO_LAMBDA", lambda.join("bin/cargo-lambda"))
+        .envs(iam);
     let extra = extra.strip_prefix(&["--".to_string()]).unwrap_or(extra);
     cmd.args(extra);
     server.export_to(&mut cmd);
@@ -84,6 +89,11 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 const CFN_LINT: &str = "cfn-lint==1.58.0";
 const SAM_CLI: &str = "aws-sam-cli==1.170.0";
 const CHECKOV: &str = "checkov==3.3.30";
+/// The IAM policy linter (it ships AWS's service authorization data as
+/// `iam_definition.json`), and the SAM translator (its `policy_templates.json` is what
+/// cordon-template's copy of SAM's policy templates is checked against).
+const PARLIAMENT: &str = "parliament==1.6.4";
+const SAM_TRANSLATOR: &str = "aws-sam-translator==1.115.0";
 /// cargo-lambda (prebuilt, from PyPI) and the zig it cross-compiles with.
 const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 const ZIGLANG: &str = "ziglang==0.17.1";
@@ -140,6 +150,16 @@ fn lint() -> anyhow::Result<()> {
         util::cargo(&root).args(["test", "-p", "cordon-tests", "--test", "asl_consistency"]),
         "ASL consistency checks",
     )?;
+    // parliament over every role's resolved policies (unknown actions, malformed
+    // statements, resources that do not fit the action), and the catalogue and SAM
+    // policy templates checked against AWS's data; also run by `cargo xtask test`.
+    let iam = iam_tools(&root)?;
+    util::run(
+        util::cargo(&root)
+            .args(["test", "-p", "cordon-tests", "--test", "iam_policies"])
+            .envs(iam),
+        "IAM policy checks (parliament)",
+    )?;
     let sam = util::ensure_python_tool(&root, ".venv-sam", &[SAM_CLI, CFN_LINT], "sam")?;
     util::run(
         Command::new(sam.join("bin/cfn-lint"))
@@ -171,6 +191,29 @@ fn lint() -> anyhow::Result<()> {
         "checkov (zero failed checks)",
     )?;
     Ok(())
+}
+
+/// Installs parliament and the SAM translator into `.venv-iam/` and returns the variables
+/// `tests/tests/iam_policies.rs` reads.
+fn iam_tools(root: &std::path::Path) -> anyhow::Result<Vec<(&'static str, std::path::PathBuf)>> {
+    let venv = util::ensure_python_tool(
+        root,
+        ".venv-iam",
+        &[PARLIAMENT, SAM_TRANSLATOR],
+        "parliament",
+    )?;
+    let site = util::site_packages(&venv)?;
+    Ok(vec![
+        ("CORDON_PARLIAMENT", venv.join("bin/parliament")),
+        (
+            "CORDON_IAM_DEFINITION",
+            site.join("parliament/iam_definition.json"),
+        ),
+        (
+            "CORDON_SAM_POLICY_TEMPLATES",
+            site.join("samtranslator/policy_templates_data/policy_templates.json"),
+        ),
+    ])
 }
 
 fn moto_foreground() -> anyhow::Result<()> {

@@ -68,3 +68,14 @@ pub fn ensure_python_tool(
     std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
     Ok(dir)
 }
+
+/// The `site-packages` folder of the venv at `venv` (`lib/python3.X/site-packages`).
+pub fn site_packages(venv: &Path) -> anyhow::Result<PathBuf> {
+    let lib = venv.join("lib");
+    let entries = std::fs::read_dir(&lib).with_context(|| format!("reading {}", lib.display()))?;
+    entries
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .with_context(|| format!("no python*/site-packages in {}", lib.display()))
+}

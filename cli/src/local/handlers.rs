@@ -1,6 +1,8 @@
 //! Cordon's task handlers, in-process: each configured from exactly the environment the
-//! template gives its function, and run the way its `main` runs it (`cordon_aws::Running`).
-use std::collections::BTreeMap;
+//! template gives its function, run the way its `main` runs it (`cordon_aws::Running`),
+//! and calling AWS with exactly the policies the template gives its role (the access guard
+//! refuses what they do not allow, as AWS would: every workflow test is also a
+//! least-privilege test).
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,7 +11,7 @@ use cordon_aws::{Function, Running};
 use cordon_sfn_local::{InProcessLambda, LambdaError};
 use serde_json::Value;
 
-use super::template::Environments;
+use super::template::{LocalFunction, LocalFunctions};
 
 /// The workflow's task functions, by local function name (= cargo binary name).
 pub const TASK_FUNCTIONS: &[&str] = &[
@@ -21,34 +23,36 @@ pub const TASK_FUNCTIONS: &[&str] = &[
 ];
 
 /// Registers the five task handlers under their binary names (the local function names),
-/// each configured from its own environment in `environments`, exactly as its `main` is
-/// configured from the process environment.
+/// each configured from its own environment in `functions`, exactly as its `main` is
+/// configured from the process environment, and with its own access.
 pub fn register_handlers(
     lambdas: &InProcessLambda,
     sdk: &SdkConfig,
-    environments: &Environments,
+    functions: &LocalFunctions,
 ) -> anyhow::Result<()> {
-    for function in TASK_FUNCTIONS {
-        let env = environments
-            .get(*function)
-            .with_context(|| format!("the template has no function built from {function}"))?;
-        register_handler(lambdas, function, sdk, env)?;
+    for binary in TASK_FUNCTIONS {
+        let function = functions
+            .get(*binary)
+            .with_context(|| format!("the template has no function built from {binary}"))?;
+        register_handler(lambdas, function, sdk)?;
     }
     Ok(())
 }
 
-/// Registers (or replaces) one task handler, configured from `env` as its `main` is
-/// configured from the process environment (`cordon_aws::Running`): a handler whose
-/// configuration is invalid is registered all the same and answers every invocation with
-/// its `Cordon.Config` error, as the deployed function does.
+/// Registers (or replaces) one task handler, configured from `function.environment` as its
+/// `main` is configured from the process environment (`cordon_aws::Running`) and calling
+/// AWS with `function.access`: a handler whose configuration is invalid is registered all
+/// the same and answers every invocation with its `Cordon.Config` error, as the deployed
+/// function does.
 pub fn register_handler(
     lambdas: &InProcessLambda,
-    function: &str,
+    function: &LocalFunction,
     sdk: &SdkConfig,
-    env: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
+    let env = &function.environment;
     let lookup = |name: &str| env.get(name).cloned();
-    let aws = cordon_aws::Aws::new(sdk.clone());
+    let aws = cordon_aws::Aws::new(sdk.clone()).with_access(function.access.clone());
+    let function = function.binary.as_str();
     match function {
         "cordon-record" => register::<cordon_record::Deps>(lambdas, function, &lookup, aws),
         "cordon-enrich" => register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws),
@@ -60,23 +64,43 @@ pub fn register_handler(
     Ok(())
 }
 
-/// The approval pages' dependencies, configured from `env` (the approval function's
-/// environment), resuming workflows through `sfn` (the local Step Functions API).
+/// The approval pages' dependencies, configured from `approval` (the approval function),
+/// resuming workflows through the Step Functions API at `sfn_endpoint` (the local one).
 pub fn approval_deps(
     sdk: &SdkConfig,
-    env: &BTreeMap<String, String>,
-    sfn: aws_sdk_sfn::Client,
+    approval: &LocalFunction,
+    sfn_endpoint: &str,
 ) -> anyhow::Result<cordon_approval::Deps> {
+    let env = &approval.environment;
     let lookup = |name: &str| env.get(name).cloned();
     let config =
         cordon_approval::Config::from_lookup(&lookup).context("configuring cordon-approval")?;
-    let mut deps = cordon_approval::Deps::build(
+    let aws = cordon_aws::Aws::new(sdk.clone())
+        .with_access(approval.access.clone())
+        .with_sfn_endpoint(sfn_endpoint);
+    Ok(cordon_approval::Deps::build(
         config,
-        &cordon_aws::Aws::new(sdk.clone()),
+        &aws,
         cordon_aws::system_clock(),
-    );
-    deps.callbacks = Arc::new(cordon_aws::SfnTaskCallbacks::new(sfn));
-    Ok(deps)
+    ))
+}
+
+/// The release function's dependencies (what the release Lambda builds at cold start),
+/// configured from `release` and calling AWS with its access.
+pub fn release_deps(
+    sdk: &SdkConfig,
+    release: &LocalFunction,
+) -> anyhow::Result<cordon_release::Deps> {
+    let env = &release.environment;
+    let lookup = |name: &str| env.get(name).cloned();
+    let config =
+        cordon_release::Config::from_lookup(&lookup).context("configuring cordon-release")?;
+    let aws = cordon_aws::Aws::new(sdk.clone()).with_access(release.access.clone());
+    Ok(cordon_release::Deps::build(
+        config,
+        &aws,
+        cordon_aws::system_clock(),
+    ))
 }
 
 /// Runs a task function in process: the payload goes to `cordon_aws::Running` as the

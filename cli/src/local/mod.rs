@@ -27,9 +27,14 @@ pub mod up;
 mod workflow;
 
 pub use bootstrap::{Resources, StackNames, bootstrap};
-pub use handlers::{TASK_FUNCTIONS, approval_deps, register_handler, register_handlers};
-pub use identity::{LOCAL_ACCOUNT, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn};
-pub use template::{Environments, LocalTemplate};
+pub use handlers::{
+    TASK_FUNCTIONS, approval_deps, register_handler, register_handlers, release_deps,
+};
+pub use identity::{
+    LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME,
+    LOCAL_STATE_MACHINE, function_arn, role_arn, state_machine_arn,
+};
+pub use template::{Environments, LocalFunction, LocalFunctions, LocalTemplate};
 pub use workflow::Workflow;
 
 /// Options for [`LocalStack::start`].
@@ -50,6 +55,9 @@ pub struct LocalStackOptions {
     /// Run against whatever AWS endpoint the environment names, even a real account
     /// (`--aws`); by default the stack refuses anything but an emulator on loopback.
     pub allow_aws: bool,
+    /// What a function's call that its policies do not allow does: refused as on AWS
+    /// (`Enforce`, the default), or only logged (`Record`).
+    pub access_mode: cordon_aws::access::Mode,
 }
 
 impl LocalStackOptions {
@@ -63,6 +71,7 @@ impl LocalStackOptions {
             sfn_port: 0,
             approval_port: 0,
             allow_aws: false,
+            access_mode: cordon_aws::access::Mode::Enforce,
         }
     }
 
@@ -98,6 +107,8 @@ pub struct LocalStack {
     /// The template's rules, delivering to the incident state machine.
     pub bus: Arc<Bus>,
     pub lambdas: InProcessLambda,
+    /// Every AWS call the functions made, with how their policies decided it.
+    pub calls: cordon_aws::access::CallLog,
 }
 
 /// What an execution has done so far ([`LocalStack::progress`]).
@@ -145,17 +156,24 @@ impl LocalStack {
                 .build(),
         );
 
+        let calls = cordon_aws::access::CallLog::new();
+        let approval_function =
+            template.function("cordon-approval", options.access_mode, &calls)?;
         let approval_deps = approval_deps(
             &sdk,
-            &template.environment("cordon-approval")?,
-            sfn_client.clone(),
+            &approval_function,
+            &format!("http://127.0.0.1:{sfn_port}"),
         )?;
         let approval = cordon_approval::serve_local(approval_deps, options.approval_port)
             .await
             .context("starting the local approval endpoint")?;
         template.set_approval_url(&approval.url)?;
         let lambdas = InProcessLambda::new();
-        register_handlers(&lambdas, &sdk, &template.environments()?)?;
+        register_handlers(
+            &lambdas,
+            &sdk,
+            &template.functions(options.access_mode, &calls)?,
+        )?;
 
         let sfn = cordon_sfn_local::serve(
             cordon_sfn_local::ServiceConfig::new(options.db.clone())
@@ -167,7 +185,7 @@ impl LocalStack {
 
         let workflow = template.workflow()?;
         let state_machine_arn =
-            workflow::upsert_state_machine(&sfn_client, "cordon-incident", &workflow.definition)
+            workflow::upsert_state_machine(&sfn_client, LOCAL_STATE_MACHINE, &workflow.definition)
                 .await?;
         template
             .values
@@ -195,6 +213,7 @@ impl LocalStack {
             template,
             bus,
             lambdas,
+            calls,
         })
     }
 

@@ -1,21 +1,42 @@
 //! The template as the local stack deploys it: parsed once by [`cordon_template`], with its
 //! intrinsics resolved against the local stack (its identity, the parameters' defaults, the
 //! resources in the emulator, the functions named after their binaries, the approval pages'
-//! URL). Each function gets exactly the environment the template gives it.
+//! URL). Each function gets exactly the environment the template gives it, and runs with
+//! exactly the policies the template gives its role ([`LocalFunction::access`]): its AWS
+//! calls are checked against them as AWS would check them.
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use cordon_aws::access::{Access, CallLog, Encryption, Identity, Mode};
+use cordon_core::iam::{Policy, PolicySet};
 use cordon_template::{Template, Values};
 
 use super::bootstrap::Resources;
 use super::identity::{
-    LOCAL_ACCOUNT, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn,
+    LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn,
+    role_arn, state_machine_arn,
 };
 use super::workflow::Workflow;
 
 /// Each function's environment, by its binary (the local function name).
 pub type Environments = BTreeMap<String, BTreeMap<String, String>>;
+
+/// A function as the local stack runs it: what the template gives it.
+#[derive(Debug, Clone)]
+pub struct LocalFunction {
+    /// Its logical id in the template, e.g. `EnrichFunction`.
+    pub logical_id: String,
+    /// The cargo binary (the local function name), e.g. `cordon-enrich`.
+    pub binary: String,
+    pub environment: BTreeMap<String, String>,
+    /// Its role's policies, resolved, with the stack's encryption: install with
+    /// `cordon_aws::Aws::with_access`.
+    pub access: Access,
+}
+
+/// Every function, by binary.
+pub type LocalFunctions = BTreeMap<String, LocalFunction>;
 
 /// The template and what its `Ref`s and `GetAtt`s resolve to locally.
 #[derive(Debug, Clone)]
@@ -47,6 +68,17 @@ impl LocalTemplate {
                 values.set_ref(&function.logical_id, binary);
                 values.set_attribute(&function.logical_id, "Arn", function_arn(binary));
             }
+            values.set_ref(function.role_logical_id(), role_name(&function.logical_id));
+        }
+        // The local stack creates the state machine under this name (the stack replaces
+        // it with the ARN the service returns, which is the same).
+        for machine in template.state_machines() {
+            values.set_ref(&machine.logical_id, state_machine_arn());
+        }
+        // The key exists only as a name here (see LOCAL_KEY_ID).
+        for key in template.resources_of_kind("AWS::KMS::Key") {
+            values.set_ref(&key.logical_id, LOCAL_KEY_ID);
+            values.set_attribute(&key.logical_id, "Arn", key_arn(LOCAL_KEY_ID));
         }
         Ok(LocalTemplate { template, values })
     }
@@ -107,6 +139,99 @@ impl LocalTemplate {
             .collect()
     }
 
+    /// The function built from `binary`: its environment, and its access (its role's
+    /// policies; calls refused in `mode`, logged in `log`).
+    pub fn function(
+        &self,
+        binary: &str,
+        mode: Mode,
+        log: &CallLog,
+    ) -> anyhow::Result<LocalFunction> {
+        let function = self
+            .template
+            .function_by_binary(binary)
+            .with_context(|| format!("the template has no function built from {binary}"))?;
+        let resolved = self
+            .template
+            .function_policies(function, &self.values)
+            .with_context(|| format!("the policies of {}", function.logical_id))?;
+        let policies = resolved
+            .iter()
+            .map(|p| Policy::parse(&p.source, &p.document))
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("the policies of {}", function.logical_id))?;
+        let access = Access::new(
+            &function.logical_id,
+            role_arn(&function.logical_id),
+            binary,
+            PolicySet::new(policies),
+            Self::identity(),
+        )
+        .with_encryption(self.encryption()?)
+        .with_mode(mode)
+        .with_log(log.clone());
+        Ok(LocalFunction {
+            logical_id: function.logical_id.clone(),
+            binary: binary.to_owned(),
+            environment: self.environment(binary)?,
+            access,
+        })
+    }
+
+    /// Every function (see [`LocalTemplate::function`]).
+    pub fn functions(&self, mode: Mode, log: &CallLog) -> anyhow::Result<LocalFunctions> {
+        self.template
+            .functions()
+            .filter_map(|f| f.binary.as_deref())
+            .map(|binary| Ok((binary.to_string(), self.function(binary, mode, log)?)))
+            .collect()
+    }
+
+    /// Where the local stack's ARNs are.
+    pub fn identity() -> Identity {
+        Identity {
+            partition: LOCAL_PARTITION.into(),
+            region: LOCAL_REGION.into(),
+            account: LOCAL_ACCOUNT.into(),
+        }
+    }
+
+    /// The template's tables and topics encrypted with a KMS key, and their keys.
+    pub fn encryption(&self) -> anyhow::Result<Vec<Encryption>> {
+        let mut out = Vec::new();
+        let kinds = [
+            (
+                "AWS::DynamoDB::Table",
+                &["SSESpecification", "KMSMasterKeyId"][..],
+                "Arn",
+            ),
+            ("AWS::SNS::Topic", &["KmsMasterKeyId"][..], ""),
+        ];
+        for (kind, key_path, attribute) in kinds {
+            for resource in self.template.resources_of_kind(kind) {
+                let Some(key) = resource.properties.path(key_path) else {
+                    continue;
+                };
+                let id = &resource.logical_id;
+                let key = self
+                    .values
+                    .resolve_string(key)
+                    .with_context(|| format!("{id}: {}", key_path.join(".")))?;
+                let resource = match attribute {
+                    "" => self.values.ref_of(id),
+                    attribute => self.values.attribute_of(id, attribute),
+                }
+                .with_context(|| format!("the local stack has no ARN for {id}"))?
+                .to_owned();
+                out.push(Encryption {
+                    resource,
+                    key: key_arn(&key),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The incident state machine, its definition substituted with the local function ARNs.
     pub fn workflow(&self) -> anyhow::Result<Workflow> {
         Workflow::from_template(&self.template, &self.values)
@@ -129,6 +254,20 @@ impl LocalTemplate {
                 bail!("the template declares several {kind}; the local stack creates one")
             }
         }
+    }
+}
+
+/// A role's name as SAM gives it in the local stack (without SAM's random suffix).
+fn role_name(logical_id: &str) -> String {
+    format!("{LOCAL_STACK_NAME}-{logical_id}Role")
+}
+
+/// A KMS key's ARN from what a `KMSMasterKeyId` holds: a key ARN, or a key id.
+fn key_arn(key: &str) -> String {
+    if key.starts_with("arn:") {
+        key.to_owned()
+    } else {
+        format!("arn:{LOCAL_PARTITION}:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:key/{key}")
     }
 }
 

@@ -10,6 +10,12 @@
 //! resolved on request against [`Values`]: the parameters, the pseudo parameters and the
 //! physical ids and attributes of the resources, which only the caller knows.
 //!
+//! The identity policies of every role the template deploys (a function's, the state
+//! machine's, an `AWS::IAM::Role`'s, with SAM policy templates expanded and attached
+//! `AWS::IAM::Policy` resources included) resolve the same way
+//! ([`Template::function_policies`], [`Template::state_machine_policies`],
+//! [`Template::role_policies`]).
+//!
 //! ```
 //! use cordon_template::{Template, Values};
 //!
@@ -46,7 +52,9 @@
 mod error;
 mod expr;
 mod parameter;
+mod policies;
 mod resolve;
+mod sam_policies;
 mod serverless;
 mod template;
 mod yaml;
@@ -54,6 +62,8 @@ mod yaml;
 pub use error::{Error, ResolveError};
 pub use expr::{Call, Expr, Form, Intrinsic, NotLiteral};
 pub use parameter::Parameter;
+pub use policies::ResolvedPolicy;
 pub use resolve::Values;
+pub use sam_policies::SAM_POLICY_TEMPLATES;
 pub use serverless::{EventSource, Function, Policy, Serverless, StateMachine};
 pub use template::{Resource, Template};

@@ -99,6 +99,18 @@ impl Values {
             .insert((logical_id.into(), attribute.into()), value.into());
     }
 
+    /// What `Ref <logical_id>` gives for a resource, if it is known.
+    pub fn ref_of(&self, logical_id: &str) -> Option<&str> {
+        self.refs.get(logical_id).map(String::as_str)
+    }
+
+    /// What `Fn::GetAtt <logical_id>.<attribute>` gives, if it is known.
+    pub fn attribute_of(&self, logical_id: &str, attribute: &str) -> Option<&str> {
+        self.attributes
+            .get(&(logical_id.to_owned(), attribute.to_owned()))
+            .map(String::as_str)
+    }
+
     /// `expr` with every intrinsic resolved, as JSON.
     pub fn resolve(&self, expr: &Expr) -> Result<Json, ResolveError> {
         Ok(match expr {

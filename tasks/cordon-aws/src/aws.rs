@@ -4,11 +4,13 @@
 //! to `Deps::build`, which asks it for the adapters it needs. Task crates never name an SDK
 //! type: everything they get from here is a cordon-aws adapter behind a narrow trait.
 //!
-//! Because every client is made here, a cross-cutting concern (an SDK interceptor that
-//! records each call a function makes, a retry or timeout setting) is added once, in the
-//! client constructors below, and reaches every adapter.
+//! Because every client is made here, a cross-cutting concern is added once, in the
+//! client constructors below, and reaches every adapter: the access guard
+//! ([`crate::access`]: an SDK interceptor that records each call a function makes and
+//! checks it against the function's policies) is one.
 use aws_config::SdkConfig;
 
+use crate::access::Access;
 use crate::dynamo::incidents::DynamoIncidentStore;
 use crate::dynamo::links::DynamoLinkStore;
 use crate::iam::IamIdentityStore;
@@ -28,6 +30,27 @@ pub async fn load_sdk_config() -> SdkConfig {
 #[derive(Debug, Clone)]
 pub struct Aws {
     config: SdkConfig,
+    /// Records and checks every call (the local stack, the least-privilege test).
+    access: Option<Access>,
+    /// Where Step Functions is, when not where the configuration says (the local stack's
+    /// own Step Functions service).
+    sfn_endpoint: Option<String>,
+}
+
+/// A service config builder with the access guard installed, when there is one.
+macro_rules! guarded {
+    ($self:ident, $sdk:ident) => {{
+        let mut builder = $sdk::config::Builder::from(&$self.config);
+        if let Some(access) = &$self.access {
+            builder = builder
+                .interceptor(crate::access::interceptor(access))
+                .http_client(crate::access::http_client(
+                    access,
+                    $self.config.http_client(),
+                ));
+        }
+        builder
+    }};
 }
 
 impl Aws {
@@ -38,7 +61,30 @@ impl Aws {
 
     /// Use a configuration the caller built (the local stack, the emulator tests).
     pub fn new(config: SdkConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            access: None,
+            sfn_endpoint: None,
+        }
+    }
+
+    /// Every client built from here on records its calls in `access`'s log, checked
+    /// against `access`'s policies (and, in `Mode::Enforce`, refused as AWS would refuse
+    /// them): see [`crate::access`].
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = Some(access);
+        self
+    }
+
+    /// The access guard, if one is installed.
+    pub fn access(&self) -> Option<&Access> {
+        self.access.as_ref()
+    }
+
+    /// Step Functions clients call `endpoint` (the local stack's Step Functions service).
+    pub fn with_sfn_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.sfn_endpoint = Some(endpoint.into());
+        self
     }
 
     /// The configuration, for code outside the task crates that talks to the SDK directly
@@ -48,23 +94,27 @@ impl Aws {
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.config)
+        aws_sdk_iam::Client::from_conf(guarded!(self, aws_sdk_iam).build())
     }
 
     pub fn sns(&self) -> aws_sdk_sns::Client {
-        aws_sdk_sns::Client::new(&self.config)
+        aws_sdk_sns::Client::from_conf(guarded!(self, aws_sdk_sns).build())
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.config)
+        aws_sdk_dynamodb::Client::from_conf(guarded!(self, aws_sdk_dynamodb).build())
     }
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
-        aws_sdk_sfn::Client::new(&self.config)
+        let mut builder = guarded!(self, aws_sdk_sfn);
+        if let Some(endpoint) = &self.sfn_endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        aws_sdk_sfn::Client::from_conf(builder.build())
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.config)
+        aws_sdk_sts::Client::from_conf(guarded!(self, aws_sdk_sts).build())
     }
 
     /// IAM users: read facts, attach and detach policies, keys, tags.

@@ -24,10 +24,13 @@
 //! - [`function`]: a function configured once, answering every invocation with its
 //!   configuration error when it has one; `lambda` (feature `lambda`) runs one on the
 //!   Lambda runtime, the whole `main` of every task crate;
+//! - [`access`]: the access guard, which records every call a function's clients make and
+//!   checks it against the function's own IAM policies (the local stack enforces them);
 //! - `fakes` (feature `fakes`), `testing` (feature `testing`): for other crates' tests.
 //!
 //! Endpoints come from `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`, which is how the
 //! tests and the local stack reach moto.
+pub mod access;
 pub mod aws;
 pub mod caller;
 pub mod clock;

@@ -13,6 +13,9 @@
 //!   stable rule ids;
 //! - [`policy_document`]: what an IAM policy document grants (administrator access,
 //!   trusted principals), shared by the detections and the response policy;
+//! - [`iam`]: what a set of identity policies allows, evaluated as IAM does (the
+//!   least-privilege check and the local stack's access guard), and the service
+//!   authorization data of the actions Cordon calls;
 //! - [`incident`]: deterministic incident ids (also the execution names);
 //! - [`policy`]: the response policy, detection → severity, disposition, containability
 //!   (`settings.rs`, `load.rs`, `assess.rs`, `containment.rs`);
@@ -31,6 +34,7 @@
 pub mod classify;
 pub mod error;
 pub mod event;
+pub mod iam;
 pub mod incident;
 pub mod model;
 pub mod notify;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use cordon::local::{Environments, LocalTemplate, Resources, StackNames};
+use cordon::local::{LocalFunctions, LocalTemplate, Resources, StackNames};
 use cordon_aws::DynamoIncidentStore;
 use cordon_aws::incidents::{IncidentRecord, IncidentStore};
 use cordon_core::TaskError;
@@ -106,8 +106,9 @@ pub struct Harness {
     pub sdk: SdkConfig,
     pub resources: Resources,
     pub clock: Arc<VirtualClock>,
-    /// Each function's environment, as the template gives it.
-    environments: Environments,
+    /// Each function's environment and policies, as the template gives them (calls the
+    /// policies do not allow are refused, as on AWS).
+    functions: LocalFunctions,
     lambdas: InProcessLambda,
     faults: Arc<Mutex<Faults>>,
     definition: Arc<Definition>,
@@ -136,11 +137,12 @@ impl Harness {
         template
             .set_approval_url("http://127.0.0.1:9/approvals")
             .unwrap_or_else(|e| panic!("{e:#}"));
-        let environments = template
-            .environments()
-            .unwrap_or_else(|e| panic!("the functions' environments: {e:#}"));
+        let calls = cordon_aws::access::CallLog::new();
+        let functions = template
+            .functions(cordon_aws::access::Mode::Enforce, &calls)
+            .unwrap_or_else(|e| panic!("the functions: {e:#}"));
         let lambdas = InProcessLambda::new();
-        cordon::local::register_handlers(&lambdas, &sdk, &environments)
+        cordon::local::register_handlers(&lambdas, &sdk, &functions)
             .unwrap_or_else(|e| panic!("registering the handlers: {e:#}"));
         let faults = Arc::new(Mutex::new(Faults::default()));
         let backend = FaultInjector {
@@ -162,7 +164,7 @@ impl Harness {
             sdk,
             resources,
             clock,
-            environments,
+            functions,
             lambdas,
             faults,
             definition: Arc::new(definition),
@@ -181,9 +183,9 @@ impl Harness {
 
     /// Re-registers `function` with one environment variable changed.
     pub fn reconfigure(&self, function: &str, key: &str, value: &str) {
-        let mut env = self.environments[function].clone();
-        env.insert(key.into(), value.into());
-        cordon::local::register_handler(&self.lambdas, function, &self.sdk, &env)
+        let mut reconfigured = self.functions[function].clone();
+        reconfigured.environment.insert(key.into(), value.into());
+        cordon::local::register_handler(&self.lambdas, &reconfigured, &self.sdk)
             .unwrap_or_else(|e| panic!("reconfiguring {function}: {e:#}"));
     }
 
