@@ -12,14 +12,20 @@
 //!   `root.rs` for calls no detector claims), and [`classify::rules`] is the catalogue of
 //!   stable rule ids;
 //! - [`policy_document`]: what an IAM policy document grants (administrator access,
-//!   trusted principals), shared by the detections and the response policy;
+//!   judged with the IAM evaluator; trusted principals), shared by the detections and the
+//!   response policy;
+//! - [`failures`]: failed console sign-ins counted per user and per IP (keys, windows,
+//!   escalation, a success after failures);
+//! - [`audit`]: the scheduled MFA compliance audit (the credential report, findings per
+//!   user, the EMF metrics);
 //! - [`iam`]: what a set of identity policies allows, evaluated as IAM does (the
 //!   least-privilege check and the local stack's access guard), and the service
 //!   authorization data of the actions Cordon calls;
 //! - [`incident`]: deterministic incident ids (also the execution names);
 //! - [`policy`]: the response policy, detection → severity, disposition, containability
 //!   (`settings.rs`, `load.rs`, `assess.rs`, `containment.rs`);
-//! - [`quarantine`], [`tags`]: what containment attaches to a user;
+//! - [`quarantine`], [`tags`]: what containment attaches (deny-all and force-MFA
+//!   policies on a user, the session-revocation policy on a role);
 //! - [`release`]: the record of a release (who, when, what was restored, drift);
 //! - [`notify`]: SNS notification rendering (`message.rs`, `sanitize.rs`, `render.rs`,
 //!   `actions.rs`).
@@ -31,9 +37,11 @@
 //! There is no import circle between files: a `mod.rs` uses its children, so they never
 //! use it and share items through sibling files. `tests/layout.rs` checks this, and that
 //! no file exceeds 800 lines.
+pub mod audit;
 pub mod classify;
 pub mod error;
 pub mod event;
+pub mod failures;
 pub mod iam;
 pub mod incident;
 pub mod model;
@@ -44,7 +52,7 @@ pub mod quarantine;
 pub mod release;
 pub mod tags;
 
-pub use classify::{Classification, classify};
+pub use classify::{Classification, classify, classify_in};
 pub use error::{TaskError, names};
 pub use model::{Assessment, Detection};
 pub use policy::ResponsePolicy;

@@ -148,7 +148,8 @@ fn default_dispositions_for_the_story() {
             Disposition::Auto,
         ),
         ("iam-put-user-policy-inline-admin.json", Disposition::Auto),
-        ("iam-add-user-to-group-admins.json", Disposition::Auto),
+        // A group's name decides nothing: without its policies read, a human decides.
+        ("iam-add-user-to-group-admins.json", Disposition::Approve),
         (
             "iam-create-access-key-for-other-user.json",
             Disposition::Approve,

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::classification::{Classification, Dismissal};
+use super::home::Home;
 use super::identity::{actor_from_record, validate_iam_user_name};
 use crate::error::TaskError;
 use crate::event::{CloudTrailRecord, Envelope, json_type_name, value_at};
 use crate::incident::incident_id_for_event;
-use crate::model::{AccountId, Actor, Detection, Principal, PrincipalKind};
+use crate::model::{Actor, Detection, Inspect, Principal, PrincipalKind};
 
 /// What a detector returns: a classification, or `InvalidEvent` for a malformed record.
 pub(super) type Verdict = Result<Classification, TaskError>;
@@ -31,13 +32,13 @@ pub(super) struct Call<'a> {
     pub(super) env: &'a Envelope,
     pub(super) rec: &'a CloudTrailRecord,
     pub(super) actor: Actor,
-    /// The account the record was checked to come from (see `home.rs`).
-    home: &'a AccountId,
+    /// The account the record was checked to come from (see `home.rs`), and the stack.
+    pub(super) home: &'a Home,
 }
 
 impl<'a> Call<'a> {
     /// `rec` must already have passed the home-account check.
-    pub(super) fn new(env: &'a Envelope, rec: &'a CloudTrailRecord, home: &'a AccountId) -> Self {
+    pub(super) fn new(env: &'a Envelope, rec: &'a CloudTrailRecord, home: &'a Home) -> Self {
         Call {
             env,
             rec,
@@ -48,7 +49,7 @@ impl<'a> Call<'a> {
 
     /// The home account: the record named no other.
     pub(super) fn account(&self) -> String {
-        self.home.to_string()
+        self.home.account.to_string()
     }
 
     fn region(&self) -> String {
@@ -134,7 +135,19 @@ impl<'a> Call<'a> {
         rule: &str,
         title: String,
         principal: Option<Principal>,
+        evidence: BTreeMap<String, Value>,
+    ) -> Verdict {
+        self.incident_inspecting(rule, title, principal, evidence, None)
+    }
+
+    /// [`Call::incident`], asking enrich to read `inspect` before it is judged.
+    pub(super) fn incident_inspecting(
+        &self,
+        rule: &str,
+        title: String,
+        principal: Option<Principal>,
         mut evidence: BTreeMap<String, Value>,
+        inspect: Option<Inspect>,
     ) -> Verdict {
         if let Some(ua) = self.rec.user_agent.as_deref() {
             let lower = ua.to_ascii_lowercase();
@@ -166,6 +179,7 @@ impl<'a> Call<'a> {
             user_agent: self.rec.user_agent.clone(),
             evidence,
             root_activity: self.is_root(),
+            inspect,
         }))
     }
 
@@ -193,6 +207,25 @@ impl<'a> Call<'a> {
                 .then(|| self.actor.name.clone())
                 .flatten()
         }))
+    }
+
+    /// A role of the home account by name, as the one to contain.
+    pub(super) fn role_principal(&self, name: String, arn: Option<String>) -> Principal {
+        Principal {
+            kind: PrincipalKind::Role,
+            name: Some(name),
+            arn,
+            account_id: Some(self.account()),
+            principal_id: None,
+        }
+    }
+
+    /// The call was made by CloudFormation on someone's behalf (a stack deployment):
+    /// `userIdentity.invokedBy` or `sourceIPAddress` is `cloudformation.amazonaws.com`.
+    pub(super) fn by_cloudformation(&self) -> bool {
+        const CFN: &str = "cloudformation.amazonaws.com";
+        self.rec.user_identity.invoked_by.as_deref() == Some(CFN)
+            || self.rec.source_ip_address.as_deref() == Some(CFN)
     }
 
     /// The caller is the IAM user `target` (case-insensitive, as IAM user names are).

@@ -50,6 +50,17 @@ pub(super) const DEACTIVATE_MFA_DEVICE: Detector = Detector {
     detect: deactivate_mfa,
 };
 
+/// `DeleteVirtualMFADevice`: an MFA device deleted (IAM requires it to be deactivated
+/// first, so this usually follows `DeactivateMFADevice`). The device's owner is not in the
+/// record, so the actor is the one to look at.
+pub(super) const DELETE_VIRTUAL_MFA_DEVICE: Detector = Detector {
+    event_source: sources::IAM,
+    event_names: &["DeleteVirtualMFADevice"],
+    rules: &[rules::MFA_DEVICE_DELETED],
+    examines_failed_calls: false,
+    detect: delete_virtual_mfa,
+};
+
 fn create_access_key(call: &Call<'_>) -> Verdict {
     let key = value_at(&call.rec.response_elements, &["accessKey"]);
     let key_id = key.and_then(|k| str_at(k, &["accessKeyId"]));
@@ -137,4 +148,23 @@ fn deactivate_mfa(call: &Call<'_>) -> Verdict {
     );
     let principal = target.map(|t| call.user_principal(t, None, None));
     call.incident(rules::MFA_DEACTIVATED, title, principal, ev)
+}
+
+fn delete_virtual_mfa(call: &Call<'_>) -> Verdict {
+    let serial = call.rec.request_str("serialNumber");
+    let mut ev = BTreeMap::new();
+    ev.insert("serialNumber".to_string(), json!(serial));
+    let title = format!(
+        "MFA device {} deleted by {}",
+        serial
+            .map(|s| s.rsplit('/').next().unwrap_or(s))
+            .unwrap_or("(unknown)"),
+        call.actor_name()
+    );
+    call.incident(
+        rules::MFA_DEVICE_DELETED,
+        title,
+        Some(call.actor_principal()),
+        ev,
+    )
 }

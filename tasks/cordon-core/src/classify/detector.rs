@@ -6,6 +6,8 @@ pub mod sources {
     pub const SIGNIN: &str = "signin.amazonaws.com";
     pub const IAM: &str = "iam.amazonaws.com";
     pub const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+    pub const EVENTS: &str = "events.amazonaws.com";
+    pub const STATES: &str = "states.amazonaws.com";
 }
 
 /// One detection. Each lives in the file of its family (`classify/users.rs`, …) as a

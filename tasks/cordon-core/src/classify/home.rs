@@ -15,6 +15,33 @@ use crate::error::TaskError;
 use crate::event::{CloudTrailRecord, Envelope, excerpt};
 use crate::model::AccountId;
 
+/// Where Cordon runs: the account it protects, and the CloudFormation stack whose name its
+/// own resources carry (rules `<stack>-…`, the state machine `<stack>-incidents`, the
+/// quarantine policy `<stack>-AutomatedSecurityQuarantine`), so that an attack on Cordon
+/// itself is recognised. Without a stack name those attacks are not recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    pub account: AccountId,
+    /// `CORDON_STACK_NAME` (`!Ref AWS::StackName`).
+    pub stack_name: Option<String>,
+}
+
+impl Home {
+    pub fn new(account: AccountId) -> Home {
+        Home {
+            account,
+            stack_name: None,
+        }
+    }
+
+    /// The stack whose resources are Cordon's own (an empty name is none).
+    pub fn with_stack(mut self, stack_name: impl Into<String>) -> Home {
+        let name = stack_name.into();
+        self.stack_name = (!name.trim().is_empty()).then(|| name.trim().to_string());
+        self
+    }
+}
+
 /// The fields whose account is checked. A rejection naming one of them is a rejection for
 /// the account, not for a malformed record ([`is_other_account`]).
 pub const ACCOUNT_FIELDS: [&str; 2] = [ENVELOPE_ACCOUNT, RECIPIENT_ACCOUNT];

@@ -38,10 +38,12 @@
 //! the template routes it.
 //!
 //! Files: `call.rs` (the record being classified and the builders detectors share),
-//! `home.rs` (the home-account check), `identity.rs` (the actor, IAM user names), one
-//! file per family (`signin.rs`, `users.rs`, `credentials.rs`, `admin_grants.rs`,
-//! `roles.rs`, `cloudtrail.rs` with `event_selectors.rs`, `root.rs`). What an IAM policy
-//! document grants is [`crate::policy_document`].
+//! `home.rs` (the home account and stack), `own.rs` (Cordon's own resources, by the
+//! stack's name), `identity.rs` (the actor, IAM user names), one file per family
+//! (`signin.rs`, `users.rs`, `credentials.rs`, `admin_grants.rs`, `roles.rs`,
+//! `providers.rs`, `tampering.rs`, `cloudtrail.rs` with `event_selectors.rs`, `root.rs`),
+//! and `audit.rs` (the MFA audit's findings, which reach the workflow as events of their
+//! own). What an IAM policy document grants is [`crate::policy_document`].
 use serde_json::Value;
 
 use crate::error::TaskError;
@@ -49,6 +51,7 @@ use crate::event::{excerpt, parse_cloudtrail, parse_envelope};
 use crate::model::AccountId;
 
 mod admin_grants;
+mod audit;
 mod call;
 mod classification;
 mod cloudtrail;
@@ -57,33 +60,44 @@ mod detector;
 mod event_selectors;
 mod home;
 mod identity;
+mod own;
+mod providers;
 mod roles;
 mod root;
 pub mod rules;
 mod signin;
+mod tampering;
 mod users;
 
 use call::{Call, Verdict};
 use detector::sources;
 
+pub use audit::{FINDING_DETAIL_TYPE, FINDING_SOURCE, finding_event};
 pub use classification::{Classification, Dismissal};
 pub use detector::Detector;
-pub use home::{ACCOUNT_FIELDS, is_other_account};
+pub use home::{ACCOUNT_FIELDS, Home, is_other_account};
 pub use identity::{HIDDEN_USER_NAME, actor_from_record, validate_iam_user_name};
 
 /// Every detector, by family. Each claims its own calls; see [`Detector`].
 pub const DETECTORS: &[Detector] = &[
     signin::CONSOLE_LOGIN,
+    signin::ROOT_PASSWORD,
     users::CREATE_USER,
     users::DELETE_USER,
+    users::UPDATE_USER,
     credentials::CREATE_ACCESS_KEY,
     credentials::CREATE_LOGIN_PROFILE,
     credentials::UPDATE_LOGIN_PROFILE,
     credentials::DEACTIVATE_MFA_DEVICE,
-    admin_grants::ATTACH_USER_POLICY,
-    admin_grants::PUT_USER_POLICY,
+    credentials::DELETE_VIRTUAL_MFA_DEVICE,
+    admin_grants::GRANT_POLICY,
     admin_grants::ADD_USER_TO_GROUP,
+    admin_grants::POLICY_VERSION,
     roles::EXTERNAL_TRUST,
+    providers::IDENTITY_PROVIDERS,
+    tampering::CONTAINMENT_REMOVED,
+    tampering::RULES,
+    tampering::WORKFLOW,
     cloudtrail::LOGGING_STOPPED,
     cloudtrail::TRAIL_SETTINGS,
 ];
@@ -96,11 +110,22 @@ pub fn detector_for(event_source: &str, event_name: &str) -> Option<&'static Det
 }
 
 /// Classifies one EventBridge event (the raw JSON a rule target receives) for the stack
-/// whose account is `home`. An event of another account is rejected.
+/// whose account is `home`. An event of another account is rejected. Attacks on Cordon's
+/// own resources need the stack's name: see [`classify_in`].
 pub fn classify(raw: &Value, home: &AccountId) -> Result<Classification, TaskError> {
+    classify_in(raw, &Home::new(home.clone()))
+}
+
+/// Classifies one EventBridge event for the stack `home` (its account, and its name, which
+/// Cordon's own resources carry).
+pub fn classify_in(raw: &Value, home: &Home) -> Result<Classification, TaskError> {
     let env = parse_envelope(raw)?;
+    if audit::is_finding(&env) {
+        home::check_envelope(&env, &home.account)?;
+        return audit::finding(&env, &home.account);
+    }
     if env.is_scheduled() || !env.is_cloudtrail() {
-        home::check_envelope(&env, home)?;
+        home::check_envelope(&env, &home.account)?;
         if env.is_scheduled() {
             return Ok(Classification::AuditTrigger {
                 rule_arn: env.resources.first().cloned(),
@@ -117,8 +142,8 @@ pub fn classify(raw: &Value, home: &AccountId) -> Result<Classification, TaskErr
     }
     // A record that cannot be read is rejected as such, whatever account it names.
     let rec = parse_cloudtrail(&env.detail)?;
-    home::check_envelope(&env, home)?;
-    home::check_record(&rec, home)?;
+    home::check_envelope(&env, &home.account)?;
+    home::check_record(&rec, &home.account)?;
     classify_call(&Call::new(&env, &rec, home))
 }
 
@@ -187,13 +212,15 @@ mod tests {
 
     #[test]
     fn every_incident_rule_has_one_home() {
-        // Raised outside the detectors: the unclaimed-call fallback and the MFA audit.
-        let elsewhere = [rules::ROOT_API_CALL, rules::AUDIT_MFA_MISSING];
+        // Raised outside the detectors: the unclaimed-call fallback, the MFA audit's
+        // findings and the failed sign-in counter.
         let mut homes: Vec<&str> = DETECTORS
             .iter()
             .flat_map(|d| d.rules.iter().copied())
             .collect();
-        homes.extend(elsewhere);
+        homes.push(rules::ROOT_API_CALL);
+        homes.push(rules::CONSOLE_LOGIN_AFTER_FAILURES);
+        homes.extend(rules::AUDIT_RULES);
         for rule in rules::INCIDENT_RULES {
             let n = homes.iter().filter(|r| *r == rule).count();
             assert_eq!(n, 1, "{rule} is raised by {n} detectors");

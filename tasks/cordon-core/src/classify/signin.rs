@@ -25,6 +25,48 @@ pub(super) const CONSOLE_LOGIN: Detector = Detector {
     detect: console_login,
 };
 
+/// `PasswordUpdated` and `PasswordRecoveryCompleted`: the root user's password changed in
+/// the console, or reset through "Forgot password". Whoever did it controls the account.
+pub(super) const ROOT_PASSWORD: Detector = Detector {
+    event_source: sources::SIGNIN,
+    event_names: &["PasswordUpdated", "PasswordRecoveryCompleted"],
+    rules: &[rules::ROOT_PASSWORD_CHANGED],
+    examines_failed_calls: false,
+    detect: root_password,
+};
+
+fn root_password(call: &Call<'_>) -> Verdict {
+    let rec = call.rec;
+    let result = str_at(&rec.response_elements, &[&rec.event_name]);
+    if !call.is_root() {
+        return call.none(format!(
+            "{} by a {} identity (only the root user's password changes are watched)",
+            rec.event_name,
+            call.actor.kind.as_str()
+        ));
+    }
+    if !result.is_some_and(|r| r.eq_ignore_ascii_case("success")) {
+        return call.none(format!(
+            "{} for the root user did not succeed ({}); nothing changed",
+            rec.event_name,
+            result.map(excerpt).unwrap_or_else(|| "no result".into())
+        ));
+    }
+    let mut ev = BTreeMap::new();
+    ev.insert("passwordAction".to_string(), json!(rec.event_name));
+    let title = if rec.event_name == "PasswordRecoveryCompleted" {
+        "Root user password reset through password recovery"
+    } else {
+        "Root user password changed"
+    };
+    call.incident(
+        rules::ROOT_PASSWORD_CHANGED,
+        title.to_string(),
+        Some(call.root_principal()),
+        ev,
+    )
+}
+
 /// Whether the sign-in used MFA, as `infra/template.yaml`'s `ConsoleSignInRule` reads it:
 /// `additionalEventData.MFAUsed` says `Yes` (any case); without `MFAUsed`, an
 /// `MFAIdentifier` shows the device used. Anything else (`No`, a missing field, a value

@@ -30,6 +30,17 @@ pub(super) const DELETE_USER: Detector = Detector {
     detect: delete_user,
 };
 
+/// `UpdateUser` with `newUserName`: a user renamed. A rename slips past lists that name
+/// users, and dresses a backdoor in a familiar name; the renamed user is the one to
+/// contain, under its new name. A path change alone is not an incident.
+pub(super) const UPDATE_USER: Detector = Detector {
+    event_source: sources::IAM,
+    event_names: &["UpdateUser"],
+    rules: &[rules::USER_RENAMED],
+    examines_failed_calls: false,
+    detect: update_user,
+};
+
 fn create_user(call: &Call<'_>) -> Verdict {
     if let Some(code) = call.rec.error_code.as_deref() {
         return call.none(format!(
@@ -109,4 +120,28 @@ fn delete_user(call: &Call<'_>) -> Verdict {
     );
     // The target no longer exists: the one to contain is the actor.
     call.incident(rules::USER_DELETED, title, Some(call.actor_principal()), ev)
+}
+
+fn update_user(call: &Call<'_>) -> Verdict {
+    let old = call.request_user_name("userName")?;
+    let Some(new) = call.request_user_name("newUserName")? else {
+        return call.none(format!(
+            "UpdateUser of {} by {} does not rename it",
+            old.as_deref().unwrap_or("(unknown)"),
+            call.actor_name()
+        ));
+    };
+    let mut ev = BTreeMap::new();
+    ev.insert("oldUserName".to_string(), json!(old));
+    ev.insert("newUserName".to_string(), json!(new));
+    if let Some(p) = call.rec.request_str("newPath") {
+        ev.insert("newPath".into(), json!(p));
+    }
+    let title = format!(
+        "IAM user {} renamed to {new} by {}",
+        old.as_deref().unwrap_or("(unknown)"),
+        call.actor_name()
+    );
+    let principal = call.user_principal(new, None, None);
+    call.incident(rules::USER_RENAMED, title, Some(principal), ev)
 }

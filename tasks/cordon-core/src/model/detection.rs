@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::identity::{Actor, Principal};
+use super::inspection::Inspect;
 
 /// What the detection engine found in one event: the input of every later step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,4 +36,8 @@ pub struct Detection {
     pub evidence: BTreeMap<String, serde_json::Value>,
     /// The call was made by the account root user.
     pub root_activity: bool,
+    /// What enrich must read before the detection is judged (a grant the event names but
+    /// does not carry). Absent when the event says everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspect: Option<Inspect>,
 }

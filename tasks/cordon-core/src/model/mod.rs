@@ -5,7 +5,8 @@
 //!
 //! Files: `account.rs` (the home account id), `detection.rs` (what a rule found),
 //! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
-//! `user.rs` (IAM user facts and the pre-containment snapshot), `status.rs` (an incident's
+//! `user.rs` (IAM user facts and the pre-containment snapshot), `role.rs` (IAM role facts),
+//! `inspection.rs` (grants an event names but does not carry, and what enrich read of them), `status.rs` (an incident's
 //! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
 //! it on).
 mod account;
@@ -13,6 +14,8 @@ mod assessment;
 mod detection;
 mod failure;
 mod identity;
+mod inspection;
+mod role;
 mod status;
 mod user;
 
@@ -21,5 +24,7 @@ pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
 pub use failure::{CaughtError, ErrorText};
 pub use identity::{Actor, Principal, PrincipalKind};
+pub use inspection::{Inspect, Inspection};
+pub use role::RoleFacts;
 pub use status::IncidentStatus;
 pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};

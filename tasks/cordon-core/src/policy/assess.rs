@@ -3,27 +3,46 @@
 //!
 //! Evidence this reads (written by the detections in [`mod@crate::classify`]):
 //! `suspiciousUserAgent`, `mfaUsed`, `adminPolicyConfirmed`, `trustPolicyParsed`,
-//! `trailSettingsParsed`, and
-//! `failureCount`/`failureThresholdReached` from the failed sign-in counter (not built yet).
+//! `trailSettingsParsed`, and `failureCount`/`failureThresholdReached` from the failed
+//! sign-in counter ([`crate::failures`]). What enrich read comes as [`Facts`].
 use serde_json::Value;
 
 use super::containment::is_own_role;
+use super::facts::{
+    Facts, Judged, holds_admin_rights, judge_inspection, not_held, role_not_containable,
+    role_principal,
+};
 use super::settings::ResponsePolicy;
 use crate::classify::rules;
 use crate::error::TaskError;
 use crate::model::{Assessment, Detection, Disposition, PrincipalKind, Severity, UserFacts};
-use crate::policy_document::{is_admin_group_name, is_admin_managed_policy};
 
 impl ResponsePolicy {
-    /// Severity and disposition for a detection. Never drops an incident: the lowest
-    /// outcome is `ignore` (recorded, no notification), only for allowlisted actors or
-    /// when configured.
+    /// Severity and disposition for a detection, knowing only the target user's facts
+    /// (see [`ResponsePolicy::assess_with`]).
     pub fn assess(
         &self,
         detection: &Detection,
         facts: Option<&UserFacts>,
         own_role_arns: &[String],
     ) -> Assessment {
+        let facts = Facts {
+            user: facts,
+            ..Facts::default()
+        };
+        self.assess_with(detection, &facts, own_role_arns)
+    }
+
+    /// Severity and disposition for a detection, from everything enrich read. Never drops
+    /// an incident: the lowest outcome is `ignore` (recorded, no notification), only for
+    /// allowlisted actors, grants that turned out to grant nothing, or when configured.
+    pub fn assess_with(
+        &self,
+        detection: &Detection,
+        all: &Facts<'_>,
+        own_role_arns: &[String],
+    ) -> Assessment {
+        let facts = all.user;
         let d = detection;
         let mut reasons = Vec::new();
         let base = self.rule_response(&d.rule);
@@ -42,6 +61,49 @@ impl ResponsePolicy {
         ));
 
         let ev_bool = |k: &str| d.evidence.get(k).and_then(Value::as_bool);
+
+        // What enrich read of a grant the event did not carry.
+        let mut inspection_uncertain = false;
+        match judge_inspection(d, all) {
+            None => {}
+            Some(Judged::Confirmed(why)) => reasons.push(why),
+            Some(Judged::Harmless(why)) => {
+                let to = if ev_bool("adminPolicyConfirmed") == Some(true) {
+                    Disposition::Notify
+                } else {
+                    Disposition::Ignore
+                };
+                if rank(to) < rank(disposition) {
+                    disposition = to;
+                }
+                severity = severity.min(Severity::Low);
+                reasons.push(format!("{why}: {}", disposition.as_str()));
+            }
+            Some(Judged::Unattached(why)) => {
+                if rank(Disposition::Notify) < rank(disposition) {
+                    disposition = Disposition::Notify;
+                }
+                reasons.push(format!("{why}: notify"));
+            }
+            Some(Judged::Uncertain(why)) => {
+                inspection_uncertain = true;
+                reasons.push(why);
+            }
+        }
+
+        // Containment undone: contain again what Cordon holds contained.
+        if let Some(why) = not_held(d, all) {
+            severity = severity.min(Severity::Medium);
+            if rank(Disposition::Notify) < rank(disposition) {
+                disposition = Disposition::Notify;
+            }
+            reasons.push(why);
+        } else if d.rule == rules::QUARANTINE_TAMPERED {
+            reasons.push(format!(
+                "held contained by incident {}: contained again",
+                all.contained_by.unwrap_or("(unknown)")
+            ));
+        }
 
         // Severity adjustments.
         if d.rule == rules::CONSOLE_LOGIN_FAILED
@@ -102,7 +164,8 @@ impl ResponsePolicy {
         }
 
         // Uncertain detections go to a human.
-        let uncertain = ev_bool("adminPolicyConfirmed") == Some(false)
+        let uncertain = inspection_uncertain
+            || (d.inspect.is_none() && ev_bool("adminPolicyConfirmed") == Some(false))
             || ev_bool("trustPolicyParsed") == Some(false)
             || ev_bool("trailSettingsParsed") == Some(false);
         if uncertain && disposition == Disposition::Auto {
@@ -119,7 +182,9 @@ impl ResponsePolicy {
             .allowlist_identity()
             .is_some_and(|id| own_role_arns.iter().any(|r| r == id))
             || is_own_role(&d.actor.as_principal(), own_role_arns);
+        // An attack on Cordon is judged on what it did, never on who says they did it.
         let allowlisted = d.actor.kind != PrincipalKind::Root
+            && !rules::TAMPER_RULES.contains(&d.rule.as_str())
             && (own_actor || self.is_actor_allowlisted(&d.actor));
         if allowlisted {
             if rank(self.allowlisted_disposition) < rank(disposition) {
@@ -151,13 +216,25 @@ impl ResponsePolicy {
                 {
                     p.arn = Some(f.arn.clone());
                 }
-                match self.check_containable(&p, own_role_arns) {
+                let role = matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole);
+                let checked = if role {
+                    self.check_containable(&p, own_role_arns).and_then(|()| {
+                        self.check_containable(&role_principal(&p, all), own_role_arns)
+                    })
+                } else {
+                    self.check_containable(&p, own_role_arns)
+                };
+                match checked {
                     Err(TaskError::ProtectedPrincipal { reason, .. }) => (false, Some(reason)),
                     Err(e) => (false, Some(e.to_string())),
+                    Ok(()) if role => match role_not_containable(&p, all, &d.account) {
+                        Some(why) => (false, Some(why)),
+                        None => (true, None),
+                    },
                     Ok(()) if p.kind != PrincipalKind::IamUser => (
                         false,
                         Some(format!(
-                            "{} is a {}, not an IAM user; Cordon only contains IAM users",
+                            "{} is a {}; Cordon contains IAM users and roles' sessions only",
                             p.display_name(),
                             p.kind.as_str()
                         )),
@@ -208,11 +285,4 @@ fn failure_escalation(base: Severity, failures: u64, threshold: u32) -> Severity
         Severity::High
     };
     base.max(floor)
-}
-
-fn holds_admin_rights(f: &UserFacts) -> bool {
-    f.attached_policies
-        .iter()
-        .any(|p| is_admin_managed_policy(&p.arn))
-        || f.groups.iter().any(|g| is_admin_group_name(g))
 }

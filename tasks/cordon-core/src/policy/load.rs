@@ -20,6 +20,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "attach_force_mfa_policy",
     "failure_window_seconds",
     "failure_threshold",
+    "audit_key_max_age_days",
+    "audit_key_max_unused_days",
 ];
 
 fn cfg_err(field: &str, msg: impl std::fmt::Display) -> TaskError {
@@ -57,6 +59,7 @@ impl ResponsePolicy {
             TaskError::Config("response policy must be a JSON object".to_string())
         })?;
         let mut p = ResponsePolicy::default();
+        let mut audit_disposition_set = false;
         for (key, v) in obj {
             match key.as_str() {
                 "rules" => {
@@ -75,6 +78,9 @@ impl ResponsePolicy {
                             ));
                         }
                         let ov: RuleOverride = field(ov, &name)?;
+                        if rule == rules::AUDIT_MFA_MISSING && ov.disposition.is_some() {
+                            audit_disposition_set = true;
+                        }
                         let base = p.rule_response(rule);
                         p.rules.insert(
                             rule.clone(),
@@ -141,6 +147,17 @@ impl ResponsePolicy {
                     }
                     p.failure_threshold = n;
                 }
+                "audit_key_max_age_days" | "audit_key_max_unused_days" => {
+                    let days: Option<u32> = field(v, key)?;
+                    if days == Some(0) {
+                        return Err(cfg_err(key, "must be at least 1 (or null: not checked)"));
+                    }
+                    if key == "audit_key_max_age_days" {
+                        p.audit_key_max_age_days = days;
+                    } else {
+                        p.audit_key_max_unused_days = days;
+                    }
+                }
                 other => {
                     return Err(cfg_err(
                         other,
@@ -148,6 +165,17 @@ impl ResponsePolicy {
                     ));
                 }
             }
+        }
+        // The force-MFA remediation runs on audit findings only if they are contained.
+        if p.attach_force_mfa_policy && !audit_disposition_set {
+            let base = p.rule_response(rules::AUDIT_MFA_MISSING);
+            p.rules.insert(
+                rules::AUDIT_MFA_MISSING.to_string(),
+                RuleResponse {
+                    disposition: Disposition::Auto,
+                    ..base
+                },
+            );
         }
         Ok(p)
     }

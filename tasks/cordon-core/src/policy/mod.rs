@@ -27,10 +27,30 @@
 //! | `signin.root-console-login-failed` | high | notify | |
 //! | `signin.console-login-no-mfa` | medium | approve | |
 //! | `signin.console-login-failed` | medium (low for unknown user names) | notify | escalated by the failed sign-in count |
-//! | `audit.mfa-missing` | medium | notify | optional force-MFA remediation |
+//! | `audit.mfa-missing` | medium | notify (auto with `attach_force_mfa_policy`) | the force-MFA remediation, not a quarantine |
+//! | `audit.root-mfa-missing` | critical | notify | root is never contained |
+//! | `audit.access-key-stale` | low | notify | only when the key limits are set |
+//! | `iam.admin-granted-to-role` | critical | approve | revokes the role's older sessions |
+//! | `iam.admin-granted-to-group` | critical | approve | contains the actor (a group is not a principal) |
+//! | `iam.admin-policy-version` | critical | approve | contains the actor; notify when the policy is attached to nothing |
+//! | `iam.identity-provider-changed` | high | approve | contains the actor |
+//! | `iam.mfa-device-deleted` | high | notify | |
+//! | `iam.user-renamed` | high | notify | |
+//! | `iam.aws-compromised-key-quarantine` | critical | auto | AWS found the key in public |
+//! | `signin.root-password-changed` | critical | notify | root is never contained |
+//! | `signin.console-login-after-failures` | high | approve | a guessed password |
+//! | `cordon.quarantine-tampered` | critical | auto | contained again (notify when Cordon does not hold it contained) |
+//! | `cordon.quarantine-policy-changed` | critical | approve | contains the actor |
+//! | `cordon.rules-tampered` | critical | approve | contains the actor |
+//! | `cordon.workflow-tampered` | critical | approve | contains the actor |
 //! | any other rule (`default_rule`) | high | approve | uncertain: ask a human |
 //!
-//! Then [`ResponsePolicy::assess`] adjusts:
+//! Then [`ResponsePolicy::assess_with`] adjusts, from the detection and what enrich read
+//! ([`Facts`]):
+//! - a grant enrich read (a customer-managed policy, a policy version, a group's policies):
+//!   no administrator access → `ignore` (or `notify` when the event itself showed one),
+//!   attached to nothing → `notify`, unreadable → never `auto`;
+//! - containment undone on a principal no `CONTAINED` incident holds → `notify`, medium;
 //! - root activity → critical; a suspicious user agent (Kali, Parrot, …) → one level up;
 //!   a target that already holds admin rights (from enrich's facts) → one level up;
 //! - repeated failed sign-ins (`failureCount` evidence that reached `failure_threshold`)
@@ -39,22 +59,27 @@
 //!   `auto`, it is `approve`;
 //! - an allowlisted actor (session issuer role ARN for assumed roles; `*` suffix = prefix
 //!   match) or Cordon's own role → `allowlisted_disposition` (`notify` by default). Root is
-//!   never allowlisted;
+//!   never allowlisted, and neither is anyone for an attack on Cordon (`cordon.*`);
 //! - a principal that cannot be contained (root, Cordon's own roles, `protected_principals`,
-//!   unknown, not an IAM user) → never `auto` or `approve`: `notify`;
+//!   unknown, a role that is missing, in another account, service-linked or managed by
+//!   Identity Center, anything but a user or a role) → never `auto` or `approve`: `notify`;
 //! - root activity is never `ignore`.
 //!
 //! Other defaults: `approval_timeout_seconds` 3600, `on_approval_timeout` `notify`,
 //! `deactivate_access_keys`, `delete_login_profile` and `attach_force_mfa_policy` false,
-//! `failure_window_seconds` 900, `failure_threshold` 5.
+//! `failure_window_seconds` 900, `failure_threshold` 5, `audit_key_max_age_days` and
+//! `audit_key_max_unused_days` unset (not checked).
 //!
 //! Files: `settings.rs` (the policy's fields and built-in defaults), `load.rs` (reading and
-//! validating the JSON), `assess.rs` (severity and disposition of a detection),
+//! validating the JSON), `assess.rs` (severity and disposition of a detection), `facts.rs`
+//! (what enrich read, and the judgements made from it),
 //! `containment.rs` (allowlisted actors, protected principals, Cordon's own roles).
 mod assess;
 mod containment;
+mod facts;
 mod load;
 mod settings;
 
 pub use containment::pattern_matches;
+pub use facts::Facts;
 pub use settings::{ResponsePolicy, RuleOverride, RuleResponse, default_rule_table};

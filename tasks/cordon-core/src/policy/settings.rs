@@ -41,13 +41,21 @@ pub struct ResponsePolicy {
     pub deactivate_access_keys: bool,
     pub delete_login_profile: bool,
     /// Attach the force-MFA policy for MFA findings (`signin.console-login-no-mfa`,
-    /// `iam.mfa-deactivated`, `audit.mfa-missing`).
+    /// `iam.mfa-deactivated`, `iam.mfa-device-deleted`, `audit.mfa-missing`; see
+    /// [`crate::quarantine::Plan`]). Turning it on makes `audit.mfa-missing` `auto`
+    /// unless its rule entry says otherwise: the remediation then runs on every finding.
     pub attach_force_mfa_policy: bool,
-    /// Sliding window and threshold of the failed sign-in counter. [`Self::assess`]
-    /// escalates a detection whose `failureCount` evidence reached the threshold; the
-    /// counter that writes that evidence is not built yet.
+    /// The window and threshold of the failed sign-in counter ([`crate::failures`]): a
+    /// key's window opens at its first failure and lasts `failure_window_seconds`; the
+    /// failure that reaches `failure_threshold` (and twice it) escalates the incident.
     pub failure_window_seconds: u64,
     pub failure_threshold: u32,
+    /// The MFA audit flags active access keys last rotated more than this many days ago
+    /// (`audit.access-key-stale`); `None`: not checked.
+    pub audit_key_max_age_days: Option<u32>,
+    /// The MFA audit flags active access keys unused for more than this many days;
+    /// `None`: not checked.
+    pub audit_key_max_unused_days: Option<u32>,
 }
 
 fn rr(severity: Severity, disposition: Disposition) -> RuleResponse {
@@ -82,6 +90,21 @@ pub fn default_rule_table() -> BTreeMap<String, RuleResponse> {
         (rules::CONSOLE_LOGIN_NO_MFA, rr(Medium, Approve)),
         (rules::CONSOLE_LOGIN_FAILED, rr(Medium, Notify)),
         (rules::AUDIT_MFA_MISSING, rr(Medium, Notify)),
+        (rules::AUDIT_ROOT_MFA_MISSING, rr(Critical, Notify)),
+        (rules::AUDIT_ACCESS_KEY_STALE, rr(Low, Notify)),
+        (rules::ADMIN_GRANTED_TO_ROLE, rr(Critical, Approve)),
+        (rules::ADMIN_GRANTED_TO_GROUP, rr(Critical, Approve)),
+        (rules::ADMIN_POLICY_VERSION, rr(Critical, Approve)),
+        (rules::IDENTITY_PROVIDER_CHANGED, rr(High, Approve)),
+        (rules::MFA_DEVICE_DELETED, rr(High, Notify)),
+        (rules::USER_RENAMED, rr(High, Notify)),
+        (rules::AWS_COMPROMISED_KEY_QUARANTINE, rr(Critical, Auto)),
+        (rules::ROOT_PASSWORD_CHANGED, rr(Critical, Notify)),
+        (rules::CONSOLE_LOGIN_AFTER_FAILURES, rr(High, Approve)),
+        (rules::QUARANTINE_TAMPERED, rr(Critical, Auto)),
+        (rules::QUARANTINE_POLICY_CHANGED, rr(Critical, Approve)),
+        (rules::RULES_TAMPERED, rr(Critical, Approve)),
+        (rules::WORKFLOW_TAMPERED, rr(Critical, Approve)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -103,6 +126,8 @@ impl Default for ResponsePolicy {
             attach_force_mfa_policy: false,
             failure_window_seconds: 900,
             failure_threshold: 5,
+            audit_key_max_age_days: None,
+            audit_key_max_unused_days: None,
         }
     }
 }
@@ -111,5 +136,21 @@ impl ResponsePolicy {
     /// Severity and disposition configured for `rule` (or `default_rule`).
     pub fn rule_response(&self, rule: &str) -> RuleResponse {
         self.rules.get(rule).copied().unwrap_or(self.default_rule)
+    }
+
+    /// The failed sign-in counter's window and threshold.
+    pub fn failure_window(&self) -> crate::failures::FailureWindow {
+        crate::failures::FailureWindow {
+            seconds: self.failure_window_seconds,
+            threshold: self.failure_threshold,
+        }
+    }
+
+    /// The MFA audit's optional access-key limits.
+    pub fn audit_settings(&self) -> crate::audit::AuditSettings {
+        crate::audit::AuditSettings {
+            key_max_age_days: self.audit_key_max_age_days,
+            key_max_unused_days: self.audit_key_max_unused_days,
+        }
     }
 }

@@ -6,24 +6,90 @@
 //! that knowledge lives here once.
 //!
 //! CloudTrail carries a document as a JSON object, a JSON string or a URL-encoded JSON
-//! string; [`PolicyDocument::parse`] reads all three. Analysis is lenient: a statement of
-//! an unexpected shape grants nothing and trusts no one.
+//! string; [`PolicyDocument::parse`] reads all three.
+//!
+//! "Administrator" means what a document grants, not what it is called ([`grants`]):
+//! every action (effectively `*`), every IAM action (`iam:*`), `iam:PassRole` on any role,
+//! or one of the well-known IAM privilege-escalation actions on any user, role, group or
+//! policy. It is decided with the IAM evaluator ([`crate::iam`]). The AWS-managed policies
+//! known to grant it ([`ADMIN_MANAGED_POLICIES`]) are recognised by ARN, because an event
+//! that attaches one does not carry its document.
 use serde_json::Value;
 
-/// AWS-managed policies treated as administrator-equivalent when attached to a user.
+mod grants;
+
+pub use grants::{Grant, Grants, grants};
+
+/// AWS-managed policies that grant administrator access (by the definition above), by
+/// name: AWS publishes their documents, which never narrow.
 pub const ADMIN_MANAGED_POLICIES: &[&str] = &[
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws:iam::aws:policy/IAMFullAccess",
-    "arn:aws:iam::aws:policy/AdministratorAccess-Amplify",
+    "AdministratorAccess",
+    "IAMFullAccess",
+    "AdministratorAccess-Amplify",
+    "AdministratorAccess-AWSElasticBeanstalk",
 ];
 
-/// `true` for AWS-managed admin-equivalent policies (see [`ADMIN_MANAGED_POLICIES`]).
-pub fn is_admin_managed_policy(arn: &str) -> bool {
-    ADMIN_MANAGED_POLICIES.contains(&arn)
+/// AWS's own quarantine policies, which AWS attaches to a user whose access key it found
+/// exposed in public.
+pub const AWS_COMPROMISED_KEY_POLICIES: &[&str] = &[
+    "AWSCompromisedKeyQuarantine",
+    "AWSCompromisedKeyQuarantineV2",
+    "AWSCompromisedKeyQuarantineV3",
+];
+
+/// The name of an AWS-managed policy (`arn:<partition>:iam::aws:policy/<path><name>`), in
+/// any partition; `None` for anything else.
+pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some("iam"), Some(""), Some("aws"), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    resource
+        .strip_prefix("policy/")
+        .and_then(|p| p.rsplit('/').next())
+        .filter(|n| !n.is_empty())
 }
 
-/// Heuristic for administrator groups: the name contains "admin" (any case). Cordon does
-/// not read a group's policies, so membership of such a group counts as an admin grant.
+/// `true` for the AWS-managed policies that grant administrator access (see
+/// [`ADMIN_MANAGED_POLICIES`]), in any partition.
+pub fn is_admin_managed_policy(arn: &str) -> bool {
+    aws_managed_policy_name(arn).is_some_and(|n| ADMIN_MANAGED_POLICIES.contains(&n))
+}
+
+/// `true` for AWS's compromised-key quarantine policies ([`AWS_COMPROMISED_KEY_POLICIES`]).
+pub fn is_aws_compromised_key_policy(arn: &str) -> bool {
+    aws_managed_policy_name(arn).is_some_and(|n| AWS_COMPROMISED_KEY_POLICIES.contains(&n))
+}
+
+/// The account of a customer-managed policy ARN (`arn:<p>:iam::<account>:policy/...`).
+pub fn customer_policy_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.starts_with("policy/"))
+    .then_some(account)
+}
+
+/// The name-only fallback for administrator groups: the name contains "admin" (any
+/// case). Used only when a group's policies cannot be read; what the group's policies
+/// grant decides otherwise.
 pub fn is_admin_group_name(name: &str) -> bool {
     name.to_ascii_lowercase().contains("admin")
 }
@@ -63,12 +129,16 @@ impl PolicyDocument {
         }
     }
 
-    /// The statements that grant administrator access (see [`Statement::grants_admin`]),
+    /// The Allow statements that on their own grant administrator access (see [`grants`]),
     /// as written, for evidence.
-    pub fn admin_statements(&self) -> Vec<Value> {
+    pub fn admin_statements(&self, account: &str) -> Vec<Value> {
         self.statements()
             .into_iter()
-            .filter(Statement::grants_admin)
+            .filter(|st| st.allows())
+            .filter(|st| {
+                let alone = PolicyDocument(serde_json::json!({"Statement": [st.as_json()]}));
+                grants(&alone, account).is_admin()
+            })
             .map(|st| st.as_json().clone())
             .collect()
     }
@@ -114,17 +184,6 @@ impl<'a> Statement<'a> {
     /// The statement uses `NotAction` (everything except a list: as broad as `*`).
     pub fn has_not_action(&self) -> bool {
         self.0.get("NotAction").is_some()
-    }
-
-    /// An Allow of `*` (or `*:*`, `iam:*`) on `*`, or of `NotAction` on `*`.
-    pub fn grants_admin(&self) -> bool {
-        let all_resources = self.resources().iter().any(|r| r == "*");
-        let all_actions = self
-            .actions()
-            .iter()
-            .any(|a| a == "*" || a == "*:*" || a.eq_ignore_ascii_case("iam:*"))
-            || self.has_not_action();
-        self.allows() && all_resources && all_actions
     }
 
     /// `Principal`: `"*"` as itself, or the AWS, Federated, Service and CanonicalUser
@@ -223,7 +282,7 @@ mod tests {
     fn admin_statement_detection() {
         let admin_statements = |doc: &Value| {
             PolicyDocument::parse(doc)
-                .map(|d| d.admin_statements())
+                .map(|d| d.admin_statements("111122223333"))
                 .unwrap_or_default()
         };
         let doc = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": "*"}]});
@@ -231,5 +290,41 @@ mod tests {
         let doc =
             serde_json::json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": ["*"]}});
         assert_eq!(admin_statements(&doc).len(), 1);
+        let doc = serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111122223333:role/*"}
+        ]});
+        assert_eq!(admin_statements(&doc).len(), 1);
+    }
+
+    #[test]
+    fn managed_policy_names() {
+        assert!(is_admin_managed_policy(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(is_admin_managed_policy(
+            "arn:aws-us-gov:iam::aws:policy/IAMFullAccess"
+        ));
+        assert!(!is_admin_managed_policy(
+            "arn:aws:iam::111122223333:policy/AdministratorAccess"
+        ));
+        assert!(!is_admin_managed_policy(
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        ));
+        assert!(is_aws_compromised_key_policy(
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+        ));
+        assert_eq!(
+            aws_managed_policy_name("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"),
+            Some("ViewOnlyAccess")
+        );
+        assert_eq!(
+            customer_policy_account("arn:aws:iam::111122223333:policy/team/Deploy"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            customer_policy_account("arn:aws:iam::aws:policy/AdministratorAccess"),
+            None
+        );
     }
 }
