@@ -11,9 +11,14 @@
 use aws_config::SdkConfig;
 
 use crate::access::Access;
+use crate::credential_report::IamCredentialReports;
+use crate::dynamo::failures::DynamoFailureCounter;
 use crate::dynamo::incidents::DynamoIncidentStore;
 use crate::dynamo::links::DynamoLinkStore;
+use crate::executions::SfnIncidentExecutions;
 use crate::iam::IamIdentityStore;
+use crate::policies::IamPolicyReader;
+use crate::roles::IamRoleStore;
 use crate::sfn::SfnTaskCallbacks;
 use crate::sns::SnsNotifier;
 
@@ -140,6 +145,34 @@ impl Aws {
     /// Step Functions task-token callbacks.
     pub fn task_callbacks(&self) -> SfnTaskCallbacks {
         SfnTaskCallbacks::new(self.sfn())
+    }
+
+    /// IAM roles: facts, and the session-revocation inline policy.
+    pub fn role_store(&self) -> IamRoleStore {
+        IamRoleStore::new(self.iam())
+    }
+
+    /// IAM policy documents (managed policies, versions, a group's policies).
+    pub fn policy_reader(&self) -> IamPolicyReader {
+        IamPolicyReader::new(self.iam())
+    }
+
+    /// The IAM credential report.
+    pub fn credential_reports(&self) -> IamCredentialReports {
+        IamCredentialReports::new(self.iam())
+    }
+
+    /// The failed sign-in counters, in the incident `table`.
+    pub fn failure_counter(&self, table: impl Into<String>) -> DynamoFailureCounter {
+        DynamoFailureCounter::new(self.dynamodb(), table)
+    }
+
+    /// Executions of the incident state machine `state_machine_arn`.
+    pub fn incident_executions(
+        &self,
+        state_machine_arn: impl Into<String>,
+    ) -> SfnIncidentExecutions {
+        SfnIncidentExecutions::new(self.sfn(), state_machine_arn)
     }
 }
 

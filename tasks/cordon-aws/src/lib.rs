@@ -8,12 +8,19 @@
 //! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] | `FakeIncidentStore` |
 //! | [`LinkStore`] | DynamoDB (approval/release links, same table) | [`DynamoLinkStore`] | `FakeLinkStore` |
 //! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`RoleStore`] | IAM roles | [`IamRoleStore`] | `FakeRoleStore` |
+//! | [`PolicyReader`] | IAM policy documents | [`IamPolicyReader`] | `FakePolicyReader` |
+//! | [`CredentialReports`] | IAM credential report | [`IamCredentialReports`] | `FakeCredentialReports` |
+//! | [`FailureCounter`] | DynamoDB (failed sign-in counters, same table) | [`DynamoFailureCounter`] | `FakeFailureCounter` |
+//! | [`IncidentExecutions`] | Step Functions | [`SfnIncidentExecutions`] | `FakeIncidentExecutions` |
 //!
 //! Codemap:
 //!
 //! - [`aws`]: [`Aws`], the process's AWS configuration and the one place SDK clients are
 //!   built; task crates get their adapters from it and never name an SDK type;
-//! - [`iam`], [`sns`], [`sfn`]: small capabilities, trait and SDK implementation together;
+//! - [`iam`], [`sns`], [`sfn`], [`roles`], [`policies`], [`credential_report`],
+//!   [`executions`]: small capabilities, trait and SDK implementation together;
+//! - [`failures`]: the failed sign-in counters (their DynamoDB adapter is in [`dynamo`]);
 //! - [`incidents`], [`links`]: the two DynamoDB-backed capabilities and their records (the
 //!   link domain includes its secrets, [`links::secret`]);
 //! - [`dynamo`]: the DynamoDB item codec and conditional writes, the table definition, and
@@ -34,13 +41,18 @@ pub mod access;
 pub mod aws;
 pub mod caller;
 pub mod clock;
+pub mod credential_report;
 pub mod dynamo;
 pub mod env;
 pub mod error;
+pub mod executions;
+pub mod failures;
 pub mod function;
 pub mod iam;
 pub mod incidents;
 pub mod links;
+pub mod policies;
+pub mod roles;
 pub mod sfn;
 pub mod sns;
 pub mod telemetry;
@@ -54,11 +66,17 @@ pub mod testing;
 
 pub use aws::{Aws, load_sdk_config};
 pub use clock::{Clock, fixed_clock, system_clock};
+pub use credential_report::{CredentialReports, IamCredentialReports};
+pub use dynamo::failures::DynamoFailureCounter;
 pub use dynamo::incidents::DynamoIncidentStore;
 pub use dynamo::links::DynamoLinkStore;
+pub use executions::{IncidentExecutions, SfnIncidentExecutions};
+pub use failures::FailureCounter;
 pub use function::{Configure, Function, Running};
 pub use iam::{IamIdentityStore, IdentityStore};
 pub use incidents::IncidentStore;
 pub use links::LinkStore;
+pub use policies::{IamPolicyReader, PolicyReader};
+pub use roles::{IamRoleStore, RoleStore};
 pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
 pub use sns::{Notifier, SnsNotifier};

@@ -225,6 +225,14 @@ impl Moto {
         DynamoIncidentStore::new(client, name)
     }
 
+    /// The failed sign-in counters in the same table as `incidents`.
+    pub fn failure_counter(
+        &self,
+        incidents: &DynamoIncidentStore,
+    ) -> crate::dynamo::failures::DynamoFailureCounter {
+        self.aws.failure_counter(incidents.table_name())
+    }
+
     /// The link store in the same table as `incidents`.
     pub fn link_store(&self, incidents: &DynamoIncidentStore) -> DynamoLinkStore {
         self.aws.link_store(incidents.table_name())

@@ -188,6 +188,24 @@ pub fn after_failures(
     Some(d)
 }
 
+/// The escalation a detection carries (`escalationLevel` evidence), if it escalates an
+/// incident: its notifications are new ones, not repeats of the incident's first.
+pub fn escalation_level(d: &Detection) -> Option<u8> {
+    d.evidence
+        .get("escalationLevel")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|l| u8::try_from(l).ok())
+}
+
+/// The notification marker of `kind` for `d`: `kind`, or `kind#escalation-<level>` for an
+/// escalation (so the escalated incident's notification is sent, once per level).
+pub fn notification_marker(kind: &str, d: Option<&Detection>) -> String {
+    match d.and_then(escalation_level) {
+        Some(level) => format!("{kind}#escalation-{level}"),
+        None => kind.to_string(),
+    }
+}
+
 /// Adds the counts to a detection's evidence: `failureCount` (the highest), and each key's.
 fn annotate(d: &mut Detection, counts: &[KeyCount], window: FailureWindow) {
     if let Some(max) = counts.iter().map(|c| c.count).max() {

@@ -22,7 +22,10 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     }
     let id = input.incident_id.clone();
     let kind = input.kind;
-    if let Some(mark) = deps.store.notification(&id, kind.as_str()).await? {
+    // An escalated incident (failed sign-ins over the threshold) is told again, once per level.
+    let marker =
+        cordon_core::failures::notification_marker(kind.as_str(), input.detection.as_ref());
+    if let Some(mark) = deps.store.notification(&id, &marker).await? {
         info!(incident_id = %id, step = "notify", kind = kind.as_str(), outcome = "already_sent");
         return Ok(Output::already_sent(id, kind, mark.message_id));
     }
@@ -64,7 +67,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     let message_id = deps.publish(kind, &ctx).await?;
     let marked = deps
         .store
-        .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())
+        .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
         .await?;
     if !marked {
         warn!(

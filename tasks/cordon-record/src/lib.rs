@@ -15,6 +15,10 @@
 //!   A malformed event, or one from another account, is recorded as a `REJECTED`
 //!   incident with the reason **and then** fails with `Cordon.InvalidEvent`, so the
 //!   workflow's Catch sees it: a rejected event is never a silent drop, and never acted on.
+//!
+//!   A failed console sign-in is counted first (`signin.rs`): one incident per user or IP
+//!   per window, later failures appended to it (`aggregated`), and the failure that reaches
+//!   the threshold escalates it.
 //! - `append`: add a timeline entry (idempotent for the same `at` + `step`).
 //! - `close`: set the final status once (a redrive does not re-close).
 //! - `fail`: the failure path's record: close as `FAILED` with the step and the caught
@@ -26,13 +30,16 @@ use cordon_aws::env::{self, Lookup};
 use cordon_aws::incidents::{
     IncidentRecord, IncidentStore, NewIncident, OpenOutcome, TimelineEntry,
 };
-use cordon_aws::{Aws, Clock};
-use cordon_core::classify::{Dismissal, is_other_account};
+use cordon_aws::{Aws, Clock, FailureCounter};
+use cordon_core::classify::{Dismissal, Home, classify_in, is_other_account};
+use cordon_core::failures::FailureWindow;
 use cordon_core::model::{AccountId, CaughtError, Detection, IncidentStatus};
-use cordon_core::{Classification, TaskError, classify, incident};
+use cordon_core::{Classification, ResponsePolicy, TaskError, incident};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{info, warn};
+
+mod signin;
 
 /// Environment of the record Lambda.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +50,13 @@ pub struct Config {
     /// Required: without it Cordon could not tell another account's events from its own,
     /// and it never accepts every account by default.
     pub home_account: AccountId,
+    /// `CORDON_STACK_NAME`: the stack whose resources are Cordon's own (attacks on them are
+    /// recognised by it). Optional.
+    pub stack_name: Option<String>,
+    /// The failed sign-in window and threshold, from `CORDON_RESPONSE_POLICY`. Read
+    /// leniently: record is on the failure path, so an invalid policy (which fails enrich
+    /// with `Cordon.Config`) must not silence the failure record; the defaults apply.
+    pub window: FailureWindow,
 }
 
 impl Config {
@@ -59,9 +73,17 @@ impl Config {
         )?;
         let home_account = AccountId::parse(&account)
             .map_err(|e| TaskError::Config(format!("CORDON_ACCOUNT_ID: {e}")))?;
+        let window = env::response_policy(env)
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "the response policy is invalid; counting sign-in failures with the defaults");
+                ResponsePolicy::default()
+            })
+            .failure_window();
         Ok(Self {
             table_name: env::table_name(env)?,
             home_account,
+            stack_name: env::optional(env, "CORDON_STACK_NAME"),
+            window,
         })
     }
 }
@@ -73,15 +95,48 @@ pub struct Deps {
     pub clock: Clock,
     /// Events of any other account are rejected.
     pub home_account: AccountId,
+    /// The stack's name, when known (attacks on Cordon's own resources).
+    pub stack_name: Option<String>,
+    /// Failed sign-ins: the counters, and their window and threshold.
+    pub failures: Arc<dyn FailureCounter>,
+    pub window: FailureWindow,
 }
 
 impl Deps {
     /// The SDK-backed dependencies (what `main` and the local stack use).
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
-            store: Arc::new(aws.incident_store(config.table_name)),
+            store: Arc::new(aws.incident_store(config.table_name.clone())),
             clock,
             home_account: config.home_account,
+            stack_name: config.stack_name,
+            failures: Arc::new(aws.failure_counter(config.table_name)),
+            window: config.window,
+        }
+    }
+
+    /// Dependencies from their parts (tests): the default failure window, no stack name.
+    pub fn new(
+        store: Arc<dyn IncidentStore>,
+        failures: Arc<dyn FailureCounter>,
+        clock: Clock,
+        home_account: AccountId,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            home_account,
+            stack_name: None,
+            failures,
+            window: ResponsePolicy::default().failure_window(),
+        }
+    }
+
+    fn home(&self) -> Home {
+        let home = Home::new(self.home_account.clone());
+        match &self.stack_name {
+            Some(name) => home.with_stack(name),
+            None => home,
         }
     }
 }
@@ -155,6 +210,8 @@ pub struct FailInput {
 pub enum Outcome {
     Opened,
     Duplicate,
+    /// A failed sign-in counted into the incident its user or IP already has.
+    Aggregated,
     NotAnIncident,
     AuditTrigger,
 }
@@ -239,7 +296,7 @@ impl Opening {
 }
 async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
     let now = (deps.clock)();
-    let classification = match classify(&input.event, &deps.home_account) {
+    let classification = match classify_in(&input.event, &deps.home()) {
         Ok(c) => c,
         Err(e @ TaskError::InvalidEvent { .. }) => {
             return reject(input, e, now, deps).await;
@@ -248,6 +305,13 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
     };
     match classification {
         Classification::Incident(detection) => {
+            let execution = input.execution_arn.as_deref();
+            let (detection, first_failure) =
+                match signin::before_opening(detection, execution, now, deps).await? {
+                    signin::Counting::Open(d) => (*d, None),
+                    signin::Counting::OpenFirst(d, counts) => (*d, Some(counts)),
+                    signin::Counting::Done(output) => return Ok(*output),
+                };
             let id = detection.incident_id.clone();
             let incident = NewIncident::detected(detection.clone(), input.event, now)
                 .with_execution_arn(input.execution_arn);
@@ -256,6 +320,9 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
                 OpenOutcome::Duplicate => existing(&incident, now, deps).await?,
             };
             record_opening(&opening, &detection, now, deps).await?;
+            if let (Some(counts), false) = (&first_failure, matches!(opening, Opening::Duplicate)) {
+                signin::after_opening(&detection, counts, deps).await?;
+            }
             info!(
                 incident_id = %id,
                 step = "record.open",

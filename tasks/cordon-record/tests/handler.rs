@@ -27,11 +27,12 @@ fn ticking_clock() -> cordon_aws::Clock {
 
 fn deps() -> (Arc<FakeIncidentStore>, Deps) {
     let store = Arc::new(FakeIncidentStore::new());
-    let deps = Deps {
-        store: store.clone(),
-        clock: ticking_clock(),
-        home_account: cordon_aws::testing::fixture_home_account(),
-    };
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(cordon_aws::fakes::FakeFailureCounter::new(store.clone())),
+        ticking_clock(),
+        cordon_aws::testing::fixture_home_account(),
+    );
     (store, deps)
 }
 

@@ -30,11 +30,12 @@ fn open(event: Value) -> Input {
 async fn a_duplicate_open_is_detected() {
     let m = moto().await;
     let store = Arc::new(m.incident_store().await);
-    let deps = Deps {
-        store: store.clone(),
-        clock: cordon_aws::system_clock(),
-        home_account: cordon_aws::testing::fixture_home_account(),
-    };
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(m.failure_counter(&store)),
+        cordon_aws::system_clock(),
+        cordon_aws::testing::fixture_home_account(),
+    );
     let event_id = uuid_like();
     let first_event = fresh("duplicate-create-user-delivery-1", &event_id);
     let first = handle(open(first_event.clone()), &deps)
@@ -66,11 +67,12 @@ async fn a_duplicate_open_is_detected() {
 async fn a_malformed_event_is_recorded_in_dynamodb_and_fails() {
     let m = moto().await;
     let store = Arc::new(m.incident_store().await);
-    let deps = Deps {
-        store: store.clone(),
-        clock: cordon_aws::system_clock(),
-        home_account: cordon_aws::testing::fixture_home_account(),
-    };
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(m.failure_counter(&store)),
+        cordon_aws::system_clock(),
+        cordon_aws::testing::fixture_home_account(),
+    );
     let event = fresh("malformed-missing-user-identity", &uuid_like());
     let err = handle(open(event.clone()), &deps)
         .await
@@ -96,11 +98,12 @@ fn uuid_like() -> String {
 async fn a_replay_reopens_a_failed_incident_in_dynamodb() {
     let m = moto().await;
     let store = Arc::new(m.incident_store().await);
-    let deps = Deps {
-        store: store.clone(),
-        clock: cordon_aws::system_clock(),
-        home_account: cordon_aws::testing::fixture_home_account(),
-    };
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(m.failure_counter(&store)),
+        cordon_aws::system_clock(),
+        cordon_aws::testing::fixture_home_account(),
+    );
     let execution = |name: &str| {
         Some(format!(
             "arn:aws:states:us-east-1:123456789012:execution:cordon-incident:{name}"

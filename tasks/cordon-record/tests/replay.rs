@@ -24,11 +24,12 @@ fn now() -> DateTime<Utc> {
 fn deps() -> (Arc<FakeIncidentStore>, Deps) {
     let store = Arc::new(FakeIncidentStore::new());
     let ticks = Arc::new(AtomicI64::new(0));
-    let deps = Deps {
-        store: store.clone(),
-        clock: Arc::new(move || now() + Duration::seconds(ticks.fetch_add(1, Ordering::SeqCst))),
-        home_account: cordon_aws::testing::fixture_home_account(),
-    };
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(cordon_aws::fakes::FakeFailureCounter::new(store.clone())),
+        Arc::new(move || now() + Duration::seconds(ticks.fetch_add(1, Ordering::SeqCst))),
+        cordon_aws::testing::fixture_home_account(),
+    );
     (store, deps)
 }
 

@@ -153,17 +153,76 @@ fn iam_user_name(input: &Input) -> Option<&str> {
     None
 }
 
+/// The `RoleName` of the IAM role operations Cordon calls.
+fn iam_role_name(input: &Input) -> Option<&str> {
+    use aws_sdk_iam::operation::*;
+    macro_rules! role_name_of {
+        ($($module:ident::$ty:ident),* $(,)?) => {
+            $(if let Some(i) = input.downcast_ref::<$module::$ty>() {
+                return i.role_name();
+            })*
+        };
+    }
+    role_name_of!(
+        get_role::GetRoleInput,
+        get_role_policy::GetRolePolicyInput,
+        put_role_policy::PutRolePolicyInput,
+        delete_role_policy::DeleteRolePolicyInput,
+    );
+    None
+}
+
+/// The `GroupName` of the IAM group operations Cordon calls.
+fn iam_group_name(input: &Input) -> Option<&str> {
+    use aws_sdk_iam::operation::*;
+    macro_rules! group_name_of {
+        ($($module:ident::$ty:ident),* $(,)?) => {
+            $(if let Some(i) = input.downcast_ref::<$module::$ty>() {
+                return i.group_name();
+            })*
+        };
+    }
+    group_name_of!(
+        list_attached_group_policies::ListAttachedGroupPoliciesInput,
+        list_group_policies::ListGroupPoliciesInput,
+        get_group_policy::GetGroupPolicyInput,
+    );
+    None
+}
+
+/// The policy a policy-reading operation names (its ARN is the request's resource).
+fn iam_policy(input: &Input) -> Option<&str> {
+    use aws_sdk_iam::operation::{
+        get_policy::GetPolicyInput, get_policy_version::GetPolicyVersionInput,
+    };
+    input
+        .downcast_ref::<GetPolicyInput>()
+        .and_then(GetPolicyInput::policy_arn)
+        .or_else(|| {
+            input
+                .downcast_ref::<GetPolicyVersionInput>()
+                .and_then(GetPolicyVersionInput::policy_arn)
+        })
+}
+
 fn iam(action: &str, input: &Input, resource: Render<'_>) -> Request {
     use aws_sdk_iam::operation::{
         attach_user_policy::AttachUserPolicyInput, detach_user_policy::DetachUserPolicyInput,
         tag_user::TagUserInput, untag_user::UntagUserInput,
     };
-    // The user's ARN has its path (`user/ops/bob`), which the request does not carry; the
-    // users Cordon contains are read by name, so the ARN is rendered without a path. A
-    // statement that names users by a path would be checked against the wrong ARN here.
-    let arn = match iam_user_name(input) {
-        Some(name) => resource("user", &[("UserNameWithPath", name)]),
-        None => "*".into(),
+    // A user's, role's or group's ARN has its path (`user/ops/bob`), which the request
+    // does not carry; Cordon reads them by name, so the ARN is rendered without a path. A
+    // statement that names them by a path would be checked against the wrong ARN here.
+    let arn = if let Some(name) = iam_user_name(input) {
+        resource("user", &[("UserNameWithPath", name)])
+    } else if let Some(name) = iam_role_name(input) {
+        resource("role", &[("RoleNameWithPath", name)])
+    } else if let Some(name) = iam_group_name(input) {
+        resource("group", &[("GroupNameWithPath", name)])
+    } else if let Some(policy) = iam_policy(input) {
+        policy.to_owned()
+    } else {
+        "*".into()
     };
     let mut request = Request::new(action, arn);
     let policy_arn = input

@@ -24,11 +24,11 @@ pub fn incident_pk(incident_id: &str) -> String {
     format!("INCIDENT#{incident_id}")
 }
 
-fn key(incident_id: &str, sk: &str) -> Item {
+pub(crate) fn key(incident_id: &str, sk: &str) -> Item {
     Item::keyed(incident_pk(incident_id), sk)
 }
 
-fn status_key(status: IncidentStatus) -> String {
+pub(crate) fn status_key(status: IncidentStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
 
@@ -38,7 +38,12 @@ fn index_sk(at: &str, incident_id: &str) -> String {
 }
 
 /// Set the status and move the incident in the by-status index.
-fn with_status(update: Update, incident_id: &str, status: IncidentStatus, now: &str) -> Update {
+pub(crate) fn with_status(
+    update: Update,
+    incident_id: &str,
+    status: IncidentStatus,
+    now: &str,
+) -> Update {
     update
         .set("status", s(status.as_str()))
         .set("updated_at", s(now))

@@ -10,7 +10,8 @@
 //!
 //! - [`table`]: the table's keys and indexes (the create-table request);
 //! - [`incidents`]: [`incidents::DynamoIncidentStore`], the incident audit trail;
-//! - [`links`]: [`links::DynamoLinkStore`], approval and release links.
+//! - [`links`]: [`links::DynamoLinkStore`], approval and release links;
+//! - [`failures`]: [`failures::DynamoFailureCounter`], the failed sign-in counters.
 use std::collections::HashMap;
 use std::fmt;
 
@@ -26,6 +27,7 @@ use crate::error::SdkResultExt;
 
 // The adapters use the codec below, so this module does not re-export them (no import
 // circle); the crate root does.
+pub mod failures;
 pub mod incidents;
 pub mod links;
 pub mod table;
@@ -212,6 +214,7 @@ impl Item {
 pub(crate) struct Update {
     set: Vec<String>,
     remove: Vec<String>,
+    add: Vec<String>,
     condition: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
@@ -247,6 +250,17 @@ impl Update {
     pub fn set_if_absent(mut self, attribute: &str, value: AttributeValue) -> Self {
         let (n, v) = (self.name(attribute), self.value(value));
         self.set.push(format!("{n} = if_not_exists({n}, {v})"));
+        self
+    }
+
+    /// `ADD attribute :n`: an atomic counter (DynamoDB applies each ADD once, in order,
+    /// however many writers race).
+    pub fn add(mut self, attribute: &str, n: i64) -> Self {
+        let (name, v) = (
+            self.name(attribute),
+            self.value(AttributeValue::N(n.to_string())),
+        );
+        self.add.push(format!("{name} {v}"));
         self
     }
 
@@ -287,6 +301,28 @@ impl Update {
         self.compare(attribute, ">", value)
     }
 
+    /// `attribute <= value`.
+    pub fn when_at_most(self, attribute: &str, value: AttributeValue) -> Self {
+        self.compare(attribute, "<=", value)
+    }
+
+    /// `(attribute_not_exists(attribute) OR attribute < value)`.
+    pub fn when_absent_or_less(mut self, attribute: &str, value: AttributeValue) -> Self {
+        let (n, v) = (self.name(attribute), self.value(value));
+        self.condition
+            .push(format!("(attribute_not_exists({n}) OR {n} < {v})"));
+        self
+    }
+
+    /// `attribute IN (values...)`.
+    pub fn when_one_of(mut self, attribute: &str, values: Vec<AttributeValue>) -> Self {
+        let n = self.name(attribute);
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.value(v)).collect();
+        self.condition
+            .push(format!("{n} IN ({})", placeholders.join(", ")));
+        self
+    }
+
     fn compare(mut self, attribute: &str, op: &str, value: AttributeValue) -> Self {
         let (n, v) = (self.name(attribute), self.value(value));
         self.condition.push(format!("{n} {op} {v}"));
@@ -300,6 +336,9 @@ impl Update {
         }
         if !self.remove.is_empty() {
             parts.push(format!("REMOVE {}", self.remove.join(", ")));
+        }
+        if !self.add.is_empty() {
+            parts.push(format!("ADD {}", self.add.join(", ")));
         }
         parts.join(" ")
     }

@@ -71,6 +71,20 @@ impl FakeIncidentStore {
         }
     }
 
+    /// Reopen an incident as an escalation does (the failure counter fake).
+    pub(crate) fn force_status(
+        &self,
+        incident_id: &str,
+        status: IncidentStatus,
+        at: DateTime<Utc>,
+    ) {
+        if let Some(r) = lock(&self.incidents).get_mut(incident_id) {
+            r.status = status;
+            r.closed_at = None;
+            r.updated_at = Some(at);
+        }
+    }
+
     fn readable(&self, incident_id: &str) -> Result<(), TaskError> {
         match lock(&self.corrupt).get(incident_id) {
             Some((_, e)) => Err(e.clone()),

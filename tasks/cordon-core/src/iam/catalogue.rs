@@ -103,6 +103,21 @@ const USER: ResourceType = ResourceType {
     required: true,
     arn: USER_ARN,
 };
+const ROLE: ResourceType = ResourceType {
+    name: "role",
+    required: true,
+    arn: "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}",
+};
+const GROUP: ResourceType = ResourceType {
+    name: "group",
+    required: true,
+    arn: "arn:${Partition}:iam::${Account}:group/${GroupNameWithPath}",
+};
+const POLICY: ResourceType = ResourceType {
+    name: "policy",
+    required: true,
+    arn: "arn:${Partition}:iam::${Account}:policy/${PolicyNameWithPath}",
+};
 const KEY: ResourceType = ResourceType {
     name: "key",
     required: true,
@@ -121,6 +136,14 @@ const fn iam_user(action: &'static str, condition_keys: &'static [&'static str])
         action,
         resource_types: &[USER],
         condition_keys,
+    }
+}
+
+const fn iam_on(action: &'static str, resource: &'static [ResourceType]) -> ActionInfo {
+    ActionInfo {
+        action,
+        resource_types: resource,
+        condition_keys: &[],
     }
 }
 
@@ -168,6 +191,18 @@ pub const ACTIONS: &[ActionInfo] = &[
     iam_user("iam:DeleteLoginProfile", &[]),
     iam_user("iam:TagUser", &["aws:TagKeys", "aws:RequestTag/${TagKey}"]),
     iam_user("iam:UntagUser", &["aws:TagKeys"]),
+    iam_on("iam:GetRole", &[ROLE]),
+    iam_on("iam:GetRolePolicy", &[ROLE]),
+    iam_on("iam:PutRolePolicy", &[ROLE]),
+    iam_on("iam:DeleteRolePolicy", &[ROLE]),
+    iam_on("iam:GetPolicy", &[POLICY]),
+    iam_on("iam:GetPolicyVersion", &[POLICY]),
+    iam_on("iam:ListAttachedGroupPolicies", &[GROUP]),
+    iam_on("iam:ListGroupPolicies", &[GROUP]),
+    iam_on("iam:GetGroupPolicy", &[GROUP]),
+    // The credential report is the account's: no resource type.
+    iam_on("iam:GenerateCredentialReport", &[]),
+    iam_on("iam:GetCredentialReport", &[]),
     ActionInfo {
         action: "kms:Decrypt",
         resource_types: &[KEY],

@@ -12,8 +12,6 @@ pub struct RoleFacts {
     pub arn: String,
     pub path: String,
     pub created: Option<DateTime<Utc>>,
-    /// Inline policy names (Cordon's session-revocation policy among them, once revoked).
-    pub inline_policies: Vec<String>,
 }
 
 impl RoleFacts {
