@@ -88,14 +88,21 @@ pub fn fixtures_dir() -> std::path::PathBuf {
     dir
 }
 
-/// One fixture event, parsed (`name` with or without `.json`).
+/// One fixture event, parsed (`name` with or without `.json`): from the shared corpus,
+/// else from cordon-core's own fixtures (`tasks/cordon-core/tests/fixtures`).
 pub fn fixture(name: &str) -> Value {
     let file = if name.ends_with(".json") {
         name.to_string()
     } else {
         format!("{name}.json")
     };
-    let path = fixtures_dir().join(file);
+    let own = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../cordon-core/tests/fixtures")
+        .join(&file);
+    let path = match fixtures_dir().join(&file) {
+        shared if !shared.exists() && own.exists() => own,
+        shared => shared,
+    };
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading fixture {}: {e}", path.display()));
     serde_json::from_str(&text)
@@ -209,6 +216,18 @@ impl Moto {
 
     pub fn identity_store(&self) -> IamIdentityStore {
         self.aws.identity_store()
+    }
+
+    pub fn role_store(&self) -> crate::roles::IamRoleStore {
+        self.aws.role_store()
+    }
+
+    pub fn policy_reader(&self) -> crate::policies::IamPolicyReader {
+        self.aws.policy_reader()
+    }
+
+    pub fn credential_reports(&self) -> crate::credential_report::IamCredentialReports {
+        self.aws.credential_reports()
     }
 
     pub fn notifier(&self) -> SnsNotifier {

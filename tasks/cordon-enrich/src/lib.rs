@@ -5,16 +5,26 @@
 //!   error: the assessment is made without facts (`principalExists: false`).
 //! - Severity and disposition come from the response policy (`ResponsePolicy::assess`),
 //!   which also checks the actor allowlist and whether the principal can be contained.
+//! - For a role (or a session of one), the role: whether its sessions can be revoked.
+//! - What the detection asks to read (`inspect.rs`): a customer-managed policy, a policy
+//!   version or a group's policies, judged by what they grant.
+//! - For containment undone outside Cordon, whether a `CONTAINED` incident holds the
+//!   principal (then it is contained again).
 //! - The assessment is stored on the incident item (severity, disposition, assessment).
 use std::sync::Arc;
 
 use cordon_aws::env::{self, Lookup};
 use cordon_aws::incidents::{IncidentStore, TimelineEntry};
-use cordon_aws::{Aws, Clock, IdentityStore};
-use cordon_core::model::{Assessment, Detection, Disposition, PrincipalKind, UserFacts};
+use cordon_aws::{Aws, Clock, IdentityStore, PolicyReader, RoleStore};
+use cordon_core::model::{
+    Assessment, Detection, Disposition, Inspection, PrincipalKind, RoleFacts, UserFacts,
+};
+use cordon_core::policy::Facts;
 use cordon_core::{ResponsePolicy, TaskError};
 use serde::{Deserialize, Serialize};
 use tracing::info;
+
+mod inspect;
 
 /// Environment of the enrich Lambda.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +54,8 @@ impl Config {
 #[derive(Clone)]
 pub struct Deps {
     pub identity: Arc<dyn IdentityStore>,
+    pub roles: Arc<dyn RoleStore>,
+    pub policies: Arc<dyn PolicyReader>,
     pub store: Arc<dyn IncidentStore>,
     pub policy: Arc<ResponsePolicy>,
     pub own_role_arns: Vec<String>,
@@ -56,6 +68,8 @@ impl Deps {
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
+            roles: Arc::new(aws.role_store()),
+            policies: Arc::new(aws.policy_reader()),
             store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
             own_role_arns: config.own_role_arns,
@@ -80,6 +94,12 @@ pub struct Output {
     pub assessment: Assessment,
     /// `true` iff the principal is an IAM user that exists now (`facts` is set).
     pub principal_exists: bool,
+    /// The role, when the principal is one of this account's roles (or a session of one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleFacts>,
+    /// What was read for the detection's `inspect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<Inspection>,
     /// From the response policy: how long an approval request waits.
     pub approval_timeout_seconds: u64,
     /// From the response policy: what happens when nobody answers (`auto`, `notify`,
@@ -100,7 +120,16 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         Some(name) => deps.identity.get_user_facts(name).await?,
         None => None,
     };
-    let assessment = deps.policy.assess(d, facts.as_ref(), &deps.own_role_arns);
+    let role = inspect::role(d, deps).await?;
+    let inspection = inspect::inspection(d, deps).await?;
+    let contained_by = inspect::contained_by(d, facts.as_ref(), role.as_ref(), deps).await?;
+    let all = Facts {
+        user: facts.as_ref(),
+        role: role.as_ref(),
+        inspection: inspection.as_ref(),
+        contained_by: contained_by.as_deref(),
+    };
+    let assessment = deps.policy.assess_with(d, &all, &deps.own_role_arns);
 
     let now = (deps.clock)();
     deps.store.save_assessment(id, &assessment, now).await?;
@@ -134,6 +163,8 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     Ok(Output {
         incident_id: id.to_string(),
         principal_exists: facts.is_some(),
+        role,
+        inspection,
         facts,
         assessment,
         approval_timeout_seconds: deps.policy.approval_timeout_seconds,

@@ -22,6 +22,8 @@ fn deps(
     let store = Arc::new(FakeIncidentStore::new().with_open_incident(&d.incident_id, at));
     let deps = Deps {
         identity: iam.clone(),
+        roles: Arc::new(cordon_aws::fakes::FakeRoleStore::new()),
+        policies: Arc::new(cordon_aws::fakes::FakePolicyReader::new()),
         store: store.clone(),
         policy: Arc::new(policy),
         own_role_arns: vec!["arn:aws:iam::111122223333:role/cordon-enrich-role".into()],

@@ -39,6 +39,8 @@ async fn enrich_sees_keys_mfa_and_groups() {
     open_incident(&*store, &d, fixture("iam-add-user-to-group-admins")).await;
     let deps = Deps {
         identity: Arc::new(m.identity_store()),
+        roles: Arc::new(m.role_store()),
+        policies: Arc::new(m.policy_reader()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![],
@@ -85,6 +87,8 @@ async fn a_deleted_user_is_assessed_without_facts() {
     open_incident(&*store, &d, serde_json::json!({})).await;
     let deps = Deps {
         identity: Arc::new(m.identity_store()),
+        roles: Arc::new(m.role_store()),
+        policies: Arc::new(m.policy_reader()),
         store,
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![],

@@ -5,7 +5,12 @@
 //! 2. Snapshot the user's prior state and store it; the **first** snapshot ever stored wins,
 //!    so a re-run after keys were already deactivated still releases to the true prior state.
 //! 3. Ensure the deny-all managed policy exists and attach it (once).
-//! 4. Optional remediation: deactivate active access keys, delete the console password.
+//! 4. Optional remediation: deactivate active access keys, delete the console password,
+//!    attach the force-MFA policy for MFA findings (`force_mfa.rs`; for an MFA audit
+//!    finding it replaces the deny-all: see `cordon_core::quarantine::Plan`).
+//!
+//! A role (or a session of one) is contained differently: its sessions issued before now
+//! are revoked (`role_sessions.rs`).
 //!
 //! Every step is safe to run twice.
 use std::sync::Arc;
@@ -13,14 +18,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cordon_aws::env::{self, Lookup};
 use cordon_aws::incidents::{IncidentStore, TimelineEntry};
-use cordon_aws::{Aws, Clock, IdentityStore};
+use cordon_aws::{Aws, Clock, IdentityStore, RoleStore};
 /// The snapshot type lives in `cordon_core::model` (release reads it too).
 pub use cordon_core::model::Snapshot;
 use cordon_core::model::{Detection, KeyStatus, PrincipalKind};
-use cordon_core::quarantine::{QUARANTINE_POLICY_NAME, deny_all_policy_document};
+use cordon_core::quarantine::{Plan, QUARANTINE_POLICY_NAME, deny_all_policy_document};
 use cordon_core::{ResponsePolicy, TaskError};
 use serde::{Deserialize, Serialize};
 use tracing::info;
+
+mod force_mfa;
+mod role_sessions;
+
+pub use role_sessions::RevokedSessions;
 
 /// Environment of the quarantine Lambda.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +44,9 @@ pub struct Config {
     /// `CORDON_QUARANTINE_POLICY_ARN`: a pre-created deny-all policy. Without it the
     /// task creates (or finds) `AutomatedSecurityQuarantine`.
     pub quarantine_policy_arn: Option<String>,
+    /// `CORDON_FORCE_MFA_POLICY_ARN`: the force-MFA policy. Without it the task creates
+    /// (or finds) `CordonForceMFA`.
+    pub force_mfa_policy_arn: Option<String>,
 }
 
 impl Config {
@@ -47,6 +60,7 @@ impl Config {
             policy: env::response_policy(env)?,
             own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
             quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
+            force_mfa_policy_arn: env::optional(env, "CORDON_FORCE_MFA_POLICY_ARN"),
         })
     }
 }
@@ -54,11 +68,14 @@ impl Config {
 #[derive(Clone)]
 pub struct Deps {
     pub identity: Arc<dyn IdentityStore>,
+    /// Roles: their sessions are revoked.
+    pub roles: Arc<dyn RoleStore>,
     pub store: Arc<dyn IncidentStore>,
     pub policy: Arc<ResponsePolicy>,
     /// Cordon's own role ARNs, including this function's role.
     pub own_role_arns: Vec<String>,
     pub quarantine_policy_arn: Option<String>,
+    pub force_mfa_policy_arn: Option<String>,
     pub clock: Clock,
 }
 
@@ -68,10 +85,12 @@ impl Deps {
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
+            roles: Arc::new(aws.role_store()),
             store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
             own_role_arns: config.own_role_arns,
             quarantine_policy_arn: config.quarantine_policy_arn,
+            force_mfa_policy_arn: config.force_mfa_policy_arn,
             clock,
         }
     }
@@ -100,7 +119,11 @@ pub struct Remediation {
 #[serde(rename_all = "camelCase")]
 pub struct Output {
     pub incident_id: String,
+    /// The contained principal's name (a role's, for a role).
     pub user_name: String,
+    /// `IAMUser`, or `Role` when a role's sessions were revoked (the tag step skips roles).
+    #[serde(default = "user_kind")]
+    pub principal_kind: PrincipalKind,
     /// The stored snapshot (the first run's, on a re-run).
     pub snapshot: Snapshot,
     /// `true` if this run stored the snapshot.
@@ -113,6 +136,10 @@ pub struct Output {
     pub remediation: Remediation,
     /// Human-readable list of what this run did (for the notification).
     pub actions_taken: Vec<String>,
+}
+
+fn user_kind() -> PrincipalKind {
+    PrincipalKind::IamUser
 }
 
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
@@ -130,6 +157,10 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     {
         info!(incident_id = %id, step = "quarantine", outcome = "refused", error = %e);
         return Err(e);
+    }
+    let plan = Plan::for_rule(&input.detection.rule, principal.kind, &deps.policy);
+    if plan.revoke_role_sessions {
+        return role_sessions::contain(id, principal, deps).await;
     }
     let user_name = match (&principal.kind, principal.name.as_deref()) {
         (PrincipalKind::IamUser, Some(name)) if !name.is_empty() => name.to_string(),
@@ -173,7 +204,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     };
     let mut actions = Vec::new();
     let already_attached = facts.attached_policies.iter().any(|p| p.arn == policy_arn);
-    if !already_attached {
+    if plan.deny_all && !already_attached {
         deps.identity
             .attach_user_policy(&user_name, &policy_arn)
             .await?;
@@ -205,9 +236,19 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         }
     }
 
+    let mut force_mfa_policy = None;
+    if plan.force_mfa {
+        let (arn, attached) = force_mfa::attach(&facts, deps).await?;
+        if attached {
+            actions.push(format!("attached the force-MFA policy {arn}"));
+        }
+        force_mfa_policy = Some(arn);
+    }
+
     let output = Output {
         incident_id: id.to_string(),
         user_name: user_name.clone(),
+        principal_kind: PrincipalKind::IamUser,
         quarantined_at: snapshot.taken_at,
         snapshot,
         snapshot_saved: stored.saved,
@@ -231,7 +272,8 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
                     )
                 },
                 details: Some(serde_json::json!({
-                    "policyArn": output.policy_arn,
+                    "policyArn": plan.deny_all.then_some(&output.policy_arn),
+                    "forceMfaPolicyArn": force_mfa_policy,
                     "alreadyAttached": output.already_attached,
                     "remediation": output.remediation,
                     "snapshotSaved": output.snapshot_saved,

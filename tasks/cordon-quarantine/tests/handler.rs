@@ -2,12 +2,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore};
+use cordon_aws::fakes::{FakeIdentityStore, FakeIncidentStore, FakeRoleStore};
 use cordon_aws::incidents::IncidentStore;
 use cordon_aws::testing::fixture_detection as detection;
 use cordon_core::model::{
     AccessKey, AttachedPolicy, Detection, KeyStatus, Principal, PrincipalKind,
 };
+use cordon_core::quarantine::{REVOKE_SESSIONS_POLICY_NAME, revoked_before};
 use cordon_core::tags;
 use cordon_core::{ResponsePolicy, TaskError, names};
 use cordon_quarantine::{Deps, Input, Snapshot, handle};
@@ -59,10 +60,12 @@ fn world(policy: ResponsePolicy, incident_id: &str) -> World {
     let store = Arc::new(FakeIncidentStore::new().with_open_incident(incident_id, t0()));
     let deps = Deps {
         identity: iam.clone(),
+        roles: Arc::new(FakeRoleStore::new()),
         store: store.clone(),
         policy: Arc::new(policy),
         own_role_arns: vec![OWN_ROLE.to_string()],
         quarantine_policy_arn: None,
+        force_mfa_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0()),
     };
     World { iam, store, deps }
@@ -265,18 +268,75 @@ async fn cordons_own_role_is_refused() {
     assert_refused(&w, &d).await;
 }
 
-#[tokio::test]
-async fn a_principal_that_is_not_an_iam_user_is_not_contained() {
-    let mut d = detection("iam-create-user-by-iam-user");
-    d.principal = Some(Principal {
+fn vendor_role() -> Principal {
+    Principal {
         kind: PrincipalKind::Role,
         name: Some("vendor-support-access".into()),
         arn: Some("arn:aws:iam::111122223333:role/vendor-support-access".into()),
         account_id: Some("111122223333".into()),
         principal_id: None,
-    });
-    let w = world(ResponsePolicy::default(), &d.incident_id);
-    assert_refused(&w, &d).await;
+    }
+}
+
+#[tokio::test]
+async fn a_role_has_its_older_sessions_revoked_and_its_user_side_untouched() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.principal = Some(vendor_role());
+    let mut w = world(ResponsePolicy::default(), &d.incident_id);
+    let roles = Arc::new(FakeRoleStore::new().with_role(FakeRoleStore::sample_role(
+        "vendor-support-access",
+        "/",
+    )));
+    w.deps.roles = roles.clone();
+    let out = handle(input(&d, Some(true)), &w.deps).await.expect("run");
+    assert_eq!(out.principal_kind, PrincipalKind::Role);
+    assert_eq!(out.user_name, "vendor-support-access");
+    assert_eq!(out.quarantined_at, t0());
+    let policies = roles.inline_policies("vendor-support-access");
+    let doc = policies
+        .get(REVOKE_SESSIONS_POLICY_NAME)
+        .expect("revocation policy put");
+    assert_eq!(revoked_before(doc), Some(t0()));
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        "2024-09-27T14:06:00Z"
+    );
+    // A role is not a user: no user was read, snapshotted or given the deny-all policy.
+    assert!(w.iam.calls().is_empty(), "{:?}", w.iam.calls());
+    let record = w.store.get(&d.incident_id).await.expect("get").expect("record");
+    assert!(record.snapshot.is_none());
+
+    // A retry keeps the first cut-off (a later clock would let the attacker's fresh
+    // session through otherwise).
+    w.deps.clock = cordon_aws::fixed_clock(t0() + Duration::minutes(5));
+    let again = handle(input(&d, Some(true)), &w.deps).await.expect("again");
+    assert!(again.already_attached);
+    assert!(again.actions_taken.is_empty());
+    assert_eq!(again.quarantined_at, t0());
+    assert_eq!(roles.count("iam:PutRolePolicy"), 1);
+}
+
+#[tokio::test]
+async fn a_role_that_is_gone_or_unmodifiable_is_not_touched() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.principal = Some(vendor_role());
+    let mut w = world(ResponsePolicy::default(), &d.incident_id);
+    let roles = Arc::new(FakeRoleStore::new());
+    w.deps.roles = roles.clone();
+    let err = handle(input(&d, None), &w.deps).await.expect_err("gone");
+    assert_eq!(
+        err,
+        TaskError::PrincipalNotFound("vendor-support-access".into())
+    );
+
+    let roles = Arc::new(FakeRoleStore::new().with_role(FakeRoleStore::sample_role(
+        "vendor-support-access",
+        "/aws-reserved/sso.amazonaws.com/",
+    )));
+    w.deps.roles = roles.clone();
+    let err = handle(input(&d, None), &w.deps).await.expect_err("reserved");
+    assert!(matches!(err, TaskError::ProtectedPrincipal { .. }), "{err:?}");
+    assert_eq!(roles.count("iam:PutRolePolicy"), 0);
 }
 
 #[tokio::test]

@@ -20,10 +20,12 @@ async fn setup(
     open_incident(&*store, d, fixture(FIXTURE)).await;
     let deps = Deps {
         identity: Arc::new(m.identity_store()),
+        roles: Arc::new(m.role_store()),
         store: store.clone(),
         policy: Arc::new(policy),
         own_role_arns: vec![OWN_ROLE.to_string()],
         quarantine_policy_arn: None,
+        force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
     (store, deps)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::{Aws, Clock, IdentityStore, IncidentStore};
+use cordon_aws::{Aws, Clock, IdentityStore, IncidentStore, RoleStore};
 use cordon_core::TaskError;
 
 /// Environment of the release Lambda (and of `cordon release`).
@@ -33,6 +33,8 @@ impl Config {
 #[derive(Clone)]
 pub struct Deps {
     pub identity: Arc<dyn IdentityStore>,
+    /// Roles whose sessions quarantine revoked.
+    pub roles: Arc<dyn RoleStore>,
     pub store: Arc<dyn IncidentStore>,
     pub quarantine_policy_arn: Option<String>,
     pub clock: Clock,
@@ -43,6 +45,7 @@ impl Deps {
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
+            roles: Arc::new(aws.role_store()),
             store: Arc::new(aws.incident_store(config.table_name)),
             quarantine_policy_arn: config.quarantine_policy_arn,
             clock,

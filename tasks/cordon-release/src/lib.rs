@@ -35,8 +35,10 @@ use serde_json::Value;
 use tracing::info;
 
 mod deps;
+mod force_mfa;
 mod output;
 mod restore;
+mod role_sessions;
 
 pub use deps::{Config, Deps};
 
@@ -100,7 +102,21 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
         info!(incident_id = %id, step = "release", outcome = "already_released");
         return Ok(out);
     }
+    let timeline = deps.store.timeline(&id).await?;
+    let revoked_sessions = role_sessions::revoked(&timeline);
     let Some(snapshot) = snapshot else {
+        if !revoked_sessions.is_empty() {
+            // A role: its sessions were revoked, and that is all there is to undo.
+            let now = (deps.clock)();
+            out.released_at = Some(now);
+            role_sessions::lift(&revoked_sessions, deps, &mut out).await?;
+            let user = revoked_sessions
+                .iter()
+                .map(|(role, _)| role.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return finish(&id, &user, now, out, deps).await;
+        }
         return Err(TaskError::invalid(
             "incidentId",
             format!(
@@ -141,12 +157,26 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
             } else {
                 let policy_arn = quarantine_policy_arn(deps, &id, &facts).await?;
                 restore::restore(&facts, &snapshot, policy_arn.as_deref(), deps, &mut out).await?;
+                if let Some(arn) = force_mfa::attached_by_quarantine(&timeline) {
+                    force_mfa::detach(&arn, &facts, &snapshot, deps, &mut out).await?;
+                }
             }
         }
     }
 
-    // f. Who, when, what: the timeline first, then the status (a crash in between leaves
-    // the incident releasable, and a re-run converges).
+    finish(&id, &user, now, out, deps).await
+}
+
+/// f. Who, when, what: the timeline first, then the status (a crash in between leaves the
+/// incident releasable, and a re-run converges).
+async fn finish(
+    id: &str,
+    user: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    out: ReleaseOutput,
+    deps: &Deps,
+) -> Result<ReleaseOutput, TaskError> {
+    let id = id.to_string();
     let release_record = out.record(now);
     let details = serde_json::to_value(&release_record).map_err(|e| {
         TaskError::invalid(
@@ -160,7 +190,7 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
             &TimelineEntry {
                 at: now,
                 step: RELEASE_STEP.into(),
-                message: timeline_message(&out, &user),
+                message: timeline_message(&out, user),
                 details: Some(details),
             },
         )

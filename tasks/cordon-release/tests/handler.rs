@@ -75,6 +75,7 @@ struct World {
 fn deps(iam: &Arc<FakeIdentityStore>, store: &Arc<FakeIncidentStore>) -> Deps {
     Deps {
         identity: iam.clone(),
+        roles: Arc::new(cordon_aws::fakes::FakeRoleStore::new()),
         store: store.clone(),
         quarantine_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0() + Duration::hours(2)),
@@ -94,10 +95,12 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
     let store = Arc::new(FakeIncidentStore::new().with_open_incident(&d.incident_id, t0()));
     let q = cordon_quarantine::Deps {
         identity: iam.clone(),
+        roles: Arc::new(cordon_aws::fakes::FakeRoleStore::new()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![],
         quarantine_policy_arn: None,
+        force_mfa_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0()),
     };
     let qout = cordon_quarantine::handle(
@@ -118,6 +121,7 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
             incident_id: d.incident_id.clone(),
             user_name: qout.user_name.clone(),
             quarantined_at: qout.quarantined_at,
+            principal_kind: Some(qout.principal_kind),
         },
         &t,
     )

@@ -61,10 +61,12 @@ async fn contained() -> Contained {
     open_incident(&*store, &d, fixture(FIXTURE)).await;
     let q = cordon_quarantine::Deps {
         identity: Arc::new(m.identity_store()),
+        roles: Arc::new(m.role_store()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         own_role_arns: vec![OWN_ROLE.to_string()],
         quarantine_policy_arn: None,
+        force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
     let qout = cordon_quarantine::handle(
@@ -84,6 +86,7 @@ async fn contained() -> Contained {
             incident_id: d.incident_id.clone(),
             user_name: user.clone(),
             quarantined_at: qout.quarantined_at,
+            principal_kind: None,
         },
         &cordon_tag::Deps {
             identity: Arc::new(m.identity_store()),
@@ -133,6 +136,7 @@ impl Contained {
     async fn release(&self, name: &str) -> ReleaseOutput {
         let deps = Deps {
             identity: Arc::new(self.m.identity_store()),
+            roles: Arc::new(self.m.role_store()),
             store: self.store.clone(),
             quarantine_policy_arn: None,
             clock: cordon_aws::system_clock(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cordon_aws::env::Lookup;
 use cordon_aws::{Aws, Clock, IdentityStore};
+use cordon_core::model::PrincipalKind;
 use cordon_core::{TaskError, tags};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -48,6 +49,10 @@ pub struct Input {
     pub incident_id: String,
     pub user_name: String,
     pub quarantined_at: DateTime<Utc>,
+    /// What quarantine contained: a role is marked by its session-revocation policy and
+    /// not tagged (absent: a user).
+    #[serde(default)]
+    pub principal_kind: Option<PrincipalKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +67,17 @@ pub struct Output {
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     if input.user_name.trim().is_empty() {
         return Err(TaskError::invalid("userName", "is empty"));
+    }
+    if matches!(
+        input.principal_kind,
+        Some(PrincipalKind::Role | PrincipalKind::AssumedRole)
+    ) {
+        info!(incident_id = %input.incident_id, step = "tag", outcome = "role_not_tagged");
+        return Ok(Output {
+            incident_id: input.incident_id,
+            user_name: input.user_name,
+            tags: BTreeMap::new(),
+        });
     }
     let tags: BTreeMap<String, String> =
         tags::quarantine_tags(&input.incident_id, input.quarantined_at)

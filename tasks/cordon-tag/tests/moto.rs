@@ -24,6 +24,7 @@ async fn tag_values_land_in_iam() {
         incident_id: incident_id.clone(),
         user_name: user.clone(),
         quarantined_at: at,
+        principal_kind: None,
     };
     handle(input.clone(), &deps).await.expect("tag");
     handle(input, &deps).await.expect("tag again");
