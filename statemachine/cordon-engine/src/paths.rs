@@ -8,6 +8,9 @@
 //! itself. It also records whether the path is *definite* (only single names and indexes):
 //! a definite path yields its single node, an indefinite one yields the array of all matches
 //! (possibly empty), which is what AWS does.
+//!
+//! A path starts at one of three [`Root`]s: the document (`$`), the context object (`$$`) or a
+//! workflow variable (`$name`, assigned by a state's `Assign`). [`Roots`] hands a path all three.
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
@@ -30,11 +33,76 @@ fn invalid(path: &str, reason: impl Into<String>) -> PathError {
     }
 }
 
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the document the field reads (the state input, a result, ...).
+    Document,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: the workflow variable `name`.
+    Variable(String),
+}
+
+/// Looks up workflow variables by name, for paths that start at `$name`.
+pub trait VariableLookup {
+    fn variable(&self, name: &str) -> Option<&Value>;
+}
+
+/// No variables at all (a definition without `Assign`, or a unit test).
+pub struct NoVariables;
+
+impl VariableLookup for NoVariables {
+    fn variable(&self, _name: &str) -> Option<&Value> {
+        None
+    }
+}
+
+impl VariableLookup for Map<String, Value> {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// What a path can start from: the document, the context object and the variables in scope.
+#[derive(Clone, Copy)]
+pub struct Roots<'a> {
+    pub document: &'a Value,
+    pub context: &'a Value,
+    pub variables: &'a dyn VariableLookup,
+}
+
+impl<'a> Roots<'a> {
+    /// Roots without variables.
+    pub fn new(document: &'a Value, context: &'a Value) -> Roots<'a> {
+        Roots {
+            document,
+            context,
+            variables: &NoVariables,
+        }
+    }
+
+    /// The same roots over another document (ResultSelector reads the result, OutputPath
+    /// the output, ...).
+    pub fn with_document(self, document: &'a Value) -> Roots<'a> {
+        Roots { document, ..self }
+    }
+
+    /// The value a path rooted at `root` starts from, if there is one.
+    pub fn start(&self, root: &Root) -> Option<&'a Value> {
+        match root {
+            Root::Document => Some(self.document),
+            Root::Context => Some(self.context),
+            Root::Variable(name) => self.variables.variable(name),
+        }
+    }
+}
+
 /// A parsed ASL Path: parse once at definition time, evaluate many times.
 #[derive(Debug, Clone)]
 pub struct Path {
     text: String,
-    context: bool,
+    root: Root,
     definite: bool,
     /// Jayway accepts a trailing function (`$.list.length()`), which AWS then fails to
     /// resolve at run time. Such a path is valid but never matches.
@@ -51,7 +119,7 @@ impl PartialEq for Path {
 impl Path {
     /// Parses an ASL Path (`$...` against the input, `$$...` against the context object).
     pub fn parse(path: &str) -> Result<Path, PathError> {
-        let (context, rest) = split_root(path)?;
+        let (root, rest) = split_root(path)?;
         let mut tr = Translator {
             src: rest,
             pos: 0,
@@ -64,7 +132,7 @@ impl Path {
         let query = JsonPath::parse(&tr.out).map_err(|e| invalid(path, e.to_string()))?;
         Ok(Path {
             text: path.to_owned(),
-            context,
+            root,
             definite: tr.definite,
             trailing_function: tr.trailing_function,
             query,
@@ -76,9 +144,9 @@ impl Path {
         &self.text
     }
 
-    /// True for `$$...` paths, which select from the context object.
-    pub fn is_context(&self) -> bool {
-        self.context
+    /// Where the path starts.
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
     /// True when the path can select at most one node (names and indexes only).
@@ -88,11 +156,11 @@ impl Path {
 
     /// Evaluates the path. A definite path yields its node (`None` when nothing matches);
     /// an indefinite path always yields `Some(array of matches)`.
-    pub fn select(&self, input: &Value, context: &Value) -> Option<Value> {
-        let doc = if self.context { context } else { input };
+    pub fn select(&self, roots: &Roots<'_>) -> Option<Value> {
         if self.trailing_function {
             return None;
         }
+        let doc = roots.start(&self.root)?;
         let nodes = self.query.query(doc);
         if self.definite {
             nodes.first().cloned()
@@ -102,14 +170,50 @@ impl Path {
     }
 }
 
-fn split_root(path: &str) -> Result<(bool, &str), PathError> {
+/// Splits the root off a path: `$$`, `$name` (a variable) or `$`.
+fn split_root(path: &str) -> Result<(Root, &str), PathError> {
     if let Some(rest) = path.strip_prefix("$$") {
-        Ok((true, rest))
-    } else if let Some(rest) = path.strip_prefix('$') {
-        Ok((false, rest))
-    } else {
-        Err(invalid(path, "a path must start with '$' or '$$'"))
+        return Ok((Root::Context, rest));
     }
+    let Some(rest) = path.strip_prefix('$') else {
+        return Err(invalid(path, "a path must start with '$' or '$$'"));
+    };
+    match rest.chars().next() {
+        Some(c) if is_variable_start(c) => {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if !is_variable_name(name) {
+                return Err(invalid(
+                    path,
+                    format!("'{name}' is not a valid variable name"),
+                ));
+            }
+            Ok((Root::Variable(name.to_owned()), &rest[end..]))
+        }
+        _ => Ok((Root::Document, rest)),
+    }
+}
+
+fn is_variable_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+/// A workflow variable name as the Amazon States Language allows it: a Unicode identifier
+/// (a letter or `_`, then letters, digits and `_`), at most 80 characters. (`$states` is
+/// reserved: [`is_reserved_variable`].)
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_variable_start)
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= MAX_VARIABLE_NAME_CHARS
+}
+
+/// The longest variable name AWS accepts.
+pub const MAX_VARIABLE_NAME_CHARS: usize = 80;
+
+/// `states` is the JSONata query language's reserved variable; no `Assign` may use it.
+pub fn is_reserved_variable(name: &str) -> bool {
+    name == "states"
 }
 
 /// Escapes `name` as an RFC 9535 single-quoted member name.
@@ -476,13 +580,13 @@ pub enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferencePath {
     text: String,
-    context: bool,
+    root: Root,
     segments: Vec<Segment>,
 }
 
 impl ReferencePath {
     pub fn parse(path: &str) -> Result<ReferencePath, PathError> {
-        let (context, rest) = split_root(path)?;
+        let (root, rest) = split_root(path)?;
         let mut segments = Vec::new();
         let mut chars = rest.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
@@ -561,7 +665,7 @@ impl ReferencePath {
         }
         Ok(ReferencePath {
             text: path.to_owned(),
-            context,
+            root,
             segments,
         })
     }
@@ -570,8 +674,8 @@ impl ReferencePath {
         &self.text
     }
 
-    pub fn is_context(&self) -> bool {
-        self.context
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
     pub fn segments(&self) -> &[Segment] {
@@ -579,8 +683,8 @@ impl ReferencePath {
     }
 
     /// The single node at this path, if present.
-    pub fn get<'v>(&self, input: &'v Value, context: &'v Value) -> Option<&'v Value> {
-        let mut cur = if self.context { context } else { input };
+    pub fn get<'v>(&self, roots: &Roots<'v>) -> Option<&'v Value> {
+        let mut cur = roots.start(&self.root)?;
         for seg in &self.segments {
             cur = match (seg, cur) {
                 (Segment::Field(name), Value::Object(map)) => map.get(name)?,
@@ -593,10 +697,10 @@ impl ReferencePath {
 
     /// Places `value` at this path inside `target` (ResultPath semantics).
     pub fn put(&self, mut target: Value, value: Value) -> Result<Value, PathError> {
-        if self.context {
+        if self.root != Root::Document {
             return Err(invalid(
                 &self.text,
-                "a ResultPath cannot write into the context object",
+                "a ResultPath can only write into the state input ('$')",
             ));
         }
         let Some((last, init)) = self.segments.split_last() else {
@@ -644,11 +748,12 @@ pub fn validate_reference_path(path: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Evaluates a Path against `input`, or against `context` when it starts with `$$`.
-/// A definite path yields its single node; an indefinite one yields the array of matches.
-/// `Ok(None)` means nothing matched (the caller decides which `States.*` error that is).
-pub fn select(path: &str, input: &Value, context: &Value) -> Result<Option<Value>, PathError> {
-    Ok(Path::parse(path)?.select(input, context))
+/// Parses and evaluates a Path from its [`Roots`]. A definite path yields its single node;
+/// an indefinite one yields the array of matches. `Ok(None)` means nothing matched (the caller
+/// decides which `States.*` error that is). Parse once with [`Path::parse`] where a path is
+/// evaluated more than once.
+pub fn select(path: &str, roots: &Roots<'_>) -> Result<Option<Value>, PathError> {
+    Ok(Path::parse(path)?.select(roots))
 }
 
 /// Places `value` into `target` at `reference_path` with ResultPath semantics:

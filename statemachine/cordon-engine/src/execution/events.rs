@@ -54,7 +54,7 @@ impl Execution {
         id
     }
 
-    /// Appends `*StateExited` of state `name` with its output.
+    /// Appends `*StateExited` of state `name` with its output and the variables it assigned.
     pub(super) fn push_exited(
         &mut self,
         rt: &Runtime,
@@ -62,12 +62,13 @@ impl Execution {
         t: EventType,
         name: &str,
         output: &Value,
+        assigned: Option<serde_json::Map<String, Value>>,
     ) {
         self.push(
             rt,
             frame,
             t,
-            EventDetails::state_exited(name, compact(output)),
+            EventDetails::state_exited(name, compact(output), assigned),
         );
     }
 

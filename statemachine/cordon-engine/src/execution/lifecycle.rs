@@ -13,7 +13,7 @@ use super::state::{
 };
 use super::{Execution, Runtime, non_empty};
 use crate::clock::add_secs;
-use crate::dataflow::{MAX_PAYLOAD_BYTES, payload_size};
+use crate::dataflow::{MAX_PAYLOAD_BYTES, ROOT_SCOPE, Variables, payload_size};
 use crate::definition::Definition;
 use crate::error::StatesError;
 use crate::history::{
@@ -85,6 +85,7 @@ impl Execution {
             deadline,
             expired_tokens: BTreeSet::new(),
             redrive_point: None,
+            variables: Variables::default(),
         };
         let mut ex = Self::from_parts(def, st);
         let details = EventDetails {
@@ -97,7 +98,7 @@ impl Execution {
         };
         ex.push_event_at(now, None, EventType::ExecutionStarted, details);
         let start_at = ex.def.root().start_at.clone();
-        ex.spawn_frame(0, None, start_at, input);
+        ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
         Ok(ex)
     }
 
@@ -188,7 +189,7 @@ impl Execution {
             ..EventDetails::default()
         };
         self.push_event_at(now, None, EventType::ExecutionRedriven, details);
-        self.spawn_frame(0, None, point.state, point.input);
+        self.spawn_frame(0, None, point.state, point.input, ROOT_SCOPE);
         Ok(())
     }
 

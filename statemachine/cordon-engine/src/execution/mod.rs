@@ -39,11 +39,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, Randomness};
-use crate::dataflow::FlowError;
+use crate::dataflow::{FlowError, ScopeId, check_stored};
 use crate::definition::{Definition, State};
 use crate::dispatch::{TaskDispatcher, TaskFailure};
-use crate::error::StatesError;
-use crate::history::HistoryEvent;
+use crate::error::{self, StatesError};
+use crate::history::{EvaluationFailedEventDetails, EventDetails, EventType, HistoryEvent};
+use crate::json_text::compact;
 
 mod branches;
 mod callbacks;
@@ -210,10 +211,54 @@ impl Execution {
     }
 
     /// A data-flow failure of the frame's state as the `States.*` error AWS reports, naming
-    /// the state and the event that entered it.
-    fn flow_error(&self, fid: FrameId, state: &str, e: FlowError) -> StatesError {
+    /// the state and the event that entered it. A failed JSONata expression is recorded as an
+    /// `EvaluationFailed` event first, as AWS does.
+    fn flow_error(&mut self, fid: FrameId, state: &str, e: FlowError, rt: &Runtime) -> StatesError {
         let entered = self.frame(fid).map_or(0, |f| f.entered_event_id);
-        e.into_states_error(state, entered)
+        let err = e.into_states_error(state, entered);
+        if err.error == error::QUERY_EVALUATION_ERROR {
+            let d = EventDetails {
+                evaluation_failed_event_details: Some(EvaluationFailedEventDetails {
+                    error: err.error.clone(),
+                    cause: err.cause.clone().unwrap_or_default(),
+                    state: state.to_owned(),
+                }),
+                ..EventDetails::default()
+            };
+            self.push(rt, fid, EventType::EvaluationFailed, d);
+        }
+        err
+    }
+
+    /// The variable scope of the frame.
+    fn scope_of(&self, fid: FrameId) -> ScopeId {
+        self.frame(fid)
+            .map_or(crate::dataflow::ROOT_SCOPE, |f| f.scope)
+    }
+
+    /// Stores variables the frame's state assigned, all together, and returns them as the
+    /// `assignedVariables` of its exit event (each value as JSON text).
+    fn commit_assignments(
+        &mut self,
+        fid: FrameId,
+        values: Option<Vec<(String, Value)>>,
+    ) -> Result<Option<serde_json::Map<String, Value>>, FlowError> {
+        let Some(values) = values else {
+            return Ok(None);
+        };
+        let assigned = values
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(compact(v))))
+            .collect();
+        let scope = self.scope_of(fid);
+        self.st.variables.assign(scope, values).map_err(|w| {
+            FlowError::Runtime(format!(
+                "The variable '{}' belongs to an outer scope and cannot be assigned in this scope.",
+                w.name
+            ))
+        })?;
+        check_stored(self.st.variables.stored_bytes())?;
+        Ok(Some(assigned))
     }
 }
 

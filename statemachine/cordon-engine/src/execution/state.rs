@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dataflow::{ScopeId, Variables};
 use crate::history::HistoryEvent;
 
 /// `DescribeExecution`'s `status`.
@@ -51,8 +52,14 @@ pub enum Phase {
     Enter,
     /// (Re)start the work of a Task/Parallel/Map state that was already entered.
     Attempt,
-    /// A Wait state waiting until `until`.
-    Waiting { until: DateTime<Utc>, output: Value },
+    /// A Wait state waiting until `until`, with the output and the variable assignments it
+    /// leaves with.
+    Waiting {
+        until: DateTime<Utc>,
+        output: Value,
+        #[serde(default)]
+        assigned: Vec<(String, Value)>,
+    },
     /// Retry backoff before the next attempt.
     Backoff { until: DateTime<Utc> },
     /// A Task dispatched (and, for `.waitForTaskToken`, waiting for its callback).
@@ -102,6 +109,9 @@ pub struct Frame {
     pub retry_counts: Vec<u32>,
     pub retry_total: u32,
     pub last_event_id: u64,
+    /// The scope of workflow variables this frame's states read and assign.
+    #[serde(default)]
+    pub scope: ScopeId,
 }
 
 /// Where a redrive restarts: the top-level state that failed, with its input.
@@ -132,4 +142,7 @@ pub struct ExecutionState {
     pub deadline: Option<DateTime<Utc>>,
     pub expired_tokens: BTreeSet<String>,
     pub redrive_point: Option<RedrivePoint>,
+    /// The workflow variables, by scope.
+    #[serde(default)]
+    pub variables: Variables,
 }
