@@ -377,6 +377,21 @@ fn is_int(s: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The name inside a quoted bracket selector (`'a\'b'` → `a'b`): a backslash escapes the
+/// character after it.
+fn unescape_quoted(s: &str) -> String {
+    let inner = &s[1..s.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn is_single_quoted_name(s: &str) -> bool {
     let bytes = s.as_bytes();
     if bytes.len() < 2 {
@@ -418,7 +433,11 @@ fn translate_selector(body: &str, path: &str, definite: &mut bool) -> Result<Str
         return Ok(body.to_owned());
     }
     if is_single_quoted_name(body) {
-        return Ok(body.to_owned());
+        // Jayway lets a backslash escape any character in a quoted name (`['a\"b']`); RFC
+        // 9535 allows fewer escapes, so the name is re-quoted in its form.
+        let mut out = String::new();
+        quote_name(&unescape_quoted(body), &mut out);
+        return Ok(out);
     }
     // Wildcards, slices, unions: indefinite; the RFC parser checks the syntax.
     *definite = false;

@@ -91,8 +91,9 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 
-/// Runs one case and returns the actual `{status, output?, error?, cause?}`.
-async fn run_case(case: &Case) -> Result<Value, String> {
+/// Runs one case (an Express execution when `workflow_type` says so) and returns the actual
+/// `{status, output?, error?, cause?}`.
+async fn run_case(case: &Case, express: bool) -> Result<Value, String> {
     let def = Definition::parse(&read(&case.dir.join("definition.json")))
         .map_err(|e| format!("definition rejected: {e}"))?;
     let input: Value = serde_json::from_str(&read(&case.dir.join("input.json")))
@@ -104,6 +105,7 @@ async fn run_case(case: &Case) -> Result<Value, String> {
     .with_rng(Arc::new(Randomness::seeded(1)));
     let opts = StartOptions {
         name: Some("conformance".into()),
+        express,
         ..StartOptions::default()
     };
     let mut ex = Execution::start(Arc::new(def), input, opts, &rt)
@@ -299,7 +301,8 @@ async fn run_corpus(corpus: &Corpus) {
         let category = case.name.split('/').next().unwrap_or_default().to_owned();
         let entry = per_category.entry(category).or_default();
         entry.1 += 1;
-        let outcome = match run_case(case).await {
+        let express = expected.get("workflow_type").and_then(Value::as_str) == Some("EXPRESS");
+        let outcome = match run_case(case, express).await {
             Ok(actual) => compare(&expected, &actual),
             Err(e) => Err(vec![e]),
         };

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::state::{ChildrenPhase, Frame, FrameId, Phase};
+use super::state::{ChildrenPhase, Frame, FrameId, Phase, RedrivePoint};
 use super::{Execution, Runtime};
 use crate::dataflow::{
     Env, FlowError, NumberRule, OptPath, resolve_optional, select_required, within_limit,
@@ -29,6 +29,10 @@ impl Execution {
             state.flow.effective_input(&Env::new(input, &ctx, &vars))?
         };
         within_limit(&eff, &state.name)?;
+        if let Some(saved) = self.take_resume(fid) {
+            self.resume_parallel(fid, branches, *saved, &eff, rt);
+            return Ok(());
+        }
         self.push(
             rt,
             fid,
@@ -47,6 +51,7 @@ impl Execution {
                 max_concurrency: 0,
                 tolerated_count: None,
                 tolerated_percentage: None,
+                stopped: Default::default(),
             });
         }
         let outer = self.scope_of(fid);
@@ -71,6 +76,11 @@ impl Execution {
                 error::ITEM_READER_FAILED,
                 "ItemReader is not supported by the embedded engine: it reads from S3.",
             )));
+        }
+        if let Some(saved) = self.take_resume(fid) {
+            self.resume_map(fid, *saved, rt);
+            self.start_map_iterations(fid, state, mp, rt);
+            return Ok(());
         }
         let ctx = self.context(fid, None, None);
         let (inputs, max_concurrency, tolerated_count, tolerated_percentage) = {
@@ -163,6 +173,7 @@ impl Execution {
                 max_concurrency: usize::try_from(max_concurrency).unwrap_or(usize::MAX),
                 tolerated_count,
                 tolerated_percentage,
+                stopped: Default::default(),
             });
         }
         if n == 0 {
@@ -177,6 +188,7 @@ impl Execution {
     /// (inside the Map state's scope, unless the Map is distributed).
     fn start_map_iterations(&mut self, fid: FrameId, state: &State, mp: &MapSpec, rt: &Runtime) {
         let outer = (!mp.distributed).then(|| self.scope_of(fid));
+        let start_at = self.def.machines[mp.processor].start_at.clone();
         loop {
             let Some(c) = self.children_mut(fid) else {
                 return;
@@ -188,16 +200,19 @@ impl Execution {
                 return;
             };
             c.running.insert(i);
-            let input = c.inputs.get(i).cloned().unwrap_or(Value::Null);
+            // A redriven iteration resumes where it stopped.
+            let point = c.stopped.remove(&i).unwrap_or_else(|| RedrivePoint {
+                state: start_at.clone(),
+                input: c.inputs.get(i).cloned().unwrap_or(Value::Null),
+                children: None,
+            });
             self.push(
                 rt,
                 fid,
                 EventType::MapIterationStarted,
                 EventDetails::map_iteration(EventType::MapIterationStarted, &state.name, i),
             );
-            let start = self.def.machines[mp.processor].start_at.clone();
-            let scope = self.st.variables.open(outer);
-            self.spawn_frame(mp.processor, Some((fid, i)), start, input, scope);
+            self.spawn_resumed(mp.processor, fid, i, point, outer);
         }
     }
 
@@ -270,6 +285,7 @@ impl Execution {
             } else {
                 EventType::ParallelStateFailed
             };
+            self.keep_children_for_redrive(pid);
             self.abort_children(pid, rt);
             self.push(rt, pid, ty, EventDetails::none());
             self.state_failed(pid, err, rt);
@@ -287,7 +303,7 @@ impl Execution {
 
     /// Every branch or iteration succeeded (or failed within tolerance): the results, in
     /// order, are the state's result.
-    fn children_finished(&mut self, pid: FrameId, rt: &Runtime) {
+    pub(super) fn children_finished(&mut self, pid: FrameId, rt: &Runtime) {
         let Some(cur) = self.current(pid) else {
             return;
         };

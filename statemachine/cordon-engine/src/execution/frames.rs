@@ -44,6 +44,8 @@ impl Execution {
                 retry_total: 0,
                 last_event_id,
                 scope,
+                failed_children: None,
+                resume: None,
             },
         );
         self.st.runnable.push_back(id);
@@ -102,6 +104,20 @@ impl Execution {
                 }
             },
             Some((pid, slot)) => {
+                if result.is_err() {
+                    // Where the branch or iteration stopped, for a redrive of its parent.
+                    let point = self.point_of(fid);
+                    if let (
+                        Some(point),
+                        Some(Frame {
+                            phase: Phase::Children(c),
+                            ..
+                        }),
+                    ) = (point, self.st.frames.get_mut(&pid))
+                    {
+                        c.stopped.insert(slot, point);
+                    }
+                }
                 let last = self.frame(fid).map_or(0, |f| f.last_event_id);
                 if let Some(f) = self.st.frames.remove(&fid) {
                     // A branch's or iteration's variables end with it.

@@ -12,6 +12,7 @@
 //! | file | concern |
 //! | --- | --- |
 //! | `lifecycle.rs` | start, resume, stop, redrive, finishing the execution |
+//! | `redrive.rs` | where a failed execution stopped, and a redriven Parallel/Map resuming only what did not succeed |
 //! | `driver.rs` | `run_until_parked`/`run_until_finished`: the loop that steps frames, awaits dispatches and takes commands |
 //! | `callbacks.rs` | applying [`Callback`]s: SendTaskSuccess/Failure/Heartbeat by token |
 //! | `frames.rs` | frames: spawning, moving to the next state, reporting to the parent |
@@ -56,6 +57,7 @@ mod frames;
 mod handle;
 mod lifecycle;
 mod options;
+mod redrive;
 mod retry_catch;
 mod state;
 mod states;
@@ -66,8 +68,8 @@ pub use describe::ExecutionDescription;
 pub use handle::{Callback, CallbackError, Command, ExecutionHandle, Reply};
 pub use options::{StartError, StartOptions};
 pub use state::{
-    ChildrenPhase, ExecutionIdentity, ExecutionState, ExecutionStatus, Frame, FrameId, Phase,
-    RedrivePoint, TaskPhase,
+    ChildrenPhase, ChildrenRedrive, ExecutionIdentity, ExecutionState, ExecutionStatus, Frame,
+    FrameId, Phase, RedrivePoint, TaskPhase,
 };
 
 /// The collaborators an execution runs with; none of them is part of its persisted state.

@@ -25,6 +25,9 @@ impl Execution {
             self.frame_done(fid, Err(err), rt);
             return;
         };
+        if self.frame(fid).is_some_and(|f| f.failed_children.is_none()) {
+            self.keep_children_for_redrive(fid);
+        }
         self.abort_children(fid, rt);
         for (i, r) in errors.retry.iter().enumerate() {
             if !r.error_equals.iter().any(|p| error_matches(p, &err.error)) {

@@ -316,3 +316,13 @@ fn put_rejects_invalid_and_context_paths() {
         Err(PathError::Invalid { .. })
     ));
 }
+
+/// A backslash in a quoted bracket name escapes the next character, as Jayway JsonPath (which
+/// AWS uses) reads it: `$['Test\\"\"Name\"']` names the key `Test""Name"`.
+#[test]
+fn quoted_names_take_backslash_escapes() {
+    let input = json!({"Test\"\"Name\"": "v", "it's": 1});
+    assert_eq!(sel("$['Test\\\"\"Name\"']", &input), Some(json!("v")));
+    assert_eq!(sel("$['it\\'s']", &input), Some(json!(1)));
+    assert_eq!(sel("$[\"it's\"]", &input), Some(json!(1)));
+}
