@@ -34,8 +34,9 @@ pub(crate) struct NumberRule<T> {
     pub field: &'static str,
     /// Reads an acceptable number.
     pub read: fn(&Value) -> Option<T>,
-    /// The cause when the value a `...Path` selects is refused, given the value and the path.
-    pub reject: fn(&Value, &str) -> String,
+    /// The cause when the value a `...Path` selects is refused, given the field, the value and
+    /// the path.
+    pub reject: fn(&str, &Value, &str) -> String,
     /// Whether AWS's cause names the state (`An error occurred while executing the state...`).
     pub prefixed: bool,
 }
@@ -54,7 +55,7 @@ impl<T: Copy> FixedOrPath<T> {
             FixedOrPath::Path(p) => {
                 let v = select_required(p, &env.roots(document))?;
                 (rule.read)(&v).ok_or_else(|| {
-                    let cause = (rule.reject)(&v, p.as_str());
+                    let cause = (rule.reject)(rule.field, &v, p.as_str());
                     if rule.prefixed {
                         FlowError::Runtime(cause)
                     } else {

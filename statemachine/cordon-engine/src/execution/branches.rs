@@ -422,7 +422,7 @@ static MAX_CONCURRENCY: NumberRule<u64> = NumberRule {
         Value::Number(n) => n.as_f64().filter(|x| *x >= 0.0).map(|x| x.trunc() as u64),
         other => integer(other).and_then(|i| u64::try_from(i).ok()),
     },
-    reject: |v, path| match v
+    reject: |_, v, path| match v
         .as_f64()
         .map(f64::trunc)
         .or_else(|| integer(v).map(|i| i as f64))
@@ -443,7 +443,7 @@ static MAX_CONCURRENCY: NumberRule<u64> = NumberRule {
 static TOLERATED_COUNT: NumberRule<f64> = NumberRule {
     field: "ToleratedFailureCount",
     read: |v| integer(v).filter(|i| *i >= 0).map(|i| i as f64),
-    reject: |v, path| match integer(v) {
+    reject: |_, v, path| match integer(v) {
         Some(_) => "ToleratedFailureCount cannot be negative.".to_owned(),
         None => format!(
             "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: {path}",
@@ -457,7 +457,7 @@ static TOLERATED_COUNT: NumberRule<f64> = NumberRule {
 static TOLERATED_PERCENTAGE: NumberRule<f64> = NumberRule {
     field: "ToleratedFailurePercentage",
     read: |v| percentage(v).filter(|p| (0.0..=100.0).contains(p)),
-    reject: |v, path| match percentage(v) {
+    reject: |_, v, path| match percentage(v) {
         Some(_) => "ToleratedFailurePercentage must be between 0 and 100.".to_owned(),
         None => format!(
             "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {path}",

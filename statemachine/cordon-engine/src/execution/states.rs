@@ -388,7 +388,7 @@ pub(super) fn bare(v: &Value) -> String {
 static WAIT_SECONDS: NumberRule<u64> = NumberRule {
     field: "Seconds",
     read: Value::as_u64,
-    reject: |v, path| match v {
+    reject: |_, v, path| match v {
         Value::Number(n) if n.as_i64().is_some_and(|x| x < 0) => format!(
             "The SecondsPath parameter references a negative value: {path} == {}",
             bare(v)

@@ -181,26 +181,24 @@ fn positive_seconds(v: &Value) -> Option<u64> {
     v.as_u64().filter(|n| *n >= 1)
 }
 
+/// AWS's refusal of a `TimeoutSecondsPath`/`HeartbeatSecondsPath` value.
+fn not_positive_seconds(field: &str, v: &Value, path: &str) -> String {
+    format!(
+        "The {field}Path parameter must reference a positive integer: {path} == {}",
+        super::states::bare(v)
+    )
+}
+
 static TIMEOUT_SECONDS: NumberRule<u64> = NumberRule {
     field: "TimeoutSeconds",
     read: positive_seconds,
-    reject: |v, path| {
-        format!(
-            "The TimeoutSecondsPath parameter must reference a positive integer: {path} == {}",
-            super::states::bare(v)
-        )
-    },
+    reject: not_positive_seconds,
     prefixed: true,
 };
 
 static HEARTBEAT_SECONDS: NumberRule<u64> = NumberRule {
     field: "HeartbeatSeconds",
     read: positive_seconds,
-    reject: |v, path| {
-        format!(
-            "The HeartbeatSecondsPath parameter must reference a positive integer: {path} == {}",
-            super::states::bare(v)
-        )
-    },
+    reject: not_positive_seconds,
     prefixed: true,
 };
