@@ -112,9 +112,10 @@ pub struct StateExitedEventDetails {
     pub name: String,
     pub output: String,
     pub output_details: DataDetails,
-    /// The variables the state assigned, each as JSON text.
+    /// The variables the state assigned, each as JSON text (boxed: most states assign none,
+    /// and every event carries this struct's space).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub assigned_variables: Option<serde_json::Map<String, serde_json::Value>>,
+    pub assigned_variables: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub assigned_variables_details: Option<DataDetails>,
 }
@@ -257,7 +258,7 @@ pub struct EventDetails {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map_iteration_aborted_event_details: Option<MapIterationEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub evaluation_failed_event_details: Option<EvaluationFailedEventDetails>,
+    pub evaluation_failed_event_details: Option<Box<EvaluationFailedEventDetails>>,
 }
 
 impl EventDetails {
@@ -289,7 +290,7 @@ impl EventDetails {
                 name: name.to_owned(),
                 output,
                 output_details: DataDetails::default(),
-                assigned_variables: assigned,
+                assigned_variables: assigned.map(Box::new),
                 assigned_variables_details,
             }),
             ..Self::default()

@@ -107,7 +107,17 @@ pub struct Path {
     /// Jayway accepts a trailing function (`$.list.length()`), which AWS then fails to
     /// resolve at run time. Such a path is valid but never matches.
     trailing_function: bool,
-    query: JsonPath,
+    query: Query,
+}
+
+/// How a path selects.
+#[derive(Debug, Clone)]
+enum Query {
+    /// Names and non-negative indexes only (most ASL paths): a direct walk, which selects what
+    /// the RFC 9535 query would, without building or running one.
+    Direct(Vec<Segment>),
+    /// Anything else: the RFC 9535 query the path translates to.
+    Rfc(JsonPath),
 }
 
 impl PartialEq for Path {
@@ -119,6 +129,15 @@ impl PartialEq for Path {
 impl Path {
     /// Parses an ASL Path (`$...` against the input, `$$...` against the context object).
     pub fn parse(path: &str) -> Result<Path, PathError> {
+        if let Ok(r) = ReferencePath::parse(path) {
+            return Ok(Path {
+                text: path.to_owned(),
+                root: r.root,
+                definite: true,
+                trailing_function: false,
+                query: Query::Direct(r.segments),
+            });
+        }
         let (root, rest) = split_root(path)?;
         let mut tr = Translator {
             src: rest,
@@ -135,7 +154,7 @@ impl Path {
             root,
             definite: tr.definite,
             trailing_function: tr.trailing_function,
-            query,
+            query: Query::Rfc(query),
         })
     }
 
@@ -161,7 +180,11 @@ impl Path {
             return None;
         }
         let doc = roots.start(&self.root)?;
-        let nodes = self.query.query(doc);
+        let query = match &self.query {
+            Query::Direct(segments) => return walk(doc, segments).cloned(),
+            Query::Rfc(q) => q,
+        };
+        let nodes = query.query(doc);
         if self.definite {
             nodes.first().cloned()
         } else {
@@ -703,15 +726,7 @@ impl ReferencePath {
 
     /// The single node at this path, if present.
     pub fn get<'v>(&self, roots: &Roots<'v>) -> Option<&'v Value> {
-        let mut cur = roots.start(&self.root)?;
-        for seg in &self.segments {
-            cur = match (seg, cur) {
-                (Segment::Field(name), Value::Object(map)) => map.get(name)?,
-                (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
-                _ => return None,
-            };
-        }
-        Some(cur)
+        walk(roots.start(&self.root)?, &self.segments)
     }
 
     /// Places `value` at this path inside `target` (ResultPath semantics).
@@ -752,6 +767,19 @@ impl ReferencePath {
         }
         Ok(target)
     }
+}
+
+/// The node `segments` lead to from `doc`, if there is one.
+fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+    let mut cur = doc;
+    for seg in segments {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map.get(name)?,
+            (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 /// Checks an ASL Path (as used by InputPath, OutputPath, ItemsPath, `*.$` fields, ...).

@@ -107,6 +107,10 @@ impl Template {
         scope: JsonataScope,
         problems: &mut Vec<(String, String)>,
     ) -> Template {
+        // Most of a payload is constant: copy such a value once rather than compile it.
+        if !has_dynamic(v, language) {
+            return Template::Const(v.clone());
+        }
         match language {
             QueryLanguage::JsonPath => compile_jsonpath(v, at, problems),
             QueryLanguage::JsonAta => compile_jsonata(v, at, at, scope, problems),
@@ -139,6 +143,22 @@ impl Template {
             Template::Const(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// Whether `v` holds anything to evaluate: a `.$` key (JSONPath) or a `{% %}` string
+/// (JSONata), at any depth.
+fn has_dynamic(v: &Value, language: QueryLanguage) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, child)| {
+            (language == QueryLanguage::JsonPath && k.ends_with(".$"))
+                || has_dynamic(child, language)
+        }),
+        Value::Array(items) => items.iter().any(|i| has_dynamic(i, language)),
+        Value::String(s) => {
+            language == QueryLanguage::JsonAta && jsonata::expression_text(s).is_some()
+        }
+        _ => false,
     }
 }
 
@@ -182,6 +202,9 @@ fn compile_jsonpath(v: &Value, at: &str, problems: &mut Vec<(String, String)>) -
                         field,
                         "must be a string holding a path or an intrinsic function".into(),
                     )),
+                    (None, child) if !has_dynamic(child, QueryLanguage::JsonPath) => {
+                        fields.push((k.clone(), Template::Const(child.clone())));
+                    }
                     (None, child) => {
                         let t = compile_jsonpath(child, &field, problems);
                         constant &= t.as_const().is_some();

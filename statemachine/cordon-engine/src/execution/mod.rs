@@ -220,11 +220,11 @@ impl Execution {
         let err = e.into_states_error(state, entered);
         if err.error == error::QUERY_EVALUATION_ERROR {
             let d = EventDetails {
-                evaluation_failed_event_details: Some(EvaluationFailedEventDetails {
+                evaluation_failed_event_details: Some(Box::new(EvaluationFailedEventDetails {
                     error: err.error.clone(),
                     cause: err.cause.clone().unwrap_or_default(),
                     state: state.to_owned(),
-                }),
+                })),
                 ..EventDetails::default()
             };
             self.push(rt, fid, EventType::EvaluationFailed, d);

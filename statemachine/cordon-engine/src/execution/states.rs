@@ -112,14 +112,15 @@ impl Execution {
         let ctx = self.context(fid, None, None);
         let exit = {
             let vars = self.st.variables.view(self.scope_of(fid));
-            let env = Env::new(&input, &ctx, &vars).with_result(&result);
+            let env = Env::new(&input, &ctx, &vars);
             let assigned = state
                 .assign
                 .as_ref()
-                .map(|a| a.eval(&result, &env))
+                .map(|a| a.eval(&result, &env.with_result(&result)))
                 .transpose();
+            // The result moves into the output (JSONata binds it as `$states.result` there).
             assigned.and_then(|assigned| {
-                let output = state.flow.output(&state.name, &env, result.clone())?;
+                let output = state.flow.output(&state.name, &env, result)?;
                 Ok(Exit { output, assigned })
             })
         };
