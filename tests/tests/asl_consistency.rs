@@ -347,7 +347,7 @@ fn scripted(script: &Script, req: &TaskRequest) -> Result<Value, TaskFailure> {
             return Err(TaskFailure::new(names::PROTECTED_PRINCIPAL, "protected"));
         }
         json!({"policyArn": "arn:aws:iam::1:policy/q", "alreadyAttached": false,
-            "quarantinedAt": "2024-09-27T14:06:00Z", "userName": "u", "remediation": {},
+            "quarantinedAt": "2024-09-27T14:06:00Z", "userName": "u", "principalKind": "IAMUser", "remediation": {},
             "actionsTaken": []})
     } else if function.contains("Tag") {
         json!({"tags": {}})

@@ -22,6 +22,9 @@ pub enum Generation {
     InProgress,
     /// A report exists (at most four hours old).
     Complete,
+    /// IAM refused to generate another report now (`LimitExceeded`): the account asked for
+    /// reports too often. The last report, if one is still available, is all there is.
+    Limited,
 }
 
 /// What `GetCredentialReport` answered.
@@ -57,12 +60,18 @@ impl IamCredentialReports {
 #[async_trait]
 impl CredentialReports for IamCredentialReports {
     async fn generate(&self) -> Result<Generation, TaskError> {
-        let out = self
-            .client
-            .generate_credential_report()
-            .send()
-            .await
-            .map_err(|e| map_sdk_error("iam:GenerateCredentialReport", e))?;
+        let out = match self.client.generate_credential_report().send().await {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("LimitExceeded" | "LimitExceededException")
+                ) =>
+            {
+                return Ok(Generation::Limited);
+            }
+            Err(e) => return Err(map_sdk_error("iam:GenerateCredentialReport", e)),
+        };
         Ok(match out.state() {
             Some(ReportStateType::Complete) => Generation::Complete,
             Some(ReportStateType::Inprogress) => Generation::InProgress,

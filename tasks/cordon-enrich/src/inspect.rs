@@ -8,7 +8,6 @@ use cordon_core::model::{
     Detection, IncidentStatus, Inspect, Inspection, PrincipalKind, RoleFacts, UserFacts,
 };
 use cordon_core::policy_document::{Grants, PolicyDocument, grants};
-use cordon_core::tags;
 use serde_json::Value;
 
 use crate::Deps;
@@ -33,7 +32,10 @@ pub(crate) async fn role(d: &Detection, deps: &Deps) -> Result<Option<RoleFacts>
 
 /// Reads what `d.inspect` names. A read AWS refuses becomes a problem on the inspection
 /// (a human decides); a transient error is the workflow's to retry.
-pub(crate) async fn inspection(d: &Detection, deps: &Deps) -> Result<Option<Inspection>, TaskError> {
+pub(crate) async fn inspection(
+    d: &Detection,
+    deps: &Deps,
+) -> Result<Option<Inspection>, TaskError> {
     let Some(inspect) = &d.inspect else {
         return Ok(None);
     };
@@ -105,9 +107,9 @@ async fn read(
 }
 
 /// For containment undone (`cordon.quarantine-tampered`): the incident that holds the
-/// principal contained, per Cordon's records. The user's `CordonIncident` tag is asked
-/// first; then the incidents about the principal (by ARN and by name), so removing the
-/// tag frees no one.
+/// principal contained, per Cordon's records: the incidents about the principal (by ARN
+/// and by name, newest first). Cordon's records decide, not the user's `CordonIncident`
+/// tag, so removing the tag frees no one.
 pub(crate) async fn contained_by(
     d: &Detection,
     user: Option<&UserFacts>,
@@ -116,13 +118,6 @@ pub(crate) async fn contained_by(
 ) -> Result<Option<String>, TaskError> {
     if d.rule != rules::QUARANTINE_TAMPERED {
         return Ok(None);
-    }
-    let held = |status: IncidentStatus| status == IncidentStatus::Contained;
-    if let Some(tagged) = user.and_then(|u| u.tags.get(tags::INCIDENT))
-        && let Some(record) = deps.store.get(tagged).await?
-        && held(record.status)
-    {
-        return Ok(Some(record.incident_id));
     }
     let principal = d.principal.as_ref();
     let mut keys: Vec<String> = Vec::new();
@@ -136,7 +131,7 @@ pub(crate) async fn contained_by(
         let found = deps.store.list_by_principal(key, 20).await?;
         if let Some(r) = found
             .into_iter()
-            .find(|r| held(r.status) && r.incident_id != d.incident_id)
+            .find(|r| r.status == IncidentStatus::Contained && r.incident_id != d.incident_id)
         {
             return Ok(Some(r.incident_id));
         }

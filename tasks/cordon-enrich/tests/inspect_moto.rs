@@ -60,7 +60,8 @@ async fn enrich(store: &dyn IncidentStore, deps: &Deps, d: &Detection) -> cordon
 async fn a_customer_managed_policy_is_judged_by_its_default_version() {
     let m = moto().await;
     let (store, deps) = deps(&m).await;
-    let user = m.create_user(&unique("grantee")).await;
+    let user = unique("grantee");
+    m.create_user(&user).await;
     let admin = m
         .create_policy(
             &unique("dev-everything"),
@@ -73,11 +74,17 @@ async fn a_customer_managed_policy_is_judged_by_its_default_version() {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}]}"#,
         )
         .await;
-    for (arn, want) in [(&admin, Disposition::Approve), (&harmless, Disposition::Ignore)] {
+    for (arn, want) in [
+        (&admin, Disposition::Auto),
+        (&harmless, Disposition::Ignore),
+    ] {
         let d = detection("iam-attach-user-policy-administrator-access", |detail| {
             detail["requestParameters"] = json!({"userName": user, "policyArn": arn});
         });
-        assert!(matches!(d.inspect, Some(Inspect::ManagedPolicy { .. })), "{d:?}");
+        assert!(
+            matches!(d.inspect, Some(Inspect::ManagedPolicy { .. })),
+            "{d:?}"
+        );
         let out = enrich(&*store, &deps, &d).await;
         let inspection = out.inspection.expect("read");
         assert!(inspection.problem.is_none(), "{inspection:?}");
@@ -98,7 +105,11 @@ async fn a_group_is_judged_by_its_policies_not_its_name() {
     let (store, deps) = deps(&m).await;
     let iam = m.iam();
     let group = unique("helpdesk");
-    iam.create_group().group_name(&group).send().await.expect("group");
+    iam.create_group()
+        .group_name(&group)
+        .send()
+        .await
+        .expect("group");
     iam.put_group_policy()
         .group_name(&group)
         .policy_name("pass-roles")
@@ -108,7 +119,8 @@ async fn a_group_is_judged_by_its_policies_not_its_name() {
         .send()
         .await
         .expect("inline group policy");
-    let user = m.create_user(&unique("member")).await;
+    let user = unique("member");
+    m.create_user(&user).await;
     let d = detection("iam-add-user-to-group-admins", |detail| {
         detail["requestParameters"] = json!({"userName": user, "groupName": group});
     });
@@ -118,7 +130,11 @@ async fn a_group_is_judged_by_its_policies_not_its_name() {
     assert_eq!(out.assessment.disposition, Disposition::Auto);
     // An "admins" group with nothing in it grants nothing.
     let empty = unique("admins");
-    iam.create_group().group_name(&empty).send().await.expect("group");
+    iam.create_group()
+        .group_name(&empty)
+        .send()
+        .await
+        .expect("group");
     let d = detection("iam-add-user-to-group-admins", |detail| {
         detail["requestParameters"] = json!({"userName": user, "groupName": empty});
     });
@@ -143,8 +159,94 @@ async fn a_role_is_read_so_its_sessions_can_be_revoked() {
     let d = detection("iam-attach-role-policy-administrator-access", |detail| {
         detail["requestParameters"]["roleName"] = json!(role);
     });
-    assert_eq!(d.principal.as_ref().map(|p| p.kind), Some(PrincipalKind::Role));
+    assert_eq!(
+        d.principal.as_ref().map(|p| p.kind),
+        Some(PrincipalKind::Role)
+    );
     let out = enrich(&*store, &deps, &d).await;
     assert_eq!(out.role.map(|r| r.role_name), Some(role));
     assert!(out.assessment.containable, "{:?}", out.assessment);
+}
+
+#[tokio::test]
+async fn containment_undone_is_contained_again_only_while_an_incident_holds_the_user() {
+    use cordon_aws::fakes::FAKE_ACCOUNT;
+    use cordon_core::classify::{Home, classify_in, rules};
+    use cordon_core::model::{AccountId, IncidentStatus};
+
+    let m = moto().await;
+    let (store, deps) = deps(&m).await;
+    let user = unique("freed");
+    let user_arn = m.create_user(&user).await;
+    let home = AccountId::parse(FAKE_ACCOUNT).expect("id");
+    let tampered = || {
+        let mut event = cordon_aws::testing::fixture("cordon-detach-quarantine-policy");
+        event["account"] = json!(FAKE_ACCOUNT);
+        event["detail"]["recipientAccountId"] = json!(FAKE_ACCOUNT);
+        event["detail"]["eventID"] = json!(unique("detach"));
+        event["detail"]["requestParameters"] = json!({
+            "userName": user,
+            "policyArn": format!("arn:aws:iam::{FAKE_ACCOUNT}:policy/cordon-AutomatedSecurityQuarantine"),
+        });
+        match classify_in(&event, &Home::new(home.clone()).with_stack("cordon")).expect("valid") {
+            Classification::Incident(mut d) => {
+                d.incident_id = unique("tamper");
+                d
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+
+    // Nobody holds the user: a person is told, nothing is contained.
+    let d = tampered();
+    assert_eq!(d.rule, rules::QUARANTINE_TAMPERED);
+    assert_eq!(
+        d.principal.as_ref().and_then(|p| p.name.as_deref()),
+        Some(user.as_str())
+    );
+    let out = enrich(&*store, &deps, &d).await;
+    assert_ne!(
+        out.assessment.disposition,
+        Disposition::Auto,
+        "{:?}",
+        out.assessment
+    );
+
+    // A CONTAINED incident about the user (found by its ARN in Cordon's records, whatever
+    // the user's tags say): contained again.
+    let held = detection("iam-create-user-by-iam-user", |detail| {
+        detail["responseElements"]["user"]["userName"] = json!(user);
+        detail["responseElements"]["user"]["arn"] = json!(user_arn);
+        detail["requestParameters"]["userName"] = json!(user);
+    });
+    assert_eq!(
+        held.principal.as_ref().and_then(|p| p.arn.as_deref()),
+        Some(user_arn.as_str())
+    );
+    open_incident(&*store, &held, json!({})).await;
+    store
+        .close(
+            &held.incident_id,
+            IncidentStatus::Contained,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .expect("close");
+    let d = tampered();
+    let out = enrich(&*store, &deps, &d).await;
+    assert_eq!(
+        out.assessment.disposition,
+        Disposition::Auto,
+        "{:?}",
+        out.assessment
+    );
+    assert!(
+        out.assessment
+            .reasons
+            .iter()
+            .any(|r| r.contains(&held.incident_id)),
+        "{:?}",
+        out.assessment.reasons
+    );
 }

@@ -53,19 +53,31 @@ pub(crate) async fn revoke(
             revoked_now: false,
         });
     }
+    // The policy holds whole seconds: round up, so a session issued in the second
+    // containment began is revoked too (a legitimate user simply assumes the role again).
+    let cutoff = whole_second_at_or_after(now);
     deps.roles
         .put_role_inline_policy(
             role,
             REVOKE_SESSIONS_POLICY_NAME,
-            &revoke_sessions_policy_document(now),
+            &revoke_sessions_policy_document(cutoff),
         )
         .await?;
     Ok(RevokedSessions {
         role_name: role.to_string(),
         policy_name: REVOKE_SESSIONS_POLICY_NAME.to_string(),
-        issued_before: now,
+        issued_before: cutoff,
         revoked_now: true,
     })
+}
+
+/// `t` rounded up to a whole second.
+fn whole_second_at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    match DateTime::from_timestamp(t.timestamp(), 0) {
+        Some(floor) if floor < t => floor + chrono::Duration::seconds(1),
+        Some(floor) => floor,
+        None => t,
+    }
 }
 
 /// The role a principal names (a role, or a session of one), refused when it may not be
@@ -77,7 +89,9 @@ fn role_of(principal: &Principal, deps: &Deps) -> Result<String, TaskError> {
         .name
         .clone()
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| TaskError::PrincipalNotFound("(unknown: the detection names no role)".into()))
+        .ok_or_else(|| {
+            TaskError::PrincipalNotFound("(unknown: the detection names no role)".into())
+        })
 }
 
 /// Contains a role principal: see the module docs.

@@ -283,10 +283,9 @@ async fn a_role_has_its_older_sessions_revoked_and_its_user_side_untouched() {
     let mut d = detection("iam-create-user-by-iam-user");
     d.principal = Some(vendor_role());
     let mut w = world(ResponsePolicy::default(), &d.incident_id);
-    let roles = Arc::new(FakeRoleStore::new().with_role(FakeRoleStore::sample_role(
-        "vendor-support-access",
-        "/",
-    )));
+    let roles = Arc::new(
+        FakeRoleStore::new().with_role(FakeRoleStore::sample_role("vendor-support-access", "/")),
+    );
     w.deps.roles = roles.clone();
     let out = handle(input(&d, Some(true)), &w.deps).await.expect("run");
     assert_eq!(out.principal_kind, PrincipalKind::Role);
@@ -303,7 +302,12 @@ async fn a_role_has_its_older_sessions_revoked_and_its_user_side_untouched() {
     );
     // A role is not a user: no user was read, snapshotted or given the deny-all policy.
     assert!(w.iam.calls().is_empty(), "{:?}", w.iam.calls());
-    let record = w.store.get(&d.incident_id).await.expect("get").expect("record");
+    let record = w
+        .store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("record");
     assert!(record.snapshot.is_none());
 
     // A retry keeps the first cut-off (a later clock would let the attacker's fresh
@@ -334,8 +338,13 @@ async fn a_role_that_is_gone_or_unmodifiable_is_not_touched() {
         "/aws-reserved/sso.amazonaws.com/",
     )));
     w.deps.roles = roles.clone();
-    let err = handle(input(&d, None), &w.deps).await.expect_err("reserved");
-    assert!(matches!(err, TaskError::ProtectedPrincipal { .. }), "{err:?}");
+    let err = handle(input(&d, None), &w.deps)
+        .await
+        .expect_err("reserved");
+    assert!(
+        matches!(err, TaskError::ProtectedPrincipal { .. }),
+        "{err:?}"
+    );
     assert_eq!(roles.count("iam:PutRolePolicy"), 0);
 }
 

@@ -33,8 +33,9 @@ pub(crate) async fn detach(
     out: &mut ReleaseOutput,
 ) -> Result<(), TaskError> {
     if snapshot.attached_policy_arns.iter().any(|a| a == arn) {
-        out.actions_taken
-            .push(format!("left {arn} attached: it was attached before containment"));
+        out.actions_taken.push(format!(
+            "left {arn} attached: it was attached before containment"
+        ));
         return Ok(());
     }
     if !facts.attached_policies.iter().any(|p| p.arn == arn) {

@@ -16,7 +16,7 @@ pub struct Facts<'a> {
     /// What enrich read for the detection's [`Detection::inspect`].
     pub inspection: Option<&'a Inspection>,
     /// The incident that holds the principal contained, per Cordon's own records (an
-    /// incident `CONTAINED` and not released) or the `CordonIncident` tag.
+    /// incident `CONTAINED` and not released).
     pub contained_by: Option<&'a str>,
 }
 
