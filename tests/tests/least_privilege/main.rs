@@ -16,6 +16,7 @@
 //! single run names every call a policy lacks, each with the statement that came closest.
 //!
 //! Needs moto (`cargo xtask test` starts it); fails, never skips, without it.
+mod detections;
 mod reverse;
 mod scenarios;
 
@@ -88,6 +89,7 @@ async fn every_call_each_function_makes_is_allowed_by_its_own_policy() {
         "NotifyFunction",
         "ApprovalFunction",
         "ReleaseFunction",
+        "MfaAuditFunction",
     ] {
         assert!(
             by_function.contains_key(expected),

@@ -23,7 +23,7 @@ use cordon_loopback::Client;
 use serde_json::{Value, json};
 
 /// Every wait is bounded by this.
-const WAIT: Duration = Duration::from_secs(90);
+pub const WAIT: Duration = Duration::from_secs(90);
 
 /// Contain with every remediation the template's policies must allow.
 const RESPONSE_POLICY: &str = r#"{"deactivate_access_keys": true, "delete_login_profile": true}"#;
@@ -265,6 +265,9 @@ pub async fn run_every_journey(run: &Run) {
     cordon_release::release(input, &deps)
         .await
         .unwrap_or_else(|e| panic!("the release function failed: {e}"));
+    // The quarantine policy detached after the release: no incident holds the user any
+    // more (enrich asks Cordon's records), so it is not contained again.
+    executions.push(super::detections::containment_undone(run, &second).await);
 
     // Rejected: dismissed.
     let (third, execution) = run.backdoor_user().await;
@@ -304,6 +307,10 @@ pub async fn run_every_journey(run: &Run) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // The detections beyond CreateUser: a role, a group, the MFA audit.
+    executions.push(super::detections::admin_to_role(run).await);
+    executions.push(super::detections::added_to_group(run).await);
+    executions.extend(super::detections::mfa_audit(run).await);
     for execution in &executions {
         run_tasks_again(run, execution).await;
     }
@@ -348,7 +355,7 @@ async fn run_tasks_again(run: &Run, execution: &str) {
 }
 
 /// The incident an execution is about (its input's CloudTrail event id).
-async fn incident_id_of(run: &Run, execution: &str) -> String {
+pub async fn incident_id_of(run: &Run, execution: &str) -> String {
     let described = run
         .stack
         .sfn_client
