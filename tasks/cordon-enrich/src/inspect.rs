@@ -2,6 +2,7 @@
 //! grant an event named but did not carry ([`Inspect`]), and whether Cordon holds a
 //! principal contained (for containment undone outside Cordon).
 use cordon_aws::policies::PolicyReader;
+use cordon_aws::{IncidentStore, RoleStore};
 use cordon_core::TaskError;
 use cordon_core::classify::rules;
 use cordon_core::model::{
@@ -10,10 +11,11 @@ use cordon_core::model::{
 use cordon_core::policy_document::{Grants, PolicyDocument, grants};
 use serde_json::Value;
 
-use crate::Deps;
-
 /// The role a role principal (or a session of one) names, when it is this account's.
-pub(crate) async fn role(d: &Detection, deps: &Deps) -> Result<Option<RoleFacts>, TaskError> {
+pub(crate) async fn role(
+    d: &Detection,
+    roles: &dyn RoleStore,
+) -> Result<Option<RoleFacts>, TaskError> {
     let Some(p) = d
         .principal
         .as_ref()
@@ -25,7 +27,7 @@ pub(crate) async fn role(d: &Detection, deps: &Deps) -> Result<Option<RoleFacts>
         return Ok(None);
     }
     match p.name.as_deref().filter(|n| !n.is_empty()) {
-        Some(name) => deps.roles.get_role_facts(name).await,
+        Some(name) => roles.get_role_facts(name).await,
         None => Ok(None),
     }
 }
@@ -34,13 +36,13 @@ pub(crate) async fn role(d: &Detection, deps: &Deps) -> Result<Option<RoleFacts>
 /// (a human decides); a transient error is the workflow's to retry.
 pub(crate) async fn inspection(
     d: &Detection,
-    deps: &Deps,
+    policies: &dyn PolicyReader,
 ) -> Result<Option<Inspection>, TaskError> {
     let Some(inspect) = &d.inspect else {
         return Ok(None);
     };
     let subject = inspect.describe();
-    let read = read(inspect, &d.account, deps.policies.as_ref()).await;
+    let read = read(inspect, &d.account, policies).await;
     Ok(Some(match read {
         Ok(Some((grants, attachment_count))) => Inspection {
             subject,
@@ -114,7 +116,7 @@ pub(crate) async fn contained_by(
     d: &Detection,
     user: Option<&UserFacts>,
     role: Option<&RoleFacts>,
-    deps: &Deps,
+    store: &dyn IncidentStore,
 ) -> Result<Option<String>, TaskError> {
     if d.rule != rules::QUARANTINE_TAMPERED {
         return Ok(None);
@@ -128,7 +130,7 @@ pub(crate) async fn contained_by(
     keys.sort();
     keys.dedup();
     for key in keys.iter().filter(|k| !k.is_empty()) {
-        let found = deps.store.list_by_principal(key, 20).await?;
+        let found = store.list_by_principal(key, 20).await?;
         if let Some(r) = found
             .into_iter()
             .find(|r| r.status == IncidentStatus::Contained && r.incident_id != d.incident_id)

@@ -120,9 +120,10 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         Some(name) => deps.identity.get_user_facts(name).await?,
         None => None,
     };
-    let role = inspect::role(d, deps).await?;
-    let inspection = inspect::inspection(d, deps).await?;
-    let contained_by = inspect::contained_by(d, facts.as_ref(), role.as_ref(), deps).await?;
+    let role = inspect::role(d, deps.roles.as_ref()).await?;
+    let inspection = inspect::inspection(d, deps.policies.as_ref()).await?;
+    let contained_by =
+        inspect::contained_by(d, facts.as_ref(), role.as_ref(), deps.store.as_ref()).await?;
     let all = Facts {
         user: facts.as_ref(),
         role: role.as_ref(),

@@ -28,9 +28,7 @@ async fn deps(m: &cordon_aws::testing::Moto) -> (Arc<cordon_aws::DynamoIncidentS
 /// A detection of the fixture `name`, re-aimed at `change` (in moto's account).
 fn detection(name: &str, change: impl Fn(&mut serde_json::Value)) -> Detection {
     let mut event = cordon_aws::testing::fixture(name);
-    for field in ["account"] {
-        event[field] = json!(cordon_aws::fakes::FAKE_ACCOUNT);
-    }
+    event["account"] = json!(cordon_aws::fakes::FAKE_ACCOUNT);
     event["detail"]["recipientAccountId"] = json!(cordon_aws::fakes::FAKE_ACCOUNT);
     change(&mut event["detail"]);
     let home = cordon_core::model::AccountId::parse(cordon_aws::fakes::FAKE_ACCOUNT).expect("id");

@@ -6,7 +6,7 @@ use cordon_core::TaskError;
 use cordon_core::model::UserFacts;
 use cordon_core::quarantine::{FORCE_MFA_POLICY_NAME, force_mfa_policy_document};
 
-use crate::Deps;
+use crate::deps::Deps;
 
 /// Attaches the force-MFA policy once; returns its ARN and whether this run attached it.
 pub(crate) async fn attach(facts: &UserFacts, deps: &Deps) -> Result<(String, bool), TaskError> {

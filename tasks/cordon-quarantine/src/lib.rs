@@ -13,134 +13,23 @@
 //! are revoked (`role_sessions.rs`).
 //!
 //! Every step is safe to run twice.
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use cordon_aws::env::{self, Lookup};
-use cordon_aws::incidents::{IncidentStore, TimelineEntry};
-use cordon_aws::{Aws, Clock, IdentityStore, RoleStore};
+use cordon_aws::incidents::TimelineEntry;
+use cordon_core::TaskError;
 /// The snapshot type lives in `cordon_core::model` (release reads it too).
 pub use cordon_core::model::Snapshot;
-use cordon_core::model::{Detection, KeyStatus, PrincipalKind};
+use cordon_core::model::{KeyStatus, PrincipalKind};
 use cordon_core::quarantine::{Plan, QUARANTINE_POLICY_NAME, deny_all_policy_document};
-use cordon_core::{ResponsePolicy, TaskError};
-use serde::{Deserialize, Serialize};
 use tracing::info;
 
+mod deps;
 mod force_mfa;
+mod output;
 mod role_sessions;
 
+pub use deps::{Config, Deps};
+pub use output::{Input, Output, Remediation};
+
 pub use role_sessions::RevokedSessions;
-
-/// Environment of the quarantine Lambda.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// `CORDON_TABLE_NAME`.
-    pub table_name: String,
-    /// `CORDON_RESPONSE_POLICY` (inline JSON), else the default policy.
-    pub policy: ResponsePolicy,
-    /// `CORDON_OWN_ROLE_ARNS` (comma-separated). `main` adds the function's own role.
-    pub own_role_arns: Vec<String>,
-    /// `CORDON_QUARANTINE_POLICY_ARN`: a pre-created deny-all policy. Without it the
-    /// task creates (or finds) `AutomatedSecurityQuarantine`.
-    pub quarantine_policy_arn: Option<String>,
-    /// `CORDON_FORCE_MFA_POLICY_ARN`: the force-MFA policy. Without it the task creates
-    /// (or finds) `CordonForceMFA`.
-    pub force_mfa_policy_arn: Option<String>,
-}
-
-impl Config {
-    pub fn from_env() -> Result<Self, TaskError> {
-        Self::from_lookup(&env::process_env)
-    }
-
-    pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
-        Ok(Self {
-            table_name: env::table_name(env)?,
-            policy: env::response_policy(env)?,
-            own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
-            quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
-            force_mfa_policy_arn: env::optional(env, "CORDON_FORCE_MFA_POLICY_ARN"),
-        })
-    }
-}
-
-#[derive(Clone)]
-pub struct Deps {
-    pub identity: Arc<dyn IdentityStore>,
-    /// Roles: their sessions are revoked.
-    pub roles: Arc<dyn RoleStore>,
-    pub store: Arc<dyn IncidentStore>,
-    pub policy: Arc<ResponsePolicy>,
-    /// Cordon's own role ARNs, including this function's role.
-    pub own_role_arns: Vec<String>,
-    pub quarantine_policy_arn: Option<String>,
-    pub force_mfa_policy_arn: Option<String>,
-    pub clock: Clock,
-}
-
-impl Deps {
-    /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
-    /// the function's own role to `own_role_arns`.
-    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
-        Self {
-            identity: Arc::new(aws.identity_store()),
-            roles: Arc::new(aws.role_store()),
-            store: Arc::new(aws.incident_store(config.table_name)),
-            policy: Arc::new(config.policy),
-            own_role_arns: config.own_role_arns,
-            quarantine_policy_arn: config.quarantine_policy_arn,
-            force_mfa_policy_arn: config.force_mfa_policy_arn,
-            clock,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Input {
-    pub incident_id: String,
-    pub detection: Detection,
-    /// `true`: deactivate keys and delete the console password; `false`: only attach the
-    /// deny-all policy; absent: as the response policy says.
-    #[serde(default)]
-    pub remediate: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Remediation {
-    /// Keys this run deactivated (empty on a re-run: they were already inactive).
-    pub deactivated_keys: Vec<String>,
-    pub login_profile_deleted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Output {
-    pub incident_id: String,
-    /// The contained principal's name (a role's, for a role).
-    pub user_name: String,
-    /// `IAMUser`, or `Role` when a role's sessions were revoked (the tag step skips roles).
-    #[serde(default = "user_kind")]
-    pub principal_kind: PrincipalKind,
-    /// The stored snapshot (the first run's, on a re-run).
-    pub snapshot: Snapshot,
-    /// `true` if this run stored the snapshot.
-    pub snapshot_saved: bool,
-    /// When containment first happened (the snapshot time): pass it to the tag task.
-    pub quarantined_at: DateTime<Utc>,
-    pub policy_arn: String,
-    /// The deny-all policy was already attached before this run.
-    pub already_attached: bool,
-    pub remediation: Remediation,
-    /// Human-readable list of what this run did (for the notification).
-    pub actions_taken: Vec<String>,
-}
-
-fn user_kind() -> PrincipalKind {
-    PrincipalKind::IamUser
-}
 
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     let id = input.incident_id.as_str();

@@ -18,7 +18,8 @@ use cordon_core::quarantine::{
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use crate::{Deps, Output, Remediation};
+use crate::deps::Deps;
+use crate::output::{Output, Remediation};
 
 /// What revoking a role's sessions did: recorded on the Quarantine timeline entry (as
 /// `details.roleSessions`), which is how release finds what to take off.

@@ -27,7 +27,8 @@ use cordon_core::model::Detection;
 use serde_json::json;
 use tracing::info;
 
-use crate::{Deps, OpenOutput, Outcome};
+use crate::deps::Deps;
+use crate::io::{OpenOutput, Outcome};
 
 /// What counting decided for a detection.
 pub(crate) enum Counting {

@@ -113,7 +113,7 @@ async fn a_spray_from_one_ip_is_one_incident_escalated_at_the_threshold() {
             Outcome::Opened => {
                 let id = out.incident_id.clone().expect("id");
                 let d = out.detection.expect("detection");
-                if d.evidence.get("escalationLevel").is_some() {
+                if d.evidence.contains_key("escalationLevel") {
                     escalations.push((n, d));
                 } else {
                     opened.push(id.clone());

@@ -57,7 +57,7 @@ async fn a_spray_of_200_failures_from_one_ip_is_one_incident_counted_to_200() {
             Outcome::Opened => {
                 let id = out.incident_id.clone().expect("id");
                 let d = out.detection.expect("detection");
-                if d.evidence.get("escalationLevel").is_some() {
+                if d.evidence.contains_key("escalationLevel") {
                     escalated += 1;
                 } else {
                     opened.push(id.clone());

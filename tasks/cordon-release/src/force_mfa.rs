@@ -13,7 +13,7 @@ use crate::output::ReleaseOutput;
 pub(crate) fn attached_by_quarantine(timeline: &[TimelineEntry]) -> Option<String> {
     timeline
         .iter()
-        .filter(|e| e.step == crate::QUARANTINE_STEP)
+        .filter(|e| e.step == crate::steps::QUARANTINE_STEP)
         .find_map(|e| {
             e.details
                 .as_ref()?

@@ -39,6 +39,7 @@ mod force_mfa;
 mod output;
 mod restore;
 mod role_sessions;
+mod steps;
 
 pub use deps::{Config, Deps};
 
@@ -47,10 +48,7 @@ pub use deps::{Config, Deps};
 pub use cordon_core::release::{ReleaseRecord, ReleaseVia, ReleasedBy, Restored};
 pub use output::{Input, Output, ReleaseInput, ReleaseOutput};
 
-/// The timeline step release writes (and reads, to report an earlier release).
-pub const RELEASE_STEP: &str = "Release";
-/// The timeline step quarantine writes; its `details.policyArn` names the policy it attached.
-pub const QUARANTINE_STEP: &str = "Quarantine";
+pub use steps::{QUARANTINE_STEP, RELEASE_STEP};
 
 /// Lambda entry point: same as [`release`].
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {

@@ -16,7 +16,7 @@ use crate::output::ReleaseOutput;
 pub(crate) fn revoked(timeline: &[TimelineEntry]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = timeline
         .iter()
-        .filter(|e| e.step == crate::QUARANTINE_STEP)
+        .filter(|e| e.step == crate::steps::QUARANTINE_STEP)
         .filter_map(|e| e.details.as_ref()?.get("roleSessions"))
         .filter_map(|r| {
             Some((

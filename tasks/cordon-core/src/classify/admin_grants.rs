@@ -19,8 +19,8 @@ use crate::error::TaskError;
 use crate::event::{excerpt, parse_bool_lenient, str_at, value_at};
 use crate::model::{Inspect, Principal};
 use crate::policy_document::{
-    PolicyDocument, customer_policy_account, grants, is_admin_group_name, is_admin_managed_policy,
-    is_aws_compromised_key_policy,
+    PolicyDocument, admin_statements, customer_policy_account, grants, is_admin_group_name,
+    is_admin_managed_policy, is_aws_compromised_key_policy,
 };
 
 /// A policy given to a user, a role or a group: `Attach*Policy` of an AWS-managed policy
@@ -164,20 +164,20 @@ fn attach_policy(call: &Call<'_>) -> Verdict {
     let mut ev = BTreeMap::new();
     ev.insert("policyArn".to_string(), json!(policy_arn));
     grantee.evidence(&mut ev);
-    if is_aws_compromised_key_policy(policy_arn) {
-        if let Grantee::User(user) = &grantee {
-            let title = format!(
-                "AWS quarantined IAM user {user} ({policy_name}): its access key was found \
-                 exposed in public"
-            );
-            let principal = grantee.principal(call);
-            return call.incident(
-                rules::AWS_COMPROMISED_KEY_QUARANTINE,
-                title,
-                Some(principal),
-                ev,
-            );
-        }
+    if is_aws_compromised_key_policy(policy_arn)
+        && let Grantee::User(user) = &grantee
+    {
+        let title = format!(
+            "AWS quarantined IAM user {user} ({policy_name}): its access key was found \
+             exposed in public"
+        );
+        let principal = grantee.principal(call);
+        return call.incident(
+            rules::AWS_COMPROMISED_KEY_QUARANTINE,
+            title,
+            Some(principal),
+            ev,
+        );
     }
     if let Some(own) = own_policy(policy_arn, call.home) {
         return call.none(format!(
@@ -240,7 +240,7 @@ fn put_inline_policy(call: &Call<'_>) -> Verdict {
             ev.insert("grants".into(), json!(granted.describe()));
             ev.insert(
                 "adminStatements".into(),
-                Value::Array(p.admin_statements(&account)),
+                Value::Array(admin_statements(p, &account)),
             );
         }
         None => {

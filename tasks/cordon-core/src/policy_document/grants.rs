@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::PolicyDocument;
+use super::document::PolicyDocument;
 use crate::iam::{Policy, PolicySet, Request};
 
 /// One way a document grants administrator access.
@@ -230,6 +230,20 @@ fn has_variable(v: &Value) -> bool {
         Value::Array(items) => items.iter().any(has_variable),
         _ => false,
     }
+}
+
+/// The Allow statements of `doc` that on their own grant administrator access (see
+/// [`grants`]), as written, for evidence.
+pub fn admin_statements(doc: &PolicyDocument, account: &str) -> Vec<Value> {
+    doc.statements()
+        .into_iter()
+        .filter(|st| st.allows())
+        .filter(|st| {
+            PolicyDocument::parse(&json!({"Statement": [st.as_json()]}))
+                .is_some_and(|alone| grants(&alone, account).is_admin())
+        })
+        .map(|st| st.as_json().clone())
+        .collect()
 }
 
 #[cfg(test)]
