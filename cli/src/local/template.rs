@@ -338,7 +338,7 @@ mod tests {
         assert!(local.environment("cordon-notify").is_err());
         local.set_approval_url("http://127.0.0.1:1").expect("url");
         let environments = local.environments().expect("resolved");
-        assert_eq!(environments.len(), 7);
+        assert_eq!(environments.len(), 8);
         for (binary, env) in &environments {
             assert_eq!(env["CORDON_TABLE_NAME"], "t", "{binary}");
             assert_eq!(env["CORDON_APPROVAL_TIMEOUT_SECONDS"], "3600", "{binary}");

@@ -35,7 +35,8 @@ fn every_function_has_its_binary_and_policies() {
             "cordon-tag",
             "cordon-notify",
             "cordon-release",
-            "cordon-approval"
+            "cordon-approval",
+            "cordon-mfa-audit"
         ]
     );
     for function in template.functions() {
@@ -121,6 +122,8 @@ fn a_function_gets_the_globals_and_its_own_variables() {
             "CORDON_OWN_ROLE_ARNS",
             "arn:aws:iam::123456789012:role/cordon-local-*",
         ),
+        // Record's own: Cordon's resources are recognised by the stack's name.
+        ("CORDON_STACK_NAME", "cordon-local"),
     ]);
     let got: BTreeMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(got, expected);
@@ -132,7 +135,9 @@ fn a_function_gets_the_globals_and_its_own_variables() {
         .resolved_environment(notify, &values)
         .expect("resolved");
     assert_eq!(env["CORDON_APPROVAL_URL"], "http://127.0.0.1:1/");
-    assert_eq!(env.len(), expected.len() + 1);
+    // The globals (record's CORDON_STACK_NAME is not one of them) and its own URL.
+    assert!(!env.contains_key("CORDON_STACK_NAME"));
+    assert_eq!(env.len(), (expected.len() - 1) + 1);
 
     // Without the URL the notify function cannot be configured, and the error says why.
     let e = template

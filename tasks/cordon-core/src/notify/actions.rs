@@ -251,6 +251,87 @@ pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) ->
                  (`aws iam delete-login-profile --user-name {target}`) if it is a programmatic user."
             ));
         }
+        rules::ADMIN_GRANTED_TO_ROLE | rules::ADMIN_GRANTED_TO_GROUP => {
+            let arn = ev("policyArn")
+                .or_else(|| ev("policyName"))
+                .unwrap_or_else(|| "<policy>".into());
+            let (kind, name) = if d.rule == rules::ADMIN_GRANTED_TO_ROLE {
+                ("role", ev("roleName").unwrap_or_else(|| target.clone()))
+            } else {
+                ("group", ev("groupName").unwrap_or_else(|| "<group>".into()))
+            };
+            out.push(format!(
+                "Remove the grant ({arn}) from {kind} {name} unless approved                  (`aws iam detach-{kind}-policy` or `aws iam delete-{kind}-policy`)."
+            ));
+            out.push(format!(
+                "Review who can use {kind} {name} (`aws iam get-{kind} --{kind}-name {name}`) and                  what it did since the change."
+            ));
+            out.push(actor_step);
+        }
+        rules::ADMIN_POLICY_VERSION => {
+            let arn = ev("policyArn").unwrap_or_else(|| "<policy-arn>".into());
+            out.push(format!(
+                "Make a previous version the default again unless approved                  (`aws iam list-policy-versions --policy-arn {arn}`, then                  `aws iam set-default-policy-version`), and review every principal it is attached to                  (`aws iam list-entities-for-policy --policy-arn {arn}`)."
+            ));
+            out.push(actor_step);
+        }
+        rules::IDENTITY_PROVIDER_CHANGED => {
+            out.push(
+                "Confirm the identity provider is your own (`aws iam list-saml-providers`,                  `aws iam list-open-id-connect-providers`); if not, delete it and review every role                  whose trust policy names it."
+                    .to_string(),
+            );
+            out.push(actor_step);
+        }
+        rules::MFA_DEVICE_DELETED => {
+            out.push(format!(
+                "Contact {target} and re-enroll an MFA device; until then consider the force-MFA                  policy (`CordonForceMFA`)."
+            ));
+            out.push(actor_step);
+        }
+        rules::USER_RENAMED => {
+            out.push(format!(
+                "Confirm the rename of {target} is expected; a renamed user escapes lists kept by                  name (allowlists, runbooks). Review its credentials                  (`aws iam list-access-keys --user-name <new name>`)."
+            ));
+            out.push(actor_step);
+        }
+        rules::AWS_COMPROMISED_KEY_QUARANTINE => {
+            out.push(format!(
+                "AWS found an access key of {target} exposed in public: delete the exposed key                  (`aws iam list-access-keys --user-name {target}`, `aws iam delete-access-key`), find                  where it leaked, and review its use in CloudTrail before removing AWS's policy."
+            ));
+        }
+        rules::ROOT_PASSWORD_CHANGED => {
+            out.push(
+                "Confirm with the root credential custodians that they changed the root password;                  if not, recover the root user at once (password recovery, then a new MFA device)                  and review root activity in CloudTrail (`userIdentity.type = Root`)."
+                    .to_string(),
+            );
+        }
+        rules::CONSOLE_LOGIN_AFTER_FAILURES => {
+            out.push(format!(
+                "A sign-in succeeded after a burst of failures: treat {target}'s password as                  guessed. Reset it, require MFA, and review what the session did."
+            ));
+            out.push(actor_step);
+        }
+        rules::QUARANTINE_TAMPERED
+        | rules::QUARANTINE_POLICY_CHANGED
+        | rules::RULES_TAMPERED
+        | rules::WORKFLOW_TAMPERED => {
+            out.push(
+                "Someone is working against Cordon itself: check that its rules are enabled with                  their targets, its quarantine policy is unchanged, and every contained principal                  is still contained (the incidents with status CONTAINED)."
+                    .to_string(),
+            );
+            out.push(actor_step);
+        }
+        rules::AUDIT_ROOT_MFA_MISSING => {
+            out.push(
+                "Enroll an MFA device for the root user now, and delete any root access keys."
+                    .to_string(),
+            );
+        }
+        rules::AUDIT_ACCESS_KEY_STALE => {
+            out.push(format!(
+                "Rotate or delete {target}'s old or unused access keys                  (`aws iam list-access-keys --user-name {target}`)."
+            ));
+        }
         _ => {
             out.push(format!(
                 "Review the {} call in CloudTrail (eventID {}).",
