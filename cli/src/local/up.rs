@@ -34,6 +34,10 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     // stdout is `eval`-able: exports, then comments.
     println!("export AWS_ENDPOINT_URL_SFN={}", stack.sfn.endpoint());
     println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", events.endpoint());
+    // The stack's settings, as the operator commands read them (crate::stack).
+    for line in stack.exports() {
+        println!("{line}");
+    }
     println!("# approvals:     {}", stack.approval.url);
     println!("# state machine: {}", stack.state_machine_arn);
     println!("# table:         {}", stack.resources.table_name);
