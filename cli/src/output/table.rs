@@ -1,6 +1,7 @@
-//! Aligned columns that fit a width: the widest shrinkable column is cut (with `…`) one
-//! character at a time until the table fits or every column is at its minimum; then the
-//! optional columns go, rightmost first. Without a width, lines are whole.
+//! Aligned columns that fit a width: optional columns are cut (with `…`) first, widest
+//! first, then the others, never below their minimum; if even the minimums do not fit,
+//! optional columns go, rightmost first, and what that frees goes back to the columns
+//! cut. Without a width, lines are whole.
 use super::text::{truncate, width};
 
 /// One column.
@@ -69,31 +70,39 @@ impl Table {
             .collect();
         let mut widths = natural.clone();
         if let Some(max) = max_width {
+            let total = |shown: &[usize], widths: &[usize]| {
+                shown.iter().map(|&c| widths[c]).sum::<usize>()
+                    + GAP.len() * shown.len().saturating_sub(1)
+            };
             loop {
-                let total =
-                    shown.iter().map(|&c| widths[c]).sum::<usize>() + GAP.len() * shown.len().saturating_sub(1);
-                if total <= max {
+                let over = total(&shown, &widths).saturating_sub(max);
+                if over == 0 {
                     break;
                 }
-                // The widest column that can still shrink.
-                let shrinkable = shown
-                    .iter()
-                    .copied()
-                    .filter(|&c| widths[c] > self.columns[c].min.max(1))
-                    .max_by_key(|&c| (widths[c], std::cmp::Reverse(c)));
-                if let Some(c) = shrinkable {
-                    let floor = self.columns[c].min.max(1);
-                    widths[c] = widths[c].saturating_sub(total - max).max(floor).min(widths[c] - 1);
-                    continue;
+                let widest = |optional: bool| {
+                    shown
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.columns[c].optional == optional)
+                        .filter(|&c| widths[c] > self.columns[c].min.max(1))
+                        .max_by_key(|&c| (widths[c], std::cmp::Reverse(c)))
+                };
+                // Optional columns shrink first, then the others, never below their
+                // minimum; then optional columns go, rightmost first.
+                if let Some(c) = widest(true).or_else(|| widest(false)) {
+                    widths[c] = widths[c].saturating_sub(over).max(self.columns[c].min.max(1));
+                } else if let Some(i) = shown.iter().rposition(|&c| self.columns[c].optional) {
+                    shown.remove(i);
+                } else {
+                    break;
                 }
-                // Every column at its minimum: leave out the rightmost optional one.
-                match shown.iter().rposition(|&c| self.columns[c].optional) {
-                    Some(i) if shown.len() > 1 => {
-                        let c = shown.remove(i);
-                        widths[c] = natural[c];
-                    }
-                    _ => break,
-                }
+            }
+            // What leaving columns out freed goes back to the columns cut, left first.
+            let mut spare = max.saturating_sub(total(&shown, &widths));
+            for &c in &shown {
+                let grow = natural[c].saturating_sub(widths[c]).min(spare);
+                widths[c] += grow;
+                spare -= grow;
             }
         }
         let mut out = String::new();
@@ -166,7 +175,9 @@ mod tests {
             assert!(line.chars().count() <= 80, "{line:?}");
         }
         assert!(text.contains("ct-0123456789abcdef"), "{text}");
-        assert!(text.contains("arn:aws:iam::123456789012:use…"), "{text}");
+        // The optional RULE is cut to its minimum first, then the widest other column.
+        assert!(text.contains("  iam.use…  "), "{text}");
+        assert!(text.contains("arn:aws:iam::123456789012:user/suppor…"), "{text}");
     }
 
     #[test]

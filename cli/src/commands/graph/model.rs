@@ -246,6 +246,14 @@ pub fn build(
             }
             Step::ExecutionSucceeded { at } => {
                 ended_at = Some(*at);
+                // A Succeed state may end the execution without an Exited event.
+                if let Some(v) = current.as_ref().and_then(|c| views.get_mut(c))
+                    && v.status == Status::InProgress
+                {
+                    v.status = Status::Succeeded;
+                    v.duration_ms = v.entered_at.map(|e| (*at - e).num_milliseconds());
+                }
+                current = None;
             }
             Step::ExecutionFailed { error, cause, at } => {
                 ended_at = Some(*at);

@@ -23,6 +23,15 @@ pub mod view;
 
 pub use export::ExportFormat;
 
+/// The columns of `incidents export` (`--rows timeline` when `timeline`), in order.
+pub fn export_columns(timeline: bool) -> &'static [&'static str] {
+    if timeline {
+        export::TIMELINE_COLUMNS
+    } else {
+        export::INCIDENT_COLUMNS
+    }
+}
+
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     #[command(subcommand)]

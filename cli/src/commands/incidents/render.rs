@@ -9,6 +9,7 @@ use super::view::{IncidentDetail, IncidentSummary};
 use crate::output::table::{Column, Table};
 use crate::output::text::{opt_time, time};
 
+
 /// The last segment of an ARN (`…:user/support-admin` → `user/support-admin`), which is
 /// what fits a column; the JSON keeps the whole ARN.
 fn short_arn(arn: &str) -> String {
@@ -25,24 +26,33 @@ fn or_dash(v: &Option<String>) -> String {
 
 /// `incidents list` as a table.
 pub fn list_table(incidents: &[IncidentSummary], width: Option<usize>) -> String {
+    // The id is never cut (it is what the other commands take); optional columns go
+    // from the right on a narrow terminal.
+    let id_width = incidents
+        .iter()
+        .map(|i| i.incident_id.chars().count())
+        .max()
+        .unwrap_or(8);
     let mut table = Table::new(vec![
-        Column::new("INCIDENT", 14),
-        Column::new("OPENED", 20),
+        Column::new("INCIDENT", id_width),
+        Column::new("OPENED", 16),
         Column::new("STATUS", 9),
-        Column::new("SEVERITY", 8),
+        Column::optional("SEVERITY", 8),
+        Column::optional("PRINCIPAL", 12),
         Column::optional("RULE", 10),
-        Column::new("PRINCIPAL", 10),
         Column::optional("ACTOR", 10),
-        Column::optional("TITLE", 10),
+        Column::optional("TITLE", 12),
     ]);
     for i in incidents {
         table.push(vec![
             i.incident_id.clone(),
-            opt_time(i.opened_at),
+            i.opened_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "-".into()),
             i.status.clone(),
             or_dash(&i.severity),
-            or_dash(&i.rule),
             i.principal.as_deref().map(short_arn).unwrap_or_else(|| "-".into()),
+            or_dash(&i.rule),
             i.actor.as_deref().map(short_arn).unwrap_or_else(|| "-".into()),
             or_dash(&i.title),
         ]);
@@ -109,7 +119,7 @@ pub fn show_text(d: &IncidentDetail) -> String {
         field(&mut out, "source ip", or_dash(&det.source_ip));
         field(&mut out, "user agent", or_dash(&det.user_agent));
         for (k, v) in &det.evidence {
-            field(&mut out, &format!("{k}"), value_text(v));
+            field(&mut out, k, value_text(v));
         }
     }
 
