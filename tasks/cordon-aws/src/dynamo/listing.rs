@@ -87,9 +87,16 @@ impl IncidentQuery {
         }
     }
 
-    /// Identifies the query in its page tokens, so a token cannot resume another query.
+    /// Identifies the query's filters in its page tokens, so a token cannot resume
+    /// another query. The time bounds are not part of it: the token carries the ones the
+    /// first page used (a relative `--since 1h` would otherwise drift between pages).
     fn fingerprint(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
+        let filters = IncidentQuery {
+            since: None,
+            until: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_string(&filters).unwrap_or_default();
         crate::links::sha256_hex(&json)[..16].to_string()
     }
 }
@@ -110,6 +117,11 @@ struct Cursor {
     /// `yyyy-mm`: the month being read, and the earliest month to read.
     month: Option<String>,
     floor: Option<String>,
+    /// The time bounds of the first page, which every later page keeps.
+    #[serde(default)]
+    since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    until: Option<DateTime<Utc>>,
     /// The last item returned: `pk`, `sk` and the index's two key attributes.
     after: Option<HashMap<String, String>>,
 }
@@ -194,8 +206,15 @@ impl IncidentListing {
                 query: query.fingerprint(),
                 month: None,
                 floor: None,
+                since: query.since,
+                until: query.until,
                 after: None,
             },
+        };
+        let query = &IncidentQuery {
+            since: cursor.since,
+            until: cursor.until,
+            ..query.clone()
         };
         if route == Route::ByMonthOpened && cursor.month.is_none() {
             let top = query.until.map(|u| u.min(now)).unwrap_or(now);
@@ -288,10 +307,7 @@ impl IncidentListing {
         let since = query.since.map(timestamp);
         // `<until>` sorts before `<until>#<id>`: an incident opened at `until` is excluded.
         let until = query.until.map(timestamp);
-        let mut names = HashMap::from([
-            ("#pk".to_string(), pk_attribute.to_string()),
-            ("#sk".to_string(), sk_attribute.to_string()),
-        ]);
+        let mut names = HashMap::from([("#pk".to_string(), pk_attribute.to_string())]);
         let mut values = HashMap::from([(":pk".to_string(), s(partition))]);
         let mut key_condition = "#pk = :pk".to_string();
         let time_in_key = route != Route::ByStatus;
@@ -310,6 +326,9 @@ impl IncidentListing {
                 values.insert(":until".into(), s(b));
             }
             _ => {}
+        }
+        if key_condition.contains("#sk") {
+            names.insert("#sk".to_string(), sk_attribute.to_string());
         }
         let mut filters = Vec::new();
         let mut filter = |name: &str, attribute: &str, op: &str, value: String| {
@@ -415,6 +434,8 @@ mod tests {
             query: q.fingerprint(),
             month: Some("2024-09".into()),
             floor: Some("2024-01".into()),
+            since: None,
+            until: None,
             after: Some(HashMap::from([("pk".into(), "INCIDENT#x".into())])),
         };
         let token = cursor.encode();
