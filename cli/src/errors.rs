@@ -69,7 +69,10 @@ pub async fn check_config(config: &SdkConfig, profile: Option<&str>) -> anyhow::
         .into());
     }
     let Some(provider) = config.credentials_provider() else {
-        return Err(no_credentials(&profile_hint, "no credentials provider is configured"));
+        return Err(no_credentials(
+            &profile_hint,
+            "no credentials provider is configured",
+        ));
     };
     if let Err(e) = provider.provide_credentials().await {
         return Err(no_credentials(&profile_hint, &e.to_string()));

@@ -181,8 +181,14 @@ mod tests {
 
     #[test]
     fn output_keys_become_variable_names() {
-        assert_eq!(env_name("IncidentTableName"), "CORDON_STACK_INCIDENT_TABLE_NAME");
-        assert_eq!(env_name("StateMachineArn"), "CORDON_STACK_STATE_MACHINE_ARN");
+        assert_eq!(
+            env_name("IncidentTableName"),
+            "CORDON_STACK_INCIDENT_TABLE_NAME"
+        );
+        assert_eq!(
+            env_name("StateMachineArn"),
+            "CORDON_STACK_STATE_MACHINE_ARN"
+        );
         assert_eq!(env_name("ApprovalUrl"), "CORDON_STACK_APPROVAL_URL");
     }
 
@@ -202,7 +208,10 @@ mod tests {
         assert_eq!(local.table().expect("table"), "cordon-incidents");
         let missing = local.state_machine_arn().expect_err("not exported");
         let problem = missing.downcast_ref::<Problem>().expect("a problem");
-        assert!(problem.what.contains("CORDON_STACK_STATE_MACHINE_ARN"), "{problem}");
+        assert!(
+            problem.what.contains("CORDON_STACK_STATE_MACHINE_ARN"),
+            "{problem}"
+        );
         assert_eq!(StackSettings::from_env("prod", &env).expect("reads"), None);
     }
 
@@ -212,7 +221,10 @@ mod tests {
             "cordon",
             &[
                 ("IncidentTableName", "cordon-IncidentTable-1"),
-                ("StateMachineArn", "arn:aws:states:us-east-1:1:stateMachine:x"),
+                (
+                    "StateMachineArn",
+                    "arn:aws:states:us-east-1:1:stateMachine:x",
+                ),
             ],
         );
         let settings = StackSettings::from_stack(&stacks, "cordon", "us-east-1")
@@ -220,14 +232,22 @@ mod tests {
             .expect("found");
         assert_eq!(settings.table().expect("table"), "cordon-IncidentTable-1");
         assert!(settings.quarantine_policy_arn().is_none());
-        let err = settings.require(APPROVAL_URL_OUTPUT).expect_err("no such output");
-        assert!(err.to_string().contains("has no ApprovalUrl output"), "{err}");
+        let err = settings
+            .require(APPROVAL_URL_OUTPUT)
+            .expect_err("no such output");
+        assert!(
+            err.to_string().contains("has no ApprovalUrl output"),
+            "{err}"
+        );
 
         let err = StackSettings::from_stack(&stacks, "cordn", "eu-west-1")
             .await
             .expect_err("no such stack");
         let problem = err.downcast_ref::<Problem>().expect("a problem");
-        assert_eq!(problem.what, "stack cordn does not exist in Region eu-west-1");
+        assert_eq!(
+            problem.what,
+            "stack cordn does not exist in Region eu-west-1"
+        );
         assert!(problem.todo.contains("--region"), "{problem}");
         assert_eq!(stacks.asked(), ["cordon", "cordn"]);
     }

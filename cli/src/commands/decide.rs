@@ -54,11 +54,7 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
     let aws = ctx.aws().await?;
     let caller = ctx.caller().await?;
     let env = settings.function_env()?;
-    let lookup = |name: &str| {
-        env.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let config = cordon_approval::Config::from_lookup(&lookup)
         .map_err(|e| anyhow::anyhow!("configuring the decision: {e}"))?;
     let deps = cordon_approval::Deps::build(config, aws, cordon_aws::system_clock());
@@ -117,7 +113,9 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
             };
             Err(Problem::new(
                 what,
-                format!("nothing was changed; `cordon incidents show {incident}` shows the decision"),
+                format!(
+                    "nothing was changed; `cordon incidents show {incident}` shows the decision"
+                ),
             )
             .into())
         }
@@ -144,7 +142,9 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
                     _ => "it completed or was stopped",
                 }
             ),
-            format!("see `cordon incidents show {incident}`; replay it if it still needs a response"),
+            format!(
+                "see `cordon incidents show {incident}`; replay it if it still needs a response"
+            ),
         )
         .into()),
         (Claim::Decided(_), Some(Delivery::Incomplete)) => Err(Problem::new(

@@ -117,8 +117,7 @@ impl Context {
                 }
                 let aws = self.aws().await?;
                 let region = self.region().await?;
-                StackSettings::from_stack(&aws.stack_outputs(), &self.global.stack, &region)
-                    .await
+                StackSettings::from_stack(&aws.stack_outputs(), &self.global.stack, &region).await
             })
             .await
     }

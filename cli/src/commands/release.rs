@@ -45,11 +45,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         ))?;
     }
     let env = settings.function_env()?;
-    let lookup = |name: &str| {
-        env.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let config = cordon_release::Config::from_lookup(&lookup)
         .map_err(|e| anyhow::anyhow!("configuring the release: {e}"))?;
     let deps = cordon_release::Deps::build(config, aws, cordon_aws::system_clock());
@@ -97,6 +93,10 @@ fn confirm(question: &str) -> anyhow::Result<()> {
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(Problem::new("release cancelled; nothing was changed", "run it again and answer y").into())
+        Err(Problem::new(
+            "release cancelled; nothing was changed",
+            "run it again and answer y",
+        )
+        .into())
     }
 }

@@ -38,7 +38,13 @@ pub fn replay_name(incident: &str, now: chrono::DateTime<chrono::Utc>) -> String
     let stamp = now.format("%Y%m%dT%H%M%S%3f").to_string();
     let safe: String = incident
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let room = 80 - "replay--".len() - stamp.len();
     let safe: String = safe.chars().take(room).collect();
@@ -57,7 +63,10 @@ pub async fn replay(args: ReplayArgs, ctx: &Context) -> anyhow::Result<ExitCode>
             // execution that recorded it has it as its input.
             let Some(arn) = &record.execution_arn else {
                 return Err(Problem::new(
-                    format!("incident {} keeps no event and no execution to take it from", args.incident),
+                    format!(
+                        "incident {} keeps no event and no execution to take it from",
+                        args.incident
+                    ),
                     "find the event in CloudTrail and put it to EventBridge again",
                 )
                 .into());
@@ -66,7 +75,12 @@ pub async fn replay(args: ReplayArgs, ctx: &Context) -> anyhow::Result<ExitCode>
                 .execution_arn(arn)
                 .send()
                 .await
-                .map_err(|e| errors::aws(cordon_aws::error::map_sdk_error("states:DescribeExecution", e), "reading the original event"))?
+                .map_err(|e| {
+                    errors::aws(
+                        cordon_aws::error::map_sdk_error("states:DescribeExecution", e),
+                        "reading the original event",
+                    )
+                })?
                 .input
                 .unwrap_or_default()
         }
@@ -157,7 +171,12 @@ pub async fn wait(sfn: &aws_sdk_sfn::Client, arn: &str) -> anyhow::Result<String
             .execution_arn(arn)
             .send()
             .await
-            .map_err(|e| errors::aws(cordon_aws::error::map_sdk_error("states:DescribeExecution", e), "waiting for the execution"))?;
+            .map_err(|e| {
+                errors::aws(
+                    cordon_aws::error::map_sdk_error("states:DescribeExecution", e),
+                    "waiting for the execution",
+                )
+            })?;
         let status = described.status.as_str().to_string();
         if status != "RUNNING" {
             progress.finish();
@@ -190,6 +209,10 @@ mod tests {
         );
         let long = replay_name(&format!("ct-{}", "é".repeat(100)), now);
         assert!(long.len() <= 80, "{long}");
-        assert!(long.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{long}");
+        assert!(
+            long.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{long}"
+        );
     }
 }

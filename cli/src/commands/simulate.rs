@@ -39,7 +39,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => {
             let done = crate::simulate::create_user(name, &events_endpoint, aws).await?;
             output::line(&format!("event   {}", done.event_id))?;
-            output::line(&format!("user    {} ({})", done.user.arn, done.user.user_id))?;
+            output::line(&format!(
+                "user    {} ({})",
+                done.user.arn, done.user.user_id
+            ))?;
             output::line(&format!("by      {}", done.attacker.arn()))?;
             Ok(ExitCode::SUCCESS)
         }

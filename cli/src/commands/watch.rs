@@ -58,7 +58,11 @@ pub enum WatchEvent<'a> {
     },
 }
 
-fn emit(format: Format, event: &WatchEvent<'_>, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+fn emit(
+    format: Format,
+    event: &WatchEvent<'_>,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     match format {
         Format::Json => output::line(&serde_json::to_string(event)?)?,
         Format::Table => output::line(&text())?,
@@ -110,11 +114,13 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         incidents.reverse();
         for record in &incidents {
             let summary = IncidentSummary::of(record);
-            let entry = followed.entry(record.incident_id.clone()).or_insert_with(|| Followed {
-                printed_steps: 0,
-                status: String::new(),
-                done: false,
-            });
+            let entry = followed
+                .entry(record.incident_id.clone())
+                .or_insert_with(|| Followed {
+                    printed_steps: 0,
+                    status: String::new(),
+                    done: false,
+                });
             if entry.done {
                 continue;
             }
@@ -144,7 +150,15 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
                         step: &e.step,
                         message: &e.message,
                     },
-                    || format!("  {}  {}  {:<16}{}", time(e.at), record.incident_id, e.step, e.message),
+                    || {
+                        format!(
+                            "  {}  {}  {:<16}{}",
+                            time(e.at),
+                            record.incident_id,
+                            e.step,
+                            e.message
+                        )
+                    },
                 )?;
             }
             entry.printed_steps = timeline.len();

@@ -269,10 +269,22 @@ impl LocalStack {
         crate::stack::exports(
             LOCAL_STACK_NAME,
             &[
-                (crate::stack::TABLE_OUTPUT, self.resources.table_name.as_str()),
-                (crate::stack::TOPIC_OUTPUT, self.resources.topic_arn.as_str()),
-                (crate::stack::STATE_MACHINE_OUTPUT, self.state_machine_arn.as_str()),
-                (crate::stack::APPROVAL_URL_OUTPUT, self.approval.url.as_str()),
+                (
+                    crate::stack::TABLE_OUTPUT,
+                    self.resources.table_name.as_str(),
+                ),
+                (
+                    crate::stack::TOPIC_OUTPUT,
+                    self.resources.topic_arn.as_str(),
+                ),
+                (
+                    crate::stack::STATE_MACHINE_OUTPUT,
+                    self.state_machine_arn.as_str(),
+                ),
+                (
+                    crate::stack::APPROVAL_URL_OUTPUT,
+                    self.approval.url.as_str(),
+                ),
                 (
                     crate::stack::QUARANTINE_POLICY_OUTPUT,
                     self.resources.quarantine_policy_arn.as_str(),

@@ -90,7 +90,9 @@ impl Table {
                 // Optional columns shrink first, then the others, never below their
                 // minimum; then optional columns go, rightmost first.
                 if let Some(c) = widest(true).or_else(|| widest(false)) {
-                    widths[c] = widths[c].saturating_sub(over).max(self.columns[c].min.max(1));
+                    widths[c] = widths[c]
+                        .saturating_sub(over)
+                        .max(self.columns[c].min.max(1));
                 } else if let Some(i) = shown.iter().rposition(|&c| self.columns[c].optional) {
                     shown.remove(i);
                 } else {
@@ -177,7 +179,10 @@ mod tests {
         assert!(text.contains("ct-0123456789abcdef"), "{text}");
         // The optional RULE is cut to its minimum first, then the widest other column.
         assert!(text.contains("  iam.use…  "), "{text}");
-        assert!(text.contains("arn:aws:iam::123456789012:user/suppor…"), "{text}");
+        assert!(
+            text.contains("arn:aws:iam::123456789012:user/suppor…"),
+            "{text}"
+        );
     }
 
     #[test]

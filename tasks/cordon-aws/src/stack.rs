@@ -62,7 +62,13 @@ fn is_missing_stack(code: Option<&str>, message: Option<&str>) -> bool {
 #[async_trait]
 impl StackOutputs for CloudFormationStacks {
     async fn outputs(&self, stack_name: &str) -> Result<Outputs, StackError> {
-        let out = match self.client.describe_stacks().stack_name(stack_name).send().await {
+        let out = match self
+            .client
+            .describe_stacks()
+            .stack_name(stack_name)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) => {
                 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -110,6 +116,9 @@ mod tests {
             Some("ValidationError"),
             Some("1 validation error detected")
         ));
-        assert!(!is_missing_stack(Some("AccessDenied"), Some("does not exist")));
+        assert!(!is_missing_stack(
+            Some("AccessDenied"),
+            Some("does not exist")
+        ));
     }
 }

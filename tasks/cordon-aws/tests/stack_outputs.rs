@@ -27,7 +27,10 @@ async fn outputs_are_read_by_key_and_a_missing_stack_is_not_found() {
         .unwrap_or_else(|e| panic!("creating the stack: {e:?}"));
     let outputs = m.aws.stack_outputs().outputs(&name).await.expect("outputs");
     assert_eq!(outputs.stack_name, name);
-    assert_eq!(outputs.get("IncidentTableName"), Some("cordon-IncidentTable-X"));
+    assert_eq!(
+        outputs.get("IncidentTableName"),
+        Some("cordon-IncidentTable-X")
+    );
     assert!(
         outputs
             .get("IncidentTopicArn")

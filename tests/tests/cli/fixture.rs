@@ -108,7 +108,9 @@ impl Fixture {
     /// `cordon <args>` with the stack's exports, as an operator runs it.
     pub fn cordon(&self, args: &[&str]) -> Output {
         let mut command = Command::new(&self.bin);
-        command.args(args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         command.env_remove("COLUMNS");
         command.output().expect("running cordon")
     }
@@ -202,9 +204,16 @@ async fn count_notifications(stack: &LocalStack, incident: &str, kind: &str) -> 
             if !seen.insert(id) {
                 continue;
             }
-            let envelope: Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
-            let attr = |k: &str| envelope["MessageAttributes"][k]["Value"].as_str().map(str::to_string);
-            if attr("incident_id").as_deref() == Some(incident) && attr("kind").as_deref() == Some(kind) {
+            let envelope: Value =
+                serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+            let attr = |k: &str| {
+                envelope["MessageAttributes"][k]["Value"]
+                    .as_str()
+                    .map(str::to_string)
+            };
+            if attr("incident_id").as_deref() == Some(incident)
+                && attr("kind").as_deref() == Some(kind)
+            {
                 count += 1;
             }
         }
@@ -247,35 +256,37 @@ fn wrap_record(stack: &LocalStack, failures: Arc<AtomicU32>) {
         .expect("the record function");
     let real = InProcessLambda::new();
     cordon::local::register_handler(&real, &record, &stack.sdk).expect("record");
-    stack.lambdas.register("cordon-record", move |payload: Value| {
-        let real = real.clone();
-        let failures = failures.clone();
-        async move {
-            if payload["action"] == "fail"
-                && failures
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok()
-            {
-                return Err(LambdaError::new(
-                    "Cordon.Aws",
-                    "AWS call dynamodb:UpdateItem failed (ResourceNotFoundException): injected",
-                ));
+    stack
+        .lambdas
+        .register("cordon-record", move |payload: Value| {
+            let real = real.clone();
+            let failures = failures.clone();
+            async move {
+                if payload["action"] == "fail"
+                    && failures
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                {
+                    return Err(LambdaError::new(
+                        "Cordon.Aws",
+                        "AWS call dynamodb:UpdateItem failed (ResourceNotFoundException): injected",
+                    ));
+                }
+                let out = real
+                    .invoke(InvokeRequest {
+                        function_name: "cordon-record".into(),
+                        function_ref: "cordon-record".into(),
+                        qualifier: None,
+                        payload,
+                    })
+                    .await;
+                match out {
+                    Ok(out) => Ok(out.payload),
+                    Err(cordon_sfn_local::InvokeError::Function(e)) => Err(e),
+                    Err(e) => Err(LambdaError::new("Lambda.ServiceException", e.to_string())),
+                }
             }
-            let out = real
-                .invoke(InvokeRequest {
-                    function_name: "cordon-record".into(),
-                    function_ref: "cordon-record".into(),
-                    qualifier: None,
-                    payload,
-                })
-                .await;
-            match out {
-                Ok(out) => Ok(out.payload),
-                Err(cordon_sfn_local::InvokeError::Function(e)) => Err(e),
-                Err(e) => Err(LambdaError::new("Lambda.ServiceException", e.to_string())),
-            }
-        }
-    });
+        });
 }
 
 /// A backdoor user created by a fresh compromised user, and its CloudTrail event put to

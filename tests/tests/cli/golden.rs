@@ -11,14 +11,16 @@ use cordon::commands::incidents::render;
 use cordon::commands::incidents::view::{IncidentDetail, IncidentSummary};
 use cordon_aws::incidents::{IncidentRecord, TimelineEntry};
 use cordon_core::model::{
-    Actor, Assessment, Detection, Disposition, IncidentStatus, Principal, PrincipalKind,
-    Severity, Snapshot, VerifiedIdentity,
+    Actor, Assessment, Detection, Disposition, IncidentStatus, Principal, PrincipalKind, Severity,
+    Snapshot, VerifiedIdentity,
 };
 use cordon_core::release::{ReleaseRecord, ReleaseVia, ReleasedBy, Restored};
 use serde_json::json;
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 fn golden(name: &str, actual: &str) {
@@ -140,7 +142,9 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
         reason: Some("false positive: OPS-42".into()),
         user_deleted: false,
         restored: Restored {
-            policy_detached: Some("arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine".into()),
+            policy_detached: Some(
+                "arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine".into(),
+            ),
             reactivated_keys: vec![],
             tags_removed: vec!["SecurityStatus".into()],
             tags_restored: BTreeMap::new(),
@@ -189,22 +193,43 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
 #[test]
 fn incidents_list_table() {
     let incidents: Vec<IncidentSummary> = [
-        record("ct-6b1e0a7e-1f2d-4c3b-9a8e-0d1c2b3a4f5e", IncidentStatus::Contained, "2024-09-27T14:06:00Z"),
-        record("ct-0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b", IncidentStatus::AwaitingApproval, "2024-09-27T13:01:12Z"),
-        IncidentRecord::bare("rej-1c2d3e4f", IncidentStatus::Rejected, at("2024-09-27T12:00:00Z")),
+        record(
+            "ct-6b1e0a7e-1f2d-4c3b-9a8e-0d1c2b3a4f5e",
+            IncidentStatus::Contained,
+            "2024-09-27T14:06:00Z",
+        ),
+        record(
+            "ct-0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b",
+            IncidentStatus::AwaitingApproval,
+            "2024-09-27T13:01:12Z",
+        ),
+        IncidentRecord::bare(
+            "rej-1c2d3e4f",
+            IncidentStatus::Rejected,
+            at("2024-09-27T12:00:00Z"),
+        ),
     ]
     .iter()
     .map(IncidentSummary::of)
     .collect();
     golden("incidents-list.txt", &render::list_table(&incidents, None));
-    golden("incidents-list-80.txt", &render::list_table(&incidents, Some(80)));
-    golden("incidents-list-40.txt", &render::list_table(&incidents, Some(40)));
+    golden(
+        "incidents-list-80.txt",
+        &render::list_table(&incidents, Some(80)),
+    );
+    golden(
+        "incidents-list-40.txt",
+        &render::list_table(&incidents, Some(40)),
+    );
 }
 
 #[test]
 fn incidents_show_text() {
     let (r, timeline) = full_incident();
-    golden("incidents-show.txt", &render::show_text(&IncidentDetail::of(&r, timeline)));
+    golden(
+        "incidents-show.txt",
+        &render::show_text(&IncidentDetail::of(&r, timeline)),
+    );
 }
 
 #[test]
@@ -213,31 +238,103 @@ fn graph_text() {
     let t = |s: &str| at(s);
     use model::Step::*;
     let steps = vec![
-        Entered { state: "OpenIncident".into(), at: t("2024-09-27T14:06:00.000Z") },
-        Scheduled { at: t("2024-09-27T14:06:00.010Z") },
-        Exited { state: "OpenIncident".into(), at: t("2024-09-27T14:06:00.150Z") },
-        Entered { state: "IsNewIncident".into(), at: t("2024-09-27T14:06:00.150Z") },
-        Exited { state: "IsNewIncident".into(), at: t("2024-09-27T14:06:00.151Z") },
-        Entered { state: "Enrich".into(), at: t("2024-09-27T14:06:00.151Z") },
-        Scheduled { at: t("2024-09-27T14:06:00.160Z") },
-        AttemptFailed { error: "Cordon.Transient".into(), cause: "{\"errorMessage\":\"Throttling\"}".into(), at: t("2024-09-27T14:06:00.300Z") },
-        Scheduled { at: t("2024-09-27T14:06:02.300Z") },
-        Exited { state: "Enrich".into(), at: t("2024-09-27T14:06:02.500Z") },
-        Entered { state: "Route".into(), at: t("2024-09-27T14:06:02.500Z") },
-        Exited { state: "Route".into(), at: t("2024-09-27T14:06:02.501Z") },
-        Entered { state: "Quarantine".into(), at: t("2024-09-27T14:06:02.501Z") },
-        Scheduled { at: t("2024-09-27T14:06:02.510Z") },
-        AttemptFailed { error: "Cordon.Aws".into(), cause: "{\"errorMessage\":\"AccessDenied: iam:AttachUserPolicy\"}".into(), at: t("2024-09-27T14:06:03.000Z") },
-        Entered { state: "QuarantineFailed".into(), at: t("2024-09-27T14:06:03.000Z") },
-        Exited { state: "QuarantineFailed".into(), at: t("2024-09-27T14:06:03.001Z") },
-        Entered { state: "NotifyFailure".into(), at: t("2024-09-27T14:06:03.001Z") },
-        Scheduled { at: t("2024-09-27T14:06:03.010Z") },
-        Exited { state: "NotifyFailure".into(), at: t("2024-09-27T14:06:03.400Z") },
-        Entered { state: "RecordFailure".into(), at: t("2024-09-27T14:06:03.400Z") },
-        Scheduled { at: t("2024-09-27T14:06:03.410Z") },
-        Exited { state: "RecordFailure".into(), at: t("2024-09-27T14:06:03.600Z") },
-        Entered { state: "Failed".into(), at: t("2024-09-27T14:06:03.600Z") },
-        ExecutionFailed { error: "Cordon.Aws".into(), cause: "AccessDenied: iam:AttachUserPolicy".into(), at: t("2024-09-27T14:06:03.601Z") },
+        Entered {
+            state: "OpenIncident".into(),
+            at: t("2024-09-27T14:06:00.000Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:00.010Z"),
+        },
+        Exited {
+            state: "OpenIncident".into(),
+            at: t("2024-09-27T14:06:00.150Z"),
+        },
+        Entered {
+            state: "IsNewIncident".into(),
+            at: t("2024-09-27T14:06:00.150Z"),
+        },
+        Exited {
+            state: "IsNewIncident".into(),
+            at: t("2024-09-27T14:06:00.151Z"),
+        },
+        Entered {
+            state: "Enrich".into(),
+            at: t("2024-09-27T14:06:00.151Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:00.160Z"),
+        },
+        AttemptFailed {
+            error: "Cordon.Transient".into(),
+            cause: "{\"errorMessage\":\"Throttling\"}".into(),
+            at: t("2024-09-27T14:06:00.300Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:02.300Z"),
+        },
+        Exited {
+            state: "Enrich".into(),
+            at: t("2024-09-27T14:06:02.500Z"),
+        },
+        Entered {
+            state: "Route".into(),
+            at: t("2024-09-27T14:06:02.500Z"),
+        },
+        Exited {
+            state: "Route".into(),
+            at: t("2024-09-27T14:06:02.501Z"),
+        },
+        Entered {
+            state: "Quarantine".into(),
+            at: t("2024-09-27T14:06:02.501Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:02.510Z"),
+        },
+        AttemptFailed {
+            error: "Cordon.Aws".into(),
+            cause: "{\"errorMessage\":\"AccessDenied: iam:AttachUserPolicy\"}".into(),
+            at: t("2024-09-27T14:06:03.000Z"),
+        },
+        Entered {
+            state: "QuarantineFailed".into(),
+            at: t("2024-09-27T14:06:03.000Z"),
+        },
+        Exited {
+            state: "QuarantineFailed".into(),
+            at: t("2024-09-27T14:06:03.001Z"),
+        },
+        Entered {
+            state: "NotifyFailure".into(),
+            at: t("2024-09-27T14:06:03.001Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:03.010Z"),
+        },
+        Exited {
+            state: "NotifyFailure".into(),
+            at: t("2024-09-27T14:06:03.400Z"),
+        },
+        Entered {
+            state: "RecordFailure".into(),
+            at: t("2024-09-27T14:06:03.400Z"),
+        },
+        Scheduled {
+            at: t("2024-09-27T14:06:03.410Z"),
+        },
+        Exited {
+            state: "RecordFailure".into(),
+            at: t("2024-09-27T14:06:03.600Z"),
+        },
+        Entered {
+            state: "Failed".into(),
+            at: t("2024-09-27T14:06:03.600Z"),
+        },
+        ExecutionFailed {
+            error: "Cordon.Aws".into(),
+            cause: "AccessDenied: iam:AttachUserPolicy".into(),
+            at: t("2024-09-27T14:06:03.601Z"),
+        },
     ];
     let graph = model::build(
         "arn:aws:states:us-east-1:123456789012:execution:cordon-incident:golden",
@@ -246,9 +343,21 @@ fn graph_text() {
         &steps,
         t("2024-09-27T14:10:00Z"),
     );
-    assert_eq!(graph.state("Enrich").map(|s| (s.status, s.retries)), Some((model::Status::Succeeded, 1)));
-    assert_eq!(graph.state("Quarantine").map(|s| s.status), Some(model::Status::Caught));
-    assert_eq!(graph.state("Failed").map(|s| s.status), Some(model::Status::Failed));
-    assert_eq!(graph.state("Tag").map(|s| s.status), Some(model::Status::NotRun));
+    assert_eq!(
+        graph.state("Enrich").map(|s| (s.status, s.retries)),
+        Some((model::Status::Succeeded, 1))
+    );
+    assert_eq!(
+        graph.state("Quarantine").map(|s| s.status),
+        Some(model::Status::Caught)
+    );
+    assert_eq!(
+        graph.state("Failed").map(|s| s.status),
+        Some(model::Status::Failed)
+    );
+    assert_eq!(
+        graph.state("Tag").map(|s| s.status),
+        Some(model::Status::NotRun)
+    );
     golden("graph.txt", &graph_text::render(&graph, None));
 }

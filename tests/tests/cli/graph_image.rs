@@ -61,7 +61,10 @@ fn expected_statuses(execution: &str) -> BTreeMap<String, &'static str> {
 fn check_svg(incident: &str) {
     let f = fixture();
     let detail = f.json(&["incidents", "show", incident]);
-    let execution = detail["execution"]["arn"].as_str().expect("an execution").to_string();
+    let execution = detail["execution"]["arn"]
+        .as_str()
+        .expect("an execution")
+        .to_string();
     let svg = f.ok(&["graph", incident, "--format", "svg"]);
     let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("not XML ({e}):\n{svg}"));
     assert_eq!(doc.root_element().tag_name().name(), "svg");
@@ -121,7 +124,10 @@ fn the_graph_of_a_failed_execution_shows_the_caught_step() {
     assert_eq!(status("Quarantine").as_deref(), Some("caught"), "{id}");
     assert_eq!(status("NotifyFailure").as_deref(), Some("succeeded"));
     assert!(
-        matches!(status("RecordFailure").as_deref(), Some("failed") | Some("succeeded")),
+        matches!(
+            status("RecordFailure").as_deref(),
+            Some("failed") | Some("succeeded")
+        ),
         "{:?}",
         status("RecordFailure")
     );
@@ -131,8 +137,16 @@ fn the_graph_of_a_failed_execution_shows_the_caught_step() {
 #[test]
 fn the_graph_is_written_as_png_when_asked() {
     let f = fixture();
-    let path = std::env::temp_dir().join(format!("{}.png", cordon_aws::testing::unique("cordon-graph")));
-    f.ok(&["graph", &f.incidents.contained, "--out", path.to_str().expect("UTF-8 path")]);
+    let path = std::env::temp_dir().join(format!(
+        "{}.png",
+        cordon_aws::testing::unique("cordon-graph")
+    ));
+    f.ok(&[
+        "graph",
+        &f.incidents.contained,
+        "--out",
+        path.to_str().expect("UTF-8 path"),
+    ]);
     let bytes = std::fs::read(&path).expect("the PNG");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     // IHDR: width and height, big-endian, after the signature and chunk header.

@@ -34,7 +34,13 @@ fn incidents_list_serves_every_filter_from_the_indexes() {
     let i = &f.incidents;
     let all = f.json(&["incidents", "list", "--since", "1h"]);
     let listed = ids(&all);
-    for id in [&i.ignored, &i.notified, &i.contained, &i.to_approve, &i.failed] {
+    for id in [
+        &i.ignored,
+        &i.notified,
+        &i.contained,
+        &i.to_approve,
+        &i.failed,
+    ] {
         assert!(listed.contains(id), "{id} missing from {listed:?}");
     }
     // Newest first.
@@ -60,7 +66,14 @@ fn incidents_list_serves_every_filter_from_the_indexes() {
     let by_principal = f.json(&["incidents", "list", "--principal", principal]);
     assert_eq!(ids(&by_principal), vec![i.contained.clone()]);
 
-    let by_rule = f.json(&["incidents", "list", "--rule", "iam.user-created", "--since", "1h"]);
+    let by_rule = f.json(&[
+        "incidents",
+        "list",
+        "--rule",
+        "iam.user-created",
+        "--since",
+        "1h",
+    ]);
     assert!(ids(&by_rule).contains(&i.contained));
     let none = f.json(&["incidents", "list", "--rule", "iam.no-such-rule"]);
     assert!(ids(&none).is_empty(), "{none}");
@@ -97,21 +110,32 @@ fn incidents_list_pages_without_losing_or_repeating_one() {
         assert!(paged.len() <= all.len() + 3, "pages never end: {paged:?}");
     }
     assert_eq!(paged, all);
-    let err = f.fails(&["incidents", "list", "--status", "failed", "--starting-token", token_of(&f)]);
+    let err = f.fails(&[
+        "incidents",
+        "list",
+        "--status",
+        "failed",
+        "--starting-token",
+        token_of(&f),
+    ]);
     assert!(err.contains("other filters"), "{err}");
 }
 
 fn token_of(f: &fixture::Fixture) -> &'static str {
     let page = f.json(&["incidents", "list", "--since", "1h", "--max-items", "1"]);
-    Box::leak(page["nextToken"].as_str().expect("a next page").to_string().into_boxed_str())
+    Box::leak(
+        page["nextToken"]
+            .as_str()
+            .expect("a next page")
+            .to_string()
+            .into_boxed_str(),
+    )
 }
 
 #[test]
 fn incidents_list_prints_a_table_that_fits() {
     let f = fixture();
-    let out = f
-        .cordon(&["incidents", "list", "--since", "1h"])
-        .stdout;
+    let out = f.cordon(&["incidents", "list", "--since", "1h"]).stdout;
     let text = String::from_utf8(out).expect("UTF-8");
     let header = text.lines().next().expect("a header");
     assert!(header.starts_with("INCIDENT"), "{text}");
@@ -135,7 +159,11 @@ fn incidents_show_says_what_happened_to_whom() {
     assert_eq!(detail["incident"]["status"], "CONTAINED");
     assert_eq!(detail["incident"]["disposition"], "auto");
     assert_eq!(detail["detection"]["eventName"], "CreateUser");
-    assert!(detail["assessment"]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(
+        detail["assessment"]["reasons"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
     assert!(detail["snapshot"]["userArn"].as_str().is_some(), "{detail}");
     let steps: Vec<&str> = detail["timeline"]
         .as_array()
@@ -154,11 +182,22 @@ fn incidents_show_says_what_happened_to_whom() {
     );
 
     let text = f.ok(&["incidents", "show", &i.contained]);
-    for section in ["Incident ", "Detection", "Assessment", "Snapshot before containment", "Timeline", "Execution"] {
+    for section in [
+        "Incident ",
+        "Detection",
+        "Assessment",
+        "Snapshot before containment",
+        "Timeline",
+        "Execution",
+    ] {
         assert!(text.contains(section), "no {section}: {text}");
     }
 
-    let err = f.fails(&["incidents", "show", "ct-00000000-0000-0000-0000-000000000000"]);
+    let err = f.fails(&[
+        "incidents",
+        "show",
+        "ct-00000000-0000-0000-0000-000000000000",
+    ]);
     assert!(err.contains("no incident ct-00000000"), "{err}");
     assert!(err.contains("what to do"), "{err}");
 }
@@ -173,8 +212,16 @@ fn approve_decides_once_as_the_verified_caller() {
     let detail = f.json(&["incidents", "show", id]);
     let by = &detail["approval"]["decidedBy"];
     assert_eq!(detail["approval"]["decision"], "approve");
-    assert_eq!(by["verified"]["verifiedBy"], "sts:GetCallerIdentity", "{detail}");
-    assert!(by["verified"]["arn"].as_str().is_some_and(|a| a.starts_with("arn:aws:")), "{detail}");
+    assert_eq!(
+        by["verified"]["verifiedBy"], "sts:GetCallerIdentity",
+        "{detail}"
+    );
+    assert!(
+        by["verified"]["arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:")),
+        "{detail}"
+    );
     assert!(by["name"].is_null(), "no typed name: {detail}");
     // The same single-use path: a second decision, by either channel, is refused.
     let err = f.fails(&["reject", id]);
@@ -218,9 +265,15 @@ fn release_restores_and_records_the_caller() {
     let detail = f.json(&["incidents", "show", id]);
     let by = &detail["release"]["releasedBy"];
     assert_eq!(by["via"], "cli");
-    assert_eq!(by["verified"]["verifiedBy"], "sts:GetCallerIdentity", "{detail}");
+    assert_eq!(
+        by["verified"]["verifiedBy"], "sts:GetCallerIdentity",
+        "{detail}"
+    );
     assert_eq!(detail["release"]["reason"], "false positive: OPS-1");
-    let user = detail["snapshot"]["userName"].as_str().expect("user").to_string();
+    let user = detail["snapshot"]["userName"]
+        .as_str()
+        .expect("user")
+        .to_string();
     let attached = f.block_on(async {
         aws_sdk_iam::Client::new(&f.stack.sdk)
             .list_attached_user_policies()
@@ -262,7 +315,11 @@ fn replay_recovers_a_failed_incident_without_a_second_side_effect() {
         .expect("the incident");
     assert_eq!(after.status, IncidentStatus::Contained);
     assert_eq!(after.snapshot_at, snapshot_at, "the first snapshot is kept");
-    assert_eq!(f.notifications(id, "contained"), 1, "no second notification");
+    assert_eq!(
+        f.notifications(id, "contained"),
+        1,
+        "no second notification"
+    );
     assert_eq!(f.notifications(id, "failure"), 1);
     let attached = f.block_on(async {
         aws_sdk_iam::Client::new(&f.stack.sdk)
@@ -271,7 +328,11 @@ fn replay_recovers_a_failed_incident_without_a_second_side_effect() {
             .send()
             .await
     });
-    assert_eq!(attached.expect("listing").attached_policies().len(), 1, "attached once");
+    assert_eq!(
+        attached.expect("listing").attached_policies().len(),
+        1,
+        "attached once"
+    );
 }
 
 #[test]
@@ -285,10 +346,16 @@ fn redrive_resumes_where_the_execution_stopped_without_a_second_side_effect() {
     let out = f.ok(&["redrive", execution, "--wait"]);
     assert!(out.contains("execution FAILED"), "{out}");
     f.wait_for_status(id, IncidentStatus::Failed);
-    assert_eq!(f.notifications(id, "failure"), 1, "the failure is not announced twice");
+    assert_eq!(
+        f.notifications(id, "failure"),
+        1,
+        "the failure is not announced twice"
+    );
     // A finished execution cannot be redriven: the error says to replay instead.
     let contained = f.json(&["incidents", "show", &f.incidents.ignored]);
-    let succeeded = contained["execution"]["arn"].as_str().expect("an execution");
+    let succeeded = contained["execution"]["arn"]
+        .as_str()
+        .expect("an execution");
     let err = f.fails(&["redrive", succeeded]);
     assert!(err.contains("cannot be redriven"), "{err}");
     assert!(err.contains("cordon replay"), "{err}");
@@ -324,8 +391,14 @@ fn watch_follows_new_incidents_and_their_steps() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    assert!(events.iter().any(|e| e["type"] == "incident" && e["incidentId"] == f.incidents.contained.as_str()));
-    assert!(events.iter().any(|e| e["type"] == "step" && e["incidentId"] == f.incidents.contained.as_str() && e["step"] == "Quarantine"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "incident" && e["incidentId"] == f.incidents.contained.as_str())
+    );
+    assert!(events.iter().any(|e| e["type"] == "step"
+        && e["incidentId"] == f.incidents.contained.as_str()
+        && e["step"] == "Quarantine"));
 
     let mut child = Command::new(&f.bin)
         .args(["watch", "--interval", "1", "--output", "json"])
@@ -359,7 +432,10 @@ fn watch_follows_new_incidents_and_their_steps() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(saw_incident && saw_step, "watch never showed {new} and a step of it");
+    assert!(
+        saw_incident && saw_step,
+        "watch never showed {new} and a step of it"
+    );
 }
 
 #[test]
@@ -369,15 +445,32 @@ fn export_writes_stable_columns() {
     let mut lines = csv.split("\r\n");
     assert_eq!(
         lines.next(),
-        Some(cordon::commands::incidents::export_columns(false).join(",").as_str())
+        Some(
+            cordon::commands::incidents::export_columns(false)
+                .join(",")
+                .as_str()
+        )
     );
     assert!(csv.contains(&f.incidents.contained), "{csv}");
-    let jsonl = f.ok(&["incidents", "export", "--since", "1h", "--format", "jsonl", "--rows", "timeline"]);
+    let jsonl = f.ok(&[
+        "incidents",
+        "export",
+        "--since",
+        "1h",
+        "--format",
+        "jsonl",
+        "--rows",
+        "timeline",
+    ]);
     let rows: Vec<Value> = jsonl
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    assert!(rows.iter().any(|r| r["incident_id"] == f.incidents.contained.as_str() && r["step"] == "Quarantine"));
+    assert!(
+        rows.iter().any(
+            |r| r["incident_id"] == f.incidents.contained.as_str() && r["step"] == "Quarantine"
+        )
+    );
     for r in &rows {
         let keys: Vec<&String> = r.as_object().expect("object").keys().collect();
         assert_eq!(keys, cordon::commands::incidents::export_columns(true));
@@ -391,7 +484,10 @@ fn completions_are_printed_for_each_shell() {
     let f = fixture();
     for shell in ["bash", "zsh", "fish"] {
         let out = f.ok(&["completions", shell]);
-        assert!(out.contains("incidents") && out.contains("starting-token"), "{shell}: {out}");
+        assert!(
+            out.contains("incidents") && out.contains("starting-token"),
+            "{shell}: {out}"
+        );
     }
 }
 
@@ -409,8 +505,20 @@ fn a_closed_pipe_ends_quietly() {
     let input = dir.join("input.json");
     std::fs::write(&input, "{}").expect("write");
     let cases: Vec<Vec<String>> = vec![
-        vec!["local".into(), "exec".into(), "--definition".into(), definition.display().to_string(), "--input".into(), input.display().to_string()],
-        vec!["incidents".into(), "list".into(), "--since".into(), "1h".into()],
+        vec![
+            "local".into(),
+            "exec".into(),
+            "--definition".into(),
+            definition.display().to_string(),
+            "--input".into(),
+            input.display().to_string(),
+        ],
+        vec![
+            "incidents".into(),
+            "list".into(),
+            "--since".into(),
+            "1h".into(),
+        ],
         vec!["completions".into(), "bash".into()],
     ];
     for args in cases {
@@ -425,7 +533,10 @@ fn a_closed_pipe_ends_quietly() {
         drop(child.stdout.take());
         let out = child.wait_with_output().expect("cordon ends");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
         assert!(out.status.success(), "{args:?}: {} {stderr}", out.status);
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -436,7 +547,10 @@ fn errors_say_what_went_wrong_and_what_to_do() {
     let f = fixture();
     // A stack CloudFormation does not know (the exports describe another one).
     let err = f.fails(&["incidents", "list", "--stack", "no-such-cordon"]);
-    assert!(err.contains("stack no-such-cordon does not exist in Region"), "{err}");
+    assert!(
+        err.contains("stack no-such-cordon does not exist in Region"),
+        "{err}"
+    );
     assert!(err.contains("--region"), "{err}");
 
     // No credentials, no Region.
@@ -467,12 +581,31 @@ fn errors_say_what_went_wrong_and_what_to_do() {
     let err = run_without(true);
     assert!(err.contains("no AWS Region"), "{err}");
 
+    // A table that is not there (another Region's, a deleted stack's).
+    let out = Command::new(&f.bin)
+        .args(["incidents", "show", &f.incidents.contained])
+        .envs(f.env.iter().map(|(k, v)| (k, v)))
+        .env("CORDON_STACK_INCIDENT_TABLE_NAME", "cordon-no-such-table")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the incident table does not exist here"),
+        "{err}"
+    );
+    assert!(err.contains("--region"), "{err}");
+
     // Incident not found, for every command that takes one.
     for command in ["approve", "reject", "replay", "graph"] {
         let err = f.fails(&[command, "ct-00000000-0000-0000-0000-000000000000"]);
         assert!(err.contains("no incident ct-00000000"), "{command}: {err}");
     }
-    let err = f.fails(&["release", "ct-00000000-0000-0000-0000-000000000000", "--yes"]);
+    let err = f.fails(&[
+        "release",
+        "ct-00000000-0000-0000-0000-000000000000",
+        "--yes",
+    ]);
     assert!(err.contains("no incident ct-00000000"), "{err}");
 }
 

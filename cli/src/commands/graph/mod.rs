@@ -37,12 +37,21 @@ pub struct Args {
 }
 
 /// The graph of `execution_arn`, read from Step Functions.
-pub async fn load(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> anyhow::Result<model::ExecutionGraph> {
-    let described = match sfn.describe_execution().execution_arn(execution_arn).send().await {
+pub async fn load(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+) -> anyhow::Result<model::ExecutionGraph> {
+    let described = match sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             let e = cordon_aws::error::map_sdk_error("states:DescribeExecution", e);
-            if matches!(&e, cordon_core::TaskError::Aws { code, .. } if code == "ExecutionDoesNotExist") {
+            if matches!(&e, cordon_core::TaskError::Aws { code, .. } if code == "ExecutionDoesNotExist")
+            {
                 return Err(Problem::new(
                     format!("no execution {execution_arn}"),
                     "check the ARN and --region; `cordon incidents show <id>` names an \
@@ -67,7 +76,12 @@ pub async fn load(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> anyhow::Res
                 .state_machine_arn(&described.state_machine_arn)
                 .send()
                 .await
-                .map_err(|e| errors::aws(cordon_aws::error::map_sdk_error("states:DescribeStateMachine", e), "reading the state machine"))?
+                .map_err(|e| {
+                    errors::aws(
+                        cordon_aws::error::map_sdk_error("states:DescribeStateMachine", e),
+                        "reading the state machine",
+                    )
+                })?
                 .definition
         }
     };
@@ -82,7 +96,12 @@ pub async fn load(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> anyhow::Res
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| errors::aws(cordon_aws::error::map_sdk_error("states:GetExecutionHistory", e), "reading the execution history"))?;
+            .map_err(|e| {
+                errors::aws(
+                    cordon_aws::error::map_sdk_error("states:GetExecutionHistory", e),
+                    "reading the execution history",
+                )
+            })?;
         events.extend(page.events);
         token = page.next_token;
         if token.is_none() {
@@ -122,20 +141,36 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let by_name = args.out.as_ref().and_then(|p| {
-        match p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("png") => Some(GraphFormat::Png),
             Some("svg") => Some(GraphFormat::Svg),
             Some("txt") => Some(GraphFormat::Text),
             _ => None,
         }
     });
-    let format = args.format.or(by_name).unwrap_or(if args.out.is_none() && output::is_terminal() {
-        GraphFormat::Text
-    } else {
-        GraphFormat::Svg
-    });
+    let format =
+        args.format
+            .or(by_name)
+            .unwrap_or(if args.out.is_none() && output::is_terminal() {
+                GraphFormat::Text
+            } else {
+                GraphFormat::Svg
+            });
     let bytes = match format {
-        GraphFormat::Text => text::render(&graph, if args.out.is_none() { output::width() } else { None }).into_bytes(),
+        GraphFormat::Text => text::render(
+            &graph,
+            if args.out.is_none() {
+                output::width()
+            } else {
+                None
+            },
+        )
+        .into_bytes(),
         GraphFormat::Svg => svg::render(&graph).into_bytes(),
         GraphFormat::Png => svg::to_png(&svg::render(&graph))?,
     };

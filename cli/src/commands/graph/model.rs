@@ -43,16 +43,37 @@ impl Status {
 /// A history event reduced to what the graph needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Entered { state: String, at: DateTime<Utc> },
-    Exited { state: String, at: DateTime<Utc> },
+    Entered {
+        state: String,
+        at: DateTime<Utc>,
+    },
+    Exited {
+        state: String,
+        at: DateTime<Utc>,
+    },
     /// A task (Lambda) attempt started, in the current state.
-    Scheduled { at: DateTime<Utc> },
+    Scheduled {
+        at: DateTime<Utc>,
+    },
     /// An attempt failed, in the current state.
-    AttemptFailed { error: String, cause: String, at: DateTime<Utc> },
-    ExecutionSucceeded { at: DateTime<Utc> },
-    ExecutionFailed { error: String, cause: String, at: DateTime<Utc> },
+    AttemptFailed {
+        error: String,
+        cause: String,
+        at: DateTime<Utc>,
+    },
+    ExecutionSucceeded {
+        at: DateTime<Utc>,
+    },
+    ExecutionFailed {
+        error: String,
+        cause: String,
+        at: DateTime<Utc>,
+    },
     /// Aborted (stopped) or timed out.
-    ExecutionEnded { status: String, at: DateTime<Utc> },
+    ExecutionEnded {
+        status: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// One state of the graph.
@@ -112,7 +133,12 @@ impl ExecutionGraph {
 /// The transitions a state declares, with their labels.
 fn transitions(state: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (i, choice) in state["Choices"].as_array().into_iter().flatten().enumerate() {
+    for (i, choice) in state["Choices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if let Some(next) = choice["Next"].as_str() {
             out.push((next.to_string(), choice_label(choice, i)));
         }
@@ -145,7 +171,9 @@ fn choice_label(choice: &Value, index: usize) -> String {
             .find(|(k, _)| k.as_str() != "Variable" && k.as_str() != "Next")
     });
     match (variable, op) {
-        (Some(v), Some((op, value))) if value.is_string() || value.is_number() || value.is_boolean() => {
+        (Some(v), Some((op, value)))
+            if value.is_string() || value.is_number() || value.is_boolean() =>
+        {
             let short = v.rsplit('.').next().unwrap_or(v);
             let value = match value {
                 Value::String(s) => s.clone(),
@@ -170,8 +198,14 @@ pub fn build(
     steps: &[Step],
     now: DateTime<Utc>,
 ) -> ExecutionGraph {
-    let states_json = definition["States"].as_object().cloned().unwrap_or_default();
-    let start_at = definition["StartAt"].as_str().unwrap_or_default().to_string();
+    let states_json = definition["States"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let start_at = definition["StartAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut views: BTreeMap<String, StateView> = states_json
         .iter()
         .map(|(name, s)| {
@@ -206,7 +240,11 @@ pub fn build(
                     && let Some(v) = views.get_mut(&prev)
                     && v.status == Status::InProgress
                 {
-                    v.status = if failed_in_visit { Status::Caught } else { Status::Succeeded };
+                    v.status = if failed_in_visit {
+                        Status::Caught
+                    } else {
+                        Status::Succeeded
+                    };
                     v.duration_ms = v.entered_at.map(|e| (*at - e).num_milliseconds());
                 }
                 started_at = started_at.or(Some(*at));
@@ -223,7 +261,11 @@ pub fn build(
             }
             Step::Exited { state, at } => {
                 if let Some(v) = views.get_mut(state) {
-                    v.status = if failed_in_visit { Status::Caught } else { Status::Succeeded };
+                    v.status = if failed_in_visit {
+                        Status::Caught
+                    } else {
+                        Status::Succeeded
+                    };
                     v.duration_ms = v.entered_at.map(|e| (*at - e).num_milliseconds());
                 }
                 if current.as_deref() == Some(state.as_str()) {

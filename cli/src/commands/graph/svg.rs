@@ -371,7 +371,11 @@ impl RenderBackend for SvgCanvas<'_> {
                 control.x, control.y, point.x, point.y
             );
         }
-        let dash = if dashed { " stroke-dasharray=\"5 4\"" } else { "" };
+        let dash = if dashed {
+            " stroke-dasharray=\"5 4\""
+        } else {
+            ""
+        };
         let marker = if dashed { "other" } else { "taken" };
         let end = if head.1 {
             format!(" marker-end=\"url(#arrow-{marker})\"")

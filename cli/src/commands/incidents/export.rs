@@ -100,7 +100,9 @@ pub fn incident_row(record: &IncidentRecord, timeline: &[TimelineEntry]) -> Vec<
         ts(i.opened_at),
         ts(i.updated_at),
         ts(i.closed_at),
-        approval.map(|a| a.decision.as_str().to_string()).unwrap_or_default(),
+        approval
+            .map(|a| a.decision.as_str().to_string())
+            .unwrap_or_default(),
         approval
             .map(|a| {
                 a.decided_by
@@ -134,7 +136,10 @@ pub fn timeline_rows(incident_id: &str, timeline: &[TimelineEntry]) -> Vec<Vec<S
                 ts(Some(e.at)),
                 e.step.clone(),
                 e.message.clone(),
-                e.details.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+                e.details
+                    .as_ref()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             ]
         })
         .collect()
@@ -203,10 +208,12 @@ pub async fn run(args: ExportArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| errors::aws(e, "listing incidents for the export"))?;
         for record in &page.incidents {
-            let timeline = store
-                .timeline(&record.incident_id)
-                .await
-                .map_err(|e| errors::aws(e, &format!("reading the timeline of {}", record.incident_id)))?;
+            let timeline = store.timeline(&record.incident_id).await.map_err(|e| {
+                errors::aws(
+                    e,
+                    &format!("reading the timeline of {}", record.incident_id),
+                )
+            })?;
             let rows = match args.rows {
                 Rows::Incidents => vec![incident_row(record, &timeline)],
                 Rows::Timeline => timeline_rows(&record.incident_id, &timeline),
@@ -243,10 +250,21 @@ mod tests {
 
     #[test]
     fn jsonl_objects_have_the_csv_columns() {
-        let row = vec!["ct-1".to_string(), "2024-09-27T14:06:00.000Z".into(), "Open".into(), "opened".into(), String::new()];
+        let row = vec![
+            "ct-1".to_string(),
+            "2024-09-27T14:06:00.000Z".into(),
+            "Open".into(),
+            "opened".into(),
+            String::new(),
+        ];
         let line = format_row(ExportFormat::Jsonl, TIMELINE_COLUMNS, &row);
         let v: serde_json::Value = serde_json::from_str(line.trim_end()).expect("json");
-        let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, TIMELINE_COLUMNS);
         assert_eq!(v["details"], "");
     }

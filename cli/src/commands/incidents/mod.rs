@@ -130,15 +130,21 @@ fn parse_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
     let (number, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a time; use RFC 3339, a date (2024-09-27) or an age (30m, 24h, 7d, 2w)"))?;
+    let n: i64 = number.parse().map_err(|_| {
+        format!(
+            "{s:?} is not a time; use RFC 3339, a date (2024-09-27) or an age (30m, 24h, 7d, 2w)"
+        )
+    })?;
     let age = match unit {
         "m" => Duration::minutes(n),
         "h" => Duration::hours(n),
         "d" => Duration::days(n),
         "w" => Duration::weeks(n),
-        _ => return Err(format!("{s:?}: an age ends in m, h, d or w (30m, 24h, 7d, 2w)")),
+        _ => {
+            return Err(format!(
+                "{s:?}: an age ends in m, h, d or w (30m, 24h, 7d, 2w)"
+            ));
+        }
     };
     Ok(now - age)
 }
@@ -164,7 +170,11 @@ async fn list_incidents(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
         .await
         .map_err(|e| errors::aws(e, "listing incidents"))?;
     let list = view::IncidentList {
-        incidents: page.incidents.iter().map(view::IncidentSummary::of).collect(),
+        incidents: page
+            .incidents
+            .iter()
+            .map(view::IncidentSummary::of)
+            .collect(),
         next_token: page.next_token,
     };
     match ctx.format() {
@@ -187,8 +197,10 @@ async fn list_incidents(args: ListArgs, ctx: &Context) -> anyhow::Result<ExitCod
 pub async fn load(
     id: &str,
     ctx: &Context,
-) -> anyhow::Result<(cordon_aws::incidents::IncidentRecord, Vec<cordon_aws::incidents::TimelineEntry>)>
-{
+) -> anyhow::Result<(
+    cordon_aws::incidents::IncidentRecord,
+    Vec<cordon_aws::incidents::TimelineEntry>,
+)> {
     let settings = ctx.settings().await?;
     let table = settings.table()?;
     let store = ctx.aws().await?.incident_store(table);
@@ -238,7 +250,10 @@ mod tests {
             parse_time("24h", now).expect("age"),
             now - Duration::hours(24)
         );
-        assert_eq!(parse_time("2w", now).expect("age"), now - Duration::weeks(2));
+        assert_eq!(
+            parse_time("2w", now).expect("age"),
+            now - Duration::weeks(2)
+        );
         assert_eq!(
             parse_time("2024-09-01", now).expect("date").to_rfc3339(),
             "2024-09-01T00:00:00+00:00"

@@ -9,7 +9,6 @@ use super::view::{IncidentDetail, IncidentSummary};
 use crate::output::table::{Column, Table};
 use crate::output::text::{opt_time, time};
 
-
 /// The last segment of an ARN (`…:user/support-admin` → `user/support-admin`), which is
 /// what fits a column; the JSON keeps the whole ARN.
 fn short_arn(arn: &str) -> String {
@@ -51,9 +50,15 @@ pub fn list_table(incidents: &[IncidentSummary], width: Option<usize>) -> String
                 .unwrap_or_else(|| "-".into()),
             i.status.clone(),
             or_dash(&i.severity),
-            i.principal.as_deref().map(short_arn).unwrap_or_else(|| "-".into()),
+            i.principal
+                .as_deref()
+                .map(short_arn)
+                .unwrap_or_else(|| "-".into()),
             or_dash(&i.rule),
-            i.actor.as_deref().map(short_arn).unwrap_or_else(|| "-".into()),
+            i.actor
+                .as_deref()
+                .map(short_arn)
+                .unwrap_or_else(|| "-".into()),
             or_dash(&i.title),
         ]);
     }
@@ -130,7 +135,11 @@ pub fn show_text(d: &IncidentDetail) -> String {
             "verdict",
             format!("{} / {}", a.severity.as_str(), a.disposition.as_str()),
         );
-        field(&mut out, "containable", if a.containable { "yes" } else { "no" });
+        field(
+            &mut out,
+            "containable",
+            if a.containable { "yes" } else { "no" },
+        );
         if let Some(why) = &a.protected_reason {
             field(&mut out, "protected", why);
         }
