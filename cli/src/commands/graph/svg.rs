@@ -195,10 +195,10 @@ impl<'g> SvgCanvas<'g> {
         let mut x = 12.0;
         for status in legend {
             let (fill, stroke) = colours(status);
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<rect x=\"{x}\" y=\"32\" width=\"12\" height=\"12\" rx=\"3\" fill=\"{fill}\" \
-                 stroke=\"{stroke}\"/><text x=\"{}\" y=\"42\" font-size=\"11\">{}</text>\n",
+                 stroke=\"{stroke}\"/><text x=\"{}\" y=\"42\" font-size=\"11\">{}</text>",
                 x + 16.0,
                 status.as_str()
             );
