@@ -12,7 +12,7 @@ use chrono::{SecondsFormat, Utc};
 use clap::{Args as ClapArgs, ValueEnum};
 use cordon_aws::incidents::{IncidentRecord, IncidentStore, TimelineEntry};
 
-use super::Filters;
+use super::filters::Filters;
 use super::view::IncidentDetail;
 use crate::commands::Context;
 use crate::errors::{self, Problem};
