@@ -263,6 +263,36 @@ impl LocalStack {
         })
     }
 
+    /// The stack's settings as `export` lines (`CORDON_STACK`, `CORDON_STACK_*`): what
+    /// `cordon local up` prints, so the operator commands find this stack.
+    pub fn exports(&self) -> Vec<String> {
+        crate::stack::exports(
+            LOCAL_STACK_NAME,
+            &[
+                (
+                    crate::stack::TABLE_OUTPUT,
+                    self.resources.table_name.as_str(),
+                ),
+                (
+                    crate::stack::TOPIC_OUTPUT,
+                    self.resources.topic_arn.as_str(),
+                ),
+                (
+                    crate::stack::STATE_MACHINE_OUTPUT,
+                    self.state_machine_arn.as_str(),
+                ),
+                (
+                    crate::stack::APPROVAL_URL_OUTPUT,
+                    self.approval.url.as_str(),
+                ),
+                (
+                    crate::stack::QUARANTINE_POLICY_OUTPUT,
+                    self.resources.quarantine_policy_arn.as_str(),
+                ),
+            ],
+        )
+    }
+
     /// The logical ids of the template's rules, in template order.
     pub fn rule_names(&self) -> Vec<&str> {
         self.bus

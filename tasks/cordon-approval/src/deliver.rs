@@ -1,23 +1,18 @@
-//! Acting on a decided link: deliver an approval decision to the waiting workflow
-//! (`SendTaskSuccess`), or run the release a release link was used for. When the effect
-//! cannot be delivered, the decision is undone (or the link closed) so nothing is lost.
+//! Acting on a decided link, as a page: an approval decision delivered to the waiting
+//! workflow ([`crate::decision::deliver_approval`]), or the release a release link was
+//! used for. When the effect cannot be delivered, the decision is undone (or the link
+//! closed) so nothing is lost.
 use chrono::{DateTime, Utc};
-use cordon_aws::links::{
-    ApprovalDecision, DecidedBy, Decision, LinkKind, LinkRecord, LinkStatus, link_ref,
-};
-use cordon_core::TaskError;
+use cordon_aws::links::{DecidedBy, Decision, LinkKind, LinkRecord, link_ref};
 use lambda_http::{Body, Response};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
+use crate::decision::{Delivery, deliver_approval};
 use crate::deps::Deps;
 use crate::html;
 use crate::response::{ApprovalError, respond, unavailable};
 
-/// Step Functions error codes that mean "this task no longer waits".
-const TASK_TIMED_OUT: &str = "TaskTimedOut";
-const TASK_GONE: &[&str] = &["InvalidToken", "TaskDoesNotExist"];
-
-/// Deliver an approval decision to the waiting workflow.
+/// Deliver an approval decision to the waiting workflow, and say how it went.
 pub(crate) async fn resume(
     link: LinkRecord,
     decision: Decision,
@@ -25,47 +20,8 @@ pub(crate) async fn resume(
     now: DateTime<Utc>,
     deps: &Deps,
 ) -> Result<Response<Body>, ApprovalError> {
-    let Some(token) = link.task_token.as_ref() else {
-        error!(link = link_ref(&link.id), incident_id = %link.incident_id, "the approval has no task token");
-        let _ = deps
-            .links
-            .close(LinkKind::Approval, &link.id, LinkStatus::Closed, now)
-            .await;
-        return respond(
-            500,
-            html::message(
-                "This approval cannot be used",
-                "The approval is incomplete; nothing was changed. Use the Cordon CLI.",
-            ),
-        );
-    };
-    let output = ApprovalDecision {
-        decision,
-        approval_id: link.id.clone(),
-        decided_by: by.clone(),
-        decided_at: now,
-    };
-    let sent = match serde_json::to_value(&output) {
-        Ok(output) => {
-            deps.callbacks
-                .send_task_success(token.expose(), &output)
-                .await
-        }
-        Err(e) => Err(TaskError::invalid(
-            "decision",
-            format!("could not be serialized: {e}"),
-        )),
-    };
-    match sent {
-        Ok(()) => {
-            info!(
-                link = link_ref(&link.id),
-                incident_id = %link.incident_id,
-                decision = decision.as_str(),
-                decided_by_ip = by.ip.as_deref().unwrap_or(""),
-                decided_by_name = by.name.as_deref().unwrap_or(""),
-                outcome = "decided",
-            );
+    match deliver_approval(&link, decision, by, now, deps).await {
+        Delivery::Delivered => {
             let (title, text) = match decision {
                 Decision::Approve => (
                     "Containment approved",
@@ -85,39 +41,20 @@ pub(crate) async fn resume(
             };
             respond(200, html::message(title, &text))
         }
-        Err(e) => {
-            // Only the error code is logged: the callback's inputs include the token.
-            let code = match &e {
-                TaskError::Aws { code, .. } => code.as_str(),
-                TaskError::Transient { .. } => "Transient",
-                _ => "Other",
-            };
-            let gone = if code == TASK_TIMED_OUT {
-                Some(LinkStatus::Expired)
-            } else if TASK_GONE.contains(&code) {
-                Some(LinkStatus::Closed)
-            } else {
-                None
-            };
-            match gone {
-                Some(status) => {
-                    warn!(link = link_ref(&link.id), incident_id = %link.incident_id, code, outcome = "task_gone");
-                    let _ = deps
-                        .links
-                        .close(LinkKind::Approval, &link.id, status, now)
-                        .await;
-                    let mut closed = link;
-                    closed.status = status;
-                    let (status, page) = html::closed_page(&closed, now);
-                    respond(status, page)
-                }
-                None => {
-                    error!(link = link_ref(&link.id), incident_id = %link.incident_id, code, "SendTaskSuccess failed; the decision is undone so it can be retried");
-                    let _ = deps.links.reopen(LinkKind::Approval, &link.id, now).await;
-                    unavailable()
-                }
-            }
+        Delivery::TaskGone(status) => {
+            let mut closed = link;
+            closed.status = status;
+            let (status, page) = html::closed_page(&closed, now);
+            respond(status, page)
         }
+        Delivery::Incomplete => respond(
+            500,
+            html::message(
+                "This approval cannot be used",
+                "The approval is incomplete; nothing was changed. Use the Cordon CLI.",
+            ),
+        ),
+        Delivery::Undelivered(_) => unavailable(),
     }
 }
 

@@ -59,6 +59,7 @@ impl ReleaseAction for CordonRelease {
                 ip: released_by.ip.clone(),
                 user_agent: released_by.user_agent.clone(),
                 via: cordon_release::ReleaseVia::ApprovalLink,
+                verified: released_by.verified.clone(),
             },
             reason: None,
         };

@@ -1,13 +1,13 @@
 //! The HTTP API: GET shows a link's confirmation page and changes nothing; POST checks the
-//! form, decides once, then hands the decided link to [`crate::deliver`].
-use cordon_aws::links::{
-    DecideOutcome, Decision, LinkKind, LinkRecord, LinkStatus, is_link_id, link_ref,
-};
+//! form, decides once ([`crate::decision`], the path `cordon approve` takes too), then
+//! hands the decided link to [`crate::deliver`].
+use cordon_aws::links::{Decision, LinkKind, LinkRecord, LinkStatus, is_link_id, link_ref};
 use cordon_core::TaskError;
 use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
 use tracing::{error, info, warn};
 
+use crate::decision::{self, Claim};
 use crate::deliver;
 use crate::deps::Deps;
 use crate::html;
@@ -131,26 +131,11 @@ async fn decide(
         }
     };
     let by = requester(&req, form.name);
-    let now = (deps.clock)();
-    let decided = match deps.links.decide(kind, id, decision, &by, now).await {
-        Ok(DecideOutcome::Decided(link)) => *link,
-        Ok(DecideOutcome::NotFound) => return not_found(),
-        Ok(DecideOutcome::AlreadyDecided(_)) | Ok(DecideOutcome::Expired) => {
-            let current = match deps.links.get(kind, id).await {
-                Ok(Some(l)) => l,
-                Ok(None) => return not_found(),
-                Err(_) => return unavailable(),
-            };
-            if current.status == LinkStatus::Pending && current.is_expired(now) {
-                let _ = deps.links.close(kind, id, LinkStatus::Expired, now).await;
-            }
-            info!(
-                kind = kind.as_str(),
-                link = link_ref(id),
-                outcome = "refused",
-                status = current.status.as_str()
-            );
-            let (status, page) = html::closed_page(&current, now);
+    let decided = match decision::claim(kind, id, decision, &by, deps).await {
+        Ok(Claim::Decided(link)) => *link,
+        Ok(Claim::NotFound) => return not_found(),
+        Ok(Claim::Refused(current)) => {
+            let (status, page) = html::closed_page(&current, (deps.clock)());
             return respond(status, page);
         }
         Err(e) => {
@@ -158,6 +143,7 @@ async fn decide(
             return unavailable();
         }
     };
+    let now = decided.decided_at.unwrap_or_else(|| (deps.clock)());
     match kind {
         LinkKind::Approval => deliver::resume(decided, decision, &by, now, deps).await,
         LinkKind::Release => deliver::release(decided, &by, now, deps).await,

@@ -19,7 +19,10 @@
 //!
 //! Codemap: `deps` (configuration and dependencies), `request` (route, requester,
 //! form), `response` (HTML with the security headers), `handler` (GET shows, POST decides
-//! once), `deliver` (resume the workflow or run the release), [`html`] (the pages).
+//! once), [`decision`] (the single-use decision and its delivery, shared with `cordon
+//! approve` / `reject`), `deliver` (the page for a delivered decision, or the release),
+//! [`html`] (the pages).
+pub mod decision;
 mod deliver;
 mod deps;
 mod handler;

@@ -62,6 +62,7 @@ pub fn requester(req: &Request, name: Option<String>) -> DecidedBy {
         name: name
             .map(|n| cap(&n, MAX_NAME_CHARS))
             .filter(|n| !n.is_empty()),
+        verified: None,
     }
 }
 

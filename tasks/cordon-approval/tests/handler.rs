@@ -491,6 +491,7 @@ fn the_source_ip_falls_back_to_x_forwarded_for() {
             ip: Some(IP.into()),
             user_agent: None,
             name: Some("Eve".into()),
+            verified: None,
         },
         "the Function URL's source IP wins over a client-supplied header"
     );

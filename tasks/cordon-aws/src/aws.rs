@@ -13,9 +13,11 @@ use aws_config::SdkConfig;
 use crate::access::Access;
 use crate::dynamo::incidents::DynamoIncidentStore;
 use crate::dynamo::links::DynamoLinkStore;
+use crate::dynamo::listing::IncidentListing;
 use crate::iam::IamIdentityStore;
 use crate::sfn::SfnTaskCallbacks;
 use crate::sns::SnsNotifier;
+use crate::stack::CloudFormationStacks;
 
 /// The shared SDK configuration: region, credentials and endpoint overrides from the
 /// environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`). Load it once per process.
@@ -117,6 +119,10 @@ impl Aws {
         aws_sdk_sts::Client::from_conf(guarded!(self, aws_sdk_sts).build())
     }
 
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::from_conf(guarded!(self, aws_sdk_cloudformation).build())
+    }
+
     /// IAM users: read facts, attach and detach policies, keys, tags.
     pub fn identity_store(&self) -> IamIdentityStore {
         IamIdentityStore::new(self.iam())
@@ -130,6 +136,16 @@ impl Aws {
     /// The incident audit trail in `table` (see `TABLE.md`).
     pub fn incident_store(&self, table: impl Into<String>) -> DynamoIncidentStore {
         DynamoIncidentStore::new(self.dynamodb(), table)
+    }
+
+    /// Incidents through the indexes of `table`, a page at a time.
+    pub fn incident_listing(&self, table: impl Into<String>) -> IncidentListing {
+        IncidentListing::new(self.dynamodb(), table)
+    }
+
+    /// Deployed stacks' outputs.
+    pub fn stack_outputs(&self) -> CloudFormationStacks {
+        CloudFormationStacks::new(self.cloudformation())
     }
 
     /// Approval and release links, in the same `table`.

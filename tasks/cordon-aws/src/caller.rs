@@ -2,23 +2,12 @@
 use cordon_core::TaskError;
 
 use crate::aws::Aws;
-use crate::error::SdkResultExt;
 
 /// The caller's ARN (`sts:GetCallerIdentity`), converted from an assumed-role session ARN
 /// to the role ARN (see [`role_arn_from_session`]).
 pub async fn own_principal_arn(aws: &Aws) -> Result<String, TaskError> {
-    let out = aws
-        .sts()
-        .get_caller_identity()
-        .send()
-        .await
-        .aws("sts:GetCallerIdentity")?;
-    let arn = out.arn().ok_or_else(|| TaskError::Aws {
-        operation: "sts:GetCallerIdentity".into(),
-        code: "MissingArn".into(),
-        message: "STS returned no caller ARN".into(),
-    })?;
-    Ok(role_arn_from_session(arn))
+    let caller = crate::caller_identity::caller_identity(aws).await?;
+    Ok(role_arn_from_session(caller.display()))
 }
 
 /// Adds the caller's own role to `own_role_arns` (once): a function that contains

@@ -8,6 +8,7 @@
 //! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] | `FakeIncidentStore` |
 //! | [`LinkStore`] | DynamoDB (approval/release links, same table) | [`DynamoLinkStore`] | `FakeLinkStore` |
 //! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`StackOutputs`] | CloudFormation (the operator CLI) | [`CloudFormationStacks`] | `FakeStackOutputs` |
 //!
 //! Codemap:
 //!
@@ -21,6 +22,9 @@
 //! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
 //!   timeouts become `Cordon.Transient`);
 //! - [`env`], [`caller`], [`telemetry`], [`clock`]: what every Lambda's `main` needs;
+//! - for the operator CLI: [`stack`] (a deployed stack's outputs), [`caller_identity`]
+//!   (who is calling, verified by STS), [`dynamo::listing`] (incidents through the
+//!   indexes, a page at a time);
 //! - [`function`]: a function configured once, answering every invocation with its
 //!   configuration error when it has one; `lambda` (feature `lambda`) runs one on the
 //!   Lambda runtime, the whole `main` of every task crate;
@@ -33,6 +37,7 @@
 pub mod access;
 pub mod aws;
 pub mod caller;
+pub mod caller_identity;
 pub mod clock;
 pub mod dynamo;
 pub mod env;
@@ -43,6 +48,7 @@ pub mod incidents;
 pub mod links;
 pub mod sfn;
 pub mod sns;
+pub mod stack;
 pub mod telemetry;
 
 #[cfg(feature = "fakes")]
@@ -56,9 +62,11 @@ pub use aws::{Aws, load_sdk_config};
 pub use clock::{Clock, fixed_clock, system_clock};
 pub use dynamo::incidents::DynamoIncidentStore;
 pub use dynamo::links::DynamoLinkStore;
+pub use dynamo::listing::{IncidentListing, IncidentPage, IncidentQuery};
 pub use function::{Configure, Function, Running};
 pub use iam::{IamIdentityStore, IdentityStore};
 pub use incidents::IncidentStore;
 pub use links::LinkStore;
 pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
 pub use sns::{Notifier, SnsNotifier};
+pub use stack::{CloudFormationStacks, StackOutputs};

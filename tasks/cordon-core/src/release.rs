@@ -41,15 +41,20 @@ pub struct ReleasedBy {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub via: ReleaseVia,
+    /// The identity AWS verified (`cordon release` records the caller's), which the
+    /// audit trusts over `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<crate::model::VerifiedIdentity>,
 }
 
 impl ReleasedBy {
-    /// "alice (cli)", "unknown (lambda)".
+    /// "alice (cli)", "unknown (lambda)"; a verified identity wins over a typed name.
     pub fn display(&self) -> String {
         let name = self
-            .name
-            .as_deref()
-            .filter(|n| !n.trim().is_empty())
+            .verified
+            .as_ref()
+            .map(|v| v.display())
+            .or(self.name.as_deref().filter(|n| !n.trim().is_empty()))
             .unwrap_or("unknown");
         format!("{name} ({})", self.via.as_str())
     }

@@ -85,6 +85,7 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("test".into()),
         name: Some("alice".into()),
+        verified: None,
     };
     let at = now + Duration::seconds(5);
     let first = store

@@ -150,6 +150,7 @@ fn input(id: &str) -> ReleaseInput {
             ip: Some("198.51.100.7".into()),
             user_agent: Some("cordon-cli/0.0.0".into()),
             via: ReleaseVia::Cli,
+            verified: None,
         },
         reason: Some("false positive: ticket OPS-42".into()),
     }

@@ -145,6 +145,7 @@ impl Contained {
                     ip: None,
                     user_agent: Some("cordon-tests".into()),
                     via: ReleaseVia::Cli,
+                    verified: None,
                 },
                 reason: Some("moto test".into()),
             },

@@ -24,6 +24,12 @@ pub const RELEASE_PREFIX: &str = "RELEASE#";
 pub const APPROVAL_INDEX_PREFIX: &str = "APPROVALTOKEN#";
 /// Partition-key prefix of the release index: `RELEASEFOR#<incident id>`.
 pub const RELEASE_INDEX_PREFIX: &str = "RELEASEFOR#";
+/// Partition-key prefix of an incident's newest approval link: `APPROVALFOR#<incident id>`.
+pub const APPROVAL_FOR_PREFIX: &str = "APPROVALFOR#";
+
+fn approval_for_key(incident_id: &str) -> Item {
+    Item::keyed(format!("{APPROVAL_FOR_PREFIX}{incident_id}"), META_SK)
+}
 
 fn prefix(kind: LinkKind) -> &'static str {
     match kind {
@@ -134,6 +140,21 @@ impl DynamoLinkStore {
         Ok((existing, false))
     }
 
+    /// Point the incident at its newest approval link (a plain put: a newer request, from
+    /// a replay, replaces the older one; a retry writes the same).
+    async fn point_incident_at(&self, record: &LinkRecord) -> Result<(), TaskError> {
+        if record.kind != LinkKind::Approval {
+            return Ok(());
+        }
+        let mut item = approval_for_key(&record.incident_id);
+        item.put_s("entity", "APPROVAL_FOR")
+            .put_s("link_id", &record.id)
+            .put_s("incident_id", &record.incident_id)
+            .put_time("created_at", record.created_at)
+            .put_n("ttl", record.ttl);
+        self.table.put(item).await
+    }
+
     async fn put_link(&self, record: &LinkRecord) -> Result<bool, TaskError> {
         let mut item = link_key(record.kind, &record.id);
         item.put_s("entity", entity(record.kind))
@@ -156,6 +177,7 @@ impl LinkStore for DynamoLinkStore {
         let fresh = new_link_id()?;
         let (id, claimed) = self.claim_index(link, &fresh).await?;
         if !claimed && let Some(record) = self.get(link.kind, &id).await? {
+            self.point_incident_at(&record).await?;
             return Ok(Created {
                 record,
                 created: false,
@@ -171,6 +193,7 @@ impl LinkStore for DynamoLinkStore {
             }
         });
         if put? {
+            self.point_incident_at(&record).await?;
             return Ok(Created {
                 record,
                 created: true,
@@ -180,6 +203,7 @@ impl LinkStore for DynamoLinkStore {
             .get(link.kind, &record.id)
             .await?
             .ok_or_else(|| corrupt(link.kind, &record.id))?;
+        self.point_incident_at(&record).await?;
         Ok(Created {
             record,
             created: false,
@@ -196,6 +220,21 @@ impl LinkStore for DynamoLinkStore {
                 .map(Some)
                 .ok_or_else(|| corrupt(kind, id)),
         }
+    }
+
+    async fn approval_for_incident(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<LinkRecord>, TaskError> {
+        let Some(id) = self
+            .table
+            .get(approval_for_key(incident_id))
+            .await?
+            .and_then(|item| item.get_string("link_id"))
+        else {
+            return Ok(None);
+        };
+        self.get(LinkKind::Approval, &id).await
     }
 
     async fn decide(

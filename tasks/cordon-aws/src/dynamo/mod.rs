@@ -10,7 +10,9 @@
 //!
 //! - [`table`]: the table's keys and indexes (the create-table request);
 //! - [`incidents`]: [`incidents::DynamoIncidentStore`], the incident audit trail;
-//! - [`links`]: [`links::DynamoLinkStore`], approval and release links.
+//! - [`links`]: [`links::DynamoLinkStore`], approval and release links;
+//! - [`listing`]: [`listing::IncidentListing`], incidents found through the indexes, a
+//!   page at a time (what `cordon incidents list` and `export` read).
 use std::collections::HashMap;
 use std::fmt;
 
@@ -28,9 +30,10 @@ use crate::error::SdkResultExt;
 // circle); the crate root does.
 pub mod incidents;
 pub mod links;
+pub mod listing;
 pub mod table;
 
-pub use table::{GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};
+pub use table::{GSI_BY_OPENED, GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};
 
 /// Sort key of every single-item entity: an incident, a link, a link index.
 pub const META_SK: &str = "META";
@@ -352,6 +355,18 @@ impl Table {
             .await
             .or_none_on("dynamodb:PutItem", CONDITIONAL_CHECK_FAILED)?
             .is_some())
+    }
+
+    /// Put `item`, replacing any item with its key.
+    pub async fn put(&self, item: Item) -> Result<(), TaskError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item.into_attributes()))
+            .send()
+            .await
+            .aws("dynamodb:PutItem")?;
+        Ok(())
     }
 
     /// Apply `update` to the item at `key` if its condition holds; `false` if it did not.

@@ -96,6 +96,19 @@ impl LinkStore for FakeLinkStore {
         Ok(self.link(kind, id))
     }
 
+    async fn approval_for_incident(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<LinkRecord>, TaskError> {
+        lock(&self.calls).enter("links:Get")?;
+        Ok(lock(&self.state)
+            .links
+            .values()
+            .filter(|l| l.kind == LinkKind::Approval && l.incident_id == incident_id)
+            .max_by_key(|l| l.created_at)
+            .cloned())
+    }
+
     async fn decide(
         &self,
         kind: LinkKind,

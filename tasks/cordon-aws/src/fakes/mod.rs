@@ -10,9 +10,11 @@ mod incidents;
 mod links;
 mod sfn;
 mod sns;
+mod stacks;
 
 pub use iam::{FAKE_ACCOUNT, FakeIdentityStore};
 pub use incidents::FakeIncidentStore;
 pub use links::FakeLinkStore;
 pub use sfn::{Callback, FakeTaskCallbacks};
 pub use sns::{FakeNotifier, Published};
+pub use stacks::FakeStackOutputs;

@@ -143,6 +143,10 @@ pub struct DecidedBy {
     pub user_agent: Option<String>,
     /// Self-declared on the page; informative only.
     pub name: Option<String>,
+    /// The identity AWS verified, when the decision came with AWS credentials
+    /// (`cordon approve` / `reject`): what the audit trusts over `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<cordon_core::model::VerifiedIdentity>,
 }
 
 /// An approval decision as delivered to the waiting workflow (the `SendTaskSuccess`
@@ -361,6 +365,14 @@ pub trait LinkStore: Send + Sync {
     /// A link by id (consistent read).
     async fn get(&self, kind: LinkKind, id: &str) -> Result<Option<LinkRecord>, TaskError>;
 
+    /// The newest approval link of `incident_id` (each approval request has its own; a
+    /// replay asks again with a new one), whatever its status: how `cordon approve` and
+    /// `cordon reject` find the decision to make without the emailed link.
+    async fn approval_for_incident(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<LinkRecord>, TaskError>;
+
     /// Decide once: `status = PENDING AND expires_at > at`.
     async fn decide(
         &self,
@@ -438,6 +450,7 @@ mod tests {
                 ip: Some("203.0.113.9".into()),
                 user_agent: None,
                 name: Some("alice".into()),
+                verified: None,
             },
             decided_at: at,
         };

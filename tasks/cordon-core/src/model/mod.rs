@@ -6,7 +6,7 @@
 //! Files: `account.rs` (the home account id), `detection.rs` (what a rule found),
 //! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
 //! `user.rs` (IAM user facts and the pre-containment snapshot), `status.rs` (an incident's
-//! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
+//! lifecycle), `verified.rs` (an approver's or releaser's proven identity), `failure.rs` (an error the state machine caught, as its failure path passes
 //! it on).
 mod account;
 mod assessment;
@@ -15,6 +15,7 @@ mod failure;
 mod identity;
 mod status;
 mod user;
+mod verified;
 
 pub use account::{AccountId, InvalidAccountId};
 pub use assessment::{Assessment, Disposition, Severity};
@@ -23,3 +24,4 @@ pub use failure::{CaughtError, ErrorText};
 pub use identity::{Actor, Principal, PrincipalKind};
 pub use status::IncidentStatus;
 pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};
+pub use verified::VerifiedIdentity;
