@@ -73,6 +73,7 @@ fn snapshot(active_keys: &[&str]) -> Snapshot {
     Snapshot {
         user_name: "y".into(),
         user_arn: "arn:aws:iam::111122223333:user/y".into(),
+        user_id: None,
         taken_at: t0(),
         attached_policy_arns: vec![],
         active_access_key_ids: active_keys.iter().map(|k| k.to_string()).collect(),
