@@ -26,7 +26,11 @@ fn ctx(d: &Detection) -> NotificationContext {
     NotificationContext {
         incident_id: d.incident_id.clone(),
         detection: Some(d.clone()),
-        assessment: Some(ResponsePolicy::default().assess(d, None, &[])),
+        assessment: Some(ResponsePolicy::default().assess(
+            d,
+            None,
+            &cordon_core::policy::TrustedIds::none(),
+        )),
         approval_url: Some(
             "https://abc.lambda-url.us-east-1.on.aws/approve/5f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4f"
                 .into(),

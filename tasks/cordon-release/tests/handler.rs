@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cordon_aws::fakes::{FAKE_ACCOUNT, FakeIdentityStore, FakeIncidentStore};
+use cordon_aws::fakes::{FAKE_ACCOUNT, FakeIdentityStore, FakeIncidentStore, FakeNotifier};
 use cordon_aws::incidents::{IncidentStore, NewIncident};
 use cordon_aws::testing::fixture_detection;
 use cordon_core::model::{
@@ -18,6 +18,8 @@ const USER: &str = "support-admin";
 const ACTIVE: &str = "AKIAACTIVE0000000001";
 const INACTIVE: &str = "AKIAINACTIVE00000002";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cordon-alerts";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
@@ -37,6 +39,12 @@ fn detection() -> Detection {
 /// MFA device, a managed policy, a prior Cordon tag and an unrelated tag.
 fn support_admin() -> UserFacts {
     let mut u = FakeIdentityStore::sample_user(USER);
+    // The user of the incident's event (quarantine checks the id before acting).
+    u.user_id = detection()
+        .principal
+        .and_then(|p| p.unique_id())
+        .map(String::from)
+        .expect("the event names the user's id");
     u.created = Some(t0() - Duration::days(30));
     u.access_keys = vec![
         AccessKey {
@@ -76,7 +84,10 @@ fn deps(iam: &Arc<FakeIdentityStore>, store: &Arc<FakeIncidentStore>) -> Deps {
     Deps {
         identity: iam.clone(),
         store: store.clone(),
+        notifier: Arc::new(FakeNotifier::new()),
+        topic_arn: TOPIC.into(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         clock: cordon_aws::fixed_clock(t0() + Duration::hours(2)),
     }
 }
@@ -96,8 +107,9 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
         identity: iam.clone(),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         clock: cordon_aws::fixed_clock(t0()),
     };
     let qout = cordon_quarantine::handle(
@@ -105,6 +117,7 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: Some(remediate),
+            facts: None,
         },
         &q,
     )
@@ -150,6 +163,7 @@ fn input(id: &str) -> ReleaseInput {
             ip: Some("198.51.100.7".into()),
             user_agent: Some("cordon-cli/0.0.0".into()),
             via: ReleaseVia::Cli,
+            verified: None,
         },
         reason: Some("false positive: ticket OPS-42".into()),
     }
@@ -631,8 +645,10 @@ async fn a_quarantine_policy_attached_before_containment_stays_attached() {
     let out = release(input(&w.incident_id), &w.deps)
         .await
         .expect("release");
-    assert_eq!(out.restored.policy_detached, None);
-    assert_eq!(w.iam.count("iam:DetachUserPolicy"), 0);
+    // The user had the customer-managed deny-all before: it stays. AWSDenyAll, which
+    // Cordon attached, is detached.
+    assert_eq!(out.restored.policies_detached, vec![DENY_ALL.to_string()]);
+    assert_eq!(w.iam.count("iam:DetachUserPolicy"), 1);
     assert_eq!(user(&w), w.before);
 }
 
@@ -709,6 +725,7 @@ fn input_and_output_wire_format() {
 fn config_reads_the_lambda_environment() {
     let env = |n: &str| match n {
         "CORDON_TABLE_NAME" => Some("incidents".to_string()),
+        "CORDON_TOPIC_ARN" => Some(TOPIC.to_string()),
         "CORDON_QUARANTINE_POLICY_ARN" => Some("arn:aws:iam::1:policy/q".to_string()),
         _ => None,
     };

@@ -7,8 +7,9 @@
 //! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
 //! `user.rs` (IAM user facts and the pre-containment snapshot), `status.rs` (an incident's
 //! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
-//! it on).
+//! it on), `approver.rs` (a decider's verified identity).
 mod account;
+mod approver;
 mod assessment;
 mod detection;
 mod failure;
@@ -17,6 +18,7 @@ mod status;
 mod user;
 
 pub use account::{AccountId, InvalidAccountId};
+pub use approver::VerifiedIdentity;
 pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
 pub use failure::{CaughtError, ErrorText};
