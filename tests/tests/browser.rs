@@ -279,8 +279,10 @@ async fn assert_not_quarantined(stack: &LocalStack, user: &str, when: &str) {
 async fn link_status(stack: &LocalStack, id: &str) -> LinkStatus {
     let store =
         cordon_aws::Aws::new(stack.sdk.clone()).link_store(stack.resources.table_name.clone());
+    let link =
+        cordon_aws::links::LinkId::parse(id).unwrap_or_else(|| panic!("{id} is not a link id"));
     store
-        .get(LinkKind::Approval, id)
+        .get(LinkKind::Approval, &link.hash())
         .await
         .unwrap_or_else(|e| panic!("reading approval {id}: {e}"))
         .unwrap_or_else(|| panic!("approval {id} is not in the table"))

@@ -10,7 +10,8 @@
 //!
 //! - [`table`]: the table's keys and indexes (the create-table request);
 //! - [`incidents`]: [`incidents::DynamoIncidentStore`], the incident audit trail;
-//! - [`links`]: [`links::DynamoLinkStore`], approval and release links.
+//! - [`links`]: [`links::DynamoLinkStore`], approval and release links;
+//! - [`signin`]: [`signin::DynamoSignInStore`], approvers' sessions and used nonces.
 use std::collections::HashMap;
 use std::fmt;
 
@@ -28,6 +29,7 @@ use crate::error::SdkResultExt;
 // circle); the crate root does.
 pub mod incidents;
 pub mod links;
+pub mod signin;
 pub mod table;
 
 pub use table::{GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};

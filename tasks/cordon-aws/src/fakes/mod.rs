@@ -9,10 +9,12 @@ mod iam;
 mod incidents;
 mod links;
 mod sfn;
+mod signin;
 mod sns;
 
 pub use iam::{FAKE_ACCOUNT, FakeIdentityStore};
 pub use incidents::FakeIncidentStore;
 pub use links::FakeLinkStore;
 pub use sfn::{Callback, FakeTaskCallbacks};
+pub use signin::FakeSignInStore;
 pub use sns::{FakeNotifier, Published};
