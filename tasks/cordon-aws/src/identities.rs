@@ -138,7 +138,7 @@ async fn resolve_entry(
             .await?
             .filter(|found| found.arn == *arn),
     };
-    Ok(found.and_then(|f| UniqueId::parse(&f.id)))
+    Ok(found.and_then(|f| UniqueId::issued(&f.id)))
 }
 
 /// The unique id of the role (or user) this process runs as, from

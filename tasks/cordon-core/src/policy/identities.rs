@@ -40,6 +40,16 @@ impl UniqueId {
         valid.then(|| UniqueId(s.to_owned()))
     }
 
+    /// An id as IAM or CloudTrail reports it for a user or role: taken as issued (1 to
+    /// 128 ASCII letters and digits), since it comes from IAM itself, not from a list a
+    /// person wrote. (Emulators issue ids without the `AIDA`/`AROA` prefix; matching them
+    /// all the same keeps the local stack as strict as AWS.) List entries are read with
+    /// [`UniqueId::parse`] instead, so that a user name is never taken for an id.
+    pub fn issued(s: &str) -> Option<UniqueId> {
+        let valid = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        valid.then(|| UniqueId(s.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -73,7 +83,7 @@ impl From<UniqueId> for String {
 /// The unique id a CloudTrail `principalId` carries: `AIDA…` for a user, the role's
 /// `AROA…` before the `:` of an assumed-role session.
 pub fn unique_id_of_principal_id(principal_id: &str) -> Option<UniqueId> {
-    UniqueId::parse(principal_id.split(':').next().unwrap_or_default())
+    UniqueId::issued(principal_id.split(':').next().unwrap_or_default())
 }
 
 impl Actor {
@@ -236,7 +246,11 @@ mod tests {
             unique_id_of_principal_id("AROA3XFRBF535PLBIFPI4:GitHubActions").map(String::from),
             Some("AROA3XFRBF535PLBIFPI4".to_string())
         );
-        assert_eq!(unique_id_of_principal_id("111122223333"), None);
+        // What IAM issued is taken as is (an emulator's ids have no prefix); a list entry
+        // must have the AWS shape, so a user name is never read as an id.
+        assert!(UniqueId::issued("ll90ndsqng7cpkd9ab3h").is_some());
+        assert!(UniqueId::issued("").is_none() && UniqueId::issued("a b").is_none());
+        assert!(UniqueId::parse("breakglass").is_none());
     }
 
     #[test]
