@@ -52,10 +52,9 @@ pub use deliver::release_execution_name;
 pub use deps::{Config, Deps};
 pub use handler::handle;
 pub use local::{LocalApprovalServer, serve_local};
-pub use oidc::flow::CALLBACK_PATH;
 pub use request::{
-    MAX_FORM_BYTES, MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_USER_AGENT_CHARS, requester,
-    with_source_ip,
+    CALLBACK_PATH, MAX_FORM_BYTES, MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_USER_AGENT_CHARS,
+    requester, with_source_ip,
 };
 pub use response::{ApprovalError, SECURITY_HEADERS, respond};
 

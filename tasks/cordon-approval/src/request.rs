@@ -5,7 +5,8 @@ use lambda_http::http::header;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-use crate::oidc::flow::CALLBACK_PATH;
+/// The path the issuer redirects back to after a sign-in.
+pub const CALLBACK_PATH: &str = "/oidc/callback";
 
 /// Largest form body accepted (the real form is well under 1 KiB).
 pub const MAX_FORM_BYTES: usize = 8 * 1024;

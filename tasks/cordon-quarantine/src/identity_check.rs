@@ -7,12 +7,10 @@
 //! .userId` of a `CreateUser`), else the one enrich read when the incident was assessed.
 //! A mismatch is recorded on the incident's timeline and refused; nothing is changed.
 use chrono::{DateTime, Utc};
-use cordon_aws::incidents::TimelineEntry;
+use cordon_aws::incidents::{IncidentStore, TimelineEntry};
 use cordon_core::TaskError;
 use cordon_core::model::{Principal, UserFacts};
 use tracing::warn;
-
-use crate::Deps;
 
 /// The timeline step of a refused containment.
 pub const REFUSED_STEP: &str = "QuarantineRefused";
@@ -26,7 +24,7 @@ pub(crate) async fn same_user(
     enriched: Option<&UserFacts>,
     current: &UserFacts,
     at: DateTime<Utc>,
-    deps: &Deps,
+    store: &dyn IncidentStore,
 ) -> Result<(), TaskError> {
     let expected = principal.unique_id().map(String::from).or_else(|| {
         enriched
@@ -51,7 +49,7 @@ pub(crate) async fn same_user(
          was done. Investigate the new user separately.",
         current.user_name, current.user_id
     );
-    deps.store
+    store
         .append(
             incident_id,
             &TimelineEntry {

@@ -182,7 +182,15 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
 
     // 2. The user bearing the name now must be the one of the event, and not protected.
     let now = (deps.clock)();
-    identity_check::same_user(id, principal, input.facts.as_ref(), &facts, now, deps).await?;
+    identity_check::same_user(
+        id,
+        principal,
+        input.facts.as_ref(),
+        &facts,
+        now,
+        &*deps.store,
+    )
+    .await?;
     let mut current = principal.clone();
     current.principal_id = Some(facts.user_id.clone());
     if let Err(e) = deps.policy.check_containable(&current, ids) {

@@ -15,11 +15,9 @@ use super::{OidcError, Provider};
 use crate::cookies;
 use crate::deps::Deps;
 use crate::html;
-use crate::request::route;
+use crate::request::{CALLBACK_PATH, route};
 use crate::response::{ApprovalError, redirect, respond, with_cookies};
 
-/// The path the issuer redirects back to.
-pub const CALLBACK_PATH: &str = "/oidc/callback";
 /// How long a session lasts at most (the ID token's own expiry may be sooner).
 pub const SESSION_MINUTES: i64 = 30;
 /// How long a sign-in may take.

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::OidcError;
+use super::error::OidcError;
 
 /// No issuer document or token response is anywhere near this.
 const MAX_RESPONSE: usize = 512 * 1024;

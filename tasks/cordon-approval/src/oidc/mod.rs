@@ -12,7 +12,7 @@
 //! this browser was given, used once (a replayed token is refused). The verified identity
 //! becomes a short session (a random cookie value, stored only as its hash).
 //!
-//! Files: `config.rs` (the variables), `http.rs` (the HTTPS client), `token.rs` (ID-token
+//! Files: `config.rs` (the variables), `error.rs` (why a sign-in failed), `http.rs` (the HTTPS client), `token.rs` (ID-token
 //! verification), `flow.rs` (the redirect and the callback), this file (the issuer's
 //! discovery document and keys, cached per function instance).
 use std::sync::Arc;
@@ -23,29 +23,15 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 
 mod config;
+mod error;
 pub(crate) mod flow;
 mod http;
 pub(crate) mod token;
 
 pub use config::{Approvers, OidcConfig};
-pub use token::IdClaims;
+pub use error::OidcError;
 
 use http::HttpClient;
-
-/// Why a sign-in failed. The message is safe to show: it names what was wrong, never a
-/// secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OidcError {
-    /// The issuer could not be reached or answered nonsense: try again.
-    #[error("the identity provider is unavailable: {0}")]
-    Unavailable(String),
-    /// The issuer refused (a bad code, a bad client).
-    #[error("the identity provider refused the sign-in: {0}")]
-    Refused(String),
-    /// The ID token failed verification.
-    #[error("the sign-in could not be verified: {0}")]
-    Invalid(String),
-}
 
 /// What the issuer's discovery document says.
 #[derive(Debug, Clone, PartialEq, Eq)]

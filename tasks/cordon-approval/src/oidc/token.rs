@@ -8,7 +8,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 
-use super::{OidcError, Provider};
+use super::Provider;
+use super::error::OidcError;
 
 /// Algorithms an issuer's key may sign ID tokens with.
 const ALLOWED: &[Algorithm] = &[
