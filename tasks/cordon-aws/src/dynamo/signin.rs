@@ -1,11 +1,13 @@
 //! [`SignInStore`] over DynamoDB: `SESSION#<sha256(secret)>` and `NONCE#<sha256(nonce)>`
-//! items in the incident table, each put once (conditional put) with a `ttl`.
+//! items in the incident table, each written once with a `ttl`. Both are conditional
+//! `UpdateItem`s that create the item only if it does not exist, so the internet-facing
+//! approval function needs no `dynamodb:PutItem`.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use cordon_core::TaskError;
 
-use super::{Item, META_SK, Table};
+use super::{Item, META_SK, Table, Update, json, n, s, time};
 use crate::signin::{SignInSession, SignInStore};
 
 /// Partition-key prefix of sessions.
@@ -32,16 +34,18 @@ impl DynamoSignInStore {
 #[async_trait]
 impl SignInStore for DynamoSignInStore {
     async fn put_session(&self, hash: &str, session: &SignInSession) -> Result<(), TaskError> {
-        let mut item = Item::keyed(format!("{SESSION_PREFIX}{hash}"), META_SK);
-        item.put_s("entity", "SESSION")
-            .put_json("session", session)?
-            .put_time("expires_at", session.expires_at)
-            .put_n("ttl", session.expires_at.timestamp());
-        if self.table.put_if_absent(item).await? {
+        let create = Update::new()
+            .set("entity", s("SESSION"))
+            .set("session", json(session, "session")?)
+            .set("expires_at", time(session.expires_at))
+            .set("ttl", n(session.expires_at.timestamp()))
+            .when_absent("entity");
+        let key = Item::keyed(format!("{SESSION_PREFIX}{hash}"), META_SK);
+        if self.table.update(key, create).await? {
             Ok(())
         } else {
             Err(TaskError::transient(
-                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
                 "a session with this key exists already; sign in again",
             ))
         }
@@ -56,9 +60,15 @@ impl SignInStore for DynamoSignInStore {
     }
 
     async fn use_nonce(&self, hash: &str, expires_at: DateTime<Utc>) -> Result<bool, TaskError> {
-        let mut item = Item::keyed(format!("{NONCE_PREFIX}{hash}"), META_SK);
-        item.put_s("entity", "NONCE")
-            .put_n("ttl", expires_at.timestamp() + NONCE_GRACE_SECONDS);
-        self.table.put_if_absent(item).await
+        let create = Update::new()
+            .set("entity", s("NONCE"))
+            .set("ttl", n(expires_at.timestamp() + NONCE_GRACE_SECONDS))
+            .when_absent("entity");
+        self.table
+            .update(
+                Item::keyed(format!("{NONCE_PREFIX}{hash}"), META_SK),
+                create,
+            )
+            .await
     }
 }
