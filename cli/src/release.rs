@@ -22,6 +22,7 @@ pub async fn run(
             ip: None,
             user_agent: Some(format!("cordon-cli/{}", env!("CARGO_PKG_VERSION"))),
             via: ReleaseVia::Cli,
+            verified: None,
         },
         reason,
     };
