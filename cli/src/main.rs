@@ -85,8 +85,11 @@ enum SimulateCommand {
 
 #[derive(Subcommand)]
 enum LocalCommand {
-    /// Run an ASL definition on the embedded engine and print one JSON object shaped like
-    /// DescribeExecution (`status`, plus `output`, or `error` and `cause`).
+    /// Run an ASL definition (JSONPath or JSONata, with variables) on the embedded engine and
+    /// print one JSON object shaped like DescribeExecution: `executionArn`, `stateMachineArn`,
+    /// `name`, `status`, `startDate`, `stopDate`, `input` (JSON text), `inputDetails`, then
+    /// `output` (JSON text) and `outputDetails` when it SUCCEEDED, `error` and `cause` when AWS
+    /// would report them, and `redriveCount`.
     ///
     /// Task states fail as unresolved: no handler is registered in this mode.
     Exec {

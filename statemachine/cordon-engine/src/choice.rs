@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Number, Value};
 
-use crate::paths;
+use crate::paths::{Path, Roots};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
@@ -100,11 +100,14 @@ impl Operator {
         Some(Operator { family, cmp, path })
     }
 
-    /// Checks the operand's JSON type at definition time.
+    /// Checks the operand's JSON type at definition time (and parses a `*Path` operand).
     pub(crate) fn check_operand(&self, raw: &Value) -> Result<Operand, String> {
         if self.path {
             return match raw {
-                Value::String(s) => Ok(Operand::Path(s.clone())),
+                Value::String(s) => crate::paths::validate_reference_path(s)
+                    .and_then(|()| Path::parse(s).map_err(|e| e.to_string()))
+                    .map(Operand::Path)
+                    .map_err(|e| format!("is not a valid reference path: {e}")),
                 _ => Err("must be a reference path string".into()),
             };
         }
@@ -147,12 +150,12 @@ impl Operator {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Operand {
     Literal(Value),
-    Path(String),
+    Path(Path),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Comparison {
-    pub variable: String,
+    pub variable: Path,
     pub operator: Operator,
     pub operand: Operand,
 }
@@ -170,12 +173,13 @@ fn invalid_path(path: &str) -> String {
 }
 
 impl ChoiceRule {
-    /// Evaluates the rule. An `Err` is the message of a `States.Runtime` failure.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<bool, String> {
+    /// Evaluates the rule (`$` is the state's input after InputPath, `$name` a variable). An
+    /// `Err` is the message of a `States.Runtime` failure.
+    pub(crate) fn eval(&self, roots: &Roots<'_>) -> Result<bool, String> {
         match self {
             ChoiceRule::And(rules) => {
                 for r in rules {
-                    if !r.eval(input, context)? {
+                    if !r.eval(roots)? {
                         return Ok(false);
                     }
                 }
@@ -183,21 +187,21 @@ impl ChoiceRule {
             }
             ChoiceRule::Or(rules) => {
                 for r in rules {
-                    if r.eval(input, context)? {
+                    if r.eval(roots)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            ChoiceRule::Not(r) => Ok(!r.eval(input, context)?),
-            ChoiceRule::Compare(c) => c.eval(input, context),
+            ChoiceRule::Not(r) => Ok(!r.eval(roots)?),
+            ChoiceRule::Compare(c) => c.eval(roots),
         }
     }
 }
 
 impl Comparison {
-    fn eval(&self, input: &Value, context: &Value) -> Result<bool, String> {
-        let var = paths::select(&self.variable, input, context).map_err(|e| e.to_string())?;
+    fn eval(&self, roots: &Roots<'_>) -> Result<bool, String> {
+        let var = self.variable.select(roots);
         let op = self.operator;
         let expected_bool = || match &self.operand {
             Operand::Literal(Value::Bool(b)) => *b,
@@ -207,7 +211,7 @@ impl Comparison {
             return if op.family == Family::IsPresent {
                 Ok(!expected_bool())
             } else {
-                Err(invalid_path(&self.variable))
+                Err(invalid_path(self.variable.as_str()))
             };
         };
         let is = |holds: bool| Ok(holds == expected_bool());
@@ -224,9 +228,7 @@ impl Comparison {
         }
         let operand = match &self.operand {
             Operand::Literal(v) => v.clone(),
-            Operand::Path(p) => paths::select(p, input, context)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| invalid_path(p))?,
+            Operand::Path(p) => p.select(roots).ok_or_else(|| invalid_path(p.as_str()))?,
         };
         Ok(match op.family {
             Family::String => match (var.as_str(), operand.as_str()) {

@@ -29,6 +29,8 @@ pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFail
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// A Task had insufficient privileges.
 pub const PERMISSIONS: &str = "States.Permissions";
+/// A JSONata expression failed, or evaluated to nothing, or to a value of the wrong type.
+pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 
 /// Every `States.*` error name the ASL specification defines.
 pub const KNOWN_STATES_ERRORS: &[&str] = &[
@@ -46,7 +48,7 @@ pub const KNOWN_STATES_ERRORS: &[&str] = &[
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     ITEM_READER_FAILED,
     PERMISSIONS,
-    "States.QueryEvaluationError",
+    QUERY_EVALUATION_ERROR,
     "States.Http.Socket",
 ];
 
@@ -70,10 +72,7 @@ impl StatesError {
     pub fn runtime(state: &str, entered_event_id: u64, message: impl AsRef<str>) -> Self {
         Self::new(
             RUNTIME,
-            format!(
-                "An error occurred while executing the state '{state}' (entered at the event id #{entered_event_id}). {}",
-                message.as_ref()
-            ),
+            state_cause(state, entered_event_id, message.as_ref()),
         )
     }
 
@@ -93,6 +92,14 @@ impl StatesError {
             "Cause": self.cause.clone().unwrap_or_default(),
         })
     }
+}
+
+/// AWS's cause for an error the interpreter raises in a state: the state and the event that
+/// entered it, then what went wrong.
+pub(crate) fn state_cause(state: &str, entered_event_id: u64, message: &str) -> String {
+    format!(
+        "An error occurred while executing the state '{state}' (entered at the event id #{entered_event_id}). {message}"
+    )
 }
 
 /// Whether an error can never be handled by Retry or Catch and always fails the execution.

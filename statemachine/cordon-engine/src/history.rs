@@ -57,6 +57,8 @@ pub enum EventType {
     MapIterationSucceeded,
     MapIterationFailed,
     MapIterationAborted,
+    /// A JSONata expression failed; recorded before the state fails.
+    EvaluationFailed,
 }
 
 /// `HistoryEventExecutionDataDetails`.
@@ -110,6 +112,20 @@ pub struct StateExitedEventDetails {
     pub name: String,
     pub output: String,
     pub output_details: DataDetails,
+    /// The variables the state assigned, each as JSON text (boxed: most states assign none,
+    /// and every event carries this struct's space).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub assigned_variables: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub assigned_variables_details: Option<DataDetails>,
+}
+
+/// `EvaluationFailedEventDetails`: a JSONata expression of state `state` failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluationFailedEventDetails {
+    pub error: String,
+    pub cause: String,
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +257,8 @@ pub struct EventDetails {
     pub map_iteration_failed_event_details: Option<MapIterationEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map_iteration_aborted_event_details: Option<MapIterationEventDetails>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evaluation_failed_event_details: Option<Box<EvaluationFailedEventDetails>>,
 }
 
 impl EventDetails {
@@ -259,12 +277,21 @@ impl EventDetails {
         }
     }
 
-    pub fn state_exited(name: &str, output: String) -> Self {
+    /// `*StateExited` with the state's output and the variables it assigned (name → JSON
+    /// text), if any.
+    pub fn state_exited(
+        name: &str,
+        output: String,
+        assigned: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Self {
+        let assigned_variables_details = assigned.as_ref().map(|_| DataDetails::default());
         Self {
             state_exited_event_details: Some(StateExitedEventDetails {
                 name: name.to_owned(),
                 output,
                 output_details: DataDetails::default(),
+                assigned_variables: assigned.map(Box::new),
+                assigned_variables_details,
             }),
             ..Self::default()
         }

@@ -11,13 +11,15 @@
 use serde_json::Value;
 
 use crate::json_text::jackson;
+use crate::paths::{Root, Roots};
 
 mod error;
 mod functions;
 mod lexer;
 
 pub use error::{ERROR_INTRINSIC_FAILURE, ERROR_RUNTIME, IntrinsicError};
-pub use functions::Function;
+pub(crate) use functions::digest;
+pub use functions::{Function, JavaRandom};
 pub use lexer::{Arg, Call};
 
 /// True when a string value of a `.$` field is an intrinsic call rather than a path.
@@ -30,9 +32,10 @@ pub fn validate(expr: &str) -> Result<(), IntrinsicError> {
     Intrinsic::parse(expr).map(|_| ())
 }
 
-/// Evaluates an intrinsic expression. Path arguments resolve against `input`, or `context` for `$$`.
-pub fn evaluate(expr: &str, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
-    Intrinsic::parse(expr)?.evaluate(input, context)
+/// Evaluates an intrinsic expression. Path arguments resolve from `roots` (`$` the document,
+/// `$$` the context object, `$name` a variable).
+pub fn evaluate(expr: &str, roots: &Roots<'_>) -> Result<Value, IntrinsicError> {
+    Intrinsic::parse(expr)?.evaluate(roots)
 }
 
 /// A parsed intrinsic expression, ready to evaluate many times.
@@ -61,20 +64,23 @@ impl Intrinsic {
         &self.call
     }
 
-    /// Evaluates the expression against the state input and the context object.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
-        eval_call(&self.call, input, context)
+    /// Evaluates the expression; path arguments resolve from `roots`.
+    pub fn evaluate(&self, roots: &Roots<'_>) -> Result<Value, IntrinsicError> {
+        eval_call(&self.call, roots)
     }
 }
 
-fn eval_arg(arg: &Arg, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+fn eval_arg(arg: &Arg, roots: &Roots<'_>) -> Result<Value, IntrinsicError> {
     match arg {
         Arg::Str { value, .. } => Ok(Value::String(value.clone())),
         Arg::Number(n) => Ok(Value::Number(n.clone())),
         Arg::Bool(b) => Ok(Value::Bool(*b)),
         Arg::Null => Ok(Value::Null),
-        Arg::Path(path) => path.select(input, context).ok_or_else(|| {
-            let doc = if path.is_context() { context } else { input };
+        Arg::Path(path) => path.select(roots).ok_or_else(|| {
+            let doc = match path.root() {
+                Root::Context => roots.context,
+                _ => roots.document,
+            };
             IntrinsicError::Failed {
                 error: ERROR_RUNTIME.to_owned(),
                 cause: format!(
@@ -84,14 +90,14 @@ fn eval_arg(arg: &Arg, input: &Value, context: &Value) -> Result<Value, Intrinsi
                 ),
             }
         }),
-        Arg::Call(call) => eval_call(call, input, context),
+        Arg::Call(call) => eval_call(call, roots),
     }
 }
 
-fn eval_call(call: &Call, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+fn eval_call(call: &Call, roots: &Roots<'_>) -> Result<Value, IntrinsicError> {
     let mut values = Vec::with_capacity(call.args.len());
     for arg in &call.args {
-        values.push(eval_arg(arg, input, context)?);
+        values.push(eval_arg(arg, roots)?);
     }
     // States.Format needs to know whether its template was a literal (escapes apply).
     let raw_template = match (call.function, call.args.first()) {

@@ -8,25 +8,84 @@
 //! itself. It also records whether the path is *definite* (only single names and indexes):
 //! a definite path yields its single node, an indefinite one yields the array of all matches
 //! (possibly empty), which is what AWS does.
+//!
+//! A path starts at one of three [`Root`]s: the document (`$`), the context object (`$$`) or a
+//! workflow variable (`$name`, assigned by a state's `Assign`). [`Roots`] hands a path all three.
+//! A path of names and indexes only is walked directly; `translate.rs` rewrites the others
+//! into RFC 9535; `error.rs` is how a path is refused.
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
 use crate::json_text::jackson;
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PathError {
-    /// The path is not valid ASL syntax.
-    #[error("invalid path '{path}': {reason}")]
-    Invalid { path: String, reason: String },
-    /// A reference path cannot be applied to the value (e.g. it walks through a non-object).
-    #[error("{0}")]
-    Unappliable(String),
+mod error;
+mod translate;
+
+pub use error::PathError;
+use error::invalid;
+
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the document the field reads (the state input, a result, ...).
+    Document,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: the workflow variable `name`.
+    Variable(String),
 }
 
-fn invalid(path: &str, reason: impl Into<String>) -> PathError {
-    PathError::Invalid {
-        path: path.to_owned(),
-        reason: reason.into(),
+/// Looks up workflow variables by name, for paths that start at `$name`.
+pub trait VariableLookup {
+    fn variable(&self, name: &str) -> Option<&Value>;
+}
+
+/// No variables at all (a definition without `Assign`, or a unit test).
+pub struct NoVariables;
+
+impl VariableLookup for NoVariables {
+    fn variable(&self, _name: &str) -> Option<&Value> {
+        None
+    }
+}
+
+impl VariableLookup for Map<String, Value> {
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// What a path can start from: the document, the context object and the variables in scope.
+#[derive(Clone, Copy)]
+pub struct Roots<'a> {
+    pub document: &'a Value,
+    pub context: &'a Value,
+    pub variables: &'a dyn VariableLookup,
+}
+
+impl<'a> Roots<'a> {
+    /// Roots without variables.
+    pub fn new(document: &'a Value, context: &'a Value) -> Roots<'a> {
+        Roots {
+            document,
+            context,
+            variables: &NoVariables,
+        }
+    }
+
+    /// The same roots over another document (ResultSelector reads the result, OutputPath
+    /// the output, ...).
+    pub fn with_document(self, document: &'a Value) -> Roots<'a> {
+        Roots { document, ..self }
+    }
+
+    /// The value a path rooted at `root` starts from, if there is one.
+    pub fn start(&self, root: &Root) -> Option<&'a Value> {
+        match root {
+            Root::Document => Some(self.document),
+            Root::Context => Some(self.context),
+            Root::Variable(name) => self.variables.variable(name),
+        }
     }
 }
 
@@ -34,12 +93,22 @@ fn invalid(path: &str, reason: impl Into<String>) -> PathError {
 #[derive(Debug, Clone)]
 pub struct Path {
     text: String,
-    context: bool,
+    root: Root,
     definite: bool,
     /// Jayway accepts a trailing function (`$.list.length()`), which AWS then fails to
     /// resolve at run time. Such a path is valid but never matches.
     trailing_function: bool,
-    query: JsonPath,
+    query: Query,
+}
+
+/// How a path selects.
+#[derive(Debug, Clone)]
+enum Query {
+    /// Names and non-negative indexes only (most ASL paths): a direct walk, which selects what
+    /// the RFC 9535 query would, without building or running one.
+    Direct(Vec<Segment>),
+    /// Anything else: the RFC 9535 query the path translates to.
+    Rfc(JsonPath),
 }
 
 impl PartialEq for Path {
@@ -51,23 +120,24 @@ impl PartialEq for Path {
 impl Path {
     /// Parses an ASL Path (`$...` against the input, `$$...` against the context object).
     pub fn parse(path: &str) -> Result<Path, PathError> {
-        let (context, rest) = split_root(path)?;
-        let mut tr = Translator {
-            src: rest,
-            pos: 0,
-            out: String::from("$"),
-            definite: true,
-            trailing_function: false,
-            path,
-        };
-        tr.top_level()?;
-        let query = JsonPath::parse(&tr.out).map_err(|e| invalid(path, e.to_string()))?;
+        if let Ok(r) = ReferencePath::parse(path) {
+            return Ok(Path {
+                text: path.to_owned(),
+                root: r.root,
+                definite: true,
+                trailing_function: false,
+                query: Query::Direct(r.segments),
+            });
+        }
+        let (root, rest) = split_root(path)?;
+        let t = translate::to_rfc9535(rest, path)?;
+        let query = JsonPath::parse(&t.query).map_err(|e| invalid(path, e.to_string()))?;
         Ok(Path {
             text: path.to_owned(),
-            context,
-            definite: tr.definite,
-            trailing_function: tr.trailing_function,
-            query,
+            root,
+            definite: t.definite,
+            trailing_function: t.trailing_function,
+            query: Query::Rfc(query),
         })
     }
 
@@ -76,9 +146,9 @@ impl Path {
         &self.text
     }
 
-    /// True for `$$...` paths, which select from the context object.
-    pub fn is_context(&self) -> bool {
-        self.context
+    /// Where the path starts.
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
     /// True when the path can select at most one node (names and indexes only).
@@ -88,12 +158,16 @@ impl Path {
 
     /// Evaluates the path. A definite path yields its node (`None` when nothing matches);
     /// an indefinite path always yields `Some(array of matches)`.
-    pub fn select(&self, input: &Value, context: &Value) -> Option<Value> {
-        let doc = if self.context { context } else { input };
+    pub fn select(&self, roots: &Roots<'_>) -> Option<Value> {
         if self.trailing_function {
             return None;
         }
-        let nodes = self.query.query(doc);
+        let doc = roots.start(&self.root)?;
+        let query = match &self.query {
+            Query::Direct(segments) => return walk(doc, segments).cloned(),
+            Query::Rfc(q) => q,
+        };
+        let nodes = query.query(doc);
         if self.definite {
             nodes.first().cloned()
         } else {
@@ -102,367 +176,50 @@ impl Path {
     }
 }
 
-fn split_root(path: &str) -> Result<(bool, &str), PathError> {
+/// Splits the root off a path: `$$`, `$name` (a variable) or `$`.
+fn split_root(path: &str) -> Result<(Root, &str), PathError> {
     if let Some(rest) = path.strip_prefix("$$") {
-        Ok((true, rest))
-    } else if let Some(rest) = path.strip_prefix('$') {
-        Ok((false, rest))
-    } else {
-        Err(invalid(path, "a path must start with '$' or '$$'"))
+        return Ok((Root::Context, rest));
     }
-}
-
-/// Escapes `name` as an RFC 9535 single-quoted member name.
-fn quote_name(name: &str, out: &mut String) {
-    out.push('\'');
-    for c in name.chars() {
-        match c {
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-}
-
-/// Rewrites a Jayway-style ASL path (after its `$`/`$$`) into RFC 9535 syntax.
-struct Translator<'a> {
-    src: &'a str,
-    pos: usize,
-    out: String,
-    definite: bool,
-    trailing_function: bool,
-    path: &'a str,
-}
-
-impl Translator<'_> {
-    fn peek(&self) -> Option<char> {
-        self.src[self.pos..].chars().next()
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += c.len_utf8();
-        Some(c)
-    }
-
-    fn err(&self, reason: impl Into<String>) -> PathError {
-        invalid(self.path, reason)
-    }
-
-    fn top_level(&mut self) -> Result<(), PathError> {
-        while let Some(c) = self.peek() {
-            match c {
-                '.' => {
-                    self.bump();
-                    if self.peek() == Some('.') {
-                        self.bump();
-                        self.definite = false;
-                        self.out.push_str("..");
-                        match self.peek() {
-                            Some('*') => {
-                                self.bump();
-                                self.out.push('*');
-                            }
-                            Some('[') => self.bracket()?,
-                            _ => {
-                                let name = self.dot_name()?;
-                                quote_into_brackets(&name, &mut self.out);
-                            }
-                        }
-                    } else if self.peek() == Some('*') {
-                        self.bump();
-                        self.definite = false;
-                        self.out.push_str("[*]");
-                    } else {
-                        let name = self.dot_name()?;
-                        if self.peek() == Some('(') {
-                            // Jayway function call such as `.length()`: only at the end.
-                            self.bump();
-                            if self.bump() != Some(')') || self.pos != self.src.len() {
-                                return Err(self.err("functions are not supported in paths"));
-                            }
-                            self.trailing_function = true;
-                            return Ok(());
-                        }
-                        quote_into_brackets(&name, &mut self.out);
-                    }
-                }
-                '[' => self.bracket()?,
-                other => {
-                    return Err(self.err(format!("unexpected character '{other}'")));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A dot-notation name: everything up to the next `.`, `[` or `(`.
-    fn dot_name(&mut self) -> Result<String, PathError> {
-        let start = self.pos;
-        while let Some(c) = self.peek() {
-            if c == '.' || c == '[' || c == '(' {
-                break;
-            }
-            if c.is_whitespace() || c == ']' || c == ')' || c == '\'' || c == '"' {
-                return Err(self.err(format!("unexpected character '{c}' in a field name")));
-            }
-            self.bump();
-        }
-        if self.pos == start {
-            return Err(self.err("empty field name"));
-        }
-        Ok(self.src[start..self.pos].to_owned())
-    }
-
-    /// Reads the raw text of a `[...]` selector (without the brackets), honouring quotes
-    /// and nested brackets/parentheses.
-    fn bracket_body(&mut self) -> Result<&str, PathError> {
-        // Caller has checked peek() == '['.
-        self.bump();
-        let start = self.pos;
-        let mut depth = 0usize;
-        loop {
-            let Some(c) = self.bump() else {
-                return Err(self.err("unterminated '['"));
-            };
-            match c {
-                '\'' | '"' => self.skip_string(c)?,
-                '[' | '(' => depth += 1,
-                ')' => depth = depth.saturating_sub(1),
-                ']' if depth == 0 => break,
-                ']' => depth -= 1,
-                _ => {}
-            }
-        }
-        Ok(&self.src[start..self.pos - 1])
-    }
-
-    fn skip_string(&mut self, quote: char) -> Result<(), PathError> {
-        loop {
-            match self.bump() {
-                None => return Err(self.err("unterminated string literal")),
-                Some('\\') => {
-                    self.bump();
-                }
-                Some(c) if c == quote => return Ok(()),
-                Some(_) => {}
-            }
-        }
-    }
-
-    fn bracket(&mut self) -> Result<(), PathError> {
-        let body = self.bracket_body()?.trim().to_owned();
-        let translated = translate_selector(&body, self.path, &mut self.definite)?;
-        self.out.push('[');
-        self.out.push_str(&translated);
-        self.out.push(']');
-        Ok(())
-    }
-}
-
-fn quote_into_brackets(name: &str, out: &mut String) {
-    out.push('[');
-    quote_name(name, out);
-    out.push(']');
-}
-
-fn is_int(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_single_quoted_name(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    if bytes.len() < 2 {
-        return false;
-    }
-    let q = bytes[0];
-    if (q != b'\'' && q != b'"') || bytes[bytes.len() - 1] != q {
-        return false;
-    }
-    // The closing quote must be the first unescaped quote.
-    let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate().skip(1) {
-        if escaped {
-            escaped = false;
-        } else if b == b'\\' {
-            escaped = true;
-        } else if b == q {
-            return i == bytes.len() - 1;
-        }
-    }
-    false
-}
-
-/// Translates the body of one `[...]` selector.
-fn translate_selector(body: &str, path: &str, definite: &mut bool) -> Result<String, PathError> {
-    if body.is_empty() {
-        return Err(invalid(path, "empty '[]'"));
-    }
-    if let Some(filter) = body.strip_prefix('?') {
-        *definite = false;
-        let mut expr = filter.trim();
-        if expr.starts_with('(') && expr.ends_with(')') && parens_wrap_whole(expr) {
-            expr = &expr[1..expr.len() - 1];
-        }
-        return Ok(format!("?{}", translate_filter(expr.trim(), path)?));
-    }
-    if is_int(body) {
-        // A single index keeps the path definite (including negative indexes).
-        return Ok(body.to_owned());
-    }
-    if is_single_quoted_name(body) {
-        return Ok(body.to_owned());
-    }
-    // Wildcards, slices, unions: indefinite; the RFC parser checks the syntax.
-    *definite = false;
-    Ok(body.to_owned())
-}
-
-/// True when the opening parenthesis at 0 closes at the very end.
-fn parens_wrap_whole(expr: &str) -> bool {
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in expr.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == expr.len() - 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
-/// Translates a filter expression: embedded `@...`/`$...` paths get the same dot-name
-/// rewriting as top-level paths; everything else (operators, literals) is RFC-compatible.
-fn translate_filter(expr: &str, path: &str) -> Result<String, PathError> {
-    let mut out = String::new();
-    let mut chars = expr.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                out.push(c);
-                let mut escaped = false;
-                let mut closed = false;
-                for (_, d) in chars.by_ref() {
-                    out.push(d);
-                    if escaped {
-                        escaped = false;
-                    } else if d == '\\' {
-                        escaped = true;
-                    } else if d == c {
-                        closed = true;
-                        break;
-                    }
-                }
-                if !closed {
-                    return Err(invalid(path, "unterminated string literal in filter"));
-                }
-            }
-            '@' | '$' => {
-                // Find the end of this embedded path: names, dots and balanced brackets.
-                let start = i + c.len_utf8();
-                let rest = &expr[start..];
-                let len = embedded_path_len(rest);
-                let mut tr = Translator {
-                    src: &rest[..len],
-                    pos: 0,
-                    out: String::from(c),
-                    definite: true,
-                    trailing_function: false,
+    let Some(rest) = path.strip_prefix('$') else {
+        return Err(invalid(path, "a path must start with '$' or '$$'"));
+    };
+    match rest.chars().next() {
+        Some(c) if is_variable_start(c) => {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = &rest[..end];
+            if !is_variable_name(name) {
+                return Err(invalid(
                     path,
-                };
-                tr.top_level()?;
-                if tr.trailing_function {
-                    return Err(invalid(path, "functions are not supported in filters"));
-                }
-                out.push_str(&tr.out);
-                // Skip the consumed characters.
-                while let Some(&(j, _)) = chars.peek() {
-                    if j < start + len {
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
+                    format!("'{name}' is not a valid variable name"),
+                ));
             }
-            _ => out.push(c),
+            Ok((Root::Variable(name.to_owned()), &rest[end..]))
         }
+        _ => Ok((Root::Document, rest)),
     }
-    Ok(out)
 }
 
-/// Length of the path segments right after `@`/`$` inside a filter.
-fn embedded_path_len(rest: &str) -> usize {
-    let bytes: Vec<(usize, char)> = rest.char_indices().collect();
-    let mut k = 0;
-    while k < bytes.len() {
-        let (_, c) = bytes[k];
-        match c {
-            '.' => {
-                k += 1;
-                while k < bytes.len() {
-                    let (_, d) = bytes[k];
-                    if d.is_alphanumeric() || d == '_' || d == '*' || d == '.' {
-                        k += 1;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            '[' => {
-                let mut depth = 0usize;
-                let mut quote: Option<char> = None;
-                let mut escaped = false;
-                while k < bytes.len() {
-                    let (_, d) = bytes[k];
-                    k += 1;
-                    if let Some(q) = quote {
-                        if escaped {
-                            escaped = false;
-                        } else if d == '\\' {
-                            escaped = true;
-                        } else if d == q {
-                            quote = None;
-                        }
-                        continue;
-                    }
-                    match d {
-                        '\'' | '"' => quote = Some(d),
-                        '[' => depth += 1,
-                        ']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => break,
-        }
-    }
-    bytes.get(k).map_or(rest.len(), |&(i, _)| i)
+fn is_variable_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_'
+}
+
+/// A workflow variable name as the Amazon States Language allows it: a Unicode identifier
+/// (a letter or `_`, then letters, digits and `_`), at most 80 characters. (`$states` is
+/// reserved: [`is_reserved_variable`].)
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_variable_start)
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= MAX_VARIABLE_NAME_CHARS
+}
+
+/// The longest variable name AWS accepts.
+pub const MAX_VARIABLE_NAME_CHARS: usize = 80;
+
+/// `states` is the JSONata query language's reserved variable; no `Assign` may use it.
+pub fn is_reserved_variable(name: &str) -> bool {
+    name == "states"
 }
 
 /// One step of a reference path.
@@ -476,13 +233,13 @@ pub enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferencePath {
     text: String,
-    context: bool,
+    root: Root,
     segments: Vec<Segment>,
 }
 
 impl ReferencePath {
     pub fn parse(path: &str) -> Result<ReferencePath, PathError> {
-        let (context, rest) = split_root(path)?;
+        let (root, rest) = split_root(path)?;
         let mut segments = Vec::new();
         let mut chars = rest.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
@@ -561,7 +318,7 @@ impl ReferencePath {
         }
         Ok(ReferencePath {
             text: path.to_owned(),
-            context,
+            root,
             segments,
         })
     }
@@ -570,8 +327,8 @@ impl ReferencePath {
         &self.text
     }
 
-    pub fn is_context(&self) -> bool {
-        self.context
+    pub fn root(&self) -> &Root {
+        &self.root
     }
 
     pub fn segments(&self) -> &[Segment] {
@@ -579,24 +336,16 @@ impl ReferencePath {
     }
 
     /// The single node at this path, if present.
-    pub fn get<'v>(&self, input: &'v Value, context: &'v Value) -> Option<&'v Value> {
-        let mut cur = if self.context { context } else { input };
-        for seg in &self.segments {
-            cur = match (seg, cur) {
-                (Segment::Field(name), Value::Object(map)) => map.get(name)?,
-                (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
-                _ => return None,
-            };
-        }
-        Some(cur)
+    pub fn get<'v>(&self, roots: &Roots<'v>) -> Option<&'v Value> {
+        walk(roots.start(&self.root)?, &self.segments)
     }
 
     /// Places `value` at this path inside `target` (ResultPath semantics).
     pub fn put(&self, mut target: Value, value: Value) -> Result<Value, PathError> {
-        if self.context {
+        if self.root != Root::Document {
             return Err(invalid(
                 &self.text,
-                "a ResultPath cannot write into the context object",
+                "a ResultPath can only write into the state input ('$')",
             ));
         }
         let Some((last, init)) = self.segments.split_last() else {
@@ -631,6 +380,19 @@ impl ReferencePath {
     }
 }
 
+/// The node `segments` lead to from `doc`, if there is one.
+fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+    let mut cur = doc;
+    for seg in segments {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map.get(name)?,
+            (Segment::Index(i), Value::Array(items)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
 /// Checks an ASL Path (as used by InputPath, OutputPath, ItemsPath, `*.$` fields, ...).
 pub fn validate_path(path: &str) -> Result<(), String> {
     Path::parse(path).map(|_| ()).map_err(|e| e.to_string())
@@ -644,11 +406,12 @@ pub fn validate_reference_path(path: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Evaluates a Path against `input`, or against `context` when it starts with `$$`.
-/// A definite path yields its single node; an indefinite one yields the array of matches.
-/// `Ok(None)` means nothing matched (the caller decides which `States.*` error that is).
-pub fn select(path: &str, input: &Value, context: &Value) -> Result<Option<Value>, PathError> {
-    Ok(Path::parse(path)?.select(input, context))
+/// Parses and evaluates a Path from its [`Roots`]. A definite path yields its single node;
+/// an indefinite one yields the array of matches. `Ok(None)` means nothing matched (the caller
+/// decides which `States.*` error that is). Parse once with [`Path::parse`] where a path is
+/// evaluated more than once.
+pub fn select(path: &str, roots: &Roots<'_>) -> Result<Option<Value>, PathError> {
+    Ok(Path::parse(path)?.select(roots))
 }
 
 /// Places `value` into `target` at `reference_path` with ResultPath semantics:

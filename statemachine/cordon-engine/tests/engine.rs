@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use cordon_engine::history::MAX_HISTORY_EVENTS;
 use cordon_engine::{
     CallbackError, Clock, Definition, EventType, Execution, ExecutionState, ExecutionStatus,
-    FnDispatcher, HistoryEvent, Randomness, RunOutcome, Runtime, StartOptions, TaskDispatcher,
-    TaskFailure, TaskRequest, UnresolvedDispatcher, VirtualClock,
+    FnDispatcher, HistoryEvent, Randomness, RunOutcome, Runtime, StartError, StartOptions,
+    TaskDispatcher, TaskFailure, TaskRequest, UnresolvedDispatcher, VirtualClock,
 };
 use serde_json::{Value, json};
 
@@ -787,4 +787,136 @@ async fn timeout_seconds_path_reads_the_state_input_not_the_parameters() {
         5400,
         "timed out after the path's 5400 s"
     );
+}
+
+/// AWS Step Functions developer guide, "Redriving executions": a redriven Map state reruns only
+/// its unsuccessful iterations (failed, aborted or never started); the iterations that
+/// succeeded keep their results.
+#[tokio::test]
+async fn redrive_reruns_only_unsuccessful_map_iterations() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(move |req: TaskRequest| {
+        let item = req.input["item"].as_i64().unwrap_or_default();
+        let first_try = {
+            let mut s = s2.lock().unwrap();
+            let first = !s.contains(&item);
+            s.push(item);
+            first
+        };
+        async move {
+            if item == 2 && first_try {
+                Err(TaskFailure::new("Flaky", "item 2 failed once"))
+            } else {
+                Ok(json!(item * 10))
+            }
+        }
+    }));
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1,
+        "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+        "End": true}}});
+    let (rt, _) = runtime(d);
+    let mut ex = start(&def, json!([1, 2, 3]), &rt);
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::Failed);
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2], "item 3 never started");
+    ex.redrive(&rt).unwrap();
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::Succeeded);
+    assert_eq!(ex.describe().output, Some(json!([10, 20, 30])));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![1, 2, 2, 3],
+        "item 1 succeeded and is not run again"
+    );
+}
+
+/// "Redriving executions": a redriven Parallel state reruns only its unsuccessful branches.
+#[tokio::test]
+async fn redrive_reruns_only_unsuccessful_parallel_branches() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let c2 = calls.clone();
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(move |_req: TaskRequest| {
+        let n = c2.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                Err(TaskFailure::new("Down", "service down"))
+            } else {
+                Ok(json!("b"))
+            }
+        }
+    }));
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+        {"StartAt": "B0", "States": {
+            "B0": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}]}}});
+    let (rt, _) = runtime(d);
+    let mut ex = start(&def, json!({}), &rt);
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::Failed);
+    ex.redrive(&rt).unwrap();
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::Succeeded);
+    assert_eq!(ex.describe().output, Some(json!(["a", "b"])));
+    let entered: Vec<String> = events(&ex, EventType::PassStateEntered)
+        .iter()
+        .filter_map(|e| e.details.state_entered_event_details.as_ref())
+        .map(|d| d.name.clone())
+        .collect();
+    assert_eq!(
+        entered,
+        vec!["A", "B0"],
+        "the succeeded branch, and the failed branch's states before the one that failed, do not run again"
+    );
+}
+
+/// AWS Step Functions developer guide, "Choosing workflow type in Step Functions": an Express
+/// workflow runs for at most five minutes, keeps no 25,000-event history limit, and cannot be
+/// redriven ("RedriveExecution ... is not supported by EXPRESS state machines").
+#[tokio::test]
+async fn express_executions_have_their_own_limits() {
+    // A loop of 7,000 rounds records 28,000 events: past a Standard execution's limit.
+    let def = json!({"StartAt": "Init", "States": {
+        "Init": {"Type": "Pass", "Assign": {"n": 0}, "Next": "Inc"},
+        "Inc": {"Type": "Pass", "Assign": {"n.$": "States.MathAdd($n, 1)"}, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$n", "NumericLessThan": 7000, "Next": "Inc"}], "Default": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"n.$": "$n"}, "End": true}}});
+    let (rt, _) = runtime(Arc::new(UnresolvedDispatcher));
+    let express = StartOptions {
+        express: true,
+        ..StartOptions::default()
+    };
+    let mut ex = Execution::start(
+        Arc::new(Definition::parse(&def.to_string()).unwrap()),
+        json!({}),
+        express.clone(),
+        &rt,
+    )
+    .unwrap();
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::Succeeded);
+    assert_eq!(ex.describe().output, Some(json!({"n": 7000})));
+    assert!(ex.history().len() > MAX_HISTORY_EVENTS);
+    let standard = run(&def, json!({}), Arc::new(UnresolvedDispatcher)).await.0;
+    assert_eq!(standard.status(), ExecutionStatus::Failed);
+    assert_eq!(standard.history().len(), MAX_HISTORY_EVENTS);
+
+    // Five minutes at most, whatever TimeoutSeconds says.
+    let wait = json!({"TimeoutSeconds": 3600, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
+    let (rt, clock) = runtime(Arc::new(UnresolvedDispatcher));
+    let mut ex = Execution::start(
+        Arc::new(Definition::parse(&wait.to_string()).unwrap()),
+        json!({}),
+        express,
+        &rt,
+    )
+    .unwrap();
+    ex.run_until_finished(&rt).await;
+    assert_eq!(ex.status(), ExecutionStatus::TimedOut);
+    assert_eq!((clock.now() - ex.describe().start_date).num_seconds(), 300);
+    assert!(matches!(ex.redrive(&rt), Err(StartError::NotRedrivable(_))));
 }

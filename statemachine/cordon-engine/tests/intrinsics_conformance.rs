@@ -9,6 +9,7 @@
 use std::path::{Path as FsPath, PathBuf};
 
 use cordon_engine::intrinsics::{self, IntrinsicError};
+use cordon_engine::paths::Roots;
 use cordon_engine::{json_text, paths};
 use serde_json::{Map, Value, json};
 
@@ -60,12 +61,14 @@ fn template(t: &Value, input: &Value, ctx: &Value) -> Result<Value, Failure> {
                 match (k.strip_suffix(".$"), v) {
                     (Some(name), Value::String(expr)) => {
                         let value = if intrinsics::is_intrinsic(expr) {
-                            intrinsics::evaluate(expr, input, ctx).map_err(|e| match e {
-                                IntrinsicError::Invalid(msg) => fail("States.Runtime", msg),
-                                IntrinsicError::Failed { error, cause } => fail(&error, cause),
-                            })?
+                            intrinsics::evaluate(expr, &Roots::new(input, ctx)).map_err(
+                                |e| match e {
+                                    IntrinsicError::Invalid(msg) => fail("States.Runtime", msg),
+                                    IntrinsicError::Failed { error, cause } => fail(&error, cause),
+                                },
+                            )?
                         } else {
-                            let found = paths::select(expr, input, ctx)
+                            let found = paths::select(expr, &Roots::new(input, ctx))
                                 .map_err(|e| fail("States.Runtime", e.to_string()))?;
                             found.ok_or_else(|| {
                                 let doc = if expr.starts_with("$$") { ctx } else { input };
@@ -118,7 +121,7 @@ fn run_pass(
         state_path(state, "InputPath").ok_or_else(|| fail("Harness", "bad InputPath".into()))?;
     let effective = match input_path {
         None => json!({}),
-        Some(p) => paths::select(p, raw_input, &ctx)
+        Some(p) => paths::select(p, &Roots::new(raw_input, &ctx))
             .map_err(|e| fail("States.Runtime", e.to_string()))?
             .ok_or_else(|| fail("States.Runtime", format!("InputPath '{p}' not found")))?,
     };
@@ -140,7 +143,7 @@ fn run_pass(
         state_path(state, "OutputPath").ok_or_else(|| fail("Harness", "bad OutputPath".into()))?;
     match output_path {
         None => Ok(json!({})),
-        Some(p) => paths::select(p, &combined, &ctx)
+        Some(p) => paths::select(p, &Roots::new(&combined, &ctx))
             .map_err(|e| fail("States.Runtime", e.to_string()))?
             .ok_or_else(|| fail("States.Runtime", format!("OutputPath '{p}' not found"))),
     }

@@ -10,6 +10,16 @@ fn errors(def: Value) -> Vec<String> {
     }
 }
 
+/// Like [`assert_rejected`], for a diagnostic that contains `needle`.
+fn assert_rejected_mentioning(def: Value, needle: &str) {
+    let errs = errors(def);
+    assert!(
+        errs.iter().any(|e| e.contains(needle)),
+        "expected a diagnostic mentioning\n  {needle}\ngot\n  {}",
+        errs.join("\n  ")
+    );
+}
+
 fn assert_rejected(def: Value, expected: &str) {
     let errs = errors(def);
     assert!(
@@ -358,9 +368,51 @@ fn wait_task_and_fail_field_rules() {
         json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "ErrorPath": "$.e"}}}),
         "State 'F': field 'Error' cannot be used together with 'ErrorPath'",
     );
+}
+
+/// The query language decides which fields a state may have (AWS Step Functions developer
+/// guide, "Setting the query language in Step Functions": JSONata states use `Arguments` and
+/// `Output` instead of the five JSONPath fields, and a state machine set to JSONata cannot
+/// have JSONPath states).
+#[test]
+fn query_language_field_rules() {
+    let ok = |v: serde_json::Value| {
+        Definition::parse(&v.to_string()).unwrap_or_else(|e| panic!("rejected: {e}"));
+    };
+    ok(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}));
+    ok(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": true}}}),
+    );
+    ok(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x.$": "$.a", "y": 1}, "End": true}}}),
+    );
     assert_rejected(
-        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
-        "field 'QueryLanguage' 'JSONata' is not supported: this engine implements the JSONPath query language only",
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}}),
+        "State 'A': 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+    );
+    assert_rejected(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Output": {}, "End": true}}}),
+        "State 'A': field 'Output' is refused: The QueryLanguage is set to 'JSONPath', but field 'Output' is only supported for the 'JSONata' QueryLanguage",
+    );
+    assert_rejected(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a", "End": true}}}),
+        "State 'A': field 'InputPath' is refused: The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' QueryLanguage",
+    );
+    assert_rejected(
+        json!({"QueryLanguage": "JSONPATH", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+        "field 'QueryLanguage' must be one of the following: [JSONPath, JSONata]",
+    );
+    assert_rejected_mentioning(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% phone %}", "End": true}}}),
+        "Reference to 'phone' at the top level is not supported.",
+    );
+    assert_rejected_mentioning(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"states": 1}, "End": true}}}),
+        "'states' is a reserved variable name",
+    );
+    assert_rejected_mentioning(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"1x": 1}, "End": true}}}),
+        "'1x' is not a valid variable name",
     );
 }
 

@@ -424,10 +424,23 @@ impl Core {
             )
         })?;
         let def = self.definition(&sm)?;
-        let arn = format!(
-            "arn:aws:states:{}:{}:execution:{}:{name}",
-            self.region, self.account, sm.name
-        );
+        // An Express execution's name need not be unique: its ARN carries an id of its own
+        // (`...:express:<state machine>:<name>:<id>`).
+        let express = sm.kind == "EXPRESS";
+        let arn = if express {
+            format!(
+                "arn:aws:states:{}:{}:express:{}:{name}:{}",
+                self.region,
+                self.account,
+                sm.name,
+                self.rt.rng.uuid()
+            )
+        } else {
+            format!(
+                "arn:aws:states:{}:{}:execution:{}:{name}",
+                self.region, self.account, sm.name
+            )
+        };
         let opts = StartOptions {
             name: Some(name),
             execution_arn: Some(arn.clone()),
@@ -437,6 +450,7 @@ impl Core {
             region: Some(self.region.clone()),
             account: Some(self.account.clone()),
             start_time: None,
+            express,
         };
         let ex = Execution::start(def, input.clone(), opts, &self.rt)?;
         let start = epoch(&ex.state().start_time);

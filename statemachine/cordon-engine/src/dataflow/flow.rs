@@ -1,8 +1,10 @@
-//! The per-state data flow and the payload limit.
+//! The per-state data flow, in the state's query language, and the payload limit.
 use serde_json::Value;
 
+use super::env::Env;
 use super::error::FlowError;
-use super::jsonpath::{OptPath, apply_path, apply_result_path, apply_template};
+use super::jsonpath::{OptPath, apply_path, apply_result_path};
+use super::template::Template;
 use crate::error::StatesError;
 
 /// AWS's maximum payload size for state input, output and results.
@@ -21,51 +23,121 @@ pub(crate) fn within_limit(v: &Value, state: &str) -> Result<(), FlowError> {
     Ok(())
 }
 
-/// A state's input and output processing fields (JSONPath query language). A field a state
-/// type does not have is absent: `Default` paths and `None` templates change nothing.
+/// A JSONPath state's input and output processing fields. A field a state type does not have
+/// is absent: `Default` paths and `None` templates change nothing.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct DataFlow {
+pub(crate) struct JsonPathFlow {
     pub input_path: OptPath,
     /// `Parameters` of Pass, Task and Parallel. (Map's `Parameters` is its `ItemSelector`,
     /// applied per item.)
-    pub parameters: Option<Value>,
+    pub parameters: Option<Template>,
     /// `ResultSelector` of Task, Parallel and Map.
-    pub result_selector: Option<Value>,
+    pub result_selector: Option<Template>,
     pub result_path: OptPath,
     pub output_path: OptPath,
 }
 
+/// A JSONata state's two data fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct JsonataFlow {
+    /// `Arguments` of Task and Parallel.
+    pub arguments: Option<Template>,
+    /// `Output`: the state's output, from `$states.input` and `$states.result`.
+    pub output: Option<Template>,
+}
+
+/// A state's input and output processing: InputPath → Parameters → the state's work →
+/// ResultSelector → ResultPath → OutputPath in JSONPath; Arguments → the work → Output in
+/// JSONata. The interpreter calls only these methods, whatever the query language.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DataFlow {
+    JsonPath(Box<JsonPathFlow>),
+    JsonAta(Box<JsonataFlow>),
+}
+
+impl Default for DataFlow {
+    fn default() -> Self {
+        DataFlow::JsonPath(Box::default())
+    }
+}
+
 impl DataFlow {
-    /// InputPath, then Parameters: the value the state works on (AWS's "effective input").
-    pub(crate) fn effective_input(&self, input: &Value, ctx: &Value) -> Result<Value, FlowError> {
-        let selected = apply_path(&self.input_path, input, ctx)?;
-        match &self.parameters {
-            Some(p) => apply_template(p, &selected, ctx),
-            None => Ok(selected),
+    /// The input the state's own fields read (JSONPath: after InputPath; JSONata: the raw
+    /// input).
+    pub(crate) fn selected_input(&self, env: &Env<'_>) -> Result<Value, FlowError> {
+        match self {
+            DataFlow::JsonPath(f) => apply_path(&f.input_path, env.input, env),
+            DataFlow::JsonAta(_) => Ok(env.input.clone()),
+        }
+    }
+
+    /// The value the state works on (AWS's "effective input"): InputPath then Parameters, or
+    /// Arguments.
+    pub(crate) fn effective_input(&self, env: &Env<'_>) -> Result<Value, FlowError> {
+        match self {
+            DataFlow::JsonPath(f) => {
+                let selected = apply_path(&f.input_path, env.input, env)?;
+                match &f.parameters {
+                    Some(p) => p.eval(&selected, env),
+                    None => Ok(selected),
+                }
+            }
+            DataFlow::JsonAta(f) => match &f.arguments {
+                Some(a) => a.eval(env.input, env),
+                None => Ok(env.input.clone()),
+            },
         }
     }
 
     /// The state's output from its result: ResultSelector, ResultPath into the raw state
-    /// input, the payload limit, then OutputPath.
+    /// input, the payload limit, then OutputPath; or `Output` (by default the result).
+    /// `env.result` is the result for JSONata's `$states.result`.
     pub(crate) fn output(
         &self,
         state: &str,
-        raw_input: &Value,
+        env: &Env<'_>,
         result: Value,
-        ctx: &Value,
     ) -> Result<Value, FlowError> {
-        let result = match &self.result_selector {
-            Some(sel) => apply_template(sel, &result, ctx)?,
-            None => result,
-        };
-        let out = apply_result_path(&self.result_path, raw_input, result)?;
-        within_limit(&out, state)?;
-        apply_path(&self.output_path, &out, ctx)
+        match self {
+            DataFlow::JsonPath(f) => {
+                let result = match &f.result_selector {
+                    Some(sel) => sel.eval(&result, env)?,
+                    None => result,
+                };
+                let out = apply_result_path(&f.result_path, env.input, result)?;
+                within_limit(&out, state)?;
+                apply_path(&f.output_path, &out, env)
+            }
+            DataFlow::JsonAta(f) => {
+                let out = match &f.output {
+                    Some(o) => o.eval(env.input, &env.with_result(&result))?,
+                    None => result,
+                };
+                within_limit(&out, state)?;
+                Ok(out)
+            }
+        }
     }
 
-    /// OutputPath alone, for states without a result (Choice, Wait, Succeed).
-    pub(crate) fn output_path(&self, value: &Value, ctx: &Value) -> Result<Value, FlowError> {
-        apply_path(&self.output_path, value, ctx)
+    /// The output of a state without a result (Choice, Wait, Succeed): OutputPath over the
+    /// input its fields read, or `Output` (by default the raw input).
+    pub(crate) fn output_of_input(
+        &self,
+        env: &Env<'_>,
+        selected: &Value,
+    ) -> Result<Value, FlowError> {
+        match self {
+            DataFlow::JsonPath(f) => apply_path(&f.output_path, selected, env),
+            DataFlow::JsonAta(f) => match &f.output {
+                Some(o) => o.eval(env.input, env),
+                None => Ok(env.input.clone()),
+            },
+        }
+    }
+
+    /// Whether the state is written in JSONata.
+    pub(crate) fn is_jsonata(&self) -> bool {
+        matches!(self, DataFlow::JsonAta(_))
     }
 }
 

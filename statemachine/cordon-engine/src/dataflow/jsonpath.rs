@@ -1,51 +1,77 @@
-//! The JSONPath query language's data flow: the forms its fields take (`OptPath` for
-//! InputPath/OutputPath/ResultPath/ItemsPath, `FixedOrPath` for `X`/`XPath` pairs such as
-//! `TimeoutSeconds`/`TimeoutSecondsPath`, payload templates with `.$` fields) and how they
-//! evaluate over `paths` and `intrinsics`.
+//! The JSONPath query language's field forms: `OptPath` for InputPath/OutputPath/ResultPath/
+//! ItemsPath, `FixedOrPath` for the number fields that take a fixed value, a `...Path`
+//! reference path or (in JSONata states) an expression, and how they evaluate over `paths`.
 use serde_json::{Map, Value};
 
+use super::env::Env;
 use super::error::FlowError;
+use super::jsonata::JsonataExpr;
 use crate::error::{self, StatesError};
-use crate::intrinsics::{self, IntrinsicError};
 use crate::json_text::compact;
-use crate::paths::{self, PathError};
+use crate::paths::{self, Path, PathError, Roots};
 
 /// `InputPath`, `OutputPath`, `ResultPath` and `ItemsPath` distinguish "absent" (`$`) from `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) enum OptPath {
     #[default]
     Default,
     Null,
-    Path(String),
+    Path(Path),
 }
 
-/// A number given either in the definition (`MaxConcurrency`) or through a reference path
-/// into the state input (`MaxConcurrencyPath`).
+/// A number given in the definition (`MaxConcurrency`), through a reference path
+/// (`MaxConcurrencyPath`), or as a JSONata expression (`"MaxConcurrency": "{% ... %}"`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FixedOrPath<T> {
     Fixed(T),
-    Path(String),
+    Path(Path),
+    Jsonata(JsonataExpr),
+}
+
+/// What a number field accepts, and how AWS words its refusal of another value.
+pub(crate) struct NumberRule<T> {
+    /// The field (`TimeoutSeconds`, `MaxConcurrency`).
+    pub field: &'static str,
+    /// Reads an acceptable number.
+    pub read: fn(&Value) -> Option<T>,
+    /// The cause when the value a `...Path` selects is refused, given the field, the value and
+    /// the path.
+    pub reject: fn(&str, &Value, &str) -> String,
+    /// Whether AWS's cause names the state (`An error occurred while executing the state...`).
+    pub prefixed: bool,
 }
 
 impl<T: Copy> FixedOrPath<T> {
-    /// The number: the fixed one, or the value at the path in `input` that `read` accepts.
-    /// `field` names the fixed field (`TimeoutSeconds`) and `requirement` words what `read`
-    /// accepts (`a positive integer`), for AWS's message when it rejects the value.
+    /// The number: the fixed one, the value at the path (in `document`), or the expression's
+    /// value.
     pub(crate) fn resolve(
         &self,
-        field: &str,
-        requirement: &str,
-        input: &Value,
-        ctx: &Value,
-        read: impl Fn(&Value) -> Option<T>,
+        rule: &NumberRule<T>,
+        document: &Value,
+        env: &Env<'_>,
     ) -> Result<T, FlowError> {
         match self {
             FixedOrPath::Fixed(n) => Ok(*n),
             FixedOrPath::Path(p) => {
-                let v = select_required(p, input, ctx)?;
-                read(&v).ok_or_else(|| {
-                    FlowError::Runtime(format!(
-                        "The {field}Path parameter must reference {requirement}: {p} == {}",
+                let v = select_required(p, &env.roots(document))?;
+                (rule.read)(&v).ok_or_else(|| {
+                    let cause = (rule.reject)(rule.field, &v, p.as_str());
+                    if rule.prefixed {
+                        FlowError::Runtime(cause)
+                    } else {
+                        FlowError::Unprefixed(cause)
+                    }
+                })
+            }
+            FixedOrPath::Jsonata(j) => {
+                let v = j
+                    .eval(&env.states())
+                    .map_err(|f| FlowError::Query(f.cause(j.text(), rule.field)))?;
+                (rule.read)(&v).ok_or_else(|| {
+                    FlowError::Query(format!(
+                        "The JSONata expression '{}' specified for the field '{}' returned an unexpected result type. Expected 'integer', but got '{}'.",
+                        j.text(),
+                        rule.field,
                         compact(&v)
                     ))
                 })
@@ -57,20 +83,14 @@ impl<T: Copy> FixedOrPath<T> {
 /// [`FixedOrPath::resolve`] for an optional field: `None` when the field is absent.
 pub(crate) fn resolve_optional<T: Copy>(
     field_value: &Option<FixedOrPath<T>>,
-    field: &str,
-    requirement: &str,
-    input: &Value,
-    ctx: &Value,
-    read: impl Fn(&Value) -> Option<T>,
+    rule: &NumberRule<T>,
+    document: &Value,
+    env: &Env<'_>,
 ) -> Result<Option<T>, FlowError> {
     field_value
         .as_ref()
-        .map(|f| f.resolve(field, requirement, input, ctx, read))
+        .map(|f| f.resolve(rule, document, env))
         .transpose()
-}
-
-fn path_err(e: PathError) -> FlowError {
-    FlowError::Runtime(e.to_string())
 }
 
 /// `$['a']['b'][0]`, the normalised form AWS prints in "No results for path" messages.
@@ -113,23 +133,24 @@ pub(crate) fn normalized(path: &str) -> String {
     out
 }
 
-/// Selects a path that must match (InputPath, OutputPath, ItemsPath).
-pub(crate) fn select_required(path: &str, input: &Value, ctx: &Value) -> Result<Value, FlowError> {
-    match paths::select(path, input, ctx).map_err(path_err)? {
+/// Selects a path that must match (InputPath, OutputPath, ItemsPath, `...Path` fields).
+pub(crate) fn select_required(path: &Path, roots: &Roots<'_>) -> Result<Value, FlowError> {
+    match path.select(roots) {
         Some(v) => Ok(v),
         None => Err(FlowError::Runtime(format!(
-            "Invalid path '{path}' : No results for path: {}",
-            normalized(path)
+            "Invalid path '{}' : No results for path: {}",
+            path.as_str(),
+            normalized(path.as_str())
         ))),
     }
 }
 
 /// InputPath and OutputPath: absent means `$`, null means `{}`.
-pub(crate) fn apply_path(p: &OptPath, value: &Value, ctx: &Value) -> Result<Value, FlowError> {
+pub(crate) fn apply_path(p: &OptPath, value: &Value, env: &Env<'_>) -> Result<Value, FlowError> {
     match p {
         OptPath::Default => Ok(value.clone()),
         OptPath::Null => Ok(Value::Object(Map::new())),
-        OptPath::Path(path) => select_required(path, value, ctx),
+        OptPath::Path(path) => select_required(path, &env.roots(value)),
     }
 }
 
@@ -142,72 +163,21 @@ pub(crate) fn apply_result_path(
     match p {
         OptPath::Default => Ok(result),
         OptPath::Null => Ok(raw_input.clone()),
-        OptPath::Path(path) => paths::put(raw_input.clone(), path, result).map_err(|e| match e {
-            PathError::Unappliable(m) => {
-                FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
-            }
-            PathError::Invalid { .. } => FlowError::Named(StatesError::new(
-                error::RESULT_PATH_MATCH_FAILURE,
-                format!(
-                    "Unable to apply ReferencePath {path} to input {}",
-                    compact(raw_input)
-                ),
-            )),
-        }),
-    }
-}
-
-/// Evaluates a `.$` expression: an intrinsic call or a path.
-pub(crate) fn eval_expression(
-    expr: &str,
-    field: &str,
-    input: &Value,
-    ctx: &Value,
-) -> Result<Value, FlowError> {
-    if intrinsics::is_intrinsic(expr) {
-        return intrinsics::evaluate(expr, input, ctx).map_err(|e| match e {
-            IntrinsicError::Invalid(m) => FlowError::Runtime(m),
-            IntrinsicError::Failed { error, cause } => {
-                FlowError::Named(StatesError::new(error, cause))
-            }
-        });
-    }
-    match paths::select(expr, input, ctx).map_err(path_err)? {
-        Some(v) => Ok(v),
-        None => {
-            let doc = if expr.starts_with("$$") { ctx } else { input };
-            Err(FlowError::Runtime(format!(
-                "The JSONPath '{expr}' specified for the field '{field}' could not be found in the input '{}'",
-                compact(doc)
-            )))
-        }
-    }
-}
-
-/// Applies a payload template: fields ending in `.$` are evaluated, objects and arrays recurse.
-pub(crate) fn apply_template(tpl: &Value, input: &Value, ctx: &Value) -> Result<Value, FlowError> {
-    match tpl {
-        Value::Object(m) => {
-            let mut out = Map::with_capacity(m.len());
-            for (k, v) in m {
-                match (k.strip_suffix(".$"), v) {
-                    (Some(name), Value::String(expr)) => {
-                        out.insert(name.to_owned(), eval_expression(expr, k, input, ctx)?);
-                    }
-                    _ => {
-                        out.insert(k.clone(), apply_template(v, input, ctx)?);
-                    }
+        OptPath::Path(path) => {
+            paths::put(raw_input.clone(), path.as_str(), result).map_err(|e| match e {
+                PathError::Unappliable(m) => {
+                    FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
                 }
-            }
-            Ok(Value::Object(out))
+                PathError::Invalid { .. } => FlowError::Named(StatesError::new(
+                    error::RESULT_PATH_MATCH_FAILURE,
+                    format!(
+                        "Unable to apply ReferencePath {} to input {}",
+                        path.as_str(),
+                        compact(raw_input)
+                    ),
+                )),
+            })
         }
-        Value::Array(items) => Ok(Value::Array(
-            items
-                .iter()
-                .map(|i| apply_template(i, input, ctx))
-                .collect::<Result<_, _>>()?,
-        )),
-        other => Ok(other.clone()),
     }
 }
 

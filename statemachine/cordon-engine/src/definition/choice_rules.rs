@@ -2,10 +2,10 @@
 //! rules.
 use serde_json::Value;
 
-use crate::choice::{ChoiceRule, Comparison, Operand, Operator};
-use crate::paths;
+use crate::choice::{ChoiceRule, Comparison, Operator};
+use crate::paths::{self, Path};
 
-const RULE_KEYS: &[&str] = &["Variable", "Next", "Comment", "And", "Or", "Not"];
+const RULE_KEYS: &[&str] = &["Variable", "Next", "Comment", "And", "Or", "Not", "Assign"];
 
 /// Parses a choice rule; `top` rules need `Next`, nested ones must not have it.
 pub(super) fn parse_rule(
@@ -28,11 +28,12 @@ pub(super) fn parse_rule(
                 "is required in a top-level choice rule".into(),
             )),
         }
-    } else if m.contains_key("Next") {
-        problems.push((
-            field("Next"),
-            "is only allowed in top-level choice rules".into(),
-        ));
+    } else {
+        for k in ["Next", "Assign"] {
+            if m.contains_key(k) {
+                problems.push((field(k), "is only allowed in top-level choice rules".into()));
+            }
+        }
     }
     if m.get("Comment").is_some_and(|c| !c.is_string()) {
         problems.push((field("Comment"), "must be a string".into()));
@@ -114,8 +115,10 @@ pub(super) fn parse_rule(
         name => {
             let operator = Operator::from_name(name)?;
             let variable = match m.get("Variable") {
-                Some(Value::String(s)) => match paths::validate_reference_path(s) {
-                    Ok(()) => Some(s.clone()),
+                Some(Value::String(s)) => match paths::validate_reference_path(s)
+                    .and_then(|()| Path::parse(s).map_err(|e| e.to_string()))
+                {
+                    Ok(p) => Some(p),
                     Err(e) => {
                         problems.push((
                             field("Variable"),
@@ -144,12 +147,6 @@ pub(super) fn parse_rule(
                     return None;
                 }
             };
-            if let Operand::Path(p) = &operand
-                && let Err(e) = paths::validate_reference_path(p)
-            {
-                problems.push((field(name), format!("is not a valid reference path: {e}")));
-                return None;
-            }
             Some(ChoiceRule::Compare(Comparison {
                 variable: variable?,
                 operator,

@@ -1,4 +1,5 @@
-//! Parsing and validation of Amazon States Language definitions (JSONPath query language).
+//! Parsing and validation of Amazon States Language definitions, in both query languages
+//! (JSONPath and JSONata, per state machine and per state).
 //!
 //! Each state is read field by field (every field through serde, into strongly typed
 //! structs), so that an invalid definition is rejected with a message that names the state
@@ -12,8 +13,12 @@
 //! - `diagnostics.rs`: the problems reported.
 //!
 //! A state's input/output fields (InputPath, Parameters, ResultSelector, ResultPath,
-//! OutputPath) are read into one `DataFlow` (in `crate::dataflow`) per state.
+//! OutputPath; or Arguments and Output) are read into one `DataFlow` (in `crate::dataflow`)
+//! per state, and every field that holds a path, an intrinsic or a JSONata expression is
+//! compiled once here.
 use serde_json::Value;
+
+use crate::dataflow::QueryLanguage;
 
 mod choice_rules;
 mod diagnostics;
@@ -24,7 +29,10 @@ mod retry_catch;
 mod states;
 
 pub use diagnostics::{Diagnostic, ValidationError};
-pub(crate) use model::{Expr, Jitter, Kind, Machine, MapSpec, Retrier, State, TaskSpec, WaitSpec};
+pub(crate) use model::{
+    Catcher, ChoiceBranch, Condition, Items, Jitter, Kind, Machine, MapSpec, Retrier, State,
+    TaskSpec, WaitSpec,
+};
 use parser::Parser;
 use reader::Obj;
 
@@ -35,6 +43,8 @@ pub struct Definition {
     pub version: Option<String>,
     /// Execution-level `TimeoutSeconds`.
     pub timeout_seconds: Option<u64>,
+    /// The top-level `QueryLanguage` (states inherit it unless they set their own).
+    pub query_language: QueryLanguage,
     /// Machine 0 is the top level; Parallel branches and Map processors follow.
     pub(crate) machines: Vec<Machine>,
     source: String,
@@ -70,6 +80,7 @@ impl Definition {
                 "TimeoutSeconds",
                 "QueryLanguage",
             ],
+            QueryLanguage::JsonPath,
         );
         let comment = o.get::<String>("Comment");
         let version = o.get::<String>("Version");
@@ -79,21 +90,16 @@ impl Definition {
             o.err("Version", "must be \"1.0\"");
         }
         let timeout_seconds = o.positive_int("TimeoutSeconds");
-        if let Some(q) = o.get::<String>("QueryLanguage")
-            && q != "JSONPath"
-        {
-            o.err(
-                "QueryLanguage",
-                &format!("'{q}' is not supported: this engine implements the JSONPath query language only"),
-            );
-        }
+        let query_language = o.query_language().unwrap_or_default();
         p.diags.append(&mut o.errs);
+        p.top_language = query_language;
         p.machine(top, None, "");
         if p.diags.is_empty() {
             Ok(Definition {
                 comment,
                 version,
                 timeout_seconds,
+                query_language,
                 machines: p.machines,
                 source: json.to_owned(),
             })

@@ -3,12 +3,12 @@
 //! it.
 use std::collections::HashMap;
 
+use crate::choice::ChoiceRule;
+use crate::dataflow::{Assign, DataFlow, FixedOrPath, JsonataExpr, OptPath, Template};
+use crate::paths::Path;
+use crate::resource::Resource;
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
-
-use crate::choice::ChoiceRule;
-use crate::dataflow::{DataFlow, FixedOrPath, OptPath};
-use crate::resource::Resource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Jitter {
@@ -30,7 +30,12 @@ pub(crate) struct Retrier {
 pub(crate) struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
+    /// JSONPath: where the `{Error, Cause}` goes in the state input.
     pub result_path: OptPath,
+    /// JSONata: the state's output when this catcher handles an error (by default the
+    /// `{Error, Cause}` itself).
+    pub output: Option<Template>,
+    pub assign: Option<Assign>,
 }
 
 /// `Retry` and `Catch`, which Task, Parallel and Map share.
@@ -40,20 +45,44 @@ pub(crate) struct ErrorHandling {
     pub catch: Vec<Catcher>,
 }
 
-/// A string that is a literal, a path or an intrinsic call (Fail's Error/Cause).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Expr {
-    Literal(String),
-    Path(String),
-    Intrinsic(String),
-}
-
+/// How long a Wait state waits.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WaitSpec {
-    Seconds(u64),
-    SecondsPath(String),
+    /// `Seconds` (a number, `SecondsPath`, or a JSONata expression).
+    Seconds(FixedOrPath<u64>),
     Timestamp(DateTime<FixedOffset>),
-    TimestampPath(String),
+    TimestampPath(Path),
+    /// A JSONata `Timestamp` expression.
+    TimestampExpr(JsonataExpr),
+}
+
+/// Where a Map state's items come from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Items {
+    /// JSONPath `ItemsPath` into the effective input (absent: `$`).
+    Path(OptPath),
+    /// JSONata `Items`: a JSON array or an expression (absent: the input).
+    Jsonata(Option<Template>),
+}
+
+/// One rule of a Choice state, with where it leads and what it assigns and outputs when it
+/// matches.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChoiceBranch {
+    pub condition: Condition,
+    pub next: String,
+    pub assign: Option<Assign>,
+    /// JSONata only: the state's output when this rule matches.
+    pub output: Option<Template>,
+}
+
+/// A Choice rule's test.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Condition {
+    /// JSONPath: comparisons over `Variable`, And/Or/Not.
+    Rule(ChoiceRule),
+    /// JSONata: `Condition`, a boolean or an expression.
+    Jsonata(Template),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,14 +96,16 @@ pub(crate) struct TaskSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MapSpec {
     pub processor: usize,
-    pub items_path: OptPath,
-    pub item_selector: Option<Value>,
+    pub items: Items,
+    pub item_selector: Option<Template>,
     pub max_concurrency: FixedOrPath<u64>,
     pub tolerated_percentage: Option<FixedOrPath<f64>>,
     pub tolerated_count: Option<FixedOrPath<f64>>,
     pub max_items_per_batch: Option<u64>,
-    pub batch_input: Option<Value>,
+    pub batch_input: Option<Template>,
     pub has_item_reader: bool,
+    /// `ProcessorConfig.Mode` is `DISTRIBUTED`: iterations see no outer variables.
+    pub distributed: bool,
     pub errors: ErrorHandling,
 }
 
@@ -85,14 +116,14 @@ pub(crate) enum Kind {
     },
     Task(Box<TaskSpec>),
     Choice {
-        choices: Vec<(ChoiceRule, String)>,
+        choices: Vec<ChoiceBranch>,
         default: Option<String>,
     },
     Wait(WaitSpec),
     Succeed,
     Fail {
-        error: Option<Expr>,
-        cause: Option<Expr>,
+        error: Option<Template>,
+        cause: Option<Template>,
     },
     Parallel {
         branches: Vec<usize>,
@@ -118,6 +149,8 @@ pub(crate) struct State {
     pub name: String,
     pub kind: Kind,
     pub flow: DataFlow,
+    /// `Assign`. (A Choice state's own `Assign` applies when it follows its `Default`.)
+    pub assign: Option<Assign>,
     /// `None` with `end == true` for terminal states; Choice/Succeed/Fail have neither.
     pub next: Option<String>,
     pub end: bool,

@@ -7,69 +7,99 @@ use serde_json::{Map, Value};
 use super::diagnostics::{Diagnostic, ValidationError};
 use super::model::{Kind, Machine, State};
 use super::reader::Obj;
-use crate::dataflow::DataFlow;
+use crate::dataflow::{DataFlow, JsonPathFlow, JsonataFlow, JsonataScope, QueryLanguage};
 
-const COMMON: &[&str] = &["Type", "Comment", "InputPath", "OutputPath", "Next", "End"];
-
-fn allowed_for(ty: &str) -> Option<Vec<&'static str>> {
-    let extra: &[&str] = match ty {
-        "Pass" => &["Parameters", "Result", "ResultPath"],
-        "Task" => &[
+/// The fields a state of type `ty` may have in `language`, or `None` for an unknown type.
+fn allowed_for(ty: &str, language: QueryLanguage) -> Option<Vec<&'static str>> {
+    let jsonpath = language == QueryLanguage::JsonPath;
+    let mut v: Vec<&str> = vec!["Type", "Comment", "QueryLanguage"];
+    // The input/output fields each type has, per query language.
+    let (paths, parameters, result_selector, result_path, output, assign, transition) = match ty {
+        "Pass" => (true, true, false, true, true, true, true),
+        "Task" | "Parallel" => (true, true, true, true, true, true, true),
+        "Map" => (true, false, true, true, true, true, true),
+        "Choice" => (true, false, false, false, true, true, false),
+        "Wait" => (true, false, false, false, true, true, true),
+        "Succeed" => (true, false, false, false, true, false, false),
+        "Fail" => (false, false, false, false, false, false, false),
+        _ => return None,
+    };
+    if jsonpath {
+        if paths {
+            v.extend(["InputPath", "OutputPath"]);
+        }
+        if parameters {
+            v.push("Parameters");
+        }
+        if result_selector {
+            v.push("ResultSelector");
+        }
+        if result_path {
+            v.push("ResultPath");
+        }
+    } else {
+        if parameters && ty != "Pass" {
+            v.push("Arguments");
+        }
+        if output {
+            v.push("Output");
+        }
+    }
+    if assign {
+        v.push("Assign");
+    }
+    if transition {
+        v.extend(["Next", "End"]);
+    }
+    let extra: &[&str] = match (ty, jsonpath) {
+        ("Pass", true) => &["Result"],
+        ("Task", _) => &[
             "Resource",
-            "Parameters",
-            "ResultSelector",
-            "ResultPath",
             "Retry",
             "Catch",
             "TimeoutSeconds",
-            "TimeoutSecondsPath",
             "HeartbeatSeconds",
-            "HeartbeatSecondsPath",
             "Credentials",
         ],
-        "Choice" => &["Choices", "Default"],
-        "Wait" => &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
-        "Succeed" => &[],
-        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-        "Parallel" => &[
-            "Branches",
-            "Parameters",
-            "ResultSelector",
-            "ResultPath",
-            "Retry",
-            "Catch",
-        ],
-        "Map" => &[
+        ("Choice", _) => &["Choices", "Default"],
+        ("Wait", _) => &["Seconds", "Timestamp"],
+        ("Fail", _) => &["Error", "Cause"],
+        ("Parallel", _) => &["Branches", "Retry", "Catch"],
+        ("Map", _) => &[
             "ItemProcessor",
             "Iterator",
-            "ItemsPath",
             "ItemSelector",
-            "Parameters",
             "ItemReader",
             "ItemBatcher",
             "ResultWriter",
             "MaxConcurrency",
-            "MaxConcurrencyPath",
             "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
             "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
             "Label",
-            "ResultSelector",
-            "ResultPath",
             "Retry",
             "Catch",
         ],
-        _ => return None,
-    };
-    let mut v: Vec<&str> = match ty {
-        // Choice has no Next/End; Succeed and Fail have no Next/End and Fail has no paths.
-        "Choice" => vec!["Type", "Comment", "InputPath", "OutputPath"],
-        "Succeed" => vec!["Type", "Comment", "InputPath", "OutputPath"],
-        "Fail" => vec!["Type", "Comment"],
-        _ => COMMON.to_vec(),
+        _ => &[],
     };
     v.extend_from_slice(extra);
+    if jsonpath {
+        let path_forms: &[&str] = match ty {
+            "Task" => &["TimeoutSecondsPath", "HeartbeatSecondsPath"],
+            "Wait" => &["SecondsPath", "TimestampPath"],
+            "Fail" => &["ErrorPath", "CausePath"],
+            "Map" => &[
+                "ItemsPath",
+                "Parameters",
+                "MaxConcurrencyPath",
+                "ToleratedFailurePercentagePath",
+                "ToleratedFailureCountPath",
+            ],
+            _ => &[],
+        };
+        v.extend_from_slice(path_forms);
+    } else if ty == "Map" {
+        v.push("Items");
+    }
     Some(v)
 }
 
@@ -80,6 +110,9 @@ pub(super) struct Parser {
     pub(super) machines: Vec<Machine>,
     pub(super) diags: Vec<Diagnostic>,
     all_names: HashSet<String>,
+    /// The state machine's `QueryLanguage`: what a state without its own uses, in branches
+    /// and item processors too.
+    pub(super) top_language: QueryLanguage,
 }
 
 impl Parser {
@@ -257,7 +290,33 @@ impl Parser {
                 return None;
             }
         };
-        let Some(allowed) = allowed_for(&ty) else {
+        let language = match map.get("QueryLanguage") {
+            None => self.top_language,
+            Some(Value::String(q)) => match QueryLanguage::from_name(q) {
+                Some(QueryLanguage::JsonPath) if self.top_language == QueryLanguage::JsonAta => {
+                    self.diag(
+                        Some(name),
+                        None,
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                    );
+                    return None;
+                }
+                Some(q) => q,
+                None => {
+                    self.diag(
+                        Some(name),
+                        Some("QueryLanguage"),
+                        "must be one of the following: [JSONPath, JSONata]",
+                    );
+                    return None;
+                }
+            },
+            Some(_) => {
+                self.diag(Some(name), Some("QueryLanguage"), "must be a string");
+                return None;
+            }
+        };
+        let Some(allowed) = allowed_for(&ty, language) else {
             self.diag(
                 Some(name),
                 Some("Type"),
@@ -267,13 +326,22 @@ impl Parser {
             );
             return None;
         };
-        let mut o = Obj::new(map, Some(name), "", &allowed);
+        let mut o = Obj::new(map, Some(name), "", &allowed, language);
         o.get::<String>("Comment");
-        let mut flow = DataFlow {
-            input_path: o.opt_path("InputPath", false),
-            output_path: o.opt_path("OutputPath", false),
-            ..DataFlow::default()
+        let mut flow = match language {
+            QueryLanguage::JsonPath => DataFlow::JsonPath(Box::new(JsonPathFlow {
+                input_path: o.opt_path("InputPath", false),
+                output_path: o.opt_path("OutputPath", false),
+                ..JsonPathFlow::default()
+            })),
+            QueryLanguage::JsonAta => DataFlow::JsonAta(Box::new(JsonataFlow {
+                output: o.template("Output"),
+                ..JsonataFlow::default()
+            })),
         };
+        let assign = o.assign(JsonataScope {
+            error_output: false,
+        });
         let next = o.get::<String>("Next");
         let end = o.get::<bool>("End").unwrap_or(false);
         let needs_transition = !matches!(ty.as_str(), "Choice" | "Succeed" | "Fail");
@@ -302,6 +370,7 @@ impl Parser {
             name: name.to_owned(),
             kind,
             flow,
+            assign,
             next,
             end,
         })
@@ -316,8 +385,8 @@ fn transitions(s: &State) -> Vec<(String, String)> {
     }
     let catch = match &s.kind {
         Kind::Choice { choices, default } => {
-            for (i, (_, next)) in choices.iter().enumerate() {
-                out.push((format!("Choices[{i}].Next"), next.clone()));
+            for (i, c) in choices.iter().enumerate() {
+                out.push((format!("Choices[{i}].Next"), c.next.clone()));
             }
             if let Some(d) = default {
                 out.push(("Default".to_owned(), d.clone()));

@@ -1,11 +1,39 @@
 //! [`Obj`], the field reader every part of the parser uses: it reads one JSON object field by
-//! field (through serde), and reports type errors and unknown fields by name.
+//! field (through serde), in the query language of the state it belongs to, and reports type
+//! errors and unknown fields by name.
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::diagnostics::Diagnostic;
-use crate::dataflow::{FixedOrPath, OptPath};
-use crate::{intrinsics, paths};
+use crate::dataflow::{
+    Assign, FixedOrPath, JsonataExpr, JsonataScope, OptPath, QueryLanguage, Template,
+    expression_text,
+};
+use crate::paths::{self, Path, Root};
+
+/// Fields only JSONPath states have.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "ResultSelector",
+    "Parameters",
+    "Result",
+    "ItemsPath",
+    "MaxConcurrencyPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "Variable",
+];
+
+/// Fields only JSONata states have.
+const JSONATA_ONLY: &[&str] = &["Output", "Arguments", "Items", "Condition"];
 
 /// Reads fields of one JSON object, reporting type errors and unknown fields by name.
 pub(super) struct Obj<'a> {
@@ -13,6 +41,8 @@ pub(super) struct Obj<'a> {
     pub(super) state: Option<String>,
     prefix: String,
     pub(super) errs: Vec<Diagnostic>,
+    /// The query language of the state this object belongs to.
+    pub(super) language: QueryLanguage,
 }
 
 impl<'a> Obj<'a> {
@@ -21,22 +51,43 @@ impl<'a> Obj<'a> {
         state: Option<&str>,
         prefix: &str,
         allowed: &[&str],
+        language: QueryLanguage,
     ) -> Self {
         let mut o = Obj {
             map,
             state: state.map(str::to_owned),
             prefix: prefix.to_owned(),
             errs: Vec::new(),
+            language,
         };
         for k in map.keys() {
-            if !allowed.contains(&k.as_str()) {
-                let field = o.field(k);
-                o.errs.push(Diagnostic {
-                    state: o.state.clone(),
-                    field: Some(field),
-                    message: "is not supported (unknown field)".into(),
-                });
+            if allowed.contains(&k.as_str()) {
+                continue;
             }
+            let other = match language {
+                QueryLanguage::JsonPath if JSONATA_ONLY.contains(&k.as_str()) => {
+                    Some(QueryLanguage::JsonAta)
+                }
+                QueryLanguage::JsonAta if JSONPATH_ONLY.contains(&k.as_str()) => {
+                    Some(QueryLanguage::JsonPath)
+                }
+                _ => None,
+            };
+            let field = o.field(k);
+            let message = match other {
+                // AWS's words, from ValidateStateMachineDefinition.
+                Some(other) => format!(
+                    "is refused: The QueryLanguage is set to '{}', but field '{k}' is only supported for the '{}' QueryLanguage",
+                    language.name(),
+                    other.name()
+                ),
+                None => "is not supported (unknown field)".into(),
+            };
+            o.errs.push(Diagnostic {
+                state: o.state.clone(),
+                field: Some(field),
+                message,
+            });
         }
         o
     }
@@ -109,6 +160,21 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// `QueryLanguage`: exactly `JSONPath` or `JSONata`.
+    pub(super) fn query_language(&mut self) -> Option<QueryLanguage> {
+        let v = self.map.get("QueryLanguage")?;
+        match v.as_str().and_then(QueryLanguage::from_name) {
+            Some(q) => Some(q),
+            None => {
+                self.err(
+                    "QueryLanguage",
+                    "must be one of the following: [JSONPath, JSONata]",
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn positive_int(&mut self, key: &str) -> Option<u64> {
         let v = self.map.get(key)?;
         match v.as_u64() {
@@ -131,19 +197,30 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// A Path field (InputPath, OutputPath, ItemsPath): absent, null, or a valid path.
+    /// A Path field (InputPath, OutputPath, ItemsPath, ResultPath): absent, null, or a valid
+    /// path. A `reference` path (ResultPath) must be a reference path into the state input.
     pub(super) fn opt_path(&mut self, key: &str, reference: bool) -> OptPath {
         match self.map.get(key) {
             None => OptPath::Default,
             Some(Value::Null) => OptPath::Null,
             Some(Value::String(s)) => {
-                let check = if reference {
-                    paths::validate_reference_path(s)
+                let parsed = if reference {
+                    paths::ReferencePath::parse(s).and_then(|r| {
+                        if r.root() == &Root::Document {
+                            Path::parse(s)
+                        } else {
+                            Err(paths::PathError::Invalid {
+                                path: s.clone(),
+                                reason: "a ResultPath can only refer to the state input ('$')"
+                                    .into(),
+                            })
+                        }
+                    })
                 } else {
-                    paths::validate_path(s)
+                    Path::parse(s)
                 };
-                match check {
-                    Ok(()) => OptPath::Path(s.clone()),
+                match parsed {
+                    Ok(p) => OptPath::Path(p),
                     Err(e) => {
                         self.err(
                             key,
@@ -160,11 +237,13 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// A reference path field (SecondsPath, Variable, ...).
-    pub(super) fn ref_path(&mut self, key: &str) -> Option<String> {
+    /// A reference path field (SecondsPath, TimeoutSecondsPath, ...), parsed for selection.
+    pub(super) fn ref_path(&mut self, key: &str) -> Option<Path> {
         let s = self.get::<String>(key)?;
-        match paths::validate_reference_path(&s) {
-            Ok(()) => Some(s),
+        match paths::validate_reference_path(&s)
+            .and_then(|()| Path::parse(&s).map_err(|e| e.to_string()))
+        {
+            Ok(p) => Some(p),
             Err(e) => {
                 self.err(key, &format!("is not a valid reference path: {e}"));
                 None
@@ -172,25 +251,72 @@ impl<'a> Obj<'a> {
         }
     }
 
-    /// A payload template (Parameters, ResultSelector, ItemSelector).
-    pub(super) fn template(&mut self, key: &str) -> Option<Value> {
+    /// A payload template in this object's query language: JSONPath templates
+    /// (Parameters, ResultSelector, ItemSelector) must be objects; a JSONata field (Arguments,
+    /// Output, Items, ...) holds any JSON value with `{% %}` expressions in it.
+    pub(super) fn template(&mut self, key: &str) -> Option<Template> {
+        self.template_in(
+            key,
+            JsonataScope {
+                error_output: false,
+            },
+        )
+    }
+
+    pub(super) fn template_in(&mut self, key: &str, scope: JsonataScope) -> Option<Template> {
         let v = self.map.get(key)?;
-        if !v.is_object() {
+        if self.language == QueryLanguage::JsonPath && !v.is_object() {
             self.err(key, "must be a JSON object");
             return None;
         }
+        let at = match self.language {
+            // AWS names JSONata fields `Output/a/b[0]`, `Catch[1]/Output/v`.
+            QueryLanguage::JsonAta => jsonata_field(&self.prefix, key),
+            QueryLanguage::JsonPath => self.field(key),
+        };
         let mut problems = Vec::new();
-        check_template(v, &self.field(key), &mut problems);
+        let t = Template::compile(v, self.language, &at, scope, &mut problems);
         self.problems(problems);
-        Some(v.clone())
+        Some(t)
     }
 
-    /// A value that is a fixed positive integer, or a reference path under `<key>Path`.
+    /// `Assign`, in this object's query language.
+    pub(super) fn assign(&mut self, scope: JsonataScope) -> Option<Assign> {
+        let v = self.map.get("Assign")?;
+        let at = match self.language {
+            QueryLanguage::JsonAta => jsonata_field(&self.prefix, "Assign"),
+            QueryLanguage::JsonPath => self.field("Assign"),
+        };
+        let mut problems = Vec::new();
+        let a = Assign::compile(v, self.language, &at, scope, &mut problems);
+        self.problems(problems);
+        a
+    }
+
+    /// A JSONata expression field (`"{% ... %}"`), if `key` holds one.
+    pub(super) fn jsonata(&mut self, key: &str) -> Option<JsonataExpr> {
+        let text = self.map.get(key)?.as_str().and_then(expression_text)?;
+        match JsonataExpr::parse(text, false) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                self.err(key, &e);
+                None
+            }
+        }
+    }
+
+    /// A number field that is fixed, a reference path under `<key>Path` (JSONPath), or a
+    /// JSONata expression (JSONata).
     pub(super) fn seconds_or_path(
         &mut self,
         key: &str,
         positive: bool,
     ) -> Option<FixedOrPath<u64>> {
+        if self.language == QueryLanguage::JsonAta
+            && let Some(j) = self.jsonata(key)
+        {
+            return Some(FixedOrPath::Jsonata(j));
+        }
         let path_key = format!("{key}Path");
         let fixed = if positive {
             self.positive_int(key)
@@ -205,52 +331,15 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// The AWS name of a JSONata field `key` of an object found at `prefix` (`Catch[1].` →
+/// `Catch[1]/Output`).
+fn jsonata_field(prefix: &str, key: &str) -> String {
+    match prefix.strip_suffix('.') {
+        Some(p) if !p.is_empty() => format!("{p}/{key}"),
+        _ => key.to_owned(),
+    }
+}
+
 fn path_kind(reference: bool) -> &'static str {
     if reference { "reference path" } else { "path" }
-}
-
-/// Checks the `.$` fields of a payload template, recursing into objects and arrays.
-fn check_template(v: &Value, at: &str, problems: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let field = format!("{at}.{k}");
-                if k.ends_with(".$") {
-                    match child {
-                        Value::String(expr) => {
-                            if let Err(msg) = check_expression(expr) {
-                                problems.push((field, msg));
-                            }
-                        }
-                        _ => problems.push((
-                            field,
-                            "must be a string holding a path or an intrinsic function".into(),
-                        )),
-                    }
-                } else {
-                    check_template(child, &field, problems);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                check_template(item, &format!("{at}[{i}]"), problems);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Checks a `.$` value: an intrinsic call or a path.
-fn check_expression(expr: &str) -> Result<(), String> {
-    if intrinsics::is_intrinsic(expr) {
-        intrinsics::validate(expr)
-            .map_err(|e| format!("is not a valid intrinsic function call: {e}"))
-    } else if expr.starts_with('$') {
-        paths::validate_path(expr).map_err(|e| format!("is not a valid path: {e}"))
-    } else {
-        Err(format!(
-            "must be a path (starting with '$') or an intrinsic function, got '{expr}'"
-        ))
-    }
 }

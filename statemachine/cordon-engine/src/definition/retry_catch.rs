@@ -2,6 +2,7 @@
 
 use super::model::{Catcher, ErrorHandling, Jitter, Retrier};
 use super::reader::Obj;
+use crate::dataflow::{JsonataScope, QueryLanguage};
 use crate::error;
 
 /// `Retry`, then `Catch`.
@@ -70,7 +71,13 @@ fn entries<T>(
     }
     let mut out = Vec::new();
     for (i, m) in objects {
-        let mut r = Obj::new(m, o.state.as_deref(), &format!("{key}[{i}]."), allowed);
+        let mut r = Obj::new(
+            m,
+            o.state.as_deref(),
+            &format!("{key}[{i}]."),
+            allowed,
+            o.language,
+        );
         let error_equals = error_equals(&mut r, what, i + 1 == items.len());
         out.extend(read(&mut r, error_equals));
         o.errs.append(&mut r.errs);
@@ -132,14 +139,23 @@ fn retriers(o: &mut Obj<'_>) -> Vec<Retrier> {
 }
 
 fn catchers(o: &mut Obj<'_>) -> Vec<Catcher> {
-    let allowed = ["ErrorEquals", "Next", "ResultPath", "Comment"];
-    entries(o, "Catch", "catcher", &allowed, |c, error_equals| {
+    let allowed: &[&str] = match o.language {
+        QueryLanguage::JsonPath => &["ErrorEquals", "Next", "ResultPath", "Comment", "Assign"],
+        QueryLanguage::JsonAta => &["ErrorEquals", "Next", "Output", "Comment", "Assign"],
+    };
+    // A catcher's Output and Assign read the error it handles as `$states.errorOutput`.
+    let scope = JsonataScope { error_output: true };
+    entries(o, "Catch", "catcher", allowed, |c, error_equals| {
         let next = c.required::<String>("Next");
         let result_path = c.opt_path("ResultPath", true);
+        let output = c.template_in("Output", scope);
+        let assign = c.assign(scope);
         Some(Catcher {
             error_equals,
             next: next?,
             result_path,
+            output,
+            assign,
         })
     })
 }

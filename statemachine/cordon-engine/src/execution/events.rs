@@ -9,6 +9,11 @@ use crate::error::{self, StatesError};
 use crate::history::{EventDetails, EventType, HistoryEvent, MAX_HISTORY_EVENTS};
 use crate::json_text::compact;
 
+/// Express executions have no history event limit on AWS (their history goes to CloudWatch
+/// Logs); this bound only keeps a runaway loop on a virtual clock, where their five minutes
+/// never pass, from running out of memory.
+const EXPRESS_HISTORY_GUARD: usize = 1_000_000;
+
 impl Execution {
     /// Appends an event at `at`, linked to the frame's previous event. The event that would
     /// reach [`MAX_HISTORY_EVENTS`] fails the execution instead (terminal events always fit).
@@ -26,11 +31,17 @@ impl Execution {
                 | EventType::ExecutionAborted
                 | EventType::ExecutionTimedOut
         );
-        if !terminal && self.st.history.len() + 1 >= MAX_HISTORY_EVENTS {
+        let limit = if self.st.express {
+            EXPRESS_HISTORY_GUARD
+        } else {
+            MAX_HISTORY_EVENTS
+        };
+        if !terminal && self.st.history.len() + 1 >= limit {
             if self.running() {
-                self.capture_redrive_point();
+                // AWS: "Execution history event limit exceeded" is not redrivable.
+                self.st.redrive_point = None;
                 let cause = format!(
-                    "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+                    "The execution reached the maximum number of history events ({limit})."
                 );
                 self.fail_execution(StatesError::new(error::RUNTIME, cause), at);
             }
@@ -54,7 +65,7 @@ impl Execution {
         id
     }
 
-    /// Appends `*StateExited` of state `name` with its output.
+    /// Appends `*StateExited` of state `name` with its output and the variables it assigned.
     pub(super) fn push_exited(
         &mut self,
         rt: &Runtime,
@@ -62,12 +73,13 @@ impl Execution {
         t: EventType,
         name: &str,
         output: &Value,
+        assigned: Option<serde_json::Map<String, Value>>,
     ) {
         self.push(
             rt,
             frame,
             t,
-            EventDetails::state_exited(name, compact(output)),
+            EventDetails::state_exited(name, compact(output), assigned),
         );
     }
 

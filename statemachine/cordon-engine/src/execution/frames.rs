@@ -5,20 +5,23 @@ use serde_json::Value;
 
 use super::state::{ExecutionStatus, Frame, FrameId, Phase};
 use super::{Execution, Runtime};
+use crate::dataflow::ScopeId;
 use crate::definition::State;
 use crate::error::StatesError;
 use crate::history::{DataDetails, EventDetails, EventType, OutputEventDetails};
 use crate::json_text::compact;
 
 impl Execution {
-    /// A new frame at `state` of machine `machine`, runnable at once. `parent` is the
-    /// Parallel/Map frame and the branch or item index it runs for.
+    /// A new frame at `state` of machine `machine`, runnable at once, whose states use the
+    /// variables of `scope`. `parent` is the Parallel/Map frame and the branch or item index it
+    /// runs for.
     pub(super) fn spawn_frame(
         &mut self,
         machine: usize,
         parent: Option<(FrameId, usize)>,
         state: String,
         input: Value,
+        scope: ScopeId,
     ) -> FrameId {
         let id = self.st.next_frame_id;
         self.st.next_frame_id += 1;
@@ -40,6 +43,9 @@ impl Execution {
                 retry_counts: Vec::new(),
                 retry_total: 0,
                 last_event_id,
+                scope,
+                failed_children: None,
+                resume: None,
             },
         );
         self.st.runnable.push_back(id);
@@ -98,8 +104,25 @@ impl Execution {
                 }
             },
             Some((pid, slot)) => {
+                if result.is_err() {
+                    // Where the branch or iteration stopped, for a redrive of its parent.
+                    let point = self.point_of(fid);
+                    if let (
+                        Some(point),
+                        Some(Frame {
+                            phase: Phase::Children(c),
+                            ..
+                        }),
+                    ) = (point, self.st.frames.get_mut(&pid))
+                    {
+                        c.stopped.insert(slot, point);
+                    }
+                }
                 let last = self.frame(fid).map_or(0, |f| f.last_event_id);
-                self.st.frames.remove(&fid);
+                if let Some(f) = self.st.frames.remove(&fid) {
+                    // A branch's or iteration's variables end with it.
+                    self.st.variables.close(f.scope);
+                }
                 self.st.runnable.retain(|x| *x != fid);
                 if let Some(p) = self.st.frames.get_mut(&pid)
                     && last > p.last_event_id

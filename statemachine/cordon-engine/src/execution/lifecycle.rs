@@ -8,12 +8,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::options::{StartError, StartOptions};
-use super::state::{
-    ExecutionIdentity, ExecutionState, ExecutionStatus, FrameId, Phase, RedrivePoint,
-};
+use super::state::{ExecutionIdentity, ExecutionState, ExecutionStatus, FrameId, Phase};
 use super::{Execution, Runtime, non_empty};
 use crate::clock::add_secs;
-use crate::dataflow::{MAX_PAYLOAD_BYTES, payload_size};
+use crate::dataflow::{MAX_PAYLOAD_BYTES, ROOT_SCOPE, Variables, payload_size};
 use crate::definition::Definition;
 use crate::error::StatesError;
 use crate::history::{
@@ -65,7 +63,7 @@ impl Execution {
             state_machine_name: sm_name,
             region,
         };
-        let deadline = def.timeout_seconds.and_then(|t| add_secs(now, t));
+        let deadline = execution_deadline(&def, opts.express, now);
         let st = ExecutionState {
             definition: def.source().to_owned(),
             identity,
@@ -85,6 +83,8 @@ impl Execution {
             deadline,
             expired_tokens: BTreeSet::new(),
             redrive_point: None,
+            variables: Variables::default(),
+            express: opts.express,
         };
         let mut ex = Self::from_parts(def, st);
         let details = EventDetails {
@@ -97,7 +97,7 @@ impl Execution {
         };
         ex.push_event_at(now, None, EventType::ExecutionStarted, details);
         let start_at = ex.def.root().start_at.clone();
-        ex.spawn_frame(0, None, start_at, input);
+        ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
         Ok(ex)
     }
 
@@ -159,8 +159,14 @@ impl Execution {
     }
 
     /// `RedriveExecution`: restarts a FAILED, TIMED_OUT or ABORTED execution at the top-level
-    /// state that did not complete. A Parallel or Map state restarts as a whole.
+    /// state that did not complete. A Parallel or Map state keeps the results of the branches
+    /// or iterations that succeeded and runs the others again, each from where it stopped.
     pub fn redrive(&mut self, rt: &Runtime) -> Result<(), StartError> {
+        if self.st.express {
+            return Err(StartError::NotRedrivable(
+                "This API action is not supported by EXPRESS state machines.".into(),
+            ));
+        }
         if self.running() || self.st.status == ExecutionStatus::Succeeded {
             return Err(StartError::NotRedrivable(format!(
                 "the execution is {}",
@@ -180,7 +186,7 @@ impl Execution {
         self.st.cause = None;
         self.st.frames.clear();
         self.st.runnable.clear();
-        self.st.deadline = self.def.timeout_seconds.and_then(|t| add_secs(now, t));
+        self.st.deadline = execution_deadline(&self.def, self.st.express, now);
         let details = EventDetails {
             execution_redriven_event_details: Some(ExecutionRedrivenEventDetails {
                 redrive_count: self.st.redrive_count,
@@ -188,7 +194,10 @@ impl Execution {
             ..EventDetails::default()
         };
         self.push_event_at(now, None, EventType::ExecutionRedriven, details);
-        self.spawn_frame(0, None, point.state, point.input);
+        let fid = self.spawn_frame(0, None, point.state, point.input, ROOT_SCOPE);
+        if let Some(f) = self.st.frames.get_mut(&fid) {
+            f.resume = point.children;
+        }
         Ok(())
     }
 
@@ -234,14 +243,23 @@ impl Execution {
             now,
         );
     }
+}
 
-    /// Remembers the top-level state in progress, where a redrive restarts.
-    pub(super) fn capture_redrive_point(&mut self) {
-        if let Some(root) = self.st.frames.values().find(|f| f.parent.is_none()) {
-            self.st.redrive_point = Some(RedrivePoint {
-                state: root.state.clone(),
-                input: root.input.clone(),
-            });
-        }
-    }
+/// The longest an `EXPRESS` execution runs (AWS Step Functions developer guide, "Choosing
+/// workflow type in Step Functions": Express workflows run for up to five minutes).
+pub const EXPRESS_MAX_SECONDS: u64 = 300;
+
+/// When an execution started at `now` times out: its `TimeoutSeconds`, and for an Express
+/// execution five minutes at most.
+fn execution_deadline(
+    def: &Definition,
+    express: bool,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let limit = match (def.timeout_seconds, express) {
+        (Some(t), true) => Some(t.min(EXPRESS_MAX_SECONDS)),
+        (None, true) => Some(EXPRESS_MAX_SECONDS),
+        (t, false) => t,
+    };
+    limit.and_then(|t| add_secs(now, t))
 }

@@ -12,6 +12,7 @@
 //! | file | concern |
 //! | --- | --- |
 //! | `lifecycle.rs` | start, resume, stop, redrive, finishing the execution |
+//! | `redrive.rs` | where a failed execution stopped, and a redriven Parallel/Map resuming only what did not succeed |
 //! | `driver.rs` | `run_until_parked`/`run_until_finished`: the loop that steps frames, awaits dispatches and takes commands |
 //! | `callbacks.rs` | applying [`Callback`]s: SendTaskSuccess/Failure/Heartbeat by token |
 //! | `frames.rs` | frames: spawning, moving to the next state, reporting to the parent |
@@ -39,11 +40,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, Randomness};
-use crate::dataflow::FlowError;
+use crate::dataflow::{FlowError, ScopeId, check_stored};
 use crate::definition::{Definition, State};
 use crate::dispatch::{TaskDispatcher, TaskFailure};
-use crate::error::StatesError;
-use crate::history::HistoryEvent;
+use crate::error::{self, StatesError};
+use crate::history::{EvaluationFailedEventDetails, EventDetails, EventType, HistoryEvent};
+use crate::json_text::compact;
 
 mod branches;
 mod callbacks;
@@ -55,6 +57,7 @@ mod frames;
 mod handle;
 mod lifecycle;
 mod options;
+mod redrive;
 mod retry_catch;
 mod state;
 mod states;
@@ -65,8 +68,8 @@ pub use describe::ExecutionDescription;
 pub use handle::{Callback, CallbackError, Command, ExecutionHandle, Reply};
 pub use options::{StartError, StartOptions};
 pub use state::{
-    ChildrenPhase, ExecutionIdentity, ExecutionState, ExecutionStatus, Frame, FrameId, Phase,
-    RedrivePoint, TaskPhase,
+    ChildrenPhase, ChildrenRedrive, ExecutionIdentity, ExecutionState, ExecutionStatus, Frame,
+    FrameId, Phase, RedrivePoint, TaskPhase,
 };
 
 /// The collaborators an execution runs with; none of them is part of its persisted state.
@@ -210,10 +213,54 @@ impl Execution {
     }
 
     /// A data-flow failure of the frame's state as the `States.*` error AWS reports, naming
-    /// the state and the event that entered it.
-    fn flow_error(&self, fid: FrameId, state: &str, e: FlowError) -> StatesError {
+    /// the state and the event that entered it. A failed JSONata expression is recorded as an
+    /// `EvaluationFailed` event first, as AWS does.
+    fn flow_error(&mut self, fid: FrameId, state: &str, e: FlowError, rt: &Runtime) -> StatesError {
         let entered = self.frame(fid).map_or(0, |f| f.entered_event_id);
-        e.into_states_error(state, entered)
+        let err = e.into_states_error(state, entered);
+        if err.error == error::QUERY_EVALUATION_ERROR {
+            let d = EventDetails {
+                evaluation_failed_event_details: Some(Box::new(EvaluationFailedEventDetails {
+                    error: err.error.clone(),
+                    cause: err.cause.clone().unwrap_or_default(),
+                    state: state.to_owned(),
+                })),
+                ..EventDetails::default()
+            };
+            self.push(rt, fid, EventType::EvaluationFailed, d);
+        }
+        err
+    }
+
+    /// The variable scope of the frame.
+    fn scope_of(&self, fid: FrameId) -> ScopeId {
+        self.frame(fid)
+            .map_or(crate::dataflow::ROOT_SCOPE, |f| f.scope)
+    }
+
+    /// Stores variables the frame's state assigned, all together, and returns them as the
+    /// `assignedVariables` of its exit event (each value as JSON text).
+    fn commit_assignments(
+        &mut self,
+        fid: FrameId,
+        values: Option<Vec<(String, Value)>>,
+    ) -> Result<Option<serde_json::Map<String, Value>>, FlowError> {
+        let Some(values) = values else {
+            return Ok(None);
+        };
+        let assigned = values
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(compact(v))))
+            .collect();
+        let scope = self.scope_of(fid);
+        self.st.variables.assign(scope, values).map_err(|w| {
+            FlowError::Runtime(format!(
+                "The variable '{}' belongs to an outer scope and cannot be assigned in this scope.",
+                w.name
+            ))
+        })?;
+        check_stored(self.st.variables.stored_bytes())?;
+        Ok(Some(assigned))
     }
 }
 

@@ -16,6 +16,10 @@ pub struct StartOptions {
     pub region: Option<String>,
     pub account: Option<String>,
     pub start_time: Option<DateTime<Utc>>,
+    /// An execution of an `EXPRESS` state machine: at most five minutes, no history event
+    /// limit, and no redrive.
+    #[serde(default)]
+    pub express: bool,
 }
 
 impl StartOptions {

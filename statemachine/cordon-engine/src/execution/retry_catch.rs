@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use super::events::exited_event;
 use super::state::{FrameId, Phase};
+use super::states::Exit;
 use super::{Execution, Runtime};
 use crate::clock::to_chrono;
-use crate::dataflow::apply_result_path;
-use crate::definition::{Jitter, Retrier};
+use crate::dataflow::{Env, FlowError, apply_result_path};
+use crate::definition::{Catcher, Jitter, Retrier, State};
 use crate::error::{StatesError, error_matches};
 
 impl Execution {
@@ -24,6 +25,9 @@ impl Execution {
             self.frame_done(fid, Err(err), rt);
             return;
         };
+        if self.frame(fid).is_some_and(|f| f.failed_children.is_none()) {
+            self.keep_children_for_redrive(fid);
+        }
         self.abort_children(fid, rt);
         for (i, r) in errors.retry.iter().enumerate() {
             if !r.error_equals.iter().any(|p| error_matches(p, &err.error)) {
@@ -50,20 +54,61 @@ impl Execution {
             if !c.error_equals.iter().any(|p| error_matches(p, &err.error)) {
                 continue;
             }
-            let input = self.frame_input(fid);
-            match apply_result_path(&c.result_path, &input, err.to_catch_output()) {
-                Ok(out) => {
-                    self.push_exited(rt, fid, exited_event(&state.kind), &state.name, &out);
-                    self.goto(fid, c.next.clone(), out);
-                }
-                Err(e) => {
-                    let err = self.flow_error(fid, &state.name, e);
-                    self.frame_done(fid, Err(err), rt);
-                }
+            let caught = self.catch(fid, state, c, &err);
+            let done = caught.and_then(|exit| {
+                let assigned = self.commit_assignments(fid, exit.assigned)?;
+                self.push_exited(
+                    rt,
+                    fid,
+                    exited_event(&state.kind),
+                    &state.name,
+                    &exit.output,
+                    assigned,
+                );
+                self.goto(fid, c.next.clone(), exit.output);
+                Ok(())
+            });
+            if let Err(e) = done {
+                let err = self.flow_error(fid, &state.name, e, rt);
+                self.frame_done(fid, Err(err), rt);
             }
             return;
         }
         self.frame_done(fid, Err(err), rt);
+    }
+}
+
+impl Execution {
+    /// What a catcher makes of the error: the state's output (JSONPath: the `{Error, Cause}`
+    /// placed by ResultPath into the state input; JSONata: `Output`, by default the
+    /// `{Error, Cause}`) and the variables it assigns (JSONPath reads `$` from the
+    /// `{Error, Cause}`; JSONata reads it as `$states.errorOutput`).
+    fn catch(
+        &self,
+        fid: FrameId,
+        state: &State,
+        c: &Catcher,
+        err: &StatesError,
+    ) -> Result<Exit, FlowError> {
+        let input = self.frame_input(fid);
+        let error_output = err.to_catch_output();
+        let ctx = self.context(fid, None, None);
+        let vars = self.st.variables.view(self.scope_of(fid));
+        let env = Env::new(&input, &ctx, &vars).with_error_output(&error_output);
+        let assigned = c
+            .assign
+            .as_ref()
+            .map(|a| a.eval(&error_output, &env))
+            .transpose()?;
+        let output = if state.flow.is_jsonata() {
+            match &c.output {
+                Some(o) => o.eval(&input, &env)?,
+                None => error_output.clone(),
+            }
+        } else {
+            apply_result_path(&c.result_path, &input, error_output.clone())?
+        };
+        Ok(Exit { output, assigned })
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::dataflow::{ScopeId, Variables};
 use crate::history::HistoryEvent;
 
 /// `DescribeExecution`'s `status`.
@@ -51,8 +52,14 @@ pub enum Phase {
     Enter,
     /// (Re)start the work of a Task/Parallel/Map state that was already entered.
     Attempt,
-    /// A Wait state waiting until `until`.
-    Waiting { until: DateTime<Utc>, output: Value },
+    /// A Wait state waiting until `until`, with the output and the variable assignments it
+    /// leaves with.
+    Waiting {
+        until: DateTime<Utc>,
+        output: Value,
+        #[serde(default)]
+        assigned: Vec<(String, Value)>,
+    },
     /// Retry backoff before the next attempt.
     Backoff { until: DateTime<Utc> },
     /// A Task dispatched (and, for `.waitForTaskToken`, waiting for its callback).
@@ -83,6 +90,9 @@ pub struct ChildrenPhase {
     pub max_concurrency: usize,
     pub tolerated_count: Option<f64>,
     pub tolerated_percentage: Option<f64>,
+    /// Where each failed branch or iteration stopped, for a redrive.
+    #[serde(default)]
+    pub stopped: BTreeMap<usize, RedrivePoint>,
 }
 
 /// One program counter.
@@ -102,13 +112,39 @@ pub struct Frame {
     pub retry_counts: Vec<u32>,
     pub retry_total: u32,
     pub last_event_id: u64,
+    /// The scope of workflow variables this frame's states read and assign.
+    #[serde(default)]
+    pub scope: ScopeId,
+    /// A Parallel or Map state that failed: where its branches or iterations were, kept for
+    /// a redrive.
+    #[serde(default)]
+    pub failed_children: Option<Box<ChildrenRedrive>>,
+    /// A frame redriven at a Parallel or Map state: the children to keep and to resume.
+    #[serde(default)]
+    pub resume: Option<Box<ChildrenRedrive>>,
 }
 
-/// Where a redrive restarts: the top-level state that failed, with its input.
+/// Where a redrive restarts: the state that failed, with its input, and for a Parallel or
+/// Map state, which of its branches or iterations to run again and from where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedrivePoint {
     pub state: String,
     pub input: Value,
+    #[serde(default)]
+    pub children: Option<Box<ChildrenRedrive>>,
+}
+
+/// A failed Parallel or Map state's children, as a redrive finds them (AWS Step Functions
+/// developer guide, "Redriving executions": a redriven Parallel or Map state runs only its
+/// unsuccessful branches or iterations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildrenRedrive {
+    /// The phase when the state failed: inputs and the results of the children that
+    /// succeeded.
+    pub phase: ChildrenPhase,
+    /// Where each child that failed or was aborted stopped. A child with neither a result
+    /// nor a point here never started, and starts from the beginning.
+    pub resume: BTreeMap<usize, RedrivePoint>,
 }
 
 /// Everything about an execution, serialisable so it can be persisted and resumed.
@@ -132,4 +168,10 @@ pub struct ExecutionState {
     pub deadline: Option<DateTime<Utc>>,
     pub expired_tokens: BTreeSet<String>,
     pub redrive_point: Option<RedrivePoint>,
+    /// The workflow variables, by scope.
+    #[serde(default)]
+    pub variables: Variables,
+    /// An execution of an `EXPRESS` state machine.
+    #[serde(default)]
+    pub express: bool,
 }

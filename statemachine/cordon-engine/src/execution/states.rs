@@ -6,13 +6,20 @@ use serde_json::Value;
 use super::events::{entered_event, exited_event};
 use super::state::{FrameId, Phase};
 use super::{Execution, Runtime};
-use crate::choice::{self, ChoiceRule};
+use crate::choice;
 use crate::clock::add_secs;
-use crate::dataflow::{FlowError, eval_expression, select_required};
-use crate::definition::{Expr, Kind, State, WaitSpec};
+use crate::dataflow::{Env, FlowError, NumberRule, Template, select_required};
+use crate::definition::{ChoiceBranch, Condition, Kind, State, WaitSpec};
 use crate::error::{self, StatesError};
 use crate::history::{EventDetails, EventType};
 use crate::json_text::compact;
+
+/// A state's output and the variables it assigns, computed together (both see the variables
+/// as they were when the state was entered) and applied together when it exits.
+pub(super) struct Exit {
+    pub output: Value,
+    pub assigned: Option<Vec<(String, Value)>>,
+}
 
 impl Execution {
     /// Records `*StateEntered`, then runs the state (or starts the work of a Task, Parallel
@@ -51,7 +58,7 @@ impl Execution {
             return;
         }
         let result = match &state.kind {
-            Kind::Pass { result } => self.run_pass(fid, state, result, &input, rt),
+            Kind::Pass { result } => self.run_pass(fid, state, result.as_ref(), &input, rt),
             Kind::Choice { choices, default } => {
                 self.run_choice(fid, state, choices, default.as_deref(), &input, rt)
             }
@@ -66,7 +73,7 @@ impl Execution {
             }
         };
         if let Err(e) = result {
-            let err = self.flow_error(fid, &name, e);
+            let err = self.flow_error(fid, &name, e, rt);
             self.frame_done(fid, Err(err), rt);
         }
     }
@@ -87,13 +94,13 @@ impl Execution {
             _ => Ok(()),
         };
         if let Err(e) = r {
-            let err = self.flow_error(fid, &state.name, e);
+            let err = self.flow_error(fid, &state.name, e, rt);
             self.state_failed(fid, err, rt);
         }
     }
 
-    /// Leaves a Task, Parallel or Map state with its result: the result half of the data
-    /// flow, the exit event and the transition.
+    /// Leaves a Task, Parallel or Map state with its result: `Assign` (JSONPath reads `$` from
+    /// the raw result), the result half of the data flow, the exit event and the transition.
     pub(super) fn exit_with_result(
         &mut self,
         fid: FrameId,
@@ -103,62 +110,125 @@ impl Execution {
     ) {
         let input = self.frame_input(fid);
         let ctx = self.context(fid, None, None);
-        match state.flow.output(&state.name, &input, result, &ctx) {
-            Ok(out) => {
-                self.push_exited(rt, fid, exited_event(&state.kind), &state.name, &out);
-                self.transition(fid, state, out, rt);
-            }
-            Err(e) => {
-                let err = self.flow_error(fid, &state.name, e);
-                self.state_failed(fid, err, rt);
-            }
+        let exit = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(&input, &ctx, &vars);
+            let assigned = state
+                .assign
+                .as_ref()
+                .map(|a| a.eval(&result, &env.with_result(&result)))
+                .transpose();
+            // The result moves into the output (JSONata binds it as `$states.result` there).
+            assigned.and_then(|assigned| {
+                let output = state.flow.output(&state.name, &env, result)?;
+                Ok(Exit { output, assigned })
+            })
+        };
+        let done =
+            exit.and_then(|exit| self.leave(fid, state, exited_event(&state.kind), exit, rt));
+        if let Err(e) = done {
+            let err = self.flow_error(fid, &state.name, e, rt);
+            self.state_failed(fid, err, rt);
         }
+    }
+
+    /// Applies a state's assignments, records its exit and follows its `Next` (or ends the
+    /// frame).
+    pub(super) fn leave(
+        &mut self,
+        fid: FrameId,
+        state: &State,
+        exited: EventType,
+        exit: Exit,
+        rt: &Runtime,
+    ) -> Result<(), FlowError> {
+        let assigned = self.commit_assignments(fid, exit.assigned)?;
+        self.push_exited(rt, fid, exited, &state.name, &exit.output, assigned);
+        self.transition(fid, state, exit.output, rt);
+        Ok(())
     }
 
     fn run_pass(
         &mut self,
         fid: FrameId,
         state: &State,
-        result: &Option<Value>,
+        result: Option<&Value>,
         input: &Value,
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let eff = state.flow.effective_input(input, &ctx)?;
-        let res = result.clone().unwrap_or(eff);
-        let out = state.flow.output(&state.name, input, res, &ctx)?;
-        self.push_exited(rt, fid, EventType::PassStateExited, &state.name, &out);
-        self.transition(fid, state, out, rt);
-        Ok(())
+        let exit = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            let eff = state.flow.effective_input(&env)?;
+            let res = match result {
+                Some(r) => r.clone(),
+                None => eff,
+            };
+            let assigned = state
+                .assign
+                .as_ref()
+                .map(|a| a.eval(&res, &env))
+                .transpose()?;
+            let output = state.flow.output(&state.name, &env, res)?;
+            Exit { output, assigned }
+        };
+        self.leave(fid, state, EventType::PassStateExited, exit, rt)
     }
 
     fn run_choice(
         &mut self,
         fid: FrameId,
         state: &State,
-        choices: &[(ChoiceRule, String)],
+        choices: &[ChoiceBranch],
         default: Option<&str>,
         input: &Value,
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let eff = state.flow.effective_input(input, &ctx)?;
-        let mut next = None;
-        for (rule, target) in choices {
-            if rule.eval(&eff, &ctx).map_err(FlowError::Runtime)? {
-                next = Some(target.clone());
-                break;
+        let (next, exit) = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            let selected = state.flow.selected_input(&env)?;
+            let mut matched = None;
+            for branch in choices {
+                if choice_holds(&branch.condition, &selected, &env)? {
+                    matched = Some(branch);
+                    break;
+                }
             }
-        }
-        let Some(next) = next.or(default.map(str::to_owned)) else {
-            return Err(FlowError::Named(StatesError::new(
-                error::NO_CHOICE_MATCHED,
-                "No Matches!",
-            )));
+            // A matched rule's own Assign and Output apply; the state's apply with Default.
+            let (next, assign, output) = match matched {
+                Some(b) => (b.next.as_str(), b.assign.as_ref(), b.output.as_ref()),
+                None => match default {
+                    Some(d) => (d, state.assign.as_ref(), None),
+                    None => {
+                        return Err(FlowError::Named(StatesError::new(
+                            error::NO_CHOICE_MATCHED,
+                            "No Matches!",
+                        )));
+                    }
+                },
+            };
+            let assigned = assign.map(|a| a.eval(&selected, &env)).transpose()?;
+            let output = match (output, matched) {
+                (Some(o), _) => o.eval(input, &env)?,
+                // A matched JSONata rule without an Output passes the input on.
+                (None, Some(_)) if state.flow.is_jsonata() => input.clone(),
+                (None, _) => state.flow.output_of_input(&env, &selected)?,
+            };
+            (next.to_owned(), Exit { output, assigned })
         };
-        let out = state.flow.output_path(&eff, &ctx)?;
-        self.push_exited(rt, fid, EventType::ChoiceStateExited, &state.name, &out);
-        self.goto(fid, next, out);
+        let assigned = self.commit_assignments(fid, exit.assigned)?;
+        self.push_exited(
+            rt,
+            fid,
+            EventType::ChoiceStateExited,
+            &state.name,
+            &exit.output,
+            assigned,
+        );
+        self.goto(fid, next, exit.output);
         Ok(())
     }
 
@@ -172,51 +242,65 @@ impl Execution {
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let eff = state.flow.effective_input(input, &ctx)?;
         let now = rt.clock.now();
-        let until = match w {
-            WaitSpec::Seconds(s) => add_secs(now, *s),
-            WaitSpec::Timestamp(t) => Some(t.with_timezone(&Utc)),
-            WaitSpec::SecondsPath(p) => {
-                let v = select_required(p, &eff, &ctx)?;
-                let s = match &v {
-                    Value::Number(n) if n.as_i64().is_some_and(|x| x < 0) => {
-                        return Err(FlowError::Runtime(format!(
-                            "The SecondsPath parameter references a negative value: {p} == {}",
-                            compact(&v)
-                        )));
-                    }
-                    Value::Number(n) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
-                    _ => {
-                        return Err(FlowError::Runtime(format!(
-                            "The SecondsPath parameter cannot be parsed as a long value: {p} == {}",
-                            compact(&v)
-                        )));
-                    }
-                };
-                add_secs(now, s)
-            }
-            WaitSpec::TimestampPath(p) => {
-                let v = select_required(p, &eff, &ctx)?;
-                match v.as_str().and_then(choice::parse_timestamp) {
-                    Some(t) => Some(t.with_timezone(&Utc)),
-                    None => {
-                        return Err(FlowError::Runtime(format!(
-                            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {}",
-                            compact(&v)
-                        )));
+        let (until, exit) = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            let eff = state.flow.effective_input(&env)?;
+            let until = match w {
+                WaitSpec::Seconds(s) => {
+                    let secs = s.resolve(&WAIT_SECONDS, &eff, &env)?;
+                    add_secs(now, secs)
+                }
+                WaitSpec::Timestamp(t) => Some(t.with_timezone(&Utc)),
+                WaitSpec::TimestampPath(p) => {
+                    let v = select_required(p, &env.roots(&eff))?;
+                    match v.as_str().and_then(choice::parse_timestamp) {
+                        Some(t) => Some(t.with_timezone(&Utc)),
+                        None => {
+                            return Err(FlowError::Runtime(format!(
+                                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                                p.as_str(),
+                                bare(&v)
+                            )));
+                        }
                     }
                 }
-            }
+                WaitSpec::TimestampExpr(j) => {
+                    let v = j
+                        .eval(&env.states())
+                        .map_err(|f| FlowError::Query(f.cause(j.text(), "Timestamp")))?;
+                    match v.as_str().and_then(choice::parse_timestamp) {
+                        Some(t) => Some(t.with_timezone(&Utc)),
+                        None => {
+                            return Err(FlowError::Query(format!(
+                                "The JSONata expression '{}' specified for the field 'Timestamp' returned an unexpected result type. Expected a timestamp string in ISO-8601 extended offset date-time format but got '{}'.",
+                                j.text(),
+                                compact(&v)
+                            )));
+                        }
+                    }
+                }
+            };
+            let Some(until) = until else {
+                return Err(FlowError::Runtime(
+                    "The wait duration is out of range.".into(),
+                ));
+            };
+            let assigned = state
+                .assign
+                .as_ref()
+                .map(|a| a.eval(&eff, &env))
+                .transpose()?;
+            let output = state.flow.output_of_input(&env, &eff)?;
+            (until, Exit { output, assigned })
         };
-        let Some(until) = until else {
-            return Err(FlowError::Runtime(
-                "The wait duration is out of range.".into(),
-            ));
-        };
-        let output = state.flow.output_path(&eff, &ctx)?;
         if let Some(f) = self.st.frames.get_mut(&fid) {
-            f.phase = Phase::Waiting { until, output };
+            f.phase = Phase::Waiting {
+                until,
+                output: exit.output,
+                assigned: exit.assigned.unwrap_or_default(),
+            };
         }
         Ok(())
     }
@@ -229,9 +313,20 @@ impl Execution {
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let eff = state.flow.effective_input(input, &ctx)?;
-        let out = state.flow.output_path(&eff, &ctx)?;
-        self.push_exited(rt, fid, EventType::SucceedStateExited, &state.name, &out);
+        let out = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            let eff = state.flow.effective_input(&env)?;
+            state.flow.output_of_input(&env, &eff)?
+        };
+        self.push_exited(
+            rt,
+            fid,
+            EventType::SucceedStateExited,
+            &state.name,
+            &out,
+            None,
+        );
         self.frame_done(fid, Ok(out), rt);
         Ok(())
     }
@@ -239,45 +334,100 @@ impl Execution {
     fn run_fail(
         &mut self,
         fid: FrameId,
-        error: Option<&Expr>,
-        cause: Option<&Expr>,
+        error: Option<&Template>,
+        cause: Option<&Template>,
         input: &Value,
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let e = fail_field(error, "ErrorPath", input, &ctx);
-        let c = fail_field(cause, "CausePath", input, &ctx);
-        match (e, c) {
-            (Ok(e), Ok(c)) => {
-                let err = StatesError {
-                    error: e.unwrap_or_default(),
-                    cause: c,
-                };
-                self.frame_done(fid, Err(err), rt);
-                Ok(())
+        let err = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            StatesError {
+                error: fail_field(error, "ErrorPath", &env)?.unwrap_or_default(),
+                cause: fail_field(cause, "CausePath", &env)?,
             }
-            (Err(x), _) | (_, Err(x)) => Err(x),
-        }
+        };
+        self.frame_done(fid, Err(err), rt);
+        Ok(())
     }
 }
 
-/// A Fail state's Error or Cause: a literal, or a path or intrinsic that must give a string.
+/// Whether a Choice rule holds: JSONPath rules compare values selected from the state's input
+/// after InputPath (`selected`); a JSONata `Condition` must evaluate to a boolean.
+fn choice_holds(condition: &Condition, selected: &Value, env: &Env<'_>) -> Result<bool, FlowError> {
+    match condition {
+        Condition::Rule(rule) => rule.eval(&env.roots(selected)).map_err(FlowError::Runtime),
+        Condition::Jsonata(t) => match t.eval(env.input, env)? {
+            Value::Bool(b) => Ok(b),
+            other => {
+                let text = match t {
+                    Template::Dynamic {
+                        expr: crate::dataflow::Expr::Jsonata(j),
+                        ..
+                    } => j.text().to_owned(),
+                    _ => compact(&other),
+                };
+                Err(FlowError::Query(format!(
+                    "The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but got '{}'.",
+                    compact(&other)
+                )))
+            }
+        },
+    }
+}
+
+/// A value as AWS prints it inside a message: a string bare, anything else as JSON text.
+pub(super) fn bare(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => compact(other),
+    }
+}
+
+/// `SecondsPath` / JSONata `Seconds`: a non-negative integer number of seconds.
+static WAIT_SECONDS: NumberRule<u64> = NumberRule {
+    field: "Seconds",
+    read: Value::as_u64,
+    reject: |_, v, path| match v {
+        Value::Number(n) if n.as_i64().is_some_and(|x| x < 0) => format!(
+            "The SecondsPath parameter references a negative value: {path} == {}",
+            bare(v)
+        ),
+        _ => format!(
+            "The SecondsPath parameter cannot be parsed as a long value: {path} == {}",
+            bare(v)
+        ),
+    },
+    prefixed: true,
+};
+
+/// A Fail state's Error or Cause: a literal, or a path, intrinsic or expression that must give
+/// a string.
 fn fail_field(
-    e: Option<&Expr>,
+    t: Option<&Template>,
     field: &str,
-    input: &Value,
-    ctx: &Value,
+    env: &Env<'_>,
 ) -> Result<Option<String>, FlowError> {
-    let v = match e {
-        None => return Ok(None),
-        Some(Expr::Literal(s)) => return Ok(Some(s.clone())),
-        Some(Expr::Intrinsic(x)) | Some(Expr::Path(x)) => eval_expression(x, field, input, ctx)?,
+    let Some(t) = t else {
+        return Ok(None);
     };
+    let v = t.eval(env.input, env)?;
     match v {
         Value::String(s) => Ok(Some(s)),
-        other => Err(FlowError::Runtime(format!(
-            "The {field} field must resolve to a string, got {}",
-            compact(&other)
-        ))),
+        other => match t {
+            Template::Dynamic {
+                expr: crate::dataflow::Expr::Jsonata(j),
+                field,
+            } => Err(FlowError::Query(format!(
+                "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'string', but got '{}'.",
+                j.text(),
+                compact(&other)
+            ))),
+            _ => Err(FlowError::Runtime(format!(
+                "The {field} field must resolve to a string, got {}",
+                compact(&other)
+            ))),
+        },
     }
 }

@@ -6,7 +6,9 @@ use serde_json::Value;
 use super::state::{Frame, FrameId, Phase, TaskPhase};
 use super::{Completion, Execution, Runtime, non_empty};
 use crate::clock::add_secs;
-use crate::dataflow::{FlowError, MAX_PAYLOAD_BYTES, payload_size, resolve_optional, within_limit};
+use crate::dataflow::{
+    Env, FlowError, MAX_PAYLOAD_BYTES, NumberRule, payload_size, resolve_optional, within_limit,
+};
 use crate::definition::{Kind, State, TaskSpec};
 use crate::dispatch::{TaskFailure, TaskRequest};
 use crate::error::StatesError;
@@ -26,27 +28,17 @@ impl Execution {
         let pattern = t.resource.pattern();
         let token = (pattern == IntegrationPattern::WaitForTaskToken).then(|| rt.rng.task_token());
         let ctx = self.context(fid, token.as_deref(), None);
-        let eff = state.flow.effective_input(input, &ctx)?;
-        within_limit(&eff, &state.name)?;
-        // TimeoutSecondsPath / HeartbeatSecondsPath select from the state input (AWS: "a
-        // reference path to a value in the state input"), not from the Parameters output.
-        let positive = |v: &Value| v.as_u64().filter(|n| *n >= 1);
-        let timeout = resolve_optional(
-            &t.timeout,
-            "TimeoutSeconds",
-            "a positive integer",
-            input,
-            &ctx,
-            positive,
-        )?;
-        let heartbeat = resolve_optional(
-            &t.heartbeat,
-            "HeartbeatSeconds",
-            "a positive integer",
-            input,
-            &ctx,
-            positive,
-        )?;
+        let (eff, timeout, heartbeat) = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let env = Env::new(input, &ctx, &vars);
+            let eff = state.flow.effective_input(&env)?;
+            within_limit(&eff, &state.name)?;
+            // TimeoutSecondsPath / HeartbeatSecondsPath select from the state input (AWS: "a
+            // reference path to a value in the state input"), not from the Parameters output.
+            let timeout = resolve_optional(&t.timeout, &TIMEOUT_SECONDS, input, &env)?;
+            let heartbeat = resolve_optional(&t.heartbeat, &HEARTBEAT_SECONDS, input, &env)?;
+            (eff, timeout, heartbeat)
+        };
         let region = self.st.identity.region.clone();
         for (ty, d) in TaskEvents(&t.resource).scheduled(&region, compact(&eff), timeout, heartbeat)
         {
@@ -183,3 +175,30 @@ impl Execution {
         self.state_failed(fid, err, rt);
     }
 }
+
+/// A `TimeoutSeconds`/`HeartbeatSeconds` value: a positive integer.
+fn positive_seconds(v: &Value) -> Option<u64> {
+    v.as_u64().filter(|n| *n >= 1)
+}
+
+/// AWS's refusal of a `TimeoutSecondsPath`/`HeartbeatSecondsPath` value.
+fn not_positive_seconds(field: &str, v: &Value, path: &str) -> String {
+    format!(
+        "The {field}Path parameter must reference a positive integer: {path} == {}",
+        super::states::bare(v)
+    )
+}
+
+static TIMEOUT_SECONDS: NumberRule<u64> = NumberRule {
+    field: "TimeoutSeconds",
+    read: positive_seconds,
+    reject: not_positive_seconds,
+    prefixed: true,
+};
+
+static HEARTBEAT_SECONDS: NumberRule<u64> = NumberRule {
+    field: "HeartbeatSeconds",
+    read: positive_seconds,
+    reject: not_positive_seconds,
+    prefixed: true,
+};

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::state::{ExecutionStatus, Frame, FrameId, Phase};
+use super::states::Exit;
 use super::{Execution, Runtime};
 use crate::error::{self, StatesError};
 use crate::history::{ErrorEventDetails, EventDetails, EventType};
@@ -58,10 +59,18 @@ impl Execution {
                 continue;
             };
             match phase {
-                Phase::Waiting { output, .. } => {
-                    self.push_exited(rt, fid, EventType::WaitStateExited, &name, &output);
-                    if let Some(cur) = self.current(fid) {
-                        self.transition(fid, cur.state(), output, rt);
+                Phase::Waiting {
+                    output, assigned, ..
+                } => {
+                    let Some(cur) = self.current(fid) else {
+                        continue;
+                    };
+                    let state = cur.state();
+                    let assigned = (!assigned.is_empty()).then_some(assigned);
+                    let exit = Exit { output, assigned };
+                    if let Err(e) = self.leave(fid, state, EventType::WaitStateExited, exit, rt) {
+                        let err = self.flow_error(fid, &name, e, rt);
+                        self.frame_done(fid, Err(err), rt);
                     }
                 }
                 Phase::Backoff { .. } => self.attempt(fid, rt),

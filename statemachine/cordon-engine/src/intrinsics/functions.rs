@@ -479,26 +479,32 @@ fn array_range(start: i64, end: i64, step: i64) -> Result<Value, IntrinsicError>
 }
 
 fn hash(text: &str, algorithm: &str) -> Result<Value, IntrinsicError> {
+    digest(text, algorithm).map(Value::String).ok_or_else(|| {
+        fail(
+            Function::Hash,
+            format!(
+                "the algorithm '{algorithm}' is not supported; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
+            ),
+        )
+    })
+}
+
+/// The lowercase hex digest of `text` with `algorithm` (`MD5`, `SHA-1`, `SHA-256`, `SHA-384`
+/// or `SHA-512`, case-sensitive, as AWS accepts them), shared by `States.Hash` and JSONata's
+/// `$hash`.
+pub(crate) fn digest(text: &str, algorithm: &str) -> Option<String> {
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
     let data = text.as_bytes();
-    let digest = match algorithm {
+    Some(match algorithm {
         "MD5" => hex(&md5::Md5::digest(data)),
         "SHA-1" => hex(&sha1::Sha1::digest(data)),
         "SHA-256" => hex(&sha2::Sha256::digest(data)),
         "SHA-384" => hex(&sha2::Sha384::digest(data)),
         "SHA-512" => hex(&sha2::Sha512::digest(data)),
-        other => {
-            return Err(fail(
-                Function::Hash,
-                format!(
-                    "the algorithm '{other}' is not supported; use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
-                ),
-            ));
-        }
-    };
-    Ok(Value::String(digest))
+        _ => return None,
+    })
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`).
@@ -610,6 +616,13 @@ impl JavaRandom {
     fn next(&mut self, bits: u32) -> i32 {
         self.seed = (self.seed.wrapping_mul(Self::MULTIPLIER).wrapping_add(0xB)) & Self::MASK;
         (self.seed >> (48 - bits)) as i32
+    }
+
+    /// `Random.nextDouble()`: uniform in `[0, 1)`.
+    pub fn next_double(&mut self) -> f64 {
+        let high = i64::from(self.next(26));
+        let low = i64::from(self.next(27));
+        ((high << 27) + low) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// `Random.nextInt(bound)` for `0 < bound <= i32::MAX`; larger bounds are clamped.

@@ -10,12 +10,12 @@ fn ctx() -> Value {
 }
 
 fn eval(expr: &str, input: Value) -> Value {
-    evaluate(expr, &input, &ctx()).unwrap_or_else(|e| panic!("{expr}: {e:?}"))
+    evaluate(expr, &Roots::new(&input, &ctx())).unwrap_or_else(|e| panic!("{expr}: {e:?}"))
 }
 
 /// Asserts a run-time failure and returns its cause.
 fn eval_err(expr: &str, input: Value) -> (String, String) {
-    match evaluate(expr, &input, &ctx()) {
+    match evaluate(expr, &Roots::new(&input, &ctx())) {
         Err(IntrinsicError::Failed { error, cause }) => (error, cause),
         other => panic!("{expr}: expected a run-time failure, got {other:?}"),
     }
@@ -192,8 +192,14 @@ fn arity_is_enforced_at_definition_time() {
 fn parsed_intrinsic_is_reusable() {
     let parsed = Intrinsic::parse("States.MathAdd($.n, 1)").expect("valid");
     assert_eq!(parsed.call().function, Function::MathAdd);
-    assert_eq!(parsed.evaluate(&json!({"n": 1}), &ctx()), Ok(json!(2)));
-    assert_eq!(parsed.evaluate(&json!({"n": 41}), &ctx()), Ok(json!(42)));
+    assert_eq!(
+        parsed.evaluate(&Roots::new(&json!({"n": 1}), &ctx())),
+        Ok(json!(2))
+    );
+    assert_eq!(
+        parsed.evaluate(&Roots::new(&json!({"n": 41}), &ctx())),
+        Ok(json!(42))
+    );
 }
 
 // ---------- States.Format ----------
@@ -472,7 +478,7 @@ fn base64_round_trip() {
 #[test]
 fn base64_input_limit() {
     let ok = json!({"s": "a".repeat(10_000)});
-    assert!(evaluate("States.Base64Encode($.s)", &ok, &ctx()).is_ok());
+    assert!(evaluate("States.Base64Encode($.s)", &Roots::new(&ok, &ctx())).is_ok());
     let too_long = json!({"s": "a".repeat(10_001)});
     intrinsic_failure(
         "States.Base64Encode($.s)",

@@ -3,7 +3,8 @@ use serde_json::{Value, json};
 use super::*;
 
 fn sel(path: &str, input: &Value) -> Option<Value> {
-    select(path, input, &json!({"Execution": {"Id": "exec-1"}})).expect("valid path")
+    let ctx = json!({"Execution": {"Id": "exec-1"}});
+    select(path, &Roots::new(input, &ctx)).expect("valid path")
 }
 
 #[test]
@@ -32,22 +33,59 @@ fn context_paths_use_the_context_object() {
     let input = json!({"Execution": "not me"});
     let ctx = json!({"Execution": {"Id": "arn:exec", "Input": {"k": 1}}});
     assert_eq!(
-        select("$$.Execution.Id", &input, &ctx).expect("valid"),
+        select("$$.Execution.Id", &Roots::new(&input, &ctx)).expect("valid"),
         Some(json!("arn:exec"))
     );
     assert_eq!(
-        select("$$", &input, &ctx).expect("valid"),
+        select("$$", &Roots::new(&input, &ctx)).expect("valid"),
         Some(ctx.clone())
     );
     assert_eq!(
-        select("$.Execution", &input, &ctx).expect("valid"),
+        select("$.Execution", &Roots::new(&input, &ctx)).expect("valid"),
         Some(json!("not me"))
     );
-    assert!(
-        Path::parse("$$.Execution.Input.k")
-            .expect("valid")
-            .is_context()
+    assert_eq!(
+        Path::parse("$$.Execution.Input.k").expect("valid").root(),
+        &Root::Context
     );
+}
+
+/// `$name` starts at the workflow variable `name` (AWS Step Functions developer guide,
+/// "Passing data between states with variables": "To reference a variable, prepend the
+/// name with a dollar sign").
+#[test]
+fn variable_paths_start_at_the_variable() {
+    let mut vars = Map::new();
+    vars.insert(
+        "order".into(),
+        json!({"items": [{"sku": "a"}, {"sku": "b"}]}),
+    );
+    vars.insert("x".into(), json!(42));
+    let input = json!({"x": "input"});
+    let ctx = json!({});
+    let roots = Roots {
+        document: &input,
+        context: &ctx,
+        variables: &vars,
+    };
+    assert_eq!(select("$x", &roots).expect("valid"), Some(json!(42)));
+    assert_eq!(select("$.x", &roots).expect("valid"), Some(json!("input")));
+    assert_eq!(
+        select("$order.items[1].sku", &roots).expect("valid"),
+        Some(json!("b"))
+    );
+    assert_eq!(
+        select("$order.items[*].sku", &roots).expect("valid"),
+        Some(json!(["a", "b"]))
+    );
+    assert_eq!(select("$nosuch", &roots).expect("valid"), None);
+    assert_eq!(
+        Path::parse("$order.items").expect("valid").root(),
+        &Root::Variable("order".into())
+    );
+    let r = ReferencePath::parse("$order.items[0].sku").expect("valid");
+    assert_eq!(r.get(&roots), Some(&json!("a")));
+    assert!(r.clone().put(json!({}), json!(1)).is_err());
 }
 
 #[test]
@@ -143,14 +181,14 @@ fn invalid_paths_are_rejected() {
         "$[",
         "$['a'",
         "$.a b",
-        "$a",
+        "$1a",
         "$.a[?(@.x ==)]",
         "$.a[]",
         "$.a[1:2:3:4]",
     ] {
         assert!(validate_path(p).is_err(), "{p:?} should be invalid");
         assert!(matches!(
-            select(p, &json!({}), &json!({})),
+            select(p, &Roots::new(&json!({}), &json!({}))),
             Err(PathError::Invalid { .. })
         ));
     }
@@ -199,7 +237,7 @@ fn reference_path_get() {
     let get = |p: &str| {
         ReferencePath::parse(p)
             .expect("valid")
-            .get(&input, &ctx)
+            .get(&Roots::new(&input, &ctx))
             .cloned()
     };
     assert_eq!(get("$.a['b c'][1].d"), Some(json!(true)));
@@ -277,4 +315,14 @@ fn put_rejects_invalid_and_context_paths() {
         put(json!({}), "$$.Execution", json!(1)),
         Err(PathError::Invalid { .. })
     ));
+}
+
+/// A backslash in a quoted bracket name escapes the next character, as Jayway JsonPath (which
+/// AWS uses) reads it: `$['Test\\"\"Name\"']` names the key `Test""Name"`.
+#[test]
+fn quoted_names_take_backslash_escapes() {
+    let input = json!({"Test\"\"Name\"": "v", "it's": 1});
+    assert_eq!(sel("$['Test\\\"\"Name\"']", &input), Some(json!("v")));
+    assert_eq!(sel("$['it\\'s']", &input), Some(json!(1)));
+    assert_eq!(sel("$[\"it's\"]", &input), Some(json!(1)));
 }
