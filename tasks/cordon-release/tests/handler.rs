@@ -738,3 +738,49 @@ fn config_reads_the_lambda_environment() {
     let e = Config::from_lookup(&|_| None).expect_err("no table");
     assert!(e.to_string().contains("CORDON_TABLE_NAME"), "{e}");
 }
+
+/// Safe outcome: a key a responder disabled after containment (Cordon deactivated none:
+/// no remediation) stays disabled; release reports it instead of reactivating it, and
+/// the `released` notification says who released the user and why.
+#[tokio::test]
+async fn a_key_a_responder_disabled_after_containment_stays_disabled() {
+    use cordon_aws::IdentityStore as _;
+    let w = contained(false).await;
+    w.iam
+        .set_access_key_status(USER, ACTIVE, KeyStatus::Inactive)
+        .await
+        .expect("the responder disables the leaked key");
+    let notifier = Arc::new(FakeNotifier::new());
+    let mut deps = w.deps.clone();
+    deps.notifier = notifier.clone();
+    let out = release(input(&w.incident_id), &deps)
+        .await
+        .expect("release");
+    assert!(
+        out.restored.reactivated_keys.is_empty(),
+        "{:?}",
+        out.restored
+    );
+    assert_eq!(key_status(&user(&w), ACTIVE), Some(KeyStatus::Inactive));
+    assert!(
+        out.drift
+            .iter()
+            .any(|d| d.contains(ACTIVE) && d.contains("Cordon did not deactivate it")),
+        "{:?}",
+        out.drift
+    );
+    // Cordon's own changes are undone.
+    assert!(!out.restored.policies_detached.is_empty());
+    let sent = notifier.published();
+    assert_eq!(sent.len(), 1, "every release is announced once");
+    let body = &sent[0].body;
+    assert!(body.contains("Released by: alice"), "{body}");
+    assert!(body.contains("false positive: ticket OPS-42"), "{body}");
+    assert!(
+        body.contains(ACTIVE),
+        "the drift is in the notification: {body}"
+    );
+    // Released again: announced already, nothing sent twice.
+    release(input(&w.incident_id), &deps).await.expect("again");
+    assert_eq!(notifier.published().len(), 1);
+}
