@@ -84,7 +84,7 @@ pub async fn decide(deps: &Deps, req: DecisionRequest) -> Result<DecisionOutcome
         return Ok(settled);
     }
     if link.is_expired(now) {
-        return Ok(DecisionOutcome::Expired(Box::new(link)));
+        return expired(deps, link, now).await;
     }
 
     let fits = matches!(
@@ -143,9 +143,24 @@ pub async fn decide(deps: &Deps, req: DecisionRequest) -> Result<DecisionOutcome
         DecideOutcome::AlreadyDecided(current) => Ok(settled(deps, *current, now)
             .await?
             .unwrap_or(DecisionOutcome::NotFound)),
-        DecideOutcome::Expired => Ok(DecisionOutcome::Expired(Box::new(link))),
+        DecideOutcome::Expired => expired(deps, link, now).await,
         DecideOutcome::NotFound => Ok(DecisionOutcome::NotFound),
     }
+}
+
+/// A pending link past its expiry: recorded `EXPIRED` (it can never be decided), and the
+/// request refused.
+async fn expired(
+    deps: &Deps,
+    mut link: LinkRecord,
+    now: DateTime<Utc>,
+) -> Result<DecisionOutcome, TaskError> {
+    deps.links
+        .close(link.kind, &link.hash, LinkStatus::Expired, now)
+        .await?;
+    link.status = LinkStatus::Expired;
+    link.closed_at = Some(now);
+    Ok(DecisionOutcome::Expired(Box::new(link)))
 }
 
 /// The outcome for a link that is no longer pending: deliver an undelivered decision;

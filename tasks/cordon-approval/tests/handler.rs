@@ -254,8 +254,8 @@ async fn an_expired_approval_gets_410_and_resumes_nothing() {
     assert!(w.callbacks.sent().is_empty());
     assert_eq!(
         w.store.link(LinkKind::Approval, &a.hash).map(|l| l.status),
-        Some(LinkStatus::Pending),
-        "an expired link is not decided"
+        Some(LinkStatus::Expired),
+        "an expired link is not decided, and is recorded expired"
     );
 }
 
