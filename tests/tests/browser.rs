@@ -679,7 +679,7 @@ async fn approval_pages_in_a_real_browser() {
         assert_page_contains(
             &browser,
             "the second incident's page",
-            &[&e.id, &e.user_arn],
+            &[&e.id, &e.user],
         );
         browser
             .element("button[name=decision][value=reject]")
