@@ -676,11 +676,7 @@ async fn approval_pages_in_a_real_browser() {
     b(|| {
         browser.goto(&e_link);
         browser.wait_for_heading("Approve containment?", NAV);
-        assert_page_contains(
-            &browser,
-            "the second incident's page",
-            &[&e.id, &e.user],
-        );
+        assert_page_contains(&browser, "the second incident's page", &[&e.id, &e.user]);
         browser
             .element("button[name=decision][value=reject]")
             .click();

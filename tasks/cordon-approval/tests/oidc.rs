@@ -269,12 +269,15 @@ async fn a_listed_signed_in_approver_decides_under_the_verified_identity() {
     );
 }
 
+/// Makes a case's ID token for the issuer and the sign-in's nonce.
+type TokenFor = Box<dyn Fn(&Issuer, &str) -> String>;
+
 /// Each forged or unacceptable ID token: the callback refuses it, opens no session, and
 /// the link stays pending.
 #[tokio::test]
 async fn wrong_issuer_bad_signature_expired_and_foreign_audience_are_refused() {
     let issuer = issuer().await;
-    let cases: Vec<(&str, Box<dyn Fn(&Issuer, &str) -> String>)> = vec![
+    let cases: Vec<(&str, TokenFor)> = vec![
         (
             "wrong issuer",
             Box::new(|i, n| {
