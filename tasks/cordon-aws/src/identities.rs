@@ -15,7 +15,6 @@ use cordon_core::policy::{IdentityEntry, TrustedIds, UniqueId, parse_entries};
 use tracing::{info, warn};
 
 use crate::aws::Aws;
-use crate::error::SdkResultExt;
 use crate::iam::IdentityStore;
 
 /// A function's identity lists as configured, and what they resolved to.
@@ -108,7 +107,7 @@ impl Identities {
     /// Resolves with the function's own IAM client and caller identity: what a function
     /// does at cold start.
     pub async fn resolve(&mut self, aws: &Aws) -> Result<(), TaskError> {
-        let caller = own_unique_id(aws).await?;
+        let caller = crate::caller::own_unique_id(aws).await?;
         self.resolve_with(&aws.identity_store(), caller).await
     }
 }
@@ -139,21 +138,6 @@ async fn resolve_entry(
             .filter(|found| found.arn == *arn),
     };
     Ok(found.and_then(|f| UniqueId::issued(&f.id)))
-}
-
-/// The unique id of the role (or user) this process runs as, from
-/// `sts:GetCallerIdentity` (`AROA…:session` for a Lambda's role). `None` when the caller
-/// has no such id (moto's default user).
-pub async fn own_unique_id(aws: &Aws) -> Result<Option<UniqueId>, TaskError> {
-    let out = aws
-        .sts()
-        .get_caller_identity()
-        .send()
-        .await
-        .aws("sts:GetCallerIdentity")?;
-    Ok(out
-        .user_id()
-        .and_then(cordon_core::policy::unique_id_of_principal_id))
 }
 
 #[cfg(all(test, feature = "fakes"))]
