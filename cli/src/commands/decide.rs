@@ -1,15 +1,16 @@
 //! `cordon approve <id>` / `cordon reject <id>`: the human decision for an incident waiting
 //! for one, made with AWS credentials instead of the emailed link. It goes through the
-//! link's own single-use path (`cordon_approval::decision::decide_incident`): the
+//! link's own single-use path (`cordon_approval::decision::decide`): the
 //! incident's approval is claimed once (so the link then says "already decided", and a
 //! link used first makes this say so) and delivered to the waiting workflow. The approver
 //! recorded is the caller's identity as STS verified it.
 use std::process::ExitCode;
 
 use clap::Args as ClapArgs;
-use cordon_approval::decision::{Claim, Delivery, decide_incident};
+use cordon_approval::authorize::Approver;
+use cordon_approval::decision::{DecisionOutcome, DecisionRequest, LinkRef};
 use cordon_aws::incidents::IncidentStore;
-use cordon_aws::links::{DecidedBy, Decision, LinkRecord, LinkStatus};
+use cordon_aws::links::{Decision, LinkKind, LinkRecord};
 
 use super::Context;
 use crate::errors::{self, Problem};
@@ -57,22 +58,32 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
     let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let config = cordon_approval::Config::from_lookup(&lookup)
         .map_err(|e| anyhow::anyhow!("configuring the decision: {e}"))?;
-    let deps = cordon_approval::Deps::build(config, aws, cordon_aws::system_clock());
-    let by = DecidedBy {
-        ip: None,
-        user_agent: Some(user_agent()),
-        name: None,
-        verified: Some(caller.clone()),
-    };
+    let deps = cordon_approval::Deps::build(config, aws, cordon_aws::system_clock())
+        .map_err(|e| anyhow::anyhow!("configuring the decision: {e}"))?;
     let verb = match decision {
         Decision::Approve => "approve",
         _ => "reject",
     };
-    let (claim, delivery) = decide_incident(incident, decision, &by, &deps)
+    let request = DecisionRequest {
+        kind: LinkKind::Approval,
+        link: LinkRef::Incident(incident.to_string()),
+        decision,
+        approver: Approver::Aws {
+            arn: caller.arn.clone(),
+            unique_id: Some(caller.user_id.clone()),
+        },
+        confirm_user: None,
+        reason: None,
+        ip: None,
+        user_agent: Some(user_agent()),
+    };
+    let outcome = cordon_approval::decision::decide(&deps, request)
         .await
         .map_err(|e| errors::aws(e, &format!("deciding incident {incident}")))?;
-    match (claim, delivery) {
-        (Claim::NotFound, _) => {
+    let unchanged =
+        format!("nothing was changed; `cordon incidents show {incident}` shows the decision");
+    match outcome {
+        DecisionOutcome::NotFound => {
             let store = aws.incident_store(&table);
             let record = store
                 .get(incident)
@@ -93,33 +104,58 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
                 .into(),
             })
         }
-        (Claim::Refused(link), _) => {
-            let what = match link.status {
-                LinkStatus::Approved | LinkStatus::Rejected | LinkStatus::Released => format!(
-                    "incident {incident} was already decided: {} by {} at {}",
-                    link.status.as_str(),
-                    decided_by(&link),
-                    link.decided_at.map(time).unwrap_or_else(|| "?".into())
-                ),
-                LinkStatus::Closed => format!(
-                    "incident {incident} no longer waits for a decision (its workflow \
-                     completed or was stopped)"
-                ),
-                LinkStatus::Pending | LinkStatus::Expired => format!(
-                    "the approval of incident {incident} expired at {}; the policy's \
-                     on-timeout action applied",
-                    time(link.expires_at)
-                ),
-            };
-            Err(Problem::new(
-                what,
-                format!(
-                    "nothing was changed; `cordon incidents show {incident}` shows the decision"
-                ),
-            )
-            .into())
-        }
-        (Claim::Decided(_), Some(Delivery::Delivered)) => {
+        DecisionOutcome::AlreadyDecided(link) => Err(Problem::new(
+            format!(
+                "incident {incident} was already decided: {} by {} at {}",
+                link.status.as_str(),
+                decided_by(&link),
+                link.decided_at.map(time).unwrap_or_else(|| "?".into())
+            ),
+            unchanged,
+        )
+        .into()),
+        DecisionOutcome::Redelivered(link) => Err(Problem::new(
+            format!(
+                "incident {incident} had a decision that had not reached its workflow yet: {} \
+                 by {}; it has now, and yours was not applied",
+                link.status.as_str(),
+                decided_by(&link)
+            ),
+            unchanged,
+        )
+        .into()),
+        DecisionOutcome::Closed(link) => Err(Problem::new(
+            format!(
+                "incident {incident} no longer waits for a decision ({}: the approval timed \
+                 out, or its workflow completed or was stopped)",
+                link.status.as_str()
+            ),
+            format!(
+                "see `cordon incidents show {incident}`; replay it if it still needs a response"
+            ),
+        )
+        .into()),
+        DecisionOutcome::Expired(link) => Err(Problem::new(
+            format!(
+                "the approval of incident {incident} expired at {}; the policy's on-timeout \
+                 action applied",
+                time(link.expires_at)
+            ),
+            unchanged,
+        )
+        .into()),
+        DecisionOutcome::Refused(refusal) => Err(Problem::new(
+            format!("you may not {verb} incident {incident}: {}", refusal.text()),
+            "ask someone on the approver list, or change the response policy",
+        )
+        .into()),
+        DecisionOutcome::Undelivered(_) => Err(Problem::new(
+            "your decision is recorded but could not be delivered to Step Functions yet",
+            "run the command again in a minute: the recorded decision is delivered then, \
+             unchanged",
+        )
+        .into()),
+        DecisionOutcome::Delivered(_) => {
             let done = match decision {
                 Decision::Approve => "approved: Cordon is containing the principal now",
                 _ => "rejected: the incident will be dismissed without containment",
@@ -133,30 +169,5 @@ async fn decide(incident: &str, decision: Decision, ctx: &Context) -> anyhow::Re
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        (Claim::Decided(_), Some(Delivery::TaskGone(status))) => Err(Problem::new(
-            format!(
-                "incident {incident}'s workflow no longer waits for a decision ({}); your \
-                 decision was not applied",
-                match status {
-                    LinkStatus::Expired => "the approval timed out",
-                    _ => "it completed or was stopped",
-                }
-            ),
-            format!(
-                "see `cordon incidents show {incident}`; replay it if it still needs a response"
-            ),
-        )
-        .into()),
-        (Claim::Decided(_), Some(Delivery::Incomplete)) => Err(Problem::new(
-            format!("incident {incident}'s approval request is incomplete (no task token)"),
-            "nothing was changed; contain by hand if needed and replay the incident",
-        )
-        .into()),
-        (Claim::Decided(_), Some(Delivery::Undelivered(e))) => Err(Problem::new(
-            format!("the decision could not be delivered to Step Functions: {e}"),
-            "it was undone, so nothing is lost: run the command again in a minute",
-        )
-        .into()),
-        (Claim::Decided(_), None) => Err(anyhow::anyhow!("the decision was not delivered")),
     }
 }

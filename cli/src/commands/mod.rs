@@ -9,7 +9,7 @@
 //!   and `simulate` wire the local stack's commands.
 use clap::{Args as ClapArgs, ValueEnum};
 use cordon_aws::Aws;
-use cordon_core::model::VerifiedIdentity;
+use cordon_aws::caller_identity::CallerIdentity;
 use tokio::sync::OnceCell;
 
 use crate::errors::{self, Problem};
@@ -123,7 +123,7 @@ impl Context {
     }
 
     /// Who is calling, as STS verified it: the approver or releaser recorded.
-    pub async fn caller(&self) -> anyhow::Result<VerifiedIdentity> {
+    pub async fn caller(&self) -> anyhow::Result<CallerIdentity> {
         let aws = self.aws().await?;
         cordon_aws::caller_identity::caller_identity(aws)
             .await

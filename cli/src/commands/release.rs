@@ -56,7 +56,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             ip: None,
             user_agent: Some(user_agent()),
             via: ReleaseVia::Cli,
-            verified: Some(caller),
+            verified: Some(caller.verified()),
         },
         reason: args.reason,
     };

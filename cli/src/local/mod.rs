@@ -190,6 +190,21 @@ impl LocalStack {
         template
             .values
             .set_ref(&workflow.logical_id, &state_machine_arn);
+        // The template's other state machines (the release workflow a release link
+        // starts), under their template names, which the approval function is told.
+        let others: Vec<String> = template
+            .template
+            .state_machines()
+            .map(|m| m.logical_id.clone())
+            .filter(|id| *id != workflow.logical_id)
+            .collect();
+        for logical_id in others {
+            let machine = Workflow::of(&template.template, &template.values, &logical_id)?;
+            let name =
+                template::local_machine_name(&template.template, &template.values, &logical_id)?
+                    .with_context(|| format!("state machine {logical_id} has no Name"))?;
+            workflow::upsert_state_machine(&sfn_client, &name, &machine.definition).await?;
+        }
         let rules = template.rules().with_context(|| {
             format!(
                 "reading the EventBridge rules of {}",

@@ -21,6 +21,7 @@
 //! ```
 mod api;
 pub mod error;
+mod journal;
 pub mod lambda;
 mod router;
 mod server;

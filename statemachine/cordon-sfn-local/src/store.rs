@@ -6,7 +6,11 @@
 //! definition an update produced), `executions` (the engine's serialized `ExecutionState`
 //! minus its history, status, the DescribeExecution view; the name is unique per state
 //! machine), `history` (one row per event), `task_tokens` (tokens issued and whether still
-//! pending) and `timers` (the next wake-up of each running execution).
+//! pending), `timers` (the next wake-up of each running execution) and `callbacks`, the
+//! callback journal: a `SendTaskSuccess`/`SendTaskFailure` is written there before the API
+//! acknowledges it, and removed in the same transaction that saves a state which reflects
+//! it, so a callback the API acknowledged survives a crash at any moment
+//! (`service.rs` replays the journal when it resumes).
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -69,6 +73,14 @@ CREATE TABLE IF NOT EXISTS timers (
     execution_arn TEXT PRIMARY KEY,
     due REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callbacks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_arn TEXT NOT NULL,
+    state_name TEXT,
+    token TEXT NOT NULL,
+    callback TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution_arn);
 "#;
 
 /// Seconds since the epoch, with milliseconds, as AWS's JSON timestamps.
@@ -110,9 +122,24 @@ pub struct Snapshot<'a> {
     pub state: &'a ExecutionState,
     pub description: Value,
     pub pending_tokens: Vec<String>,
+    /// Tokens answered, timed out or aborted: journaled callbacks for them are reflected
+    /// by this state and leave the journal with it.
     pub next_wakeup: Option<DateTime<Utc>>,
+    pub retired_tokens: Vec<String>,
     pub redrivable: bool,
     pub redrive_date: Option<f64>,
+}
+
+/// A callback written to the journal before it was acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournaledCallback {
+    pub seq: i64,
+    pub execution_arn: String,
+    /// The Task state that issued the token, when the service knew it.
+    pub state_name: Option<String>,
+    pub token: String,
+    /// The callback, as [`crate::service`] encodes it.
+    pub callback: Value,
 }
 
 /// What inserting a new execution found.
@@ -371,7 +398,19 @@ impl Store {
             for t in &snap.pending_tokens {
                 tok.execute(params![t, arn])?;
             }
+            let mut retired = tx.prepare_cached(
+                "INSERT INTO task_tokens (token, execution_arn, pending) VALUES (?1, ?2, 0) ON CONFLICT(token) DO NOTHING",
+            )?;
+            for t in &snap.retired_tokens {
+                retired.execute(params![t, arn])?;
+            }
         }
+        // This state reflects every callback whose token it retired.
+        tx.execute(
+            "DELETE FROM callbacks WHERE execution_arn = ?1 AND token IN \
+             (SELECT token FROM task_tokens WHERE execution_arn = ?1 AND pending = 0)",
+            [arn],
+        )?;
         match &snap.next_wakeup {
             Some(t) => tx.execute(
                 "INSERT INTO timers (execution_arn, due) VALUES (?1, ?2) ON CONFLICT(execution_arn) DO UPDATE SET due = ?2",
@@ -463,6 +502,67 @@ impl Store {
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0)),
             )
             .optional()?)
+    }
+
+    /// Writes a callback to the journal (committed when this returns); its sequence number.
+    pub fn journal_callback(
+        &self,
+        execution_arn: &str,
+        state_name: Option<&str>,
+        token: &str,
+        callback: &Value,
+    ) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO callbacks (execution_arn, state_name, token, callback) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                execution_arn,
+                state_name,
+                token,
+                serde_json::to_string(callback).map_err(corrupt)?
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Removes a journaled callback (the execution refused it, or it was replayed and a
+    /// state that reflects it was saved).
+    pub fn forget_callback(&self, seq: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM callbacks WHERE seq = ?1", [seq])?;
+        Ok(())
+    }
+
+    /// The journaled callbacks of an execution, oldest first.
+    pub fn journaled_callbacks(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<JournaledCallback>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, execution_arn, state_name, token, callback FROM callbacks \
+             WHERE execution_arn = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([execution_arn], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, execution_arn, state_name, token, text) = row?;
+            Ok(JournaledCallback {
+                seq,
+                execution_arn,
+                state_name,
+                token,
+                callback: serde_json::from_str(&text).map_err(corrupt)?,
+            })
+        })
+        .collect()
     }
 
     /// The due time of a running execution's next timer (epoch seconds).

@@ -153,6 +153,14 @@ impl Aws {
         DynamoLinkStore::new(self.dynamodb(), table)
     }
 
+    /// Approvers' sign-in sessions and used nonces, in the same `table`.
+    pub fn signin_store(
+        &self,
+        table: impl Into<String>,
+    ) -> crate::dynamo::signin::DynamoSignInStore {
+        crate::dynamo::signin::DynamoSignInStore::new(self.dynamodb(), table)
+    }
+
     /// Step Functions task-token callbacks.
     pub fn task_callbacks(&self) -> SfnTaskCallbacks {
         SfnTaskCallbacks::new(self.sfn())

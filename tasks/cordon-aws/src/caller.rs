@@ -1,4 +1,5 @@
-//! Who is this function? Used to protect Cordon's own role from containment.
+//! Who is this function? Used to protect Cordon's own role from containment, by its
+//! unique id.
 use cordon_core::TaskError;
 
 use crate::aws::Aws;
@@ -10,14 +11,16 @@ pub async fn own_principal_arn(aws: &Aws) -> Result<String, TaskError> {
     Ok(role_arn_from_session(caller.display()))
 }
 
-/// Adds the caller's own role to `own_role_arns` (once): a function that contains
-/// principals never contains the role it runs as, whatever `CORDON_OWN_ROLE_ARNS` says.
-pub async fn protect_own_role(aws: &Aws, own_role_arns: &mut Vec<String>) -> Result<(), TaskError> {
-    let own = own_principal_arn(aws).await?;
-    if !own_role_arns.contains(&own) {
-        own_role_arns.push(own);
-    }
-    Ok(())
+/// The unique id of the role (or user) this process runs as, from
+/// `sts:GetCallerIdentity` (`AROA…:session` for a Lambda's role): a function that
+/// contains principals never contains the role it runs as
+/// ([`Identities::resolve`](crate::identities::Identities::resolve) adds it). `None` when
+/// STS reports no id.
+pub async fn own_unique_id(aws: &Aws) -> Result<Option<cordon_core::policy::UniqueId>, TaskError> {
+    let caller = crate::caller_identity::caller_identity(aws).await?;
+    Ok(cordon_core::policy::unique_id_of_principal_id(
+        &caller.user_id,
+    ))
 }
 
 /// `arn:aws:sts::123456789012:assumed-role/Name/session` →

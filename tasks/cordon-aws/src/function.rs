@@ -121,13 +121,14 @@ impl<F: Function> Running<F> {
 
 /// Implements [`Configure`] and [`Function`] for a task crate's `Deps` from what every task
 /// crate has: `Config::from_lookup(env)`, `Deps::build(config, aws, clock)` and
-/// `handle(input, &deps)`. With `own_role: field`, the function's own role is added to that
-/// field at cold start ([`caller::protect_own_role`](crate::caller::protect_own_role)).
+/// `handle(input, &deps)`. With `identities: field` (an
+/// [`Identities`](crate::identities::Identities)), the identities it trusts or protects are
+/// resolved to unique ids at cold start, the function's own role among them.
 ///
 /// ```text
 /// cordon_aws::task_function! {
 ///     deps: Deps, config: Config, input: Input, output: Output, handle: handle,
-///     own_role: own_role_arns,
+///     identities: identities,
 /// }
 /// ```
 #[macro_export]
@@ -138,7 +139,7 @@ macro_rules! task_function {
         input: $input:ty,
         output: $output:ty,
         handle: $handle:path
-        $(, own_role: $field:ident)?
+        $(, identities: $field:ident)?
         $(,)?
     ) => {
         impl $crate::function::Configure for $deps {
@@ -158,7 +159,7 @@ macro_rules! task_function {
                     &mut self,
                     aws: &$crate::aws::Aws,
                 ) -> ::std::result::Result<(), $crate::function::TaskError> {
-                    $crate::caller::protect_own_role(aws, &mut self.$field).await
+                    self.$field.resolve(aws).await
                 }
             )?
         }

@@ -7,7 +7,8 @@
 //! | [`Notifier`] | SNS | [`SnsNotifier`] | `FakeNotifier` |
 //! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] | `FakeIncidentStore` |
 //! | [`LinkStore`] | DynamoDB (approval/release links, same table) | [`DynamoLinkStore`] | `FakeLinkStore` |
-//! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`TaskCallbacks`], [`WorkflowStarter`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`SignInStore`] | DynamoDB (approvers' sign-in sessions and used nonces, same table) | [`DynamoSignInStore`] | `FakeSignInStore` |
 //! | [`StackOutputs`] | CloudFormation (the operator CLI) | [`CloudFormationStacks`] | `FakeStackOutputs` |
 //!
 //! Codemap:
@@ -25,6 +26,8 @@
 //! - for the operator CLI: [`stack`] (a deployed stack's outputs), [`caller_identity`]
 //!   (who is calling, verified by STS), [`dynamo::listing`] (incidents through the
 //!   indexes, a page at a time);
+//! - [`identities`]: the identities a function trusts or protects, resolved to IAM unique
+//!   ids at its first use;
 //! - [`function`]: a function configured once, answering every invocation with its
 //!   configuration error when it has one; `lambda` (feature `lambda`) runs one on the
 //!   Lambda runtime, the whole `main` of every task crate;
@@ -44,9 +47,11 @@ pub mod env;
 pub mod error;
 pub mod function;
 pub mod iam;
+pub mod identities;
 pub mod incidents;
 pub mod links;
 pub mod sfn;
+pub mod signin;
 pub mod sns;
 pub mod stack;
 pub mod telemetry;
@@ -63,10 +68,12 @@ pub use clock::{Clock, fixed_clock, system_clock};
 pub use dynamo::incidents::DynamoIncidentStore;
 pub use dynamo::links::DynamoLinkStore;
 pub use dynamo::listing::{IncidentListing, IncidentPage, IncidentQuery};
+pub use dynamo::signin::DynamoSignInStore;
 pub use function::{Configure, Function, Running};
 pub use iam::{IamIdentityStore, IdentityStore};
 pub use incidents::IncidentStore;
 pub use links::LinkStore;
-pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
+pub use sfn::{SfnTaskCallbacks, Started, TaskCallbacks, WorkflowStarter};
+pub use signin::SignInStore;
 pub use sns::{Notifier, SnsNotifier};
 pub use stack::{CloudFormationStacks, StackOutputs};

@@ -41,7 +41,7 @@ async fn enrich_sees_keys_mfa_and_groups() {
         identity: Arc::new(m.identity_store()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::system_clock(),
     };
 
@@ -87,7 +87,7 @@ async fn a_deleted_user_is_assessed_without_facts() {
         identity: Arc::new(m.identity_store()),
         store,
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::system_clock(),
     };
     let out = handle(

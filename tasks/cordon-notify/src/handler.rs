@@ -1,6 +1,6 @@
 //! Sending a notification once: check the incident's marker, render, publish, mark.
 //! Approval requests go to [`crate::approval`].
-use cordon_aws::links::{LinkSummary, NewLink};
+use cordon_aws::links::{LinkKind, LinkSummary, NewLink};
 use cordon_core::TaskError;
 use cordon_core::notify::{NotificationContext, NotificationKind};
 use tracing::{info, warn};
@@ -28,6 +28,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     }
 
     let mut release_url = input.release_url;
+    let mut release_link = None;
     if kind == NotificationKind::Contained {
         match &deps.approval_url {
             Some(base) => {
@@ -35,9 +36,26 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
                     &id,
                     LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref()),
                     (deps.clock)(),
+                    deps.release_link_valid_for,
                 );
                 let created = deps.links.create(&link).await?;
-                release_url = Some(format!("{base}/r/{}", created.record.id));
+                match created.id {
+                    Some(link_id) => {
+                        release_url = Some(format!("{base}/r/{}", link_id.expose()));
+                        release_link = Some(created.record.hash);
+                    }
+                    None => {
+                        // An earlier run emailed this release link: that email was sent.
+                        let message_id = created.record.message_id.clone();
+                        if let Some(m) = &message_id {
+                            deps.store
+                                .mark_notified(&id, kind.as_str(), Some(m), (deps.clock)())
+                                .await?;
+                        }
+                        info!(incident_id = %id, step = "notify", kind = kind.as_str(), outcome = "already_sent");
+                        return Ok(Output::already_sent(id, kind, message_id));
+                    }
+                }
             }
             None => warn!(
                 incident_id = %id,
@@ -58,10 +76,14 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         actions_taken: input.actions_taken,
         decided_by: input.decided_by,
         note: input.note,
-        event: None,
-        failure: None,
+        ..NotificationContext::default()
     };
     let message_id = deps.publish(kind, &ctx).await?;
+    if let Some(hash) = &release_link {
+        deps.links
+            .set_message_id(LinkKind::Release, hash, &message_id)
+            .await?;
+    }
     let marked = deps
         .store
         .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())

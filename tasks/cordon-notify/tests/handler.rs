@@ -27,6 +27,7 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
         approval_url: None,
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: cordon_aws::fixed_clock(at),
     };
     (notifier, store, deps)

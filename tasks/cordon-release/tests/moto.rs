@@ -9,8 +9,6 @@ use cordon_core::model::{IncidentStatus, KeyStatus, UserFacts};
 use cordon_core::{ResponsePolicy, tags};
 use cordon_release::{Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, release};
 
-const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
-
 /// A contained user in moto.
 struct Contained {
     m: Moto,
@@ -63,8 +61,9 @@ async fn contained() -> Contained {
         identity: Arc::new(m.identity_store()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![OWN_ROLE.to_string()],
+        identities: cordon_aws::identities::Identities::default(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         clock: cordon_aws::system_clock(),
     };
     let qout = cordon_quarantine::handle(
@@ -72,6 +71,7 @@ async fn contained() -> Contained {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: Some(true),
+            facts: None,
         },
         &q,
     )
@@ -131,10 +131,14 @@ async fn contained() -> Contained {
 
 impl Contained {
     async fn release(&self, name: &str) -> ReleaseOutput {
+        let topic = self.m.create_topic().await;
         let deps = Deps {
             identity: Arc::new(self.m.identity_store()),
             store: self.store.clone(),
+            notifier: Arc::new(self.m.notifier()),
+            topic_arn: topic,
             quarantine_policy_arn: None,
+            deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
             clock: cordon_aws::system_clock(),
         };
         release(

@@ -115,6 +115,7 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
     r.snapshot = Some(Snapshot {
         user_name: "support-admin".into(),
         user_arn: "arn:aws:iam::123456789012:user/support-admin".into(),
+        user_id: Some("AIDAEXAMPLESUPPORT".into()),
         taken_at: at("2024-09-27T14:08:30Z"),
         attached_policy_arns: vec![],
         active_access_key_ids: vec!["AKIAEXAMPLEKEY1".into()],
@@ -133,10 +134,12 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
             ip: None,
             user_agent: Some("cordon-cli/0.0.0".into()),
             via: ReleaseVia::Cli,
-            verified: Some(VerifiedIdentity::AwsCaller {
-                arn: "arn:aws:iam::123456789012:user/alice".into(),
-                account: "123456789012".into(),
-                user_id: "AIDAEXAMPLEALICE".into(),
+            verified: Some(VerifiedIdentity {
+                method: "aws".into(),
+                issuer: "aws:sts".into(),
+                subject: "arn:aws:iam::123456789012:user/alice".into(),
+                email: None,
+                name: None,
             }),
         },
         reason: Some("false positive: OPS-42".into()),
@@ -145,6 +148,9 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
             policy_detached: Some(
                 "arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine".into(),
             ),
+            policies_detached: vec![
+                "arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine".into(),
+            ],
             reactivated_keys: vec![],
             tags_removed: vec!["SecurityStatus".into()],
             tags_restored: BTreeMap::new(),
@@ -169,12 +175,11 @@ fn full_incident() -> (IncidentRecord, Vec<TimelineEntry>) {
                 "decidedBy": {
                     "ip": null,
                     "userAgent": "cordon-cli/0.0.0",
-                    "name": null,
+                    "name": "arn:aws:iam::123456789012:user/bob",
                     "verified": {
-                        "verifiedBy": "sts:GetCallerIdentity",
-                        "arn": "arn:aws:iam::123456789012:user/bob",
-                        "account": "123456789012",
-                        "userId": "AIDAEXAMPLEBOB"
+                        "method": "aws",
+                        "issuer": "aws:sts",
+                        "subject": "arn:aws:iam::123456789012:user/bob"
                     }
                 },
                 "decidedAt": "2024-09-27T14:08:29.000Z"

@@ -208,17 +208,12 @@ fn approve_decides_once_as_the_verified_caller() {
     let detail = f.json(&["incidents", "show", id]);
     let by = &detail["approval"]["decidedBy"];
     assert_eq!(detail["approval"]["decision"], "approve");
-    assert_eq!(
-        by["verified"]["verifiedBy"], "sts:GetCallerIdentity",
-        "{detail}"
-    );
-    assert!(
-        by["verified"]["arn"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("arn:aws:")),
-        "{detail}"
-    );
-    assert!(by["name"].is_null(), "no typed name: {detail}");
+    assert_eq!(by["verified"]["method"], "aws", "{detail}");
+    assert_eq!(by["verified"]["issuer"], "aws:sts", "{detail}");
+    let caller = by["verified"]["subject"].as_str().unwrap_or_default();
+    assert!(caller.starts_with("arn:aws:"), "{detail}");
+    // Nothing typed: the name recorded is the verified caller.
+    assert_eq!(by["name"], caller, "{detail}");
     // The same single-use path: a second decision, by either channel, is refused.
     let err = f.fails(&["reject", id]);
     assert!(err.contains("already decided: APPROVED"), "{err}");
@@ -226,7 +221,7 @@ fn approve_decides_once_as_the_verified_caller() {
         use cordon_aws::links::LinkStore;
         cordon_aws::Aws::new(f.stack.sdk.clone())
             .link_store(f.stack.resources.table_name.clone())
-            .approval_for_incident(id)
+            .find_for_incident(cordon_aws::links::LinkKind::Approval, id)
             .await
     });
     let link = link.expect("reads").expect("the approval link");
@@ -261,10 +256,7 @@ fn release_restores_and_records_the_caller() {
     let detail = f.json(&["incidents", "show", id]);
     let by = &detail["release"]["releasedBy"];
     assert_eq!(by["via"], "cli");
-    assert_eq!(
-        by["verified"]["verifiedBy"], "sts:GetCallerIdentity",
-        "{detail}"
-    );
+    assert_eq!(by["verified"]["method"], "aws", "{detail}");
     assert_eq!(detail["release"]["reason"], "false positive: OPS-1");
     let user = detail["snapshot"]["userName"]
         .as_str()

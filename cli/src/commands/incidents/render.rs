@@ -171,7 +171,7 @@ pub fn show_text(d: &IncidentDetail) -> String {
             .decided_by
             .verified
             .as_ref()
-            .map(|v| format!("{} (verified: AWS credentials)", v.display()))
+            .map(verified)
             .or_else(|| {
                 a.decided_by
                     .name
@@ -229,4 +229,19 @@ fn list(items: &[String]) -> String {
 /// One timeline entry as a line (also what `watch` prints).
 pub fn timeline_line(e: &TimelineEntry) -> String {
     format!("  {}  {:<16}{}\n", time(e.at), e.step, e.message)
+}
+
+/// "arn:…:user/bob (verified: AWS credentials)", "alice@example.com (verified: sign-in)".
+fn verified(v: &cordon_core::model::VerifiedIdentity) -> String {
+    let who = v
+        .email
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .unwrap_or(&v.subject);
+    let how = match v.method.as_str() {
+        "aws" => "AWS credentials",
+        "oidc" => "sign-in",
+        other => other,
+    };
+    format!("{who} (verified: {how})")
 }

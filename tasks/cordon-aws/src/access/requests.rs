@@ -156,8 +156,15 @@ fn iam_user_name(input: &Input) -> Option<&str> {
 fn iam(action: &str, input: &Input, resource: Render<'_>) -> Request {
     use aws_sdk_iam::operation::{
         attach_user_policy::AttachUserPolicyInput, detach_user_policy::DetachUserPolicyInput,
-        tag_user::TagUserInput, untag_user::UntagUserInput,
+        get_role::GetRoleInput, tag_user::TagUserInput, untag_user::UntagUserInput,
     };
+    // Roles are read by name too (resolving identities), so the ARN has no path either.
+    if let Some(role) = input
+        .downcast_ref::<GetRoleInput>()
+        .and_then(GetRoleInput::role_name)
+    {
+        return Request::new(action, resource("role", &[("RoleNameWithPath", role)]));
+    }
     // The user's ARN has its path (`user/ops/bob`), which the request does not carry; the
     // users Cordon contains are read by name, so the ARN is rendered without a path. A
     // statement that names users by a path would be checked against the wrong ARN here.

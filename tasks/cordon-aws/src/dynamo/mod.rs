@@ -13,6 +13,7 @@
 //! - [`links`]: [`links::DynamoLinkStore`], approval and release links;
 //! - [`listing`]: [`listing::IncidentListing`], incidents found through the indexes, a
 //!   page at a time (what `cordon incidents list` and `export` read).
+//! - [`signin`]: [`signin::DynamoSignInStore`], approvers' sessions and used nonces.
 use std::collections::HashMap;
 use std::fmt;
 
@@ -31,6 +32,7 @@ use crate::error::SdkResultExt;
 pub mod incidents;
 pub mod links;
 pub mod listing;
+pub mod signin;
 pub mod table;
 
 pub use table::{GSI_BY_OPENED, GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};
@@ -355,18 +357,6 @@ impl Table {
             .await
             .or_none_on("dynamodb:PutItem", CONDITIONAL_CHECK_FAILED)?
             .is_some())
-    }
-
-    /// Put `item`, replacing any item with its key.
-    pub async fn put(&self, item: Item) -> Result<(), TaskError> {
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item.into_attributes()))
-            .send()
-            .await
-            .aws("dynamodb:PutItem")?;
-        Ok(())
     }
 
     /// Apply `update` to the item at `key` if its condition holds; `false` if it did not.

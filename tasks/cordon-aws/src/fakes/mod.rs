@@ -9,6 +9,7 @@ mod iam;
 mod incidents;
 mod links;
 mod sfn;
+mod signin;
 mod sns;
 mod stacks;
 
@@ -16,5 +17,6 @@ pub use iam::{FAKE_ACCOUNT, FakeIdentityStore};
 pub use incidents::FakeIncidentStore;
 pub use links::FakeLinkStore;
 pub use sfn::{Callback, FakeTaskCallbacks};
+pub use signin::FakeSignInStore;
 pub use sns::{FakeNotifier, Published};
 pub use stacks::FakeStackOutputs;

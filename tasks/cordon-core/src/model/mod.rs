@@ -6,22 +6,22 @@
 //! Files: `account.rs` (the home account id), `detection.rs` (what a rule found),
 //! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
 //! `user.rs` (IAM user facts and the pre-containment snapshot), `status.rs` (an incident's
-//! lifecycle), `verified.rs` (an approver's or releaser's proven identity), `failure.rs` (an error the state machine caught, as its failure path passes
-//! it on).
+//! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
+//! it on), `approver.rs` (a decider's verified identity).
 mod account;
+mod approver;
 mod assessment;
 mod detection;
 mod failure;
 mod identity;
 mod status;
 mod user;
-mod verified;
 
 pub use account::{AccountId, InvalidAccountId};
+pub use approver::VerifiedIdentity;
 pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
 pub use failure::{CaughtError, ErrorText};
 pub use identity::{Actor, Principal, PrincipalKind};
 pub use status::IncidentStatus;
 pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};
-pub use verified::VerifiedIdentity;

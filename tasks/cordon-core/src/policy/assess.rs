@@ -7,7 +7,7 @@
 //! `failureCount`/`failureThresholdReached` from the failed sign-in counter (not built yet).
 use serde_json::Value;
 
-use super::containment::is_own_role;
+use super::identities::TrustedIds;
 use super::settings::ResponsePolicy;
 use crate::classify::rules;
 use crate::error::TaskError;
@@ -22,7 +22,7 @@ impl ResponsePolicy {
         &self,
         detection: &Detection,
         facts: Option<&UserFacts>,
-        own_role_arns: &[String],
+        ids: &TrustedIds,
     ) -> Assessment {
         let d = detection;
         let mut reasons = Vec::new();
@@ -113,14 +113,11 @@ impl ResponsePolicy {
             );
         }
 
-        // Allowlisted actors.
-        let own_actor = d
-            .actor
-            .allowlist_identity()
-            .is_some_and(|id| own_role_arns.iter().any(|r| r == id))
-            || is_own_role(&d.actor.as_principal(), own_role_arns);
+        // Allowlisted actors, by unique id: a role named like one of Cordon's own, or a
+        // re-created user with an allowlisted name, is not trusted.
+        let own_actor = d.actor.kind != PrincipalKind::Root && ids.is_own_actor(&d.actor);
         let allowlisted = d.actor.kind != PrincipalKind::Root
-            && (own_actor || self.is_actor_allowlisted(&d.actor));
+            && (own_actor || self.is_actor_allowlisted(&d.actor, ids));
         if allowlisted {
             if rank(self.allowlisted_disposition) < rank(disposition) {
                 disposition = self.allowlisted_disposition;
@@ -151,7 +148,15 @@ impl ResponsePolicy {
                 {
                     p.arn = Some(f.arn.clone());
                 }
-                match self.check_containable(&p, own_role_arns) {
+                // The event may not carry the target's id (AttachUserPolicy names the user
+                // only): the user's id as enrich read it then.
+                if let Some(f) = facts
+                    && p.unique_id().is_none()
+                    && !f.user_id.is_empty()
+                {
+                    p.principal_id = Some(f.user_id.clone());
+                }
+                match self.check_containable(&p, ids) {
                     Err(TaskError::ProtectedPrincipal { reason, .. }) => (false, Some(reason)),
                     Err(e) => (false, Some(e.to_string())),
                     Ok(()) if p.kind != PrincipalKind::IamUser => (
