@@ -41,6 +41,7 @@ pub mod function;
 pub mod iam;
 pub mod incidents;
 pub mod links;
+pub mod metrics;
 pub mod sfn;
 pub mod sns;
 pub mod telemetry;

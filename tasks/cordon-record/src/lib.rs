@@ -19,6 +19,8 @@
 //! - `close`: set the final status once (a redrive does not re-close).
 //! - `fail`: the failure path's record: close as `FAILED` with the step and the caught
 //!   error. Works when the incident was never opened (its id is derived from the raw event).
+mod metrics;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -580,4 +582,5 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
+    measure: metrics::measure,
 }
