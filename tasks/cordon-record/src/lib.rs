@@ -198,6 +198,10 @@ pub struct CloseOutput {
     pub status: IncidentStatus,
     /// `false` when the incident was already closed.
     pub changed: bool,
+    /// What the metrics need of the incident when this call closed it; never serialized
+    /// (the workflow does not see it).
+    #[serde(skip)]
+    pub closing: Option<metrics::Closing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -532,6 +536,7 @@ async fn fail(input: FailInput, deps: &Deps) -> Result<CloseOutput, TaskError> {
         incident_id,
         status: outcome.status,
         changed: outcome.changed,
+        closing: None,
     })
 }
 
@@ -568,10 +573,23 @@ async fn close(input: CloseInput, deps: &Deps) -> Result<CloseOutput, TaskError>
         status = outcome.status.as_str(),
         outcome = if outcome.changed { "closed" } else { "already_closed" },
     );
+    // The metrics (time to contain, per rule and severity) read the incident once, when
+    // this call closed it; a read that fails costs a metric sample, never the close.
+    let closing = match outcome.changed {
+        true => deps
+            .store
+            .get(&input.incident_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|record| metrics::Closing::of(&record)),
+        false => None,
+    };
     Ok(CloseOutput {
         incident_id: input.incident_id,
         status: outcome.status,
         changed: outcome.changed,
+        closing,
     })
 }
 

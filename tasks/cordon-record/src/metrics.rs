@@ -1,12 +1,37 @@
 //! The domain metrics of the record function, which sees every milestone of an incident:
 //! incidents opened (per rule, and in all), and how incidents end the first time they are
-//! closed (a retried close that changes nothing counts nothing): containments, responses
-//! that failed and approvals rejected.
+//! closed (a retried close that changes nothing counts nothing): containments (with the
+//! time from the event to containment), approvals rejected and responses that failed, in
+//! all and per rule and severity.
 use chrono::{DateTime, Utc};
-use cordon_core::metrics::{MetricsLine, NAMESPACE, dimension, metric};
+use cordon_aws::incidents::IncidentRecord;
+use cordon_core::metrics::{MetricsLine, NAMESPACE, Unit, dimension, metric};
 use cordon_core::model::IncidentStatus;
 
 use crate::{Outcome, Output};
+
+/// What the metrics need of an incident that was just closed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closing {
+    pub rule: Option<String>,
+    pub severity: Option<String>,
+    /// When the event that opened the incident happened.
+    pub event_time: Option<DateTime<Utc>>,
+}
+
+impl Closing {
+    pub(crate) fn of(record: &IncidentRecord) -> Closing {
+        Closing {
+            rule: record.rule.clone(),
+            severity: record.severity.map(|s| s.as_str().to_owned()),
+            event_time: record
+                .detection
+                .as_ref()
+                .map(|d| d.event_time)
+                .or(record.opened_at),
+        }
+    }
+}
 
 /// `output`'s metrics, at `at`.
 pub(crate) fn measure(output: &Output, at: DateTime<Utc>) -> Vec<MetricsLine> {
@@ -26,13 +51,30 @@ pub(crate) fn measure(output: &Output, at: DateTime<Utc>) -> Vec<MetricsLine> {
         }
         Output::Close(close) if close.changed => {
             let name = match close.status {
-                IncidentStatus::Contained => Some(metric::CONTAINMENTS),
-                IncidentStatus::Failed => Some(metric::RESPONSE_FAILURES),
-                IncidentStatus::Rejected => Some(metric::REJECTIONS),
-                _ => None,
+                IncidentStatus::Contained => metric::CONTAINMENTS,
+                IncidentStatus::Rejected => metric::REJECTIONS,
+                IncidentStatus::Failed => metric::RESPONSE_FAILURES,
+                _ => return lines,
             };
-            if let Some(name) = name {
-                let mut line = MetricsLine::new(NAMESPACE, at);
+            let closing = close.closing.as_ref();
+            let mut total = MetricsLine::new(NAMESPACE, at);
+            let _ = total.count(name);
+            if close.status == IncidentStatus::Contained
+                && let Some(event_time) = closing.and_then(|c| c.event_time)
+            {
+                let seconds = (at - event_time).num_milliseconds().max(0) as f64 / 1000.0;
+                let _ = total.record(metric::TIME_TO_CONTAIN, Unit::Seconds, seconds);
+            }
+            lines.push(total);
+            if let Some(Closing {
+                rule: Some(rule),
+                severity: Some(severity),
+                ..
+            }) = closing
+                && let Ok(mut line) = MetricsLine::new(NAMESPACE, at)
+                    .dimension(dimension::RULE, rule)
+                    .and_then(|l| l.dimension(dimension::SEVERITY, severity))
+            {
                 let _ = line.count(name);
                 lines.push(line);
             }
@@ -40,4 +82,53 @@ pub(crate) fn measure(output: &Output, at: DateTime<Utc>) -> Vec<MetricsLine> {
         _ => {}
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CloseOutput;
+    use cordon_core::metrics::validate;
+
+    fn rendered(lines: &[MetricsLine]) -> Vec<String> {
+        let out: Vec<String> = lines.iter().flat_map(MetricsLine::render).collect();
+        for line in &out {
+            validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        }
+        out
+    }
+
+    fn close(status: IncidentStatus, changed: bool) -> Output {
+        Output::Close(CloseOutput {
+            incident_id: "inc-1".into(),
+            status,
+            changed,
+            closing: Some(Closing {
+                rule: Some("iam.user-created".into()),
+                severity: Some("critical".into()),
+                event_time: DateTime::from_timestamp(1_764_000_000, 0),
+            }),
+        })
+    }
+
+    #[test]
+    fn a_first_containment_counts_with_its_time_to_contain() {
+        let at = DateTime::from_timestamp(1_764_000_042, 500_000_000).unwrap();
+        let lines = rendered(&measure(&close(IncidentStatus::Contained, true), at));
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].contains("\"Containments\":1.0"), "{}", lines[0]);
+        assert!(lines[0].contains("\"TimeToContain\":42.5"), "{}", lines[0]);
+        assert!(lines[1].contains("\"Rule\":\"iam.user-created\""), "{}", lines[1]);
+        assert!(lines[1].contains("\"Severity\":\"critical\""), "{}", lines[1]);
+    }
+
+    #[test]
+    fn a_retried_close_or_another_ending_counts_nothing_twice() {
+        let at = Utc::now();
+        assert!(measure(&close(IncidentStatus::Contained, false), at).is_empty());
+        assert!(measure(&close(IncidentStatus::Notified, true), at).is_empty());
+        let rejected = rendered(&measure(&close(IncidentStatus::Rejected, true), at));
+        assert!(rejected[0].contains("\"Rejections\":1.0"), "{rejected:?}");
+        assert!(!rejected[0].contains("TimeToContain"), "{rejected:?}");
+    }
 }

@@ -10,6 +10,8 @@ pub mod dimension {
     pub const FUNCTION: &str = "Function";
     /// The detection rule id (`iam.user-created`).
     pub const RULE: &str = "Rule";
+    /// The assessed severity (`low` … `critical`).
+    pub const SEVERITY: &str = "Severity";
     /// A `Cordon.*` / `States.*` error name.
     pub const ERROR: &str = "Error";
 }
@@ -27,10 +29,13 @@ pub mod metric {
     pub const DURATION: &str = "Duration";
     /// Incidents opened (dimension `Rule`; and none, for the total).
     pub const INCIDENTS_OPENED: &str = "IncidentsOpened";
-    /// Principals contained.
+    /// Principals contained (the incident closed `CONTAINED`; also per `Rule` and
+    /// `Severity`, as are the two below).
     pub const CONTAINMENTS: &str = "Containments";
     /// Approvals a human rejected (incidents closed `REJECTED`).
     pub const REJECTIONS: &str = "Rejections";
     /// Responses that failed and were recorded `FAILED`.
     pub const RESPONSE_FAILURES: &str = "ResponseFailures";
+    /// Seconds from the event to containment (with `Containments`).
+    pub const TIME_TO_CONTAIN: &str = "TimeToContain";
 }
