@@ -181,7 +181,8 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         .collect();
 
     // Every incident contained and recorded, its user quarantined once.
-    let store = cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
+    let store =
+        cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
     let mut problems = Vec::new();
     for (user, event) in &events {
         let event_id = event["detail"]["eventID"].as_str().expect("eventID");
@@ -270,8 +271,16 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         faults.faulted() > 0,
         "the proxy injected no fault, so this proved nothing: {faults:?}"
     );
-    assert!(failed.is_empty(), "executions that did not succeed: {failed:#?}");
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "executions that did not succeed: {failed:#?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {

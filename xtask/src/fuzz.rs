@@ -53,8 +53,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     ensure_nightly()?;
     let cargo_fuzz = ensure_cargo_fuzz(&root)?;
     let path = std::env::join_paths(
-        std::iter::once(cargo_fuzz.parent().map(Path::to_path_buf).unwrap_or_default())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        std::iter::once(
+            cargo_fuzz
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        )
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
     )
     .context("building PATH")?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -63,7 +70,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let corpus = root.join("fuzz/corpus");
     util::run(
         util::cargo(&root)
-            .args(["run", "--quiet", "-p", "cordon-fuzz", "--example", "seeds", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "cordon-fuzz",
+                "--example",
+                "seeds",
+                "--",
+            ])
             .arg(&corpus),
         "writing the seed corpus",
     )?;
@@ -93,7 +108,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let runs = log
             .lines()
             .rev()
-            .find_map(|l| l.strip_prefix("Done ").and_then(|r| r.split_whitespace().next()))
+            .find_map(|l| {
+                l.strip_prefix("Done ")
+                    .and_then(|r| r.split_whitespace().next())
+            })
             .unwrap_or("?")
             .to_owned();
         let result = if output.status.success() {
@@ -163,7 +181,13 @@ fn ensure_cargo_fuzz(root: &Path) -> anyhow::Result<PathBuf> {
         eprintln!("xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} into .cargo-tools/");
         util::run(
             util::cargo(root)
-                .args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION])
+                .args([
+                    "install",
+                    "--locked",
+                    "cargo-fuzz",
+                    "--version",
+                    CARGO_FUZZ_VERSION,
+                ])
                 .arg("--root")
                 .arg(&tools),
             "cargo install cargo-fuzz",

@@ -138,7 +138,8 @@ impl<F: Function> Running<F> {
         }
         .await;
         let name = crate::metrics::function_name::<F>(self.function_name.clone());
-        let lines = crate::metrics::invocation(&name, at, started.elapsed(), result.as_ref().err(), domain);
+        let lines =
+            crate::metrics::invocation(&name, at, started.elapsed(), result.as_ref().err(), domain);
         crate::metrics::emit(&lines);
         result
     }

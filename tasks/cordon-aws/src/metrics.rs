@@ -60,10 +60,13 @@ pub fn invocation(
     domain: Vec<MetricsLine>,
 ) -> Vec<MetricsLine> {
     let mut lines = Vec::with_capacity(2 + domain.len());
-    if let Ok(mut line) = MetricsLine::new(NAMESPACE, at).dimension(dimension::FUNCTION, function)
-    {
+    if let Ok(mut line) = MetricsLine::new(NAMESPACE, at).dimension(dimension::FUNCTION, function) {
         let _ = line.count(metric::INVOCATIONS);
-        let _ = line.record(metric::DURATION, Unit::Milliseconds, took.as_secs_f64() * 1000.0);
+        let _ = line.record(
+            metric::DURATION,
+            Unit::Milliseconds,
+            took.as_secs_f64() * 1000.0,
+        );
         if error.is_some_and(TaskError::is_transient) {
             let _ = line.count(metric::RETRYABLE_ERRORS);
         }
@@ -118,14 +121,25 @@ mod tests {
         for line in &rendered {
             validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         }
-        assert!(rendered[0].contains("\"RetryableErrors\":1.0"), "{}", rendered[0]);
-        assert!(rendered[1].contains("\"Error\":\"Cordon.Transient\""), "{}", rendered[1]);
+        assert!(
+            rendered[0].contains("\"RetryableErrors\":1.0"),
+            "{}",
+            rendered[0]
+        );
+        assert!(
+            rendered[1].contains("\"Error\":\"Cordon.Transient\""),
+            "{}",
+            rendered[1]
+        );
     }
 
     #[test]
     fn a_functions_name_comes_from_lambda_or_its_crate() {
         struct Local;
-        assert_eq!(function_name::<Local>(Some("prod-record".into())), "prod-record");
+        assert_eq!(
+            function_name::<Local>(Some("prod-record".into())),
+            "prod-record"
+        );
         assert_eq!(function_name::<Local>(None), "cordon-aws");
     }
 }

@@ -54,7 +54,11 @@ async fn every_invocation_writes_one_valid_set_of_metric_lines() {
         .await
         .expect_err("transient");
     let transient = take();
-    assert_eq!(transient.len(), 2, "the invocation and its error: {transient:#?}");
+    assert_eq!(
+        transient.len(),
+        2,
+        "the invocation and its error: {transient:#?}"
+    );
     running
         .invoke_json(json!({"fail": "invalid"}))
         .await
@@ -65,7 +69,10 @@ async fn every_invocation_writes_one_valid_set_of_metric_lines() {
         validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         let parsed: Value = serde_json::from_str(line).unwrap();
         assert_eq!(parsed["Function"], "cordon-echo", "{line}");
-        assert_eq!(parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Cordon");
+        assert_eq!(
+            parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Cordon"
+        );
     }
     let count = |lines: &[String], name: &str| {
         lines
@@ -77,7 +84,15 @@ async fn every_invocation_writes_one_valid_set_of_metric_lines() {
     assert_eq!(count(&ok, "Invocations"), 1);
     assert_eq!(count(&ok, "Errors"), 0);
     assert_eq!(count(&transient, "RetryableErrors"), 1);
-    assert!(transient[1].contains("\"Error\":\"Cordon.Transient\""), "{}", transient[1]);
-    assert!(invalid[1].contains("\"Error\":\"Cordon.InvalidEvent\""), "{}", invalid[1]);
+    assert!(
+        transient[1].contains("\"Error\":\"Cordon.Transient\""),
+        "{}",
+        transient[1]
+    );
+    assert!(
+        invalid[1].contains("\"Error\":\"Cordon.InvalidEvent\""),
+        "{}",
+        invalid[1]
+    );
     assert_eq!(count(&invalid, "RetryableErrors"), 0);
 }

@@ -600,5 +600,19 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
-    measure: metrics::measure,
+    measure: measure,
+}
+
+/// The domain metrics of an invocation's result: first opens and first closes only, so a
+/// retried step counts nothing twice (see `metrics.rs`).
+fn measure(output: &Output, at: DateTime<Utc>) -> Vec<cordon_core::metrics::MetricsLine> {
+    match output {
+        Output::Open(open) if open.outcome == Outcome::Opened && !open.replayed => {
+            metrics::opened(open.detection.as_ref().map(|d| d.rule.as_str()), at)
+        }
+        Output::Close(close) if close.changed => {
+            metrics::closed(close.status, close.closing.as_ref(), at)
+        }
+        _ => Vec::new(),
+    }
 }

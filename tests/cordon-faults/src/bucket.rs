@@ -53,18 +53,17 @@ impl Bucket {
             false
         }
     }
-
-    /// How long until the next token, for tests.
-    #[cfg(test)]
-    fn refill_time(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(((1.0 - self.tokens).max(0.0)) / self.limit.per_second)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// How long until the next token.
+    fn refill_time(bucket: &Bucket) -> Duration {
+        Duration::from_secs_f64(((1.0 - bucket.tokens).max(0.0)) / bucket.limit.per_second)
+    }
 
     #[test]
     fn a_burst_drains_the_bucket_and_time_refills_it() {
@@ -76,7 +75,7 @@ mod tests {
         bucket.at = start;
         assert!((0..3).all(|_| bucket.take(start)), "the burst is allowed");
         assert!(!bucket.take(start), "the fourth call at once is throttled");
-        let wait = bucket.refill_time().as_secs_f64();
+        let wait = refill_time(&bucket).as_secs_f64();
         assert!((wait - 0.1).abs() < 1e-6, "{wait}");
         assert!(!bucket.take(start + Duration::from_millis(50)));
         assert!(bucket.take(start + Duration::from_millis(110)), "refilled");

@@ -229,8 +229,14 @@ mod tests {
             )
             .rule(Rule::service("iam").fault(Fault::InternalError));
         let always = || 0.0;
-        assert_eq!(plan.decide(&call("iam", "GetUser"), always), Some(Fault::Throttle));
-        assert_eq!(plan.decide(&call("iam", "GetUser"), always), Some(Fault::Throttle));
+        assert_eq!(
+            plan.decide(&call("iam", "GetUser"), always),
+            Some(Fault::Throttle)
+        );
+        assert_eq!(
+            plan.decide(&call("iam", "GetUser"), always),
+            Some(Fault::Throttle)
+        );
         // The GetUser rule is spent; it still decides (first match), so GetUser passes.
         assert_eq!(plan.decide(&call("iam", "GetUser"), always), None);
         assert_eq!(

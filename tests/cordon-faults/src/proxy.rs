@@ -206,7 +206,12 @@ impl Handler for ProxyHandler {
                 fault
             }
         };
-        tracing::debug!(service = call.service, operation = call.operation, fault = fault.name(), "injecting");
+        tracing::debug!(
+            service = call.service,
+            operation = call.operation,
+            fault = fault.name(),
+            "injecting"
+        );
         match fault {
             Fault::Reset => reset(),
             Fault::Stall(duration) => {

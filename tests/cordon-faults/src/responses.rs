@@ -157,7 +157,10 @@ mod tests {
             code("iam", Fault::ProvisionedThroughputExceeded),
             Some((400, "Throttling"))
         );
-        assert_eq!(code("iam", Fault::InternalError), Some((500, "ServiceFailure")));
+        assert_eq!(
+            code("iam", Fault::InternalError),
+            Some((500, "ServiceFailure"))
+        );
         assert_eq!(
             code("sns", Fault::ServiceUnavailable),
             Some((503, "ServiceUnavailable"))

@@ -52,10 +52,7 @@ impl Stats {
 
     /// Faults of one kind, over every operation.
     pub fn faults_named(&self, name: &str) -> u64 {
-        self.calls
-            .iter()
-            .filter_map(|c| c.faults.get(name))
-            .sum()
+        self.calls.iter().filter_map(|c| c.faults.get(name)).sum()
     }
 }
 

@@ -100,12 +100,14 @@ fn is_transient(error: &TaskError) -> bool {
 
 #[tokio::test]
 async fn iam_throttling_is_query_xml_the_sdk_retries() {
-    let s = setup(FaultPlan::none().rule(
-        Rule::service("iam")
-            .operation("GetUser")
-            .fault(Fault::Throttle)
-            .times(2),
-    ))
+    let s = setup(
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("GetUser")
+                .fault(Fault::Throttle)
+                .times(2),
+        ),
+    )
     .await;
     let user = unique("faults-throttle");
     s.moto.create_user(&user).await;
@@ -127,7 +129,11 @@ async fn iam_throttling_is_query_xml_the_sdk_retries() {
 
     // Without retries the caller sees IAM's own error, parsed by the SDK.
     s.proxy.set_plan(
-        FaultPlan::none().rule(Rule::service("iam").operation("GetUser").fault(Fault::Throttle)),
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("GetUser")
+                .fault(Fault::Throttle),
+        ),
     );
     let err = iam(&through(&s, 1))
         .get_user()
@@ -181,12 +187,14 @@ async fn dynamodb_throttles_with_both_of_its_codes() {
 
 #[tokio::test]
 async fn sns_throttled_is_429_which_the_sdk_does_not_retry_but_cordon_does() {
-    let s = setup(FaultPlan::none().rule(
-        Rule::service("sns")
-            .operation("Publish")
-            .fault(Fault::Throttle)
-            .times(1),
-    ))
+    let s = setup(
+        FaultPlan::none().rule(
+            Rule::service("sns")
+                .operation("Publish")
+                .fault(Fault::Throttle)
+                .times(1),
+        ),
+    )
     .await;
     let topic = s.moto.create_topic().await;
     // `Throttled` is in neither Publish's model nor the SDK's throttling codes, so even
@@ -223,7 +231,11 @@ async fn server_errors_are_5xx_with_the_service_codes() {
                     .fault(Fault::ServiceUnavailable)
                     .times(2),
             )
-            .rule(Rule::service("iam").operation("GetUser").fault(Fault::InternalError))
+            .rule(
+                Rule::service("iam")
+                    .operation("GetUser")
+                    .fault(Fault::InternalError),
+            )
             .rule(
                 Rule::service("iam")
                     .operation("ListRoles")
@@ -262,12 +274,14 @@ async fn server_errors_are_5xx_with_the_service_codes() {
 
 #[tokio::test]
 async fn a_reset_connection_is_a_dispatch_failure() {
-    let s = setup(FaultPlan::none().rule(
-        Rule::service("iam")
-            .operation("ListUsers")
-            .fault(Fault::Reset)
-            .times(1),
-    ))
+    let s = setup(
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("ListUsers")
+                .fault(Fault::Reset)
+                .times(1),
+        ),
+    )
     .await;
     let err = iam(&through(&s, 1))
         .list_users()
@@ -283,12 +297,14 @@ async fn a_reset_connection_is_a_dispatch_failure() {
     assert_eq!((stats.forwarded, stats.faults.get("Reset")), (0, Some(&1)));
 
     // The SDK retries an IO failure.
-    s.proxy.set_plan(FaultPlan::none().rule(
-        Rule::service("iam")
-            .operation("ListUsers")
-            .fault(Fault::Reset)
-            .times(1),
-    ));
+    s.proxy.set_plan(
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("ListUsers")
+                .fault(Fault::Reset)
+                .times(1),
+        ),
+    );
     iam(&through(&s, 3))
         .list_users()
         .send()
@@ -298,20 +314,19 @@ async fn a_reset_connection_is_a_dispatch_failure() {
 
 #[tokio::test]
 async fn a_stall_outlasts_the_sdk_timeout() {
-    let s = setup(FaultPlan::none().rule(
-        Rule::service("iam")
-            .operation("ListUsers")
-            .fault(Fault::Stall(Duration::from_secs(5))),
-    ))
+    let s = setup(
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("ListUsers")
+                .fault(Fault::Stall(Duration::from_secs(5))),
+        ),
+    )
     .await;
     let config = through(&s, 1).timeout(Duration::from_millis(400));
     let started = Instant::now();
     let err = iam(&config).list_users().send().await.expect_err("stalled");
     let waited = started.elapsed();
-    assert!(
-        matches!(err, SdkError::TimeoutError(_)),
-        "{err:?}"
-    );
+    assert!(matches!(err, SdkError::TimeoutError(_)), "{err:?}");
     assert!(
         waited >= Duration::from_millis(400) && waited < Duration::from_secs(4),
         "the SDK gave up at its timeout, not the stall's end: {waited:?}"
@@ -322,12 +337,14 @@ async fn a_stall_outlasts_the_sdk_timeout() {
 
 #[tokio::test]
 async fn a_lost_response_hides_a_call_that_took_effect() {
-    let s = setup(FaultPlan::none().rule(
-        Rule::service("iam")
-            .operation("CreateUser")
-            .fault(Fault::ResponseLost)
-            .times(1),
-    ))
+    let s = setup(
+        FaultPlan::none().rule(
+            Rule::service("iam")
+                .operation("CreateUser")
+                .fault(Fault::ResponseLost)
+                .times(1),
+        ),
+    )
     .await;
     let user = unique("faults-lost");
     let err = iam(&through(&s, 1))

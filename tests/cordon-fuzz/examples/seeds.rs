@@ -10,8 +10,7 @@ fn main() {
         });
     for target in cordon_fuzz::TARGETS {
         let out = dir.join(target.name);
-        std::fs::create_dir_all(&out)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", out.display()));
+        std::fs::create_dir_all(&out).unwrap_or_else(|e| panic!("creating {}: {e}", out.display()));
         let seeds = (target.seeds)();
         for (n, seed) in seeds.iter().enumerate() {
             let file = out.join(format!("seed-{n:04}"));

@@ -17,16 +17,17 @@
 //! - `targets/jsonpath.rs`: ASL's JSONPath, reference paths and `put`;
 //! - `targets/pattern.rs`: the EventBridge pattern parser and matcher;
 //! - `targets/api.rs`: the Step Functions and PutEvents API request parsers, over loopback;
-//! - `seeds.rs`: where the seeds come from; `mutate.rs`: the deterministic mutator.
+//! - `seeds.rs`: where the seeds come from; `mutate.rs`: the deterministic mutator;
+//!   `input.rs`: two-part inputs; `runtime.rs`: the async targets' runtime.
+mod input;
 mod mutate;
+mod runtime;
 mod seeds;
 mod targets;
 
+pub use input::{SEPARATOR, join, split};
 pub use mutate::mutate;
 pub use seeds::shared_dir;
-
-/// Splits a two-part input.
-pub const SEPARATOR: u8 = 0xFF;
 
 /// One fuzz target.
 pub struct Target {
@@ -85,21 +86,4 @@ pub const TARGETS: &[Target] = &[
 /// The target named `name`.
 pub fn target(name: &str) -> Option<&'static Target> {
     TARGETS.iter().find(|t| t.name == name)
-}
-
-/// `data` split at the first [`SEPARATOR`]; the second part is empty without one.
-pub fn split(data: &[u8]) -> (&[u8], &[u8]) {
-    match data.iter().position(|b| *b == SEPARATOR) {
-        Some(at) => (&data[..at], &data[at + 1..]),
-        None => (data, &[]),
-    }
-}
-
-/// Two parts joined for [`split`].
-pub fn join(first: &[u8], second: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(first.len() + second.len() + 1);
-    out.extend_from_slice(first);
-    out.push(SEPARATOR);
-    out.extend_from_slice(second);
-    out
 }

@@ -5,17 +5,49 @@
 
 /// Bytes that change how JSON (and the languages inside it) parse.
 const INTERESTING: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b":", b",", b"\\", b"\\u0000", b"\\ud800", b"null",
-    b"true", b"-1", b"1e999", b"-0", b"0.0000001", b"18446744073709551616", b"$", b"$.",
-    b"$$", b"$[", b"[*]", b"..", b"?(", b"States.", b"(", b")", b"'", b"\xc3\xa9",
-    b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\x00",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b":",
+    b",",
+    b"\\",
+    b"\\u0000",
+    b"\\ud800",
+    b"null",
+    b"true",
+    b"-1",
+    b"1e999",
+    b"-0",
+    b"0.0000001",
+    b"18446744073709551616",
+    b"$",
+    b"$.",
+    b"$$",
+    b"$[",
+    b"[*]",
+    b"..",
+    b"?(",
+    b"States.",
+    b"(",
+    b")",
+    b"'",
+    b"\xc3\xa9",
+    b"\xf0\x9f\x98\x80",
+    b"\xed\xa0\x80",
+    b"\x00",
 ];
 
 /// One mutation of `input`, drawing from `rng`; `other` is another seed to splice from.
 pub fn mutate(input: &[u8], other: &[u8], rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut out = input.to_vec();
     for _ in 0..rng.usize(1..=4) {
-        let at = if out.is_empty() { 0 } else { rng.usize(0..=out.len()) };
+        let at = if out.is_empty() {
+            0
+        } else {
+            rng.usize(0..=out.len())
+        };
         match rng.u8(0..6) {
             0 if !out.is_empty() => {
                 let i = rng.usize(0..out.len());
@@ -40,7 +72,11 @@ pub fn mutate(input: &[u8], other: &[u8], rng: &mut fastrand::Rng) -> Vec<u8> {
             4 => {
                 // Deep nesting, the classic stack breaker.
                 let depth = rng.usize(1..=2_000);
-                let (open, close) = if rng.bool() { (b'[', b']') } else { (b'{', b'}') };
+                let (open, close) = if rng.bool() {
+                    (b'[', b']')
+                } else {
+                    (b'{', b'}')
+                };
                 let mut nested = vec![open; depth];
                 if open == b'{' {
                     nested = b"{\"a\":".repeat(depth);

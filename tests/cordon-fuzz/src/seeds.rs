@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::join;
+use crate::input::join;
 
 /// `../shared` of the checkout (the fixtures and conformance corpora).
 pub fn shared_dir() -> PathBuf {
@@ -67,7 +67,12 @@ fn case_json(case: &Path, file: &str) -> Value {
 pub(crate) fn definitions() -> Vec<Vec<u8>> {
     let mut seeds: Vec<Vec<u8>> = cases()
         .iter()
-        .map(|case| join(&read(&case.join("definition.json")), &read(&case.join("input.json"))))
+        .map(|case| {
+            join(
+                &read(&case.join("definition.json")),
+                &read(&case.join("input.json")),
+            )
+        })
         .collect();
     seeds.push(join(
         &read(&checkout().join("statemachine/incident.asl.json")),
@@ -90,10 +95,7 @@ fn definition_strings(case: &Path) -> Vec<(String, String)> {
     let definition = case_json(case, "definition.json");
     let mut found = Vec::new();
     strings(&definition, "", &mut found);
-    found
-        .into_iter()
-        .map(|(k, v)| (k, v.to_owned()))
-        .collect()
+    found.into_iter().map(|(k, v)| (k, v.to_owned())).collect()
 }
 
 /// The intrinsic-function calls of the JSONPath corpus, each with its case's input.
@@ -157,7 +159,9 @@ pub(crate) fn paths() -> Vec<Vec<u8>> {
     for case in cases() {
         let input = read(&case.join("input.json"));
         for (key, value) in definition_strings(&case) {
-            if value.starts_with('$') && (key.ends_with("Path") || key.ends_with(".$") || key == "Variable") {
+            if value.starts_with('$')
+                && (key.ends_with("Path") || key.ends_with(".$") || key == "Variable")
+            {
                 seeds.push(join(value.as_bytes(), &input));
             }
         }
@@ -222,8 +226,14 @@ pub(crate) fn sfn_requests() -> Vec<Vec<u8>> {
     for (operation, body) in [
         ("DescribeStateMachine", json!({"stateMachineArn": machine})),
         ("ListStateMachines", json!({"maxResults": 10})),
-        ("ListExecutions", json!({"stateMachineArn": machine, "statusFilter": "RUNNING"})),
-        ("StartExecution", json!({"stateMachineArn": machine, "name": "e", "input": "{}"})),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": machine, "statusFilter": "RUNNING"}),
+        ),
+        (
+            "StartExecution",
+            json!({"stateMachineArn": machine, "name": "e", "input": "{}"}),
+        ),
         (
             "DescribeExecution",
             json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:fuzz:e"}),
@@ -233,7 +243,10 @@ pub(crate) fn sfn_requests() -> Vec<Vec<u8>> {
             json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:fuzz:e", "reverseOrder": true}),
         ),
         ("SendTaskSuccess", json!({"taskToken": "x", "output": "{}"})),
-        ("SendTaskFailure", json!({"taskToken": "x", "error": "E", "cause": "c"})),
+        (
+            "SendTaskFailure",
+            json!({"taskToken": "x", "error": "E", "cause": "c"}),
+        ),
     ] {
         seeds.push(join(operation.as_bytes(), body.to_string().as_bytes()));
     }

@@ -41,7 +41,16 @@ fn every_target_has_a_test_here() {
     let names: Vec<_> = cordon_fuzz::TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(
         names,
-        ["event", "asl", "intrinsics", "choice", "jsonpath", "pattern", "put_events", "sfn_api"]
+        [
+            "event",
+            "asl",
+            "intrinsics",
+            "choice",
+            "jsonpath",
+            "pattern",
+            "put_events",
+            "sfn_api"
+        ]
     );
 }
 

@@ -176,9 +176,9 @@ impl MetricsLine {
         let mut documents: Vec<Vec<(&Metric, &[f64])>> = Vec::new();
         for metric in self.metrics.values() {
             for chunk in metric.values.chunks(MAX_VALUES) {
-                let slot = documents
-                    .iter_mut()
-                    .find(|d| d.len() < MAX_METRICS && d.iter().all(|(m, _)| m.name != metric.name));
+                let slot = documents.iter_mut().find(|d| {
+                    d.len() < MAX_METRICS && d.iter().all(|(m, _)| m.name != metric.name)
+                });
                 match slot {
                     Some(document) => document.push((metric, chunk)),
                     None => documents.push(vec![(metric, chunk)]),
@@ -241,7 +241,10 @@ mod tests {
         validate(&documents[0]).unwrap_or_else(|e| panic!("{e}: {}", documents[0]));
         let parsed: Value = serde_json::from_str(&documents[0]).unwrap();
         assert_eq!(parsed["_aws"]["Timestamp"], 1_764_423_000_123_i64);
-        assert_eq!(parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Cordon");
+        assert_eq!(
+            parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Cordon"
+        );
         assert_eq!(
             parsed["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["Function"]])
@@ -297,7 +300,10 @@ mod tests {
             Err(MetricsError::BadDimensionValue("x".into()))
         );
         assert_eq!(line.count("d0"), Err(MetricsError::NameClash("d0".into())));
-        assert_eq!(line.count("_aws"), Err(MetricsError::BadName("_aws".into())));
+        assert_eq!(
+            line.count("_aws"),
+            Err(MetricsError::BadName("_aws".into()))
+        );
         assert_eq!(
             line.record("x", Unit::Seconds, f64::NAN),
             Err(MetricsError::NotFinite("x".into()))

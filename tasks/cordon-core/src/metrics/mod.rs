@@ -13,5 +13,5 @@ mod names;
 mod validate;
 
 pub use emf::{Metric, MetricsError, MetricsLine, Unit};
-pub use names::{dimension, metric, NAMESPACE};
+pub use names::{NAMESPACE, dimension, metric};
 pub use validate::{EmfViolation, validate};

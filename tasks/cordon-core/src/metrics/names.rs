@@ -14,6 +14,15 @@ pub mod dimension {
     pub const SEVERITY: &str = "Severity";
     /// A `Cordon.*` / `States.*` error name.
     pub const ERROR: &str = "Error";
+
+    /// The dimension sets Cordon's lines use (none, for the totals).
+    pub const SETS: &[&[&str]] = &[
+        &[],
+        &[FUNCTION],
+        &[FUNCTION, ERROR],
+        &[RULE],
+        &[RULE, SEVERITY],
+    ];
 }
 
 /// Metric names.
@@ -38,4 +47,17 @@ pub mod metric {
     pub const RESPONSE_FAILURES: &str = "ResponseFailures";
     /// Seconds from the event to containment (with `Containments`).
     pub const TIME_TO_CONTAIN: &str = "TimeToContain";
+
+    /// Every metric above.
+    pub const ALL: &[&str] = &[
+        INVOCATIONS,
+        ERRORS,
+        RETRYABLE_ERRORS,
+        DURATION,
+        INCIDENTS_OPENED,
+        CONTAINMENTS,
+        REJECTIONS,
+        RESPONSE_FAILURES,
+        TIME_TO_CONTAIN,
+    ];
 }

@@ -16,11 +16,33 @@ use serde_json::Value;
 
 /// CloudWatch's `StandardUnit` values.
 const UNITS: &[&str] = &[
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes",
-    "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits",
-    "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
-    "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second",
-    "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
 ];
 
 /// The first rule a line breaks.
@@ -63,7 +85,10 @@ pub fn validate(line: &str) -> Result<(), EmfViolation> {
                 return violation("a dimension set must be an array of names");
             };
             if set.len() > 30 {
-                return violation(format!("a dimension set has {} dimensions (at most 30)", set.len()));
+                return violation(format!(
+                    "a dimension set has {} dimensions (at most 30)",
+                    set.len()
+                ));
             }
             for dimension in set {
                 let Some(name) = dimension.as_str() else {
@@ -80,7 +105,10 @@ pub fn validate(line: &str) -> Result<(), EmfViolation> {
             return violation("a directive's `Metrics` must be an array");
         };
         if metrics.len() > 100 {
-            return violation(format!("a directive declares {} metrics (at most 100)", metrics.len()));
+            return violation(format!(
+                "a directive declares {} metrics (at most 100)",
+                metrics.len()
+            ));
         }
         for metric in metrics {
             if !name_ok(&metric["Name"]) {
@@ -90,19 +118,26 @@ pub fn validate(line: &str) -> Result<(), EmfViolation> {
             if let Some(unit) = metric.get("Unit")
                 && !unit.as_str().is_some_and(|u| UNITS.contains(&u))
             {
-                return violation(format!("metric {name:?} has unit {unit}, not a standard unit"));
+                return violation(format!(
+                    "metric {name:?} has unit {unit}, not a standard unit"
+                ));
             }
             if let Some(resolution) = metric.get("StorageResolution")
                 && !matches!(resolution.as_u64(), Some(1 | 60))
             {
-                return violation(format!("metric {name:?}: StorageResolution must be 1 or 60"));
+                return violation(format!(
+                    "metric {name:?}: StorageResolution must be 1 or 60"
+                ));
             }
             match root.get(name) {
                 Some(Value::Number(_)) => {}
                 Some(Value::Array(values))
                     if values.len() <= 100 && values.iter().all(Value::is_number) => {}
                 Some(Value::Array(values)) if values.len() > 100 => {
-                    return violation(format!("metric {name:?} has {} values (at most 100)", values.len()));
+                    return violation(format!(
+                        "metric {name:?} has {} values (at most 100)",
+                        values.len()
+                    ));
                 }
                 _ => {
                     return violation(format!(
@@ -150,7 +185,11 @@ mod tests {
         );
         assert!(validate(&line).unwrap_err().0.contains("101 metrics"));
         let values: Vec<String> = (0..101).map(|i| i.to_string()).collect();
-        let line = VALID.replacen("\"time\":100", &format!("\"time\":[{}]", values.join(",")), 1);
+        let line = VALID.replacen(
+            "\"time\":100",
+            &format!("\"time\":[{}]", values.join(",")),
+            1,
+        );
         assert!(validate(&line).unwrap_err().0.contains("101 values"));
     }
 }

@@ -8,7 +8,7 @@ use cordon_eventbridge::{Bus, PutEventsConfig, PutEventsObserver, PutEventsServe
 use cordon_loopback::Client;
 use cordon_sfn_local::{ServiceConfig, ServiceHandle};
 
-use crate::split;
+use crate::input::split;
 
 struct Quiet;
 impl PutEventsObserver for Quiet {}
@@ -21,7 +21,7 @@ struct Servers {
 }
 
 thread_local! {
-    static SERVERS: Servers = super::block_on(async {
+    static SERVERS: Servers = crate::runtime::block_on(async {
         let put_events = cordon_eventbridge::put_events::serve(
             Arc::new(Bus::new(Vec::new())),
             PutEventsConfig {
@@ -83,7 +83,7 @@ async fn call(client: &Client, url: &str, target: &str, content_type: &str, body
 pub(crate) fn put_events(data: &[u8]) {
     SERVERS.with(|s| {
         let url = format!("{}/", s.put_events.endpoint());
-        super::block_on(call(
+        crate::runtime::block_on(call(
             &s.client,
             &url,
             "AWSEvents.PutEvents",
@@ -101,7 +101,7 @@ pub(crate) fn sfn(data: &[u8]) {
     };
     SERVERS.with(|s| {
         let url = format!("{}/", s.sfn.endpoint());
-        super::block_on(call(
+        crate::runtime::block_on(call(
             &s.client,
             &url,
             &format!("AWSStepFunctions.{operation}"),

@@ -12,7 +12,7 @@ use cordon_engine::{
 };
 use serde_json::{Value, json};
 
-use crate::split;
+use crate::input::split;
 
 /// Definition, then (after the separator) the input.
 pub(crate) fn run(data: &[u8]) {
@@ -75,7 +75,7 @@ fn execute(definition: &str, input: Value) {
     let Ok(mut execution) = Execution::start(Arc::new(definition), input, options, &rt) else {
         return;
     };
-    super::block_on(async {
+    crate::runtime::block_on(async {
         execution.run_until_finished(&rt).await;
     });
     let _ = execution.describe();

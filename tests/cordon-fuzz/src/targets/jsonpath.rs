@@ -4,7 +4,7 @@
 use cordon_engine::paths::{Path, ReferencePath, Roots};
 use serde_json::{Value, json};
 
-use crate::split;
+use crate::input::split;
 
 pub(crate) fn run(data: &[u8]) {
     let (path, document) = split(data);

@@ -4,7 +4,7 @@
 use cordon_eventbridge::EventPattern;
 use serde_json::{Value, json};
 
-use crate::split;
+use crate::input::split;
 
 pub(crate) fn run(data: &[u8]) {
     let (pattern, event) = split(data);
