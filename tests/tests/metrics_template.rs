@@ -10,7 +10,7 @@ fn template() -> Template {
         .expect("infra/template.yaml")
 }
 
-fn text<'e>(expr: Option<&'e Expr>) -> Option<&'e str> {
+fn text(expr: Option<&Expr>) -> Option<&str> {
     expr.and_then(Expr::as_str)
 }
 

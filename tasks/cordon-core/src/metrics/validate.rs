@@ -67,7 +67,7 @@ pub fn validate(line: &str) -> Result<(), EmfViolation> {
     let Some(Value::Object(aws)) = root.get("_aws") else {
         return violation("`_aws` is missing or not an object");
     };
-    if !aws.get("Timestamp").is_some_and(|t| t.as_u64().is_some()) {
+    if aws.get("Timestamp").is_none_or(|t| t.as_u64().is_none()) {
         return violation("`_aws.Timestamp` must be milliseconds since the epoch (an integer)");
     }
     let Some(Value::Array(directives)) = aws.get("CloudWatchMetrics") else {
