@@ -116,7 +116,10 @@ async fn a_throttled_marker_after_the_publish_does_not_send_twice() {
         .expect("sent: the step must not fail after the publish");
     assert!(!out.already_sent);
     assert_eq!(notifier.published().len(), 1);
-    assert!(store.count("dynamodb:MarkNotified") > 1, "the marker write was retried");
+    assert!(
+        store.count("dynamodb:MarkNotified") > 1,
+        "the marker write was retried"
+    );
     // A non-transient marker failure still fails the step (the workflow catches it).
     let (_, store, denied) = deps();
     store.fail_on(
