@@ -3,6 +3,7 @@
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod fuzz;
 mod moto;
 mod util;
 
@@ -17,6 +18,7 @@ verbs:
                                 cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
   bench [--quick]               measure the engine and moto's executor on one definition; write BENCHMARKS.md
+  fuzz [--seconds N] [TARGET..] run every fuzz target under cargo-fuzz (nightly) for N seconds each
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "moto" => moto_foreground(),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -50,11 +50,23 @@ pub trait Function: Configure {
         &self,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, TaskError>> + Send;
+
+    /// The domain metrics of one invocation's result (incidents opened, containments…),
+    /// written with the invocation's own ([`crate::metrics`]). Most functions have none.
+    fn measure(
+        &self,
+        _output: &Self::Output,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<cordon_core::metrics::MetricsLine> {
+        Vec::new()
+    }
 }
 
 /// A function as it runs: configured or not, and prepared once.
 pub struct Running<C: Configure> {
     aws: Aws,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, for the metrics.
+    function_name: Option<String>,
     configured: Result<C, TaskError>,
     prepared: OnceCell<C>,
 }
@@ -73,6 +85,7 @@ impl<C: Configure> Running<C> {
             e
         });
         Self {
+            function_name: env("AWS_LAMBDA_FUNCTION_NAME"),
             aws,
             configured,
             prepared: OnceCell::new(),
@@ -109,13 +122,26 @@ impl<F: Function> Running<F> {
     /// configuration error comes first, whatever the payload; a payload that does not fit
     /// the function is `Cordon.InvalidEvent`.
     pub async fn invoke_json(&self, payload: Value) -> Result<Value, TaskError> {
-        let function = self.ready().await?;
-        let input: F::Input = serde_json::from_value(payload).map_err(|e| {
-            TaskError::invalid("$", format!("does not fit this function's input: {e}"))
-        })?;
-        let output = function.handle(input).await?;
-        serde_json::to_value(output)
-            .map_err(|e| TaskError::invalid("(output)", format!("could not be serialized: {e}")))
+        // One metrics line per invocation, whatever the outcome (crate::metrics).
+        let (started, at) = (std::time::Instant::now(), chrono::Utc::now());
+        let mut domain = Vec::new();
+        let result = async {
+            let function = self.ready().await?;
+            let input: F::Input = serde_json::from_value(payload).map_err(|e| {
+                TaskError::invalid("$", format!("does not fit this function's input: {e}"))
+            })?;
+            let output = function.handle(input).await?;
+            domain = function.measure(&output, at);
+            serde_json::to_value(output).map_err(|e| {
+                TaskError::invalid("(output)", format!("could not be serialized: {e}"))
+            })
+        }
+        .await;
+        let name = crate::metrics::function_name::<F>(self.function_name.clone());
+        let lines =
+            crate::metrics::invocation(&name, at, started.elapsed(), result.as_ref().err(), domain);
+        crate::metrics::emit(&lines);
+        result
     }
 }
 
@@ -124,6 +150,7 @@ impl<F: Function> Running<F> {
 /// `handle(input, &deps)`. With `identities: field` (an
 /// [`Identities`](crate::identities::Identities)), the identities it trusts or protects are
 /// resolved to unique ids at cold start, the function's own role among them.
+/// With `measure: f`, `f(&output, at)` gives the invocation's domain metrics.
 ///
 /// ```text
 /// cordon_aws::task_function! {
@@ -140,6 +167,7 @@ macro_rules! task_function {
         output: $output:ty,
         handle: $handle:path
         $(, identities: $field:ident)?
+        $(, measure: $measure:path)?
         $(,)?
     ) => {
         impl $crate::function::Configure for $deps {
@@ -174,6 +202,15 @@ macro_rules! task_function {
             ) -> ::std::result::Result<$output, $crate::function::TaskError> {
                 $handle(input, self).await
             }
+            $(
+                fn measure(
+                    &self,
+                    output: &$output,
+                    at: ::chrono::DateTime<::chrono::Utc>,
+                ) -> ::std::vec::Vec<::cordon_core::metrics::MetricsLine> {
+                    $measure(output, at)
+                }
+            )?
         }
     };
 }

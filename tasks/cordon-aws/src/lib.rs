@@ -50,6 +50,7 @@ pub mod iam;
 pub mod identities;
 pub mod incidents;
 pub mod links;
+pub mod metrics;
 pub mod sfn;
 pub mod signin;
 pub mod sns;

@@ -84,10 +84,36 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
             .set_message_id(LinkKind::Release, hash, &message_id)
             .await?;
     }
-    let marked = deps
-        .store
-        .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())
-        .await?;
+    // The message is out. Failing the step now on a throttled or failed marker write would
+    // make the workflow's Retry publish it again, so a transient failure is retried here,
+    // briefly, and then the step succeeds without the marker (a later redrive or replay may
+    // send it again: a duplicate is better than silence, never worse than a retry).
+    let mut attempt = 0u32;
+    let marked = loop {
+        match deps
+            .store
+            .mark_notified(&id, kind.as_str(), Some(&message_id), (deps.clock)())
+            .await
+        {
+            Ok(marked) => break marked,
+            Err(e) if e.is_transient() && attempt < 4 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            Err(e) if e.is_transient() => {
+                warn!(
+                    incident_id = %id,
+                    step = "notify",
+                    kind = kind.as_str(),
+                    error = %e,
+                    message_id = %message_id,
+                    "sent, but the marker could not be written: a redrive or replay may send it again"
+                );
+                break true;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     if !marked {
         warn!(
             incident_id = %id,
