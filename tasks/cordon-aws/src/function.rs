@@ -33,9 +33,10 @@ pub trait Configure: Clone + Send + Sync + Sized + 'static {
     /// `Cordon.Config`: a message naming the variable and how to fix it, never its secret.
     fn configure(env: Lookup<'_>, aws: &Aws, clock: Clock) -> Result<Self, TaskError>;
 
-    /// What must be learnt from AWS before the first invocation (enrich and quarantine:
-    /// the function's own role, so it is never contained). Runs once at cold start; if it
-    /// fails it runs again at the next invocation.
+    /// What must be learnt from AWS before the first invocation. Runs once, at the first
+    /// invocation; if it fails it runs again at the next one. No task needs it today: what
+    /// a function needs to know about itself (its own role) comes from its environment,
+    /// so no function makes a network call before its first event.
     fn prepare(&mut self, _aws: &Aws) -> impl Future<Output = Result<(), TaskError>> + Send {
         async { Ok(()) }
     }
@@ -121,13 +122,11 @@ impl<F: Function> Running<F> {
 
 /// Implements [`Configure`] and [`Function`] for a task crate's `Deps` from what every task
 /// crate has: `Config::from_lookup(env)`, `Deps::build(config, aws, clock)` and
-/// `handle(input, &deps)`. With `own_role: field`, the function's own role is added to that
-/// field at cold start ([`caller::protect_own_role`](crate::caller::protect_own_role)).
+/// `handle(input, &deps)`.
 ///
 /// ```text
 /// cordon_aws::task_function! {
 ///     deps: Deps, config: Config, input: Input, output: Output, handle: handle,
-///     own_role: own_role_arns,
 /// }
 /// ```
 #[macro_export]
@@ -138,7 +137,6 @@ macro_rules! task_function {
         input: $input:ty,
         output: $output:ty,
         handle: $handle:path
-        $(, own_role: $field:ident)?
         $(,)?
     ) => {
         impl $crate::function::Configure for $deps {
@@ -153,14 +151,6 @@ macro_rules! task_function {
                     clock,
                 ))
             }
-            $(
-                async fn prepare(
-                    &mut self,
-                    aws: &$crate::aws::Aws,
-                ) -> ::std::result::Result<(), $crate::function::TaskError> {
-                    $crate::caller::protect_own_role(aws, &mut self.$field).await
-                }
-            )?
         }
 
         impl $crate::function::Function for $deps {

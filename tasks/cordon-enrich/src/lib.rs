@@ -23,7 +23,8 @@ pub struct Config {
     pub table_name: String,
     /// `CORDON_RESPONSE_POLICY` (inline JSON), else the default policy.
     pub policy: ResponsePolicy,
-    /// `CORDON_OWN_ROLE_ARNS` (comma-separated). `main` adds the function's own role.
+    /// `CORDON_OWN_ROLE_ARNS` (comma-separated) and the function's own role,
+    /// `CORDON_FUNCTION_ROLE_ARN` (required; see [`cordon_aws::caller`]).
     pub own_role_arns: Vec<String>,
 }
 
@@ -36,7 +37,7 @@ impl Config {
         Ok(Self {
             table_name: env::table_name(env)?,
             policy: env::response_policy(env)?,
-            own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
+            own_role_arns: cordon_aws::caller::own_role_arns(env)?,
         })
     }
 }
@@ -51,8 +52,7 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
-    /// the function's own role to `own_role_arns`.
+    /// The SDK-backed dependencies (what `main` and the local stack use).
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
@@ -147,5 +147,4 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
-    own_role: own_role_arns,
 }
