@@ -41,7 +41,9 @@ pub fn function_role_arn(env: Lookup<'_>) -> Result<String, TaskError> {
             if !partition.is_empty()
                 && account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit())
-                && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|n| !n.is_empty()) =>
         {
             Ok(arn)
         }

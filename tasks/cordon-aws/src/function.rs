@@ -145,11 +145,7 @@ macro_rules! task_function {
                 aws: &$crate::aws::Aws,
                 clock: $crate::clock::Clock,
             ) -> ::std::result::Result<Self, $crate::function::TaskError> {
-                ::std::result::Result::Ok(<$deps>::build(
-                    <$config>::from_lookup(env)?,
-                    aws,
-                    clock,
-                ))
+                ::std::result::Result::Ok(<$deps>::build(<$config>::from_lookup(env)?, aws, clock))
             }
         }
 
