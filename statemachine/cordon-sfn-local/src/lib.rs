@@ -26,6 +26,7 @@ mod router;
 mod server;
 mod service;
 pub mod store;
+mod stored;
 
 pub use error::{ApiError, ServeError, StoreError};
 pub use lambda::{
@@ -35,3 +36,4 @@ pub use lambda::{
 pub use router::Router;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;
+pub use store::Synchronous;
