@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Map, Value};
 
 /// Relative to the workspace root.
@@ -184,13 +184,14 @@ fn reachable(states: &Value, start: &str) -> BTreeSet<String> {
 }
 
 /// The happy path's state types, following `choices` (Choice state → the Next it takes).
-pub fn path_types(def: &Value, choices: &[(&str, &str)]) -> anyhow::Result<Vec<String>> {
+#[cfg(test)]
+fn path_types(def: &Value, choices: &[(&str, &str)]) -> anyhow::Result<Vec<String>> {
     let mut path = Vec::new();
     let mut at = def["StartAt"].as_str().context("no StartAt")?.to_owned();
     loop {
         let s = &def["States"][&at];
         let Some(t) = s["Type"].as_str() else {
-            bail!("state {at} has no Type");
+            anyhow::bail!("state {at} has no Type");
         };
         path.push(t.to_owned());
         at = match s["Next"].as_str() {
@@ -201,7 +202,7 @@ pub fn path_types(def: &Value, choices: &[(&str, &str)]) -> anyhow::Result<Vec<S
             },
         };
         if path.len() > 100 {
-            bail!("the path does not end");
+            anyhow::bail!("the path does not end");
         }
     }
     Ok(path)
