@@ -76,6 +76,8 @@ usage: engine-bench --definition FILE --input FILE [--sequential N] [--concurren
   --runs R         measured runs of each mode (default 5)
   --warmup N       unmeasured executions first (default 200)
   --max-seconds S  stop starting new runs once this much time has passed (default 120)
+  --single-thread B  1: a current-thread tokio runtime (the Task dispatches never change
+                   threads), as Node runs its peer; 0 (default): one worker per CPU
 ";
 
 struct Args {
@@ -87,6 +89,7 @@ struct Args {
     runs: usize,
     warmup: usize,
     max_seconds: u64,
+    single_thread: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -101,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
         runs: 5,
         warmup: 200,
         max_seconds: 120,
+        single_thread: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -122,6 +126,7 @@ fn parse_args() -> Result<Args, String> {
             "--runs" => a.runs = count()?.max(1),
             "--warmup" => a.warmup = count()?,
             "--max-seconds" => a.max_seconds = count()? as u64,
+            "--single-thread" => a.single_thread = count()? != 0,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -283,8 +288,16 @@ fn main() -> ExitCode {
     let result = read(&args.definition).and_then(|definition| {
         let input: Value = serde_json::from_str(&read(&args.input)?)
             .map_err(|e| format!("{} is not JSON: {e}", args.input))?;
-        // The default multi-thread runtime: one worker per CPU, as a service would use.
-        let rt = tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))?;
+        // The default multi-thread runtime: one worker per CPU, as a service would use; or
+        // one thread, as Node runs aws-local-stepfunctions (`--single-thread 1`).
+        let rt = if args.single_thread {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Runtime::new()
+        }
+        .map_err(|e| format!("starting tokio: {e}"))?;
         rt.block_on(bench(&args, &definition, input))
     });
     match result {

@@ -180,7 +180,8 @@ fn run_engine(root: &Path, bin: &Path, definition: &str, plan: &Plan) -> anyhow:
             .arg("--input")
             .arg(root.join(INPUT))
             .args(["--sequential", &n, "--concurrent", "0", "--one-call", "0"])
-            .args(["--runs", "1", "--warmup", &warmup]),
+            .args(["--runs", "1", "--warmup", &warmup])
+            .args(["--single-thread", "1"]),
         "engine-bench",
     )
 }

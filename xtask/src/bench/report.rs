@@ -415,7 +415,9 @@ fn peer_section(w: &mut String, peers: &PeerSetup) {
         "npm `{}` on Node {} (installed by the bench into a scratch folder beside the build \
          output; Node 20 lacks `Promise.withResolvers`, which the package calls, so \
          `xtask/bench/als-bench.mjs` defines it first), against the engine bench's sequential \
-         mode, on the same definition and input, each in its own process with its own \
+         mode on a current-thread tokio runtime (one thread, as Node runs the package; a \
+         Task dispatch then never hands over to another thread), on the same definition and \
+         input, each in its own process with its own \
          warm-up, **alternating run by run** (the engine first in even rounds, the package \
          first in odd ones). The package's Tasks are answered by `taskResourceLocalHandlers` \
          with the same echo the engine's no-op dispatcher gives, and each execution gets a \
