@@ -210,7 +210,11 @@ fn path_types(def: &Value, choices: &[(&str, &str)]) -> anyhow::Result<Vec<Strin
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::Value;
+
+    use crate::bench::definitions::{
+        STUBS, WORKFLOW, cordon_shaped, pass_copy, path_types, reachable,
+    };
     use crate::util;
 
     fn generated() -> (Value, Value) {
