@@ -384,6 +384,13 @@ mod tests {
                 binary == "cordon-notify",
                 "{binary}"
             );
+            // The functions that contain know their own role from the template, not STS.
+            let own = env.get("CORDON_FUNCTION_ROLE_ARN");
+            match binary.as_str() {
+                "cordon-enrich" => assert_eq!(own, Some(&role_arn("EnrichFunction"))),
+                "cordon-quarantine" => assert_eq!(own, Some(&role_arn("QuarantineFunction"))),
+                _ => assert_eq!(own, None, "{binary}"),
+            }
         }
     }
 }

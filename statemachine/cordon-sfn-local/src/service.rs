@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::journal::{self, Recovery, Replays};
 use crate::lambda::{InProcessLambda, LambdaBackend, LambdaDispatcher};
-use crate::store::{Inserted, Snapshot, StateMachineRow, Store, epoch};
+use crate::store::{Inserted, Snapshot, StateMachineRow, Store, Synchronous, epoch};
 
 /// How to run the service.
 #[derive(Clone)]
@@ -42,6 +42,8 @@ pub struct ServiceConfig {
     /// Tasks that are not Lambda (e.g. `arn:aws:states:::sns:publish`). Defaults to failing
     /// them with `States.TaskFailed`.
     pub other_tasks: Arc<dyn TaskDispatcher>,
+    /// How hard each commit waits for the disk (default: `NORMAL`, see [`Synchronous`]).
+    pub synchronous: Synchronous,
 }
 
 impl ServiceConfig {
@@ -53,7 +55,13 @@ impl ServiceConfig {
             account: "123456789012".into(),
             lambda: Arc::new(InProcessLambda::new()),
             other_tasks: Arc::new(UnresolvedDispatcher),
+            synchronous: Synchronous::Normal,
         }
+    }
+
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
     }
 
     pub fn with_port(mut self, port: u16) -> Self {

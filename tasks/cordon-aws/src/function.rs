@@ -33,9 +33,10 @@ pub trait Configure: Clone + Send + Sync + Sized + 'static {
     /// `Cordon.Config`: a message naming the variable and how to fix it, never its secret.
     fn configure(env: Lookup<'_>, aws: &Aws, clock: Clock) -> Result<Self, TaskError>;
 
-    /// What must be learnt from AWS before the first invocation (enrich and quarantine:
-    /// the function's own role, so it is never contained). Runs once at cold start; if it
-    /// fails it runs again at the next invocation.
+    /// What must be learnt from AWS before the first invocation. Runs once, at the first
+    /// invocation; if it fails it runs again at the next one. No task needs it today: what
+    /// a function needs to know about itself (its own role) comes from its environment,
+    /// so no function makes a network call before its first event.
     fn prepare(&mut self, _aws: &Aws) -> impl Future<Output = Result<(), TaskError>> + Send {
         async { Ok(()) }
     }
@@ -176,11 +177,7 @@ macro_rules! task_function {
                 aws: &$crate::aws::Aws,
                 clock: $crate::clock::Clock,
             ) -> ::std::result::Result<Self, $crate::function::TaskError> {
-                ::std::result::Result::Ok(<$deps>::build(
-                    <$config>::from_lookup(env)?,
-                    aws,
-                    clock,
-                ))
+                ::std::result::Result::Ok(<$deps>::build(<$config>::from_lookup(env)?, aws, clock))
             }
             $(
                 async fn prepare(

@@ -104,11 +104,12 @@ impl Identities {
         Ok(())
     }
 
-    /// Resolves with the function's own IAM client and caller identity: what a function
-    /// does at cold start.
+    /// Resolves with the function's own IAM client: what a function does when it prepares
+    /// for its first event. Its own role is among the own roles already
+    /// ([`own_role_arns`](crate::caller::own_role_arns) reads it from
+    /// `CORDON_FUNCTION_ROLE_ARN`), so no `sts:GetCallerIdentity` call is needed.
     pub async fn resolve(&mut self, aws: &Aws) -> Result<(), TaskError> {
-        let caller = crate::caller::own_unique_id(aws).await?;
-        self.resolve_with(&aws.identity_store(), caller).await
+        self.resolve_with(&aws.identity_store(), None).await
     }
 }
 

@@ -73,7 +73,7 @@ impl Config {
             });
         Ok(Self {
             table_name: env::table_name(env)?,
-            identities: Identities::from_config(&env::list(env, "CORDON_OWN_ROLE_ARNS"), &policy)?,
+            identities: Identities::from_config(&cordon_aws::caller::own_role_arns(env)?, &policy)?,
             policy,
             quarantine_policy_arn,
             deny_all_policy_arn,

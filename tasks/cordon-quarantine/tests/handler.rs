@@ -355,6 +355,7 @@ fn config_reads_the_environment() {
     let env = |k: &str| match k {
         "CORDON_TABLE_NAME" => Some("incidents".to_string()),
         "CORDON_OWN_ROLE_ARNS" => Some(format!("{OWN_ROLE}, arn:aws:iam::111122223333:role/other")),
+        "CORDON_FUNCTION_ROLE_ARN" => Some(OWN_ROLE.to_string()),
         "CORDON_RESPONSE_POLICY" => Some(r#"{"protected_principals":["breakglass"]}"#.to_string()),
         _ => None,
     };
