@@ -141,36 +141,51 @@ fn the_engine_accepts_the_incident_definition() {
 
 #[test]
 fn substitutions_are_consistent_in_both_directions() {
-    let path = cordon_tests::workspace_root().join("statemachine/incident.asl.json");
-    let text = std::fs::read_to_string(&path).expect("read the ASL");
-    let used: std::collections::BTreeSet<String> = cordon_tests::substitution_placeholders(&text)
-        .into_iter()
-        .collect();
+    // The incident workflow, and the release workflow a release link starts.
     let template = cordon_tests::template();
     let machines: Vec<_> = template.state_machines().collect();
-    assert_eq!(machines.len(), 1, "one state machine in the template");
-    let machine = machines[0];
-    assert_eq!(
-        machine.definition_uri.as_deref(),
-        Some("../statemachine/incident.asl.json"),
-        "{:?} deploys statemachine/incident.asl.json",
-        machine.logical_id
-    );
-    let declared: std::collections::BTreeSet<String> = machine
-        .definition_substitutions
+    let uris: std::collections::BTreeSet<_> = machines
         .iter()
-        .map(|(k, _)| k.clone())
+        .filter_map(|m| m.definition_uri.as_deref())
         .collect();
-    let missing: Vec<_> = used.difference(&declared).collect();
-    let unused: Vec<_> = declared.difference(&used).collect();
-    assert!(
-        missing.is_empty(),
-        "the ASL uses ${{…}} placeholders with no DefinitionSubstitutions entry: {missing:?}"
+    assert_eq!(
+        uris,
+        [
+            "../statemachine/incident.asl.json",
+            "../statemachine/release.asl.json"
+        ]
+        .into(),
+        "the template deploys the incident and the release workflow"
     );
-    assert!(
-        unused.is_empty(),
-        "DefinitionSubstitutions entries the ASL never uses: {unused:?}"
-    );
+    for machine in machines {
+        let uri = machine
+            .definition_uri
+            .as_deref()
+            .expect("a definition file");
+        let path = cordon_tests::workspace_root().join(uri.trim_start_matches("../"));
+        let text = std::fs::read_to_string(&path).expect("read the ASL");
+        cordon_engine::Definition::parse(&text)
+            .unwrap_or_else(|e| panic!("{uri} is invalid:\n{e}"));
+        let used: std::collections::BTreeSet<String> =
+            cordon_tests::substitution_placeholders(&text)
+                .into_iter()
+                .collect();
+        let declared: std::collections::BTreeSet<String> = machine
+            .definition_substitutions
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        let missing: Vec<_> = used.difference(&declared).collect();
+        let unused: Vec<_> = declared.difference(&used).collect();
+        assert!(
+            missing.is_empty(),
+            "{uri} uses ${{…}} placeholders with no DefinitionSubstitutions entry: {missing:?}"
+        );
+        assert!(
+            unused.is_empty(),
+            "DefinitionSubstitutions entries {uri} never uses: {unused:?}"
+        );
+    }
 }
 
 fn is_task(state: &Value) -> bool {
@@ -346,7 +361,9 @@ fn scripted(script: &Script, req: &TaskRequest) -> Result<Value, TaskFailure> {
         if script.refuse {
             return Err(TaskFailure::new(names::PROTECTED_PRINCIPAL, "protected"));
         }
-        json!({"policyArn": "arn:aws:iam::1:policy/q", "alreadyAttached": false,
+        json!({"policyArn": "arn:aws:iam::1:policy/q",
+            "policyArns": ["arn:aws:iam::1:policy/q", "arn:aws:iam::aws:policy/AWSDenyAll"],
+            "alreadyAttached": false,
             "quarantinedAt": "2024-09-27T14:06:00Z", "userName": "u", "principalKind": "IAMUser", "remediation": {},
             "actionsTaken": []})
     } else if function.contains("Tag") {

@@ -5,8 +5,10 @@
 //! every Task like Lambda would (`{"ExecutedVersion", "Payload", "StatusCode"}`), its `Payload`
 //! an echo of the request's `Payload`: the same thing moto's Docker-less Lambda does, so the
 //! definition behaves identically on both. Prints one JSON object with the timings on stdout.
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cordon_engine::{
@@ -15,17 +17,67 @@ use cordon_engine::{
 };
 use serde_json::{Value, json};
 
+/// The system allocator, counting every allocation (and reallocation) and the bytes asked
+/// for, so the bench can report allocations per execution.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations and bytes allocated so far, process-wide.
+fn allocated() -> (u64, u64) {
+    (
+        ALLOCATIONS.load(Ordering::Relaxed),
+        ALLOCATED_BYTES.load(Ordering::Relaxed),
+    )
+}
+
 const USAGE: &str = "\
 usage: engine-bench --definition FILE --input FILE [--sequential N] [--concurrent N]
                     [--one-call N] [--runs R] [--warmup N] [--max-seconds S]
 
   --sequential N   executions run one after another per run (default 2000)
-  --concurrent N   executions spawned at once on the tokio runtime per run (default 1000)
+  --concurrent N   executions spawned at once on the tokio runtime per run (default 1000;
+                   0 skips the mode)
   --one-call N     sequential executions through run_to_completion, which also parses the
-                   definition and copies the history each time (default 500)
+                   definition and copies the history each time (default 500; 0 skips it)
   --runs R         measured runs of each mode (default 5)
   --warmup N       unmeasured executions first (default 200)
   --max-seconds S  stop starting new runs once this much time has passed (default 120)
+  --single-thread B  1: a current-thread tokio runtime (the Task dispatches never change
+                   threads), as Node runs its peer; 0 (default): one worker per CPU
 ";
 
 struct Args {
@@ -37,6 +89,7 @@ struct Args {
     runs: usize,
     warmup: usize,
     max_seconds: u64,
+    single_thread: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -51,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
         runs: 5,
         warmup: 200,
         max_seconds: 120,
+        single_thread: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -72,6 +126,7 @@ fn parse_args() -> Result<Args, String> {
             "--runs" => a.runs = count()?.max(1),
             "--warmup" => a.warmup = count()?,
             "--max-seconds" => a.max_seconds = count()? as u64,
+            "--single-thread" => a.single_thread = count()? != 0,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -80,9 +135,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A Lambda that does nothing: its response's `Payload` is the request's `Payload`.
-async fn echo_lambda(req: TaskRequest) -> Result<Value, TaskFailure> {
-    let payload = req.input.get("Payload").cloned().unwrap_or(Value::Null);
+/// A Lambda that does nothing: its response's `Payload` is the request's `Payload` (moved,
+/// as aws-local-stepfunctions' handler returns the very object it was given).
+async fn echo_lambda(mut req: TaskRequest) -> Result<Value, TaskFailure> {
+    let payload = req
+        .input
+        .get_mut("Payload")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
     Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
 }
 
@@ -141,16 +201,29 @@ async fn bench(a: &Args, definition: &str, input: Value) -> Result<Value, String
     let mut sequential = Vec::new();
     let mut concurrent = Vec::new();
     let mut one_call = Vec::new();
+    let mut allocations = Vec::new();
+    let mut allocated_bytes = Vec::new();
     for run in 0..a.runs {
         if run > 0 && Instant::now() > deadline {
             break;
         }
+        let (allocs_before, bytes_before) = allocated();
         let t = Instant::now();
         for i in 0..a.sequential {
             let ex = run_one(&def, &input, format!("seq-{run}-{i}"), &rt).await;
             check(ex.status(), "sequential")?;
         }
         sequential.push(t.elapsed().as_secs_f64());
+        let (allocs_after, bytes_after) = allocated();
+        // The runtime's idle worker threads allocate next to nothing: the counts are the
+        // executions'.
+        let n = a.sequential.max(1) as f64;
+        allocations.push((allocs_after - allocs_before) as f64 / n);
+        allocated_bytes.push((bytes_after - bytes_before) as f64 / n);
+
+        if a.concurrent == 0 && a.one_call == 0 {
+            continue;
+        }
 
         let t = Instant::now();
         let mut set = tokio::task::JoinSet::new();
@@ -193,6 +266,8 @@ async fn bench(a: &Args, definition: &str, input: Value) -> Result<Value, String
         "history_events_per_execution": history_events,
         "output": output,
         "sequential": {"executions": a.sequential, "seconds": sequential},
+        "allocations_per_execution": allocations,
+        "allocated_bytes_per_execution": allocated_bytes,
         "concurrent": {"executions": a.concurrent, "seconds": concurrent},
         "one_call": {"executions": a.one_call, "seconds": one_call},
     }))
@@ -213,8 +288,16 @@ fn main() -> ExitCode {
     let result = read(&args.definition).and_then(|definition| {
         let input: Value = serde_json::from_str(&read(&args.input)?)
             .map_err(|e| format!("{} is not JSON: {e}", args.input))?;
-        // The default multi-thread runtime: one worker per CPU, as a service would use.
-        let rt = tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))?;
+        // The default multi-thread runtime: one worker per CPU, as a service would use; or
+        // one thread, as Node runs aws-local-stepfunctions (`--single-thread 1`).
+        let rt = if args.single_thread {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Runtime::new()
+        }
+        .map_err(|e| format!("starting tokio: {e}"))?;
         rt.block_on(bench(&args, &definition, input))
     });
     match result {

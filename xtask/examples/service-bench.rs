@@ -21,13 +21,16 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
-use cordon_sfn_local::{InProcessLambda, LambdaError, ServiceConfig, ServiceHandle, serve};
+use cordon_sfn_local::{
+    InProcessLambda, LambdaError, ServiceConfig, ServiceHandle, Synchronous, serve,
+};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
 const USAGE: &str = "\
 usage: service-bench --definition FILE --input FILE [--executions N] [--in-flight K]
                      [--runs R] [--warmup N] [--poll-ms MS] [--max-seconds S]
+                     [--synchronous normal|full]
 
   --executions N   executions started per measured run (default 1000)
   --in-flight K    most requests outstanding at once (default 64): half for StartExecution,
@@ -37,6 +40,7 @@ usage: service-bench --definition FILE --input FILE [--executions N] [--in-fligh
   --poll-ms MS     pause between DescribeExecution sweeps over unfinished executions (default 20)
   --max-seconds S  a run fails if its executions are not all finished after this long; no new
                    run starts after this long either (default 120)
+  --synchronous M  normal (the default: WAL, synchronous=NORMAL) or full (an fsync per commit)
 ";
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cordon-bench";
@@ -50,6 +54,7 @@ struct Args {
     warmup: usize,
     poll_ms: u64,
     max_seconds: u64,
+    synchronous: Synchronous,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -64,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
         warmup: 50,
         poll_ms: 20,
         max_seconds: 120,
+        synchronous: Synchronous::Normal,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -85,6 +91,13 @@ fn parse_args() -> Result<Args, String> {
             "--warmup" => a.warmup = count()?,
             "--poll-ms" => a.poll_ms = count()? as u64,
             "--max-seconds" => a.max_seconds = count()?.max(1) as u64,
+            "--synchronous" => {
+                a.synchronous = match value.as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    other => return Err(format!("--synchronous {other}: normal or full")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -500,7 +513,10 @@ async fn bench(a: &Args, db: &Path, definition: &str, input: &str) -> Result<Val
     let mut names = Vec::new();
     function_names(&def, &mut names);
     let lambda = echo_lambda(&names);
-    let handle = serve(ServiceConfig::new(db).with_lambda(Arc::new(lambda)))
+    let config = ServiceConfig::new(db)
+        .with_lambda(Arc::new(lambda))
+        .with_synchronous(a.synchronous);
+    let handle = serve(config)
         .await
         .map_err(|e| format!("starting cordon-sfn-local: {e}"))?;
     let endpoint = handle.endpoint();
@@ -595,6 +611,10 @@ async fn bench(a: &Args, db: &Path, definition: &str, input: &str) -> Result<Val
 
     Ok(json!({
         "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
+        "synchronous": match a.synchronous {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        },
         "in_flight": a.in_flight,
         "poll_ms": a.poll_ms,
         "warmup": a.warmup,

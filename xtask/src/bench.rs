@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use crate::{moto, util};
 
+mod definitions;
 mod model;
+mod peer;
 mod report;
 mod sfn;
 
@@ -28,7 +30,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask bench [--quick]"),
     };
     let root = util::workspace_root()?;
-    let definition = read(&root, DEFINITION)?;
+    let definition = definitions::generate(&root)?;
     let input = read(&root, INPUT)?;
     let mut machine = Machine::probe(&root)?;
 
@@ -40,13 +42,33 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         engine.concurrent.median_rate()
     );
 
+    eprintln!(
+        "xtask bench: the engine beside {} {}",
+        peer::PACKAGE,
+        peer::VERSION
+    );
+    let peers = peer::compare(
+        &root,
+        &plan,
+        &example_binary(&root, "engine-bench"),
+        &[
+            ("Pass-state copy", definitions::PASS),
+            ("Cordon-shaped, no-op Lambda tasks", definitions::SHAPED),
+        ],
+    )?;
     eprintln!("xtask bench: building and running the durable service bench (release)");
-    let service = service_bench(&root, &plan)?;
+    let service = service_bench(&root, &plan, "normal", plan.service_runs)?;
     eprintln!(
         "xtask bench: service: {} x {} executions, {:.0} executions/s (median run), none lost",
         service.runs.len(),
         plan.service_executions,
         service.mode().median_rate(),
+    );
+    eprintln!("xtask bench: the durable service again, synchronous=FULL");
+    let service_full = service_bench(&root, &plan, "full", 1)?;
+    eprintln!(
+        "xtask bench: service, synchronous=FULL: {:.0} executions/s",
+        service_full.mode().median_rate(),
     );
 
     let venv = moto::ensure_venv(&root)?;
@@ -77,8 +99,23 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     machine.load_after = load_average();
-    let text = report::render(&machine, &plan, &engine, &service, &moto);
-    let out = root.join(OUTPUT);
+    let text = report::render(
+        &machine,
+        &plan,
+        &engine,
+        &peers,
+        &service,
+        &service_full,
+        &moto,
+    );
+    // A quick run is a smoke test: it must not replace the committed figures.
+    let out = if plan.quick {
+        let dir = util::target_dir(&root).join("xtask-bench");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        dir.join("BENCHMARKS-quick.md")
+    } else {
+        root.join(OUTPUT)
+    };
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
     eprintln!("xtask bench: wrote {}", out.display());
     Ok(())
@@ -90,7 +127,12 @@ fn read(root: &Path, rel: &str) -> anyhow::Result<String> {
 
 /// Builds (release) and runs one of xtask's bench examples on the bench definition and input,
 /// and returns the one JSON object it prints.
-fn run_example(root: &Path, example: &str, flags: &[(&str, usize)]) -> anyhow::Result<Value> {
+fn run_example(
+    root: &Path,
+    example: &str,
+    flags: &[(&str, usize)],
+    extra: &[&str],
+) -> anyhow::Result<Value> {
     let mut cmd = util::cargo(root);
     cmd.args([
         "run",
@@ -106,6 +148,7 @@ fn run_example(root: &Path, example: &str, flags: &[(&str, usize)]) -> anyhow::R
     for (flag, n) in flags {
         cmd.arg(flag).arg(n.to_string());
     }
+    cmd.args(extra);
     cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
     let out = cmd
         .output()
@@ -115,6 +158,13 @@ fn run_example(root: &Path, example: &str, flags: &[(&str, usize)]) -> anyhow::R
     }
     serde_json::from_slice(&out.stdout)
         .with_context(|| format!("{example} did not print one JSON object"))
+}
+
+/// Where cargo put a release example of xtask (built by [`run_example`]).
+fn example_binary(root: &Path, example: &str) -> std::path::PathBuf {
+    util::target_dir(root)
+        .join("release/examples")
+        .join(example)
 }
 
 fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
@@ -128,6 +178,7 @@ fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
             ("--runs", plan.engine_runs),
             ("--warmup", plan.engine_warmup),
         ],
+        &[],
     )?;
     let count = |key: &str| {
         v[key]
@@ -160,18 +211,26 @@ fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
     })
 }
 
-fn service_bench(root: &Path, plan: &Plan) -> anyhow::Result<ServiceResults> {
+/// The durable service bench, its commits as `synchronous` says (`normal` or `full`), with
+/// `runs` measured runs.
+fn service_bench(
+    root: &Path,
+    plan: &Plan,
+    synchronous: &str,
+    runs: usize,
+) -> anyhow::Result<ServiceResults> {
     let v = run_example(
         root,
         "service-bench",
         &[
             ("--executions", plan.service_executions),
             ("--in-flight", plan.service_in_flight),
-            ("--runs", plan.service_runs),
+            ("--runs", runs),
             ("--warmup", plan.service_warmup),
             ("--poll-ms", plan.service_poll_ms),
             ("--max-seconds", plan.service_max_seconds),
         ],
+        &["--synchronous", synchronous],
     )?;
     parse_service(&v)
 }
@@ -228,6 +287,7 @@ fn parse_service(v: &Value) -> anyhow::Result<ServiceResults> {
     }
     let db = &v["database"];
     Ok(ServiceResults {
+        synchronous: text(v, "synchronous"),
         worker_threads: count(v, "worker_threads")?,
         in_flight: count(v, "in_flight")? as usize,
         poll_ms: count(v, "poll_ms")?,
@@ -437,41 +497,6 @@ mod tests {
             "opt-level = \"s\", lto = \"thin\""
         );
         assert_eq!(release_profile("[package]\n"), "cargo's defaults");
-    }
-
-    #[test]
-    fn the_bench_definition_is_cordon_shaped() {
-        let root = util::workspace_root().unwrap();
-        let def: Value = serde_json::from_str(&read(&root, DEFINITION).unwrap()).unwrap();
-        let states = def["States"].as_object().unwrap();
-        // Its happy path: Task, Choice, Task, Choice, Task x4, Succeed.
-        let mut path = Vec::new();
-        let mut at = def["StartAt"].as_str().unwrap();
-        let choices = [("IsNewIncident", "Enrich"), ("Route", "Quarantine")];
-        loop {
-            let s = &states[at];
-            path.push(s["Type"].as_str().unwrap().to_owned());
-            if s["Type"] == "Task" {
-                assert_eq!(s["Resource"], "arn:aws:states:::lambda:invoke", "{at}");
-                assert!(s["Retry"].is_array() && s["Catch"].is_array(), "{at}");
-                assert!(s["ResultSelector"].is_object(), "{at}");
-            }
-            at = match s["Next"].as_str() {
-                Some(next) => next,
-                None => match choices.iter().find(|(c, _)| *c == at) {
-                    Some((_, next)) => next,
-                    None => break,
-                },
-            };
-        }
-        assert_eq!(
-            path,
-            [
-                "Task", "Choice", "Task", "Choice", "Task", "Task", "Task", "Task", "Succeed"
-            ]
-        );
-        let input: Value = serde_json::from_str(&read(&root, INPUT).unwrap()).unwrap();
-        assert_eq!(input["detail"]["eventName"], "CreateUser");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod fuzz;
 mod moto;
 mod util;
 
@@ -16,7 +17,9 @@ verbs:
   lint                          rustfmt, clippy -D warnings, ASL checks, the IAM policy checks (parliament),
                                 cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
-  bench [--quick]               measure the engine and moto's executor on one definition; write BENCHMARKS.md
+  bench [--quick]               measure the engine (beside aws-local-stepfunctions and moto) and the durable
+                                service; write BENCHMARKS.md (--quick: a smoke run, written under the target dir)
+  fuzz [--seconds N] [TARGET..] run every fuzz target under cargo-fuzz (nightly) for N seconds each
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         "lint" => lint(),
         "moto" => moto_foreground(),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

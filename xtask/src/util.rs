@@ -12,6 +12,14 @@ pub fn workspace_root() -> anyhow::Result<PathBuf> {
         .context("xtask must live one level below the workspace root")
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `<root>/target`).
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// A `cargo` command (the same cargo that runs xtask) in the workspace root.
 pub fn cargo(root: &Path) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());

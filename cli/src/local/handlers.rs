@@ -13,16 +13,20 @@ use serde_json::Value;
 
 use super::template::{LocalFunction, LocalFunctions};
 
-/// The workflow's task functions, by local function name (= cargo binary name).
+/// The workflows' task functions, by local function name (= cargo binary name): the
+/// incident workflow's five, and the release function the release workflow invokes (a
+/// release link starts that workflow; the internet-facing approval function holds no IAM
+/// rights).
 pub const TASK_FUNCTIONS: &[&str] = &[
     "cordon-record",
     "cordon-enrich",
     "cordon-quarantine",
     "cordon-tag",
     "cordon-notify",
+    "cordon-release",
 ];
 
-/// Registers the five task handlers under their binary names (the local function names),
+/// Registers the task handlers under their binary names (the local function names),
 /// each configured from its own environment in `functions`, exactly as its `main` is
 /// configured from the process environment, and with its own access.
 pub fn register_handlers(
@@ -59,6 +63,7 @@ pub fn register_handler(
         "cordon-quarantine" => register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws),
         "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws),
         "cordon-notify" => register::<cordon_notify::Deps>(lambdas, function, &lookup, aws),
+        "cordon-release" => register::<cordon_release::Deps>(lambdas, function, &lookup, aws),
         other => anyhow::bail!("{other} is not one of the workflow's task functions"),
     }
     Ok(())
@@ -78,11 +83,8 @@ pub fn approval_deps(
     let aws = cordon_aws::Aws::new(sdk.clone())
         .with_access(approval.access.clone())
         .with_sfn_endpoint(sfn_endpoint);
-    Ok(cordon_approval::Deps::build(
-        config,
-        &aws,
-        cordon_aws::system_clock(),
-    ))
+    cordon_approval::Deps::build(config, &aws, cordon_aws::system_clock())
+        .context("building cordon-approval")
 }
 
 /// The release function's dependencies (what the release Lambda builds at cold start),

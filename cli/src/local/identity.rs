@@ -33,7 +33,11 @@ pub fn role_arn(logical_id: &str) -> String {
 
 /// The ARN of the local incident state machine.
 pub fn state_machine_arn() -> String {
-    format!(
-        "arn:{LOCAL_PARTITION}:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{LOCAL_STATE_MACHINE}"
-    )
+    state_machine_arn_named(LOCAL_STATE_MACHINE)
+}
+
+/// The ARN of the local state machine `name` (a machine the template names, such as the
+/// release workflow, keeps its resolved `Name`).
+pub fn state_machine_arn_named(name: &str) -> String {
+    format!("arn:{LOCAL_PARTITION}:states:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stateMachine:{name}")
 }

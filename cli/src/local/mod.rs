@@ -190,6 +190,21 @@ impl LocalStack {
         template
             .values
             .set_ref(&workflow.logical_id, &state_machine_arn);
+        // The template's other state machines (the release workflow a release link
+        // starts), under their template names, which the approval function is told.
+        let others: Vec<String> = template
+            .template
+            .state_machines()
+            .map(|m| m.logical_id.clone())
+            .filter(|id| *id != workflow.logical_id)
+            .collect();
+        for logical_id in others {
+            let machine = Workflow::of(&template.template, &template.values, &logical_id)?;
+            let name =
+                template::local_machine_name(&template.template, &template.values, &logical_id)?
+                    .with_context(|| format!("state machine {logical_id} has no Name"))?;
+            workflow::upsert_state_machine(&sfn_client, &name, &machine.definition).await?;
+        }
         let rules = template.rules().with_context(|| {
             format!(
                 "reading the EventBridge rules of {}",
@@ -261,6 +276,36 @@ impl LocalStack {
                     )
                 }),
         })
+    }
+
+    /// The stack's settings as `export` lines (`CORDON_STACK`, `CORDON_STACK_*`): what
+    /// `cordon local up` prints, so the operator commands find this stack.
+    pub fn exports(&self) -> Vec<String> {
+        crate::stack::exports(
+            LOCAL_STACK_NAME,
+            &[
+                (
+                    crate::stack::TABLE_OUTPUT,
+                    self.resources.table_name.as_str(),
+                ),
+                (
+                    crate::stack::TOPIC_OUTPUT,
+                    self.resources.topic_arn.as_str(),
+                ),
+                (
+                    crate::stack::STATE_MACHINE_OUTPUT,
+                    self.state_machine_arn.as_str(),
+                ),
+                (
+                    crate::stack::APPROVAL_URL_OUTPUT,
+                    self.approval.url.as_str(),
+                ),
+                (
+                    crate::stack::QUARANTINE_POLICY_OUTPUT,
+                    self.resources.quarantine_policy_arn.as_str(),
+                ),
+            ],
+        )
     }
 
     /// The logical ids of the template's rules, in template order.

@@ -15,7 +15,7 @@ use cordon_template::{Template, Values};
 use super::bootstrap::Resources;
 use super::identity::{
     LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn,
-    role_arn, state_machine_arn,
+    role_arn, state_machine_arn, state_machine_arn_named,
 };
 use super::workflow::Workflow;
 
@@ -69,11 +69,22 @@ impl LocalTemplate {
                 values.set_attribute(&function.logical_id, "Arn", function_arn(binary));
             }
             values.set_ref(function.role_logical_id(), role_name(&function.logical_id));
+            // `!GetAtt <Function>Role.Arn` (Cordon's own roles, CORDON_OWN_ROLE_ARNS).
+            values.set_attribute(
+                function.role_logical_id(),
+                "Arn",
+                role_arn(&function.logical_id),
+            );
         }
-        // The local stack creates the state machine under this name (the stack replaces
-        // it with the ARN the service returns, which is the same).
+        // The local stack creates each state machine under its template `Name`, else the
+        // incident machine's local name (the stack replaces it with the ARN the service
+        // returns, which is the same).
         for machine in template.state_machines() {
-            values.set_ref(&machine.logical_id, state_machine_arn());
+            let arn = match local_machine_name(&template, &values, &machine.logical_id)? {
+                Some(name) => state_machine_arn_named(&name),
+                None => state_machine_arn(),
+            };
+            values.set_ref(&machine.logical_id, arn);
         }
         // The key exists only as a name here (see LOCAL_KEY_ID).
         for key in template.resources_of_kind("AWS::KMS::Key") {
@@ -257,6 +268,23 @@ impl LocalTemplate {
     }
 }
 
+/// The `Name` a state machine has in the template, resolved (`!Sub ${AWS::StackName}-…`).
+pub(super) fn local_machine_name(
+    template: &Template,
+    values: &Values,
+    logical_id: &str,
+) -> anyhow::Result<Option<String>> {
+    let Some(name) = template
+        .resource(logical_id)
+        .and_then(|r| r.properties.get("Name"))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(values.resolve_string(name).with_context(|| {
+        format!("the Name of state machine {logical_id}")
+    })?))
+}
+
 /// A role's name as SAM gives it in the local stack (without SAM's random suffix).
 fn role_name(logical_id: &str) -> String {
     format!("{LOCAL_STACK_NAME}-{logical_id}Role")
@@ -345,16 +373,24 @@ mod tests {
             assert_eq!(env["CORDON_ALLOWLISTED_ACTORS"], "", "{binary}");
             assert_eq!(env["CORDON_PROTECTED_PRINCIPALS"], "", "{binary}");
             assert_eq!(env["CORDON_RESPONSE_POLICY"], "{}", "{binary}");
-            assert_eq!(
-                env["CORDON_OWN_ROLE_ARNS"],
-                "arn:aws:iam::123456789012:role/cordon-local-*"
-            );
+            // Cordon's own roles by ARN, never a name pattern.
+            let own = &env["CORDON_OWN_ROLE_ARNS"];
+            assert!(!own.contains('*'), "{own}");
+            assert!(own.contains(&role_arn("QuarantineFunction")), "{own}");
+            assert!(own.contains(&role_arn("ApprovalFunction")), "{own}");
             assert_eq!(env["CORDON_ACCOUNT_ID"], LOCAL_ACCOUNT, "{binary}");
             assert_eq!(
                 env.get("CORDON_APPROVAL_URL").is_some(),
                 binary == "cordon-notify",
                 "{binary}"
             );
+            // The functions that contain know their own role from the template, not STS.
+            let own = env.get("CORDON_FUNCTION_ROLE_ARN");
+            match binary.as_str() {
+                "cordon-enrich" => assert_eq!(own, Some(&role_arn("EnrichFunction"))),
+                "cordon-quarantine" => assert_eq!(own, Some(&role_arn("QuarantineFunction"))),
+                _ => assert_eq!(own, None, "{binary}"),
+            }
         }
     }
 }

@@ -31,18 +31,26 @@ pub async fn run(options: UpOptions) -> anyhow::Result<()> {
     let stack = LocalStack::start(&options.stack).await?;
     let events = serve_events(&stack, options.events_port).await?;
 
-    // stdout is `eval`-able: exports, then comments.
-    println!("export AWS_ENDPOINT_URL_SFN={}", stack.sfn.endpoint());
-    println!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", events.endpoint());
-    println!("# approvals:     {}", stack.approval.url);
-    println!("# state machine: {}", stack.state_machine_arn);
-    println!("# table:         {}", stack.resources.table_name);
-    println!("# topic:         {}", stack.resources.topic_arn);
-    println!(
-        "# emulator:      {}",
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "(AWS_ENDPOINT_URL unset)".into())
-    );
-    println!("# rules:         {}", stack.rule_names().join(", "));
+    // stdout is `eval`-able: exports, then comments. Written at once through
+    // `crate::output`, so a reader that went away (`| head`) ends the command quietly.
+    let mut out = vec![
+        format!("export AWS_ENDPOINT_URL_SFN={}", stack.sfn.endpoint()),
+        format!("export AWS_ENDPOINT_URL_EVENTBRIDGE={}", events.endpoint()),
+    ];
+    // The stack's settings, as the operator commands read them (crate::stack).
+    out.extend(stack.exports());
+    out.extend([
+        format!("# approvals:     {}", stack.approval.url),
+        format!("# state machine: {}", stack.state_machine_arn),
+        format!("# table:         {}", stack.resources.table_name),
+        format!("# topic:         {}", stack.resources.topic_arn),
+        format!(
+            "# emulator:      {}",
+            std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "(AWS_ENDPOINT_URL unset)".into())
+        ),
+        format!("# rules:         {}", stack.rule_names().join(", ")),
+    ]);
+    crate::output::print(&format!("{}\n", out.join("\n")))?;
     eprintln!(
         "cordon: local stack up ({} execution(s) resumed from {}); Ctrl-C or SIGTERM stops it",
         stack.sfn.resumed_executions(),

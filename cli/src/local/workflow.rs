@@ -20,15 +20,34 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    /// The single `AWS::Serverless::StateMachine` of `template`, substituted with `values`.
+    /// The incident state machine: the one `AWS::Serverless::StateMachine` of `template`
+    /// that its EventBridge rules start, substituted with `values`.
     pub fn from_template(template: &Template, values: &Values) -> anyhow::Result<Workflow> {
-        let mut machines = template.state_machines();
+        let rules = cordon_eventbridge::Rules::from_template(template, values)?.rules;
+        let targeted = |id: &str| {
+            rules
+                .iter()
+                .flat_map(|r| &r.targets)
+                .any(|t| t.logical_id() == Some(id))
+        };
+        let mut machines = template
+            .state_machines()
+            .filter(|m| targeted(&m.logical_id));
         let machine = machines
             .next()
-            .context("the template has no AWS::Serverless::StateMachine")?;
+            .context("no AWS::Serverless::StateMachine of the template is an EventBridge target")?;
         if machines.next().is_some() {
-            bail!("the template has more than one state machine; the local stack runs one");
+            bail!("the rules target more than one state machine; the local stack runs one");
         }
+        Self::of(template, values, &machine.logical_id)
+    }
+
+    /// The state machine `logical_id` of `template`, substituted with `values`.
+    pub fn of(template: &Template, values: &Values, logical_id: &str) -> anyhow::Result<Workflow> {
+        let machine = template
+            .state_machines()
+            .find(|m| m.logical_id == logical_id)
+            .with_context(|| format!("the template has no state machine {logical_id}"))?;
         let function_binaries = machine
             .definition_substitutions
             .iter()
@@ -74,7 +93,7 @@ pub(super) async fn upsert_state_machine(
                 .definition(definition)
                 .send()
                 .await
-                .context("updating the incident state machine")?;
+                .with_context(|| format!("updating the state machine {name}"))?;
             Ok(m.state_machine_arn)
         }
         None => Ok(client
@@ -84,7 +103,7 @@ pub(super) async fn upsert_state_machine(
             .definition(definition)
             .send()
             .await
-            .context("creating the incident state machine")?
+            .with_context(|| format!("creating the state machine {name}"))?
             .state_machine_arn),
     }
 }

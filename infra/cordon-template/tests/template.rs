@@ -95,6 +95,14 @@ fn a_function_gets_the_globals_and_its_own_variables() {
         "arn:aws:iam::123456789012:policy/AutomatedSecurityQuarantine",
     );
     values.set_attribute("ApprovalFunctionUrl", "FunctionUrl", "http://127.0.0.1:1/");
+    // Cordon's own roles, by ARN (CORDON_OWN_ROLE_ARNS).
+    for f in template.functions() {
+        values.set_attribute(
+            f.role_logical_id(),
+            "Arn",
+            format!("arn:aws:iam::123456789012:role/{}", f.role_logical_id()),
+        );
+    }
 
     let record = template
         .function_by_binary("cordon-record")
@@ -120,7 +128,17 @@ fn a_function_gets_the_globals_and_its_own_variables() {
         ("CORDON_APPROVAL_TIMEOUT_SECONDS", "3600"),
         (
             "CORDON_OWN_ROLE_ARNS",
-            "arn:aws:iam::123456789012:role/cordon-local-*",
+            "arn:aws:iam::123456789012:role/RecordFunctionRole,\
+             arn:aws:iam::123456789012:role/EnrichFunctionRole,\
+             arn:aws:iam::123456789012:role/QuarantineFunctionRole,\
+             arn:aws:iam::123456789012:role/TagFunctionRole,\
+             arn:aws:iam::123456789012:role/NotifyFunctionRole,\
+             arn:aws:iam::123456789012:role/ReleaseFunctionRole,\
+             arn:aws:iam::123456789012:role/ApprovalFunctionRole",
+        ),
+        (
+            "CORDON_DENY_ALL_POLICY_ARN",
+            "arn:aws:iam::aws:policy/AWSDenyAll",
         ),
         // Record's own: Cordon's resources are recognised by the stack's name.
         ("CORDON_STACK_NAME", "cordon-local"),
@@ -135,9 +153,10 @@ fn a_function_gets_the_globals_and_its_own_variables() {
         .resolved_environment(notify, &values)
         .expect("resolved");
     assert_eq!(env["CORDON_APPROVAL_URL"], "http://127.0.0.1:1/");
+    assert_eq!(env["CORDON_RELEASE_LINK_HOURS"], "24");
     // The globals (record's CORDON_STACK_NAME is not one of them) and its own URL.
     assert!(!env.contains_key("CORDON_STACK_NAME"));
-    assert_eq!(env.len(), (expected.len() - 1) + 1);
+    assert_eq!(env.len(), (expected.len() - 1) + 2);
 
     // Without the URL the notify function cannot be configured, and the error says why.
     let e = template
@@ -162,6 +181,14 @@ fn parameters_can_be_overridden_but_not_invented() {
     values.set_ref("IncidentTable", "t");
     values.set_ref("IncidentTopic", "t");
     values.set_ref("QuarantinePolicy", "p");
+    // Cordon's own roles, by ARN (CORDON_OWN_ROLE_ARNS).
+    for f in template.functions() {
+        values.set_attribute(
+            f.role_logical_id(),
+            "Arn",
+            format!("r/{}", f.role_logical_id()),
+        );
+    }
     let tag = template.function_by_binary("cordon-tag").expect("tag");
     let env = template
         .resolved_environment(tag, &values)

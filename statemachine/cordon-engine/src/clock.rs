@@ -104,19 +104,52 @@ impl Clock for VirtualClock {
 #[derive(Debug)]
 pub struct Randomness {
     rng: Mutex<fastrand::Rng>,
+    /// Task tokens and names from the operating system's CSPRNG ([`Randomness::from_os`]).
+    os: bool,
 }
 
 impl Randomness {
     pub fn new() -> Self {
         Self {
             rng: Mutex::new(fastrand::Rng::new()),
+            os: false,
         }
     }
 
     pub fn seeded(seed: u64) -> Self {
         Self {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            os: false,
         }
+    }
+
+    /// Task tokens and execution names from the operating system's random generator, as a
+    /// service whose tokens are bearer credentials needs (a token resumes a waiting
+    /// execution); retry jitter stays on the fast generator.
+    pub fn from_os() -> Self {
+        Self {
+            rng: Mutex::new(fastrand::Rng::new()),
+            os: true,
+        }
+    }
+
+    /// `N` bytes from the OS when [`Randomness::from_os`], else from the fast generator.
+    fn bytes<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        if self.os {
+            // The OS generator failing is not recoverable for a service that issues
+            // credentials; getrandom documents it as practically never happening.
+            if getrandom::fill(&mut b).is_ok() {
+                return b;
+            }
+            panic!("the operating system's random number generator failed");
+        }
+        self.with(|r| {
+            for x in b.iter_mut() {
+                *x = r.u8(..);
+            }
+        });
+        b
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut fastrand::Rng) -> T) -> T {
@@ -131,25 +164,18 @@ impl Randomness {
 
     /// An opaque task token carrying 256 random bits.
     pub fn task_token(&self) -> String {
-        self.with(|r| {
-            let mut s = String::with_capacity(68);
-            s.push_str("AQCE");
-            for _ in 0..4 {
-                s.push_str(&format!("{:016x}", r.u64(..)));
-            }
-            s
-        })
+        let bytes: [u8; 32] = self.bytes();
+        let mut s = String::with_capacity(68);
+        s.push_str("AQCE");
+        for b in bytes {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
     }
 
     /// A random RFC 4122 version-4 UUID.
     pub fn uuid(&self) -> String {
-        let bytes: [u8; 16] = self.with(|r| {
-            let mut b = [0u8; 16];
-            for x in b.iter_mut() {
-                *x = r.u8(..);
-            }
-            b
-        });
+        let bytes: [u8; 16] = self.bytes();
         uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
             .hyphenated()
@@ -187,5 +213,15 @@ mod tests {
         assert_eq!(a.uuid(), b.uuid());
         assert_ne!(a.task_token(), a.task_token());
         assert_eq!(a.task_token().len(), 68);
+    }
+
+    #[test]
+    fn os_randomness_makes_distinct_tokens_of_the_same_shape() {
+        let os = Randomness::from_os();
+        let (a, b) = (os.task_token(), os.task_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 68);
+        assert!(a.starts_with("AQCE") && a[4..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(os.uuid(), os.uuid());
     }
 }

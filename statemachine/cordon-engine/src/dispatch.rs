@@ -2,6 +2,7 @@
 //! [`TaskDispatcher`] and never carries a task out itself. (What the `Resource` ARN means
 //! for the execution, its integration pattern and history form, is [`crate::resource`].)
 use std::future::Future;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -26,8 +27,9 @@ pub struct TaskRequest {
     pub heartbeat_seconds: Option<u64>,
     /// 0 for the first attempt, then 1, 2, ... for each retry.
     pub attempt: u32,
-    /// The context object (`$$`) as the state saw it.
-    pub context: Value,
+    /// The context object (`$$`) as the state saw it (shared with the state's own fields);
+    /// `null` when no field of the state mentions it (the engine then does not build it).
+    pub context: Arc<Value>,
 }
 
 /// A failed task: the error name Retry/Catch match on, and a cause.
@@ -102,7 +104,7 @@ mod tests {
             timeout_seconds: None,
             heartbeat_seconds: None,
             attempt: 0,
-            context: Value::Null,
+            context: Arc::new(Value::Null),
         }
     }
 

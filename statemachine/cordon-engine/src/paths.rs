@@ -146,6 +146,16 @@ impl Path {
         &self.text
     }
 
+    /// Places `value` at this path inside `target` (ResultPath semantics), with the
+    /// segments parsed once; a path that is not a reference path is refused as
+    /// [`put`] refuses it.
+    pub fn put(&self, target: Value, value: Value) -> Result<Value, PathError> {
+        match &self.query {
+            Query::Direct(segments) => put_at(&self.text, &self.root, segments, target, value),
+            Query::Rfc(_) => put(target, &self.text, value),
+        }
+    }
+
     /// Where the path starts.
     pub fn root(&self) -> &Root {
         &self.root
@@ -341,42 +351,81 @@ impl ReferencePath {
     }
 
     /// Places `value` at this path inside `target` (ResultPath semantics).
-    pub fn put(&self, mut target: Value, value: Value) -> Result<Value, PathError> {
-        if self.root != Root::Document {
-            return Err(invalid(
-                &self.text,
-                "a ResultPath can only write into the state input ('$')",
-            ));
-        }
-        let Some((last, init)) = self.segments.split_last() else {
-            return Ok(value);
-        };
-        let fail = |target: &Value| {
-            PathError::Unappliable(format!(
-                "Unable to apply ResultPath '{}' to input '{}'",
-                self.text,
-                jackson(target)
-            ))
-        };
-        let snapshot = target.clone();
-        let mut cur = &mut target;
-        for seg in init {
-            cur = match (seg, cur) {
-                (Segment::Field(name), Value::Object(map)) => map
-                    .entry(name.clone())
-                    .or_insert_with(|| Value::Object(Map::new())),
-                (Segment::Index(i), Value::Array(items)) if *i < items.len() => &mut items[*i],
-                _ => return Err(fail(&snapshot)),
-            };
-        }
-        match (last, cur) {
-            (Segment::Field(name), Value::Object(map)) => {
-                map.insert(name.clone(), value);
+    pub fn put(&self, target: Value, value: Value) -> Result<Value, PathError> {
+        put_at(&self.text, &self.root, &self.segments, target, value)
+    }
+}
+
+/// [`ReferencePath::put`] and [`Path::put`]: places `value` at `segments` (from `root`)
+/// inside `target`.
+fn put_at(
+    text: &str,
+    root: &Root,
+    segments: &[Segment],
+    mut target: Value,
+    value: Value,
+) -> Result<Value, PathError> {
+    if *root != Root::Document {
+        return Err(invalid(
+            text,
+            "a ResultPath can only write into the state input ('$')",
+        ));
+    }
+    let Some((last, init)) = segments.split_last() else {
+        return Ok(value);
+    };
+    // Decided before anything changes, so the error can print the input as it was
+    // without a copy of it being kept for the purpose.
+    if !appliable(&target, init, last) {
+        return Err(PathError::Unappliable(format!(
+            "Unable to apply ResultPath '{text}' to input '{}'",
+            jackson(&target)
+        )));
+    }
+    // `appliable` said every step exists or can be made: the refusals below never happen.
+    let unappliable = || PathError::Unappliable(format!("Unable to apply ResultPath '{text}'"));
+    let mut cur = &mut target;
+    for seg in init {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map
+                .entry(name.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
+            (Segment::Index(i), Value::Array(items)) => {
+                items.get_mut(*i).ok_or_else(unappliable)?
             }
-            (Segment::Index(i), Value::Array(items)) if *i < items.len() => items[*i] = value,
-            _ => return Err(fail(&snapshot)),
+            _ => return Err(unappliable()),
+        };
+    }
+    match (last, cur) {
+        (Segment::Field(name), Value::Object(map)) => {
+            map.insert(name.clone(), value);
         }
-        Ok(target)
+        (Segment::Index(i), Value::Array(items)) => {
+            *items.get_mut(*i).ok_or_else(unappliable)? = value;
+        }
+        _ => return Err(unappliable()),
+    }
+    Ok(target)
+}
+
+/// Whether [`ReferencePath::put`] can place a value at `init` + `last` in `target`: every
+/// field on the way is an object's (missing ones are created as empty objects), every index
+/// an existing array element's.
+fn appliable(target: &Value, init: &[Segment], last: &Segment) -> bool {
+    // `None`: an object the put would create, empty.
+    let mut cur = Some(target);
+    for seg in init {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Some(Value::Object(map))) => map.get(name),
+            (Segment::Field(_), None) => None,
+            (Segment::Index(i), Some(Value::Array(items))) if *i < items.len() => Some(&items[*i]),
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Segment::Field(_), Some(Value::Object(_)) | None) => true,
+        (Segment::Index(i), Some(Value::Array(items))) => *i < items.len(),
+        _ => false,
     }
 }
 

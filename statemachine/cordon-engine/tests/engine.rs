@@ -920,3 +920,68 @@ async fn express_executions_have_their_own_limits() {
     assert_eq!((clock.now() - ex.describe().start_date).num_seconds(), 300);
     assert!(matches!(ex.redrive(&rt), Err(StartError::NotRedrivable(_))));
 }
+
+/// `$$` is built for the states that mention it, shared by the fields and the dispatch of
+/// one attempt, and rebuilt for the next attempt (its `RetryCount` changes).
+#[tokio::test]
+async fn the_context_object_reaches_the_tasks_that_read_it() {
+    let def = json!({"StartAt": "Plain", "States": {
+        "Plain": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"n.$": "$.n"}, "ResultPath": "$.plain", "Next": "Reads"},
+        "Reads": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"id.$": "$$.Execution.Id", "retry.$": "$$.State.RetryCount"},
+                  "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                  "ResultSelector": {"entered.$": "$$.State.Name"},
+                  "ResultPath": "$.reads", "End": true}}});
+    let seen: Arc<Mutex<Vec<(String, Value, Value)>>> = Arc::default();
+    let log = seen.clone();
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(move |req: TaskRequest| {
+        let log = log.clone();
+        async move {
+            let first = log.lock().unwrap().len() == 1;
+            log.lock().unwrap().push((
+                req.state_name.clone(),
+                (*req.context).clone(),
+                req.input.clone(),
+            ));
+            if req.state_name == "Reads" && first {
+                return Err(TaskFailure::new("Flaky", "once"));
+            }
+            Ok(json!({"ok": true}))
+        }
+    }));
+    let (ex, _) = run(&def, json!({"n": 1}), d).await;
+    assert_eq!(ex.status(), ExecutionStatus::Succeeded);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].0, "Plain");
+    assert_eq!(seen[0].1, Value::Null, "no field of Plain mentions $$");
+    let arn = &ex.state().identity.execution_arn;
+    for (attempt, (name, ctx, input)) in seen[1..].iter().enumerate() {
+        assert_eq!(name, "Reads");
+        assert_eq!(&ctx["Execution"]["Id"], arn);
+        assert_eq!(ctx["Execution"]["Input"], json!({"n": 1}));
+        assert_eq!(ctx["State"]["RetryCount"], json!(attempt));
+        assert_eq!(input["retry"], json!(attempt), "the fields saw the same $$");
+    }
+    assert_eq!(
+        ex.describe().output.unwrap()["reads"],
+        json!({"entered": "Reads"})
+    );
+}
+
+/// A ResultPath that cannot be applied fails with the input as it was, unchanged.
+#[tokio::test]
+async fn an_unappliable_result_path_reports_the_input_as_it_was() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": true}}});
+    let (ex, _) = run(&def, json!({"a": [1, 2]}), Arc::new(UnresolvedDispatcher)).await;
+    assert_eq!(ex.status(), ExecutionStatus::Failed);
+    let d = ex.describe();
+    assert_eq!(d.error.as_deref(), Some("States.ResultPathMatchFailure"));
+    let cause = d.cause.unwrap_or_default();
+    assert!(
+        cause.contains("'$.a.b'") && cause.contains("[1,2]"),
+        "{cause}"
+    );
+}

@@ -7,7 +7,8 @@
 //! - [`serve`] (feature `server`): bind `127.0.0.1`, the accept loop, graceful shutdown
 //!   with a bounded drain, and every limit a loopback service has: header-read and idle
 //!   timeouts, a connection limit, the Host check against DNS rebinding, head and body
-//!   size limits. Each service only answers requests.
+//!   size limits. Each service only answers requests, or asks for the connection to be
+//!   reset ([`Reset`], for the fault-injection proxy).
 //! - [`aws_json`] (feature `server`): the response shape of AWS's JSON protocols.
 //! - [`Client`] (feature `client`): one HTTP/1.1 client (hyper-util's), for plain `http://`.
 //! - [`free_port`] (always, no dependencies): a loopback port for a child process.
@@ -20,6 +21,8 @@ mod client;
 #[cfg(feature = "server")]
 mod idle;
 #[cfg(feature = "server")]
+mod reset;
+#[cfg(feature = "server")]
 mod server;
 
 #[cfg(any(feature = "server", feature = "client"))]
@@ -30,6 +33,8 @@ pub use client::{Client, ClientError, ClientResponse};
 pub use hyper::body::Bytes;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use hyper::{Method, Request, Response, StatusCode, header};
+#[cfg(feature = "server")]
+pub use reset::Reset;
 #[cfg(feature = "server")]
 pub use server::{
     BindError, Bound, Handler, Refusal, Server, ServerConfig, bind, is_loopback_host, serve,

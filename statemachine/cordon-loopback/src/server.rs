@@ -16,7 +16,6 @@
 //!
 //! Limits a request must pass before a handler sees it are [`Refusal`]s, answered by the
 //! handler in its own protocol's shape ([`Refusal::status`] suggests the HTTP status).
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,6 +35,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::body::Body;
 use crate::idle::IdleTimeout;
+use crate::reset::{Reset, ResetOnDrop, ResetRequested};
 
 /// How a loopback service is served.
 #[derive(Debug, Clone)]
@@ -326,12 +326,17 @@ async fn accept_loop<H: Handler>(
                     let _slot = slot;
                     let name = config.name;
                     let max_body = config.max_body;
+                    let (stream, reset) = ResetOnDrop::new(stream);
                     let service = service_fn(move |request| {
                         let handler = handler.clone();
+                        let reset = reset.clone();
                         async move {
-                            Ok::<_, Infallible>(
-                                answer(&*handler, request, peer, port, max_body).await,
-                            )
+                            let response = answer(&*handler, request, peer, port, max_body).await;
+                            if response.extensions().get::<Reset>().is_some() {
+                                reset.store(true, std::sync::atomic::Ordering::SeqCst);
+                                return Err(ResetRequested);
+                            }
+                            Ok(response)
                         }
                     });
                     let io = TokioIo::new(IdleTimeout::new(stream, config.idle_timeout));

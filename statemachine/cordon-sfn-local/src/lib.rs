@@ -21,11 +21,13 @@
 //! ```
 mod api;
 pub mod error;
+mod journal;
 pub mod lambda;
 mod router;
 mod server;
 mod service;
 pub mod store;
+mod stored;
 
 pub use error::{ApiError, ServeError, StoreError};
 pub use lambda::{
@@ -35,3 +37,4 @@ pub use lambda::{
 pub use router::Router;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;
+pub use store::Synchronous;

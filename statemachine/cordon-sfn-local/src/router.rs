@@ -79,7 +79,7 @@ mod tests {
             timeout_seconds: None,
             heartbeat_seconds: None,
             attempt: 0,
-            context: Value::Null,
+            context: Arc::new(Value::Null),
         }
     }
 

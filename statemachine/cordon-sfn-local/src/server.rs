@@ -87,9 +87,11 @@ impl Drop for ServiceHandle {
 /// Opens the database, resumes the executions that were running, and serves the Step
 /// Functions API on `127.0.0.1:{config.port}`.
 pub async fn serve(config: ServiceConfig) -> Result<ServiceHandle, ServeError> {
-    let store = Store::open(&config.db_path).map_err(|source| ServeError::Open {
-        path: config.db_path.display().to_string(),
-        source,
+    let store = Store::open_with(&config.db_path, config.synchronous).map_err(|source| {
+        ServeError::Open {
+            path: config.db_path.display().to_string(),
+            source,
+        }
     })?;
     // Requests in flight are cut at shutdown, as a crash would: everything already
     // answered is in the database. The port is bound before anything resumes.

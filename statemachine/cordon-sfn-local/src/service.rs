@@ -4,12 +4,15 @@
 //! [`Execution`]: it runs it until parked, persists it, then sleeps until its next timer (the
 //! per-execution scheduler) or until a callback or stop arrives. Callbacks and stops reach the
 //! actor as the engine's own [`Command`]s through its [`ExecutionHandle`]: while parked, the
-//! actor takes them, applies them and persists before the API answers (write-ahead); while a
-//! task dispatch is in flight, the engine takes them itself.
+//! actor takes them, applies them and persists; while a task dispatch is in flight, the
+//! engine takes them itself. Either way a `SendTaskSuccess`/`SendTaskFailure` is written to
+//! the callback journal first and acknowledged only once it is (`journal.rs`), so an
+//! acknowledged callback survives a crash; one that cannot be written is answered with an
+//! error and not applied.
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,8 +24,9 @@ use cordon_engine::{
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::journal::{self, Recovery, Replays};
 use crate::lambda::{InProcessLambda, LambdaBackend, LambdaDispatcher};
-use crate::store::{Inserted, Snapshot, StateMachineRow, Store, epoch};
+use crate::store::{Inserted, Snapshot, StateMachineRow, Store, Synchronous, epoch};
 
 /// How to run the service.
 #[derive(Clone)]
@@ -38,6 +42,8 @@ pub struct ServiceConfig {
     /// Tasks that are not Lambda (e.g. `arn:aws:states:::sns:publish`). Defaults to failing
     /// them with `States.TaskFailed`.
     pub other_tasks: Arc<dyn TaskDispatcher>,
+    /// How hard each commit waits for the disk (default: `NORMAL`, see [`Synchronous`]).
+    pub synchronous: Synchronous,
 }
 
 impl ServiceConfig {
@@ -49,7 +55,13 @@ impl ServiceConfig {
             account: "123456789012".into(),
             lambda: Arc::new(InProcessLambda::new()),
             other_tasks: Arc::new(UnresolvedDispatcher),
+            synchronous: Synchronous::Normal,
         }
+    }
+
+    pub fn with_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
     }
 
     pub fn with_port(mut self, port: u16) -> Self {
@@ -80,18 +92,41 @@ struct Actor {
     abort: tokio::task::AbortHandle,
 }
 
-/// Records which execution issued each task token before the task is dispatched, so a
-/// callback that arrives before the next persist still finds its execution.
+/// Where a task token came from: the execution and the Task state that issued it.
+#[derive(Debug, Clone)]
+struct Issuer {
+    execution_arn: String,
+    state_name: String,
+}
+
+/// Records which execution and state issued each task token before the task is
+/// dispatched, so a callback that arrives before the next persist still finds its
+/// execution; and completes a dispatch that a journaled callback already answered before a
+/// crash (see `journal.rs`).
 struct TokenTracker {
     inner: Arc<dyn TaskDispatcher>,
-    tokens: Arc<Mutex<HashMap<String, String>>>,
+    tokens: Arc<Mutex<HashMap<String, Issuer>>>,
+    core: Weak<Core>,
 }
 
 #[async_trait]
 impl TaskDispatcher for TokenTracker {
     async fn invoke(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         if let Some(t) = &req.task_token {
-            lock(&self.tokens).insert(t.clone(), req.execution_arn.clone());
+            lock(&self.tokens).insert(
+                t.clone(),
+                Issuer {
+                    execution_arn: req.execution_arn.clone(),
+                    state_name: req.state_name.clone(),
+                },
+            );
+            if let Some(core) = self.core.upgrade()
+                && let Some(journaled) = core.replays.take(&req.execution_arn, &req.state_name)
+            {
+                core.replay(journaled, t.clone());
+                // The task did its work before the crash: answer the dispatch as submitted.
+                return Ok(Value::Null);
+            }
         }
         self.inner.invoke(req).await
     }
@@ -107,7 +142,8 @@ pub(crate) struct Core {
     pub(crate) region: String,
     pub(crate) account: String,
     actors: Mutex<HashMap<String, Actor>>,
-    tokens: Arc<Mutex<HashMap<String, String>>>,
+    tokens: Arc<Mutex<HashMap<String, Issuer>>>,
+    replays: Replays,
     definitions: Mutex<HashMap<(String, String), Arc<Definition>>>,
     next_actor: AtomicU64,
 }
@@ -130,20 +166,27 @@ impl Core {
             config.region.clone(),
             config.account.clone(),
         );
-        let dispatcher = TokenTracker {
-            inner: Arc::new(lambda),
-            tokens: tokens.clone(),
-        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Arc::new(Self {
-            store,
-            rt: Runtime::new(Arc::new(dispatcher), clock),
-            region: config.region.clone(),
-            account: config.account.clone(),
-            actors: Mutex::new(HashMap::new()),
-            tokens,
-            definitions: Mutex::new(HashMap::new()),
-            next_actor: AtomicU64::new(1),
+        Arc::new_cyclic(|core| {
+            let dispatcher = TokenTracker {
+                inner: Arc::new(lambda),
+                tokens: tokens.clone(),
+                core: core.clone(),
+            };
+            Self {
+                store,
+                // Task tokens are bearer credentials for a waiting execution: they come
+                // from the operating system's random generator.
+                rt: Runtime::new(Arc::new(dispatcher), clock)
+                    .with_rng(Arc::new(cordon_engine::Randomness::from_os())),
+                region: config.region.clone(),
+                account: config.account.clone(),
+                actors: Mutex::new(HashMap::new()),
+                tokens,
+                replays: Replays::default(),
+                definitions: Mutex::new(HashMap::new()),
+                next_actor: AtomicU64::new(1),
+            }
         })
     }
 
@@ -180,17 +223,23 @@ impl Core {
             state: st,
             description: ex.describe().to_aws_json(),
             pending_tokens: ex.pending_task_tokens(),
+            retired_tokens: st.expired_tokens.iter().cloned().collect(),
             next_wakeup: ex.next_timer(),
             redrivable,
             redrive_date,
         }
     }
 
+    /// Saves the execution's state. A failure is logged and the execution goes on in
+    /// memory: the callbacks it took are in the journal, so a restart resumes from the
+    /// last saved state and applies them again (tasks are re-run from there, as after a
+    /// crash).
     fn persist(&self, ex: &Execution) {
         if let Err(e) = self.store.save_execution(&Self::snapshot(ex)) {
             tracing::error!(
                 execution = %ex.state().identity.execution_arn,
-                "cannot persist the execution: {e}"
+                "cannot persist the execution (a restart resumes it from its last saved \
+                 state): {e}"
             );
         }
     }
@@ -240,7 +289,8 @@ impl Core {
             actors.remove(&arn);
         }
         drop(actors);
-        lock(&self.tokens).retain(|_, a| *a != arn);
+        lock(&self.tokens).retain(|_, issuer| issuer.execution_arn != arn);
+        self.replays.drop_execution(&arn);
     }
 
     /// Applies a command to a parked execution, persisting before replying.
@@ -270,7 +320,8 @@ impl Core {
                 }
             };
             match Execution::resume(state) {
-                Ok(ex) => {
+                Ok(mut ex) => {
+                    self.recover_callbacks(&mut ex)?;
                     self.spawn_actor(&mut actors, ex);
                     n += 1;
                 }
@@ -278,6 +329,75 @@ impl Core {
             }
         }
         Ok(n)
+    }
+
+    /// Applies the journaled callbacks of a resumed execution, or keeps them for the
+    /// dispatch they complete (see `journal.rs`).
+    fn recover_callbacks(&self, ex: &mut Execution) -> Result<(), crate::error::StoreError> {
+        let arn = ex.state().identity.execution_arn.clone();
+        let journaled = self.store.journaled_callbacks(&arn)?;
+        if journaled.is_empty() {
+            return Ok(());
+        }
+        let mut applied = false;
+        for j in journaled {
+            let pending = ex.pending_task_tokens();
+            let known = self.store.token_owner(&j.token)?.map(|(_, p)| p);
+            match journal::recovery(&j, &pending, known) {
+                Recovery::Apply(cb) => match ex.apply(cb, &self.rt) {
+                    Ok(()) => applied = true,
+                    Err(e) => {
+                        tracing::warn!(execution = %arn, "a journaled callback no longer applies: {e}");
+                        self.store.forget_callback(j.seq)?;
+                    }
+                },
+                Recovery::Done => self.store.forget_callback(j.seq)?,
+                Recovery::Replay(state) => {
+                    tracing::info!(execution = %arn, state = %state, "a callback acknowledged before the crash completes the next dispatch of its state");
+                    self.replays.add(j, state);
+                }
+                Recovery::Lost => {
+                    tracing::error!(execution = %arn, seq = j.seq, "a journaled callback cannot be recovered");
+                    self.store.forget_callback(j.seq)?;
+                }
+            }
+        }
+        if applied {
+            self.store.save_execution(&Self::snapshot(ex))?;
+        }
+        Ok(())
+    }
+
+    /// Delivers a journaled callback to the new attempt (token `token`) of the state it
+    /// answered, then forgets it: the state saved at the execution's next park reflects it.
+    fn replay(self: Arc<Self>, journaled: crate::store::JournaledCallback, token: String) {
+        let Some(callback) = journal::decode(&journaled.callback, &token) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let Some(handle) = self.actor(&journaled.execution_arn) else {
+                return;
+            };
+            let arn = journaled.execution_arn.clone();
+            match handle.send(callback).await {
+                Ok(()) => {
+                    // Journal it again under the new token, so the next save retires it.
+                    let _ = self.store.journal_callback(
+                        &arn,
+                        journaled.state_name.as_deref(),
+                        &token,
+                        &journaled.callback,
+                    );
+                    if let Err(e) = self.store.forget_callback(journaled.seq) {
+                        tracing::error!(execution = %arn, "cannot update the callback journal: {e}");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(execution = %arn, "a replayed callback was refused: {e}");
+                    let _ = self.store.forget_callback(journaled.seq);
+                }
+            }
+        });
     }
 
     /// Stops driving every execution (their last persisted state stays in the database).
@@ -366,7 +486,8 @@ impl Core {
         lock(&self.actors).get(arn).map(|a| a.handle.clone())
     }
 
-    /// Delivers a task-token callback to the execution that issued the token.
+    /// Delivers a task-token callback to the execution that issued the token: journaled
+    /// first (an error if it cannot be), acknowledged once the execution took it.
     async fn callback(&self, token: &str, callback: Callback) -> Result<(), ApiError> {
         if token.is_empty() || token.len() > 2048 {
             return Err(ApiError::validation(
@@ -374,10 +495,10 @@ impl Core {
             ));
         }
         let tracked = lock(&self.tokens).get(token).cloned();
-        let owner = match tracked {
-            Some(arn) => arn,
+        let (owner, state_name) = match tracked {
+            Some(issuer) => (issuer.execution_arn, Some(issuer.state_name)),
             None => match self.store.token_owner(token)? {
-                Some((arn, _)) => arn,
+                Some((arn, _)) => (arn, None),
                 None => {
                     return Err(ApiError::new(
                         "InvalidToken",
@@ -388,7 +509,30 @@ impl Core {
         };
         // No actor: the execution has ended since it issued the token.
         let handle = self.actor(&owner).ok_or(CallbackError::ExecutionGone)?;
-        Ok(handle.send(callback).await?)
+        let journaled = match journal::encode(&callback) {
+            Some(stored) => Some(
+                self.store
+                    .journal_callback(&owner, state_name.as_deref(), token, &stored)
+                    .map_err(|e| {
+                        tracing::error!(execution = %owner, "cannot journal a callback; refused: {e}");
+                        ApiError::internal(format!(
+                            "the callback could not be persisted, so it was not applied; retry: {e}"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        match handle.send(callback).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Some(seq) = journaled
+                    && let Err(store) = self.store.forget_callback(seq)
+                {
+                    tracing::error!(execution = %owner, "cannot remove a refused callback from the journal: {store}");
+                }
+                Err(e.into())
+            }
+        }
     }
 
     pub(crate) async fn send_task_success(

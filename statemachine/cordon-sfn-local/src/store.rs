@@ -3,10 +3,16 @@
 //! running executions, fires their due timers and accepts their pending task tokens.
 //!
 //! Tables: `state_machines` (current definition) and `state_machine_revisions` (every
-//! definition an update produced), `executions` (the engine's serialized `ExecutionState`
-//! minus its history, status, the DescribeExecution view; the name is unique per state
-//! machine), `history` (one row per event), `task_tokens` (tokens issued and whether still
-//! pending) and `timers` (the next wake-up of each running execution).
+//! definition an update produced), `executions` (the input, the engine's serialized
+//! `ExecutionState` minus its history, input and definition text, status, the
+//! DescribeExecution view minus the input; the name is unique per state machine),
+//! `definitions` (each definition text an execution ran, once), `history` (one row per
+//! event), `task_tokens` (tokens issued and whether still pending), `timers` (the next
+//! wake-up of each running execution) and `callbacks`, the callback journal: a
+//! `SendTaskSuccess`/`SendTaskFailure` is written there before the API acknowledges it,
+//! and removed in the same transaction that saves a state which reflects it, so a
+//! callback the API acknowledged survives a crash at any moment (`service.rs` replays the
+//! journal when it resumes). What is split off and how it is put back: `stored.rs`.
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -16,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::error::StoreError;
+use crate::stored::{self, DefinitionIds};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -69,7 +76,26 @@ CREATE TABLE IF NOT EXISTS timers (
     execution_arn TEXT PRIMARY KEY,
     due REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callbacks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_arn TEXT NOT NULL,
+    state_name TEXT,
+    token TEXT NOT NULL,
+    callback TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution_arn);
 "#;
+
+/// How hard a commit waits for the disk (SQLite's `synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `NORMAL`: a committed transaction survives a crash of the process (the default); a
+    /// power loss may lose the last commits, never corrupt the file.
+    #[default]
+    Normal,
+    /// `FULL`: every commit is on the disk (fsync) before the API answers.
+    Full,
+}
 
 /// Seconds since the epoch, with milliseconds, as AWS's JSON timestamps.
 pub fn epoch(t: &DateTime<Utc>) -> f64 {
@@ -110,9 +136,24 @@ pub struct Snapshot<'a> {
     pub state: &'a ExecutionState,
     pub description: Value,
     pub pending_tokens: Vec<String>,
+    /// Tokens answered, timed out or aborted: journaled callbacks for them are reflected
+    /// by this state and leave the journal with it.
     pub next_wakeup: Option<DateTime<Utc>>,
+    pub retired_tokens: Vec<String>,
     pub redrivable: bool,
     pub redrive_date: Option<f64>,
+}
+
+/// A callback written to the journal before it was acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournaledCallback {
+    pub seq: i64,
+    pub execution_arn: String,
+    /// The Task state that issued the token, when the service knew it.
+    pub state_name: Option<String>,
+    pub token: String,
+    /// The callback, as [`crate::service`] encodes it.
+    pub callback: Value,
 }
 
 /// What inserting a new execution found.
@@ -124,6 +165,7 @@ pub enum Inserted {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    definition_ids: Mutex<DefinitionIds>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -154,6 +196,7 @@ fn exec_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ExecutionRow, String)> {
 
 fn finish_row((mut row, description): (ExecutionRow, String)) -> Result<ExecutionRow, StoreError> {
     row.description = serde_json::from_str(&description).map_err(corrupt)?;
+    stored::restore_description(&mut row.description, &row.input);
     Ok(row)
 }
 
@@ -175,8 +218,16 @@ const SM_COLS: &str = "arn, name, definition, role_arn, type, created, updated, 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        Self::init(conn)
+        Self::open_with(path, Synchronous::Normal)
+    }
+
+    /// Opens (creating if needed) the database at `path`, committing as `synchronous` says.
+    pub fn open_with(path: &Path, synchronous: Synchronous) -> Result<Self, StoreError> {
+        let store = Self::init(Connection::open(path)?)?;
+        if synchronous == Synchronous::Full {
+            store.conn().pragma_update(None, "synchronous", "FULL")?;
+        }
+        Ok(store)
     }
 
     /// A private in-memory database (for tests).
@@ -190,8 +241,10 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(stored::SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            definition_ids: Mutex::new(DefinitionIds::default()),
         })
     }
 
@@ -280,18 +333,20 @@ impl Store {
 
     // ------------------------------------------------------------ executions
 
-    fn state_text(state: &ExecutionState) -> Result<String, StoreError> {
-        let mut v = serde_json::to_value(state).map_err(corrupt)?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("history");
-        }
-        serde_json::to_string(&v).map_err(corrupt)
+    /// The id of the execution's definition text, stored (once) outside any execution's
+    /// transaction, so a rolled-back save never leaves an id behind that names nothing.
+    fn definition_id(&self, conn: &Connection, st: &ExecutionState) -> Result<i64, StoreError> {
+        self.definition_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .id(conn, &st.definition)
     }
 
     /// Inserts a new execution unless its name is taken on its state machine.
     pub fn insert_execution(&self, snap: &Snapshot<'_>) -> Result<Inserted, StoreError> {
         let st = snap.state;
         let mut conn = self.conn();
+        let definition_id = self.definition_id(&conn, st)?;
         let tx = conn.transaction()?;
         let existing = tx
             .query_row(
@@ -314,7 +369,7 @@ impl Store {
                 serde_json::to_string(&st.input).map_err(corrupt)?,
             ],
         )?;
-        Self::save_in(&tx, snap)?;
+        Self::save_in(&tx, snap, definition_id)?;
         tx.commit()?;
         Ok(Inserted::New)
     }
@@ -322,13 +377,18 @@ impl Store {
     /// Writes an execution's new state, its new history events, tokens and timer.
     pub fn save_execution(&self, snap: &Snapshot<'_>) -> Result<(), StoreError> {
         let mut conn = self.conn();
+        let definition_id = self.definition_id(&conn, snap.state)?;
         let tx = conn.transaction()?;
-        Self::save_in(&tx, snap)?;
+        Self::save_in(&tx, snap, definition_id)?;
         tx.commit()?;
         Ok(())
     }
 
-    fn save_in(tx: &rusqlite::Transaction<'_>, snap: &Snapshot<'_>) -> Result<(), StoreError> {
+    fn save_in(
+        tx: &rusqlite::Transaction<'_>,
+        snap: &Snapshot<'_>,
+        definition_id: i64,
+    ) -> Result<(), StoreError> {
         let st = snap.state;
         let arn = &st.identity.execution_arn;
         let stored_len: i64 = tx.query_row(
@@ -355,8 +415,8 @@ impl Store {
                 st.redrive_count,
                 snap.redrive_date,
                 snap.redrivable as i64,
-                serde_json::to_string(&snap.description).map_err(corrupt)?,
-                Self::state_text(st)?,
+                stored::description_text(&snap.description)?,
+                stored::state_text(st, definition_id)?,
                 st.history.len() as i64,
             ],
         )?;
@@ -371,7 +431,19 @@ impl Store {
             for t in &snap.pending_tokens {
                 tok.execute(params![t, arn])?;
             }
+            let mut retired = tx.prepare_cached(
+                "INSERT INTO task_tokens (token, execution_arn, pending) VALUES (?1, ?2, 0) ON CONFLICT(token) DO NOTHING",
+            )?;
+            for t in &snap.retired_tokens {
+                retired.execute(params![t, arn])?;
+            }
         }
+        // This state reflects every callback whose token it retired.
+        tx.execute(
+            "DELETE FROM callbacks WHERE execution_arn = ?1 AND token IN \
+             (SELECT token FROM task_tokens WHERE execution_arn = ?1 AND pending = 0)",
+            [arn],
+        )?;
         match &snap.next_wakeup {
             Some(t) => tx.execute(
                 "INSERT INTO timers (execution_arn, due) VALUES (?1, ?2) ON CONFLICT(execution_arn) DO UPDATE SET due = ?2",
@@ -411,15 +483,18 @@ impl Store {
     /// The full engine state of an execution, history included.
     pub fn load_state(&self, arn: &str) -> Result<Option<ExecutionState>, StoreError> {
         let conn = self.conn();
-        let text: Option<String> = conn
-            .query_row("SELECT state FROM executions WHERE arn = ?1", [arn], |r| {
-                r.get(0)
-            })
+        let row: Option<(String, String)> = conn
+            .query_row(
+                "SELECT state, input FROM executions WHERE arn = ?1",
+                [arn],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        let Some(text) = text else {
+        let Some((text, input)) = row else {
             return Ok(None);
         };
         let mut v: Value = serde_json::from_str(&text).map_err(corrupt)?;
+        stored::restore_state(&conn, &mut v, &input)?;
         let mut stmt =
             conn.prepare_cached("SELECT event FROM history WHERE execution_arn = ?1 ORDER BY id")?;
         let events = stmt
@@ -463,6 +538,67 @@ impl Store {
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0)),
             )
             .optional()?)
+    }
+
+    /// Writes a callback to the journal (committed when this returns); its sequence number.
+    pub fn journal_callback(
+        &self,
+        execution_arn: &str,
+        state_name: Option<&str>,
+        token: &str,
+        callback: &Value,
+    ) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO callbacks (execution_arn, state_name, token, callback) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                execution_arn,
+                state_name,
+                token,
+                serde_json::to_string(callback).map_err(corrupt)?
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Removes a journaled callback (the execution refused it, or it was replayed and a
+    /// state that reflects it was saved).
+    pub fn forget_callback(&self, seq: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM callbacks WHERE seq = ?1", [seq])?;
+        Ok(())
+    }
+
+    /// The journaled callbacks of an execution, oldest first.
+    pub fn journaled_callbacks(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<JournaledCallback>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, execution_arn, state_name, token, callback FROM callbacks \
+             WHERE execution_arn = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([execution_arn], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, execution_arn, state_name, token, text) = row?;
+            Ok(JournaledCallback {
+                seq,
+                execution_arn,
+                state_name,
+                token,
+                callback: serde_json::from_str(&text).map_err(corrupt)?,
+            })
+        })
+        .collect()
     }
 
     /// The due time of a running execution's next timer (epoch seconds).

@@ -1,89 +1,75 @@
-//! Acting on a decided link: deliver an approval decision to the waiting workflow
-//! (`SendTaskSuccess`), or run the release a release link was used for. When the effect
-//! cannot be delivered, the decision is undone (or the link closed) so nothing is lost.
-use chrono::{DateTime, Utc};
-use cordon_aws::links::{
-    ApprovalDecision, DecidedBy, Decision, LinkKind, LinkRecord, LinkStatus, link_ref,
-};
+//! Delivering a recorded decision: an approval resumes the waiting workflow
+//! (`SendTaskSuccess` with the decision and who made it); a release starts the release
+//! workflow (`StartExecution` of the release state machine, named after the link, so a
+//! second delivery starts nothing twice). The approval function holds no IAM rights:
+//! the release itself runs in the release function, through that workflow.
+use cordon_aws::Started;
+use cordon_aws::links::{ApprovalDecision, DecidedBy, LinkKind, LinkRecord, LinkStatus};
 use cordon_core::TaskError;
-use lambda_http::{Body, Response};
+use cordon_core::release::{ReleaseVia, ReleasedBy};
 use tracing::{error, info, warn};
 
 use crate::deps::Deps;
-use crate::html;
-use crate::response::{ApprovalError, respond, unavailable};
 
 /// Step Functions error codes that mean "this task no longer waits".
 const TASK_TIMED_OUT: &str = "TaskTimedOut";
 const TASK_GONE: &[&str] = &["InvalidToken", "TaskDoesNotExist"];
 
-/// Deliver an approval decision to the waiting workflow.
-pub(crate) async fn resume(
-    link: LinkRecord,
-    decision: Decision,
-    by: &DecidedBy,
-    now: DateTime<Utc>,
-    deps: &Deps,
-) -> Result<Response<Body>, ApprovalError> {
-    let Some(token) = link.task_token.as_ref() else {
-        error!(link = link_ref(&link.id), incident_id = %link.incident_id, "the approval has no task token");
-        let _ = deps
-            .links
-            .close(LinkKind::Approval, &link.id, LinkStatus::Closed, now)
-            .await;
-        return respond(
-            500,
-            html::message(
-                "This approval cannot be used",
-                "The approval is incomplete; nothing was changed. Use the Cordon CLI.",
-            ),
-        );
+/// What delivering found.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    /// The workflow has the decision.
+    Delivered,
+    /// The workflow no longer waits (`EXPIRED`: it timed out; `CLOSED`: stopped or
+    /// completed).
+    Gone(LinkStatus),
+    /// Not delivered (Step Functions unavailable, or a configuration problem; logged): the
+    /// decision stays recorded, and the next request delivers it.
+    Failed,
+}
+
+/// The name of the release execution a link starts (at most 80 characters).
+pub fn release_execution_name(link: &LinkRecord) -> String {
+    format!("release-{}", link.hash.as_str())
+}
+
+/// The release function's input for a release decided on `link`.
+pub(crate) fn release_input(link: &LinkRecord) -> cordon_release::ReleaseInput {
+    let by = link.decided_by.clone().unwrap_or_default();
+    let via = match by.verified.as_ref().map(|v| v.method.as_str()) {
+        Some("aws") => ReleaseVia::Cli,
+        _ => ReleaseVia::ApprovalLink,
     };
-    let output = ApprovalDecision {
-        decision,
-        approval_id: link.id.clone(),
-        decided_by: by.clone(),
-        decided_at: now,
+    cordon_release::ReleaseInput {
+        incident_id: link.incident_id.clone(),
+        released_by: ReleasedBy {
+            name: by.name.clone(),
+            ip: by.ip.clone(),
+            user_agent: by.user_agent.clone(),
+            via,
+            verified: by.verified.clone(),
+        },
+        reason: by.reason.clone(),
+    }
+}
+
+/// Delivers `link`'s recorded decision.
+pub(crate) async fn deliver(deps: &Deps, link: &LinkRecord) -> Delivery {
+    let result = match link.kind {
+        LinkKind::Approval => resume(deps, link).await,
+        LinkKind::Release => start_release(deps, link).await,
     };
-    let sent = match serde_json::to_value(&output) {
-        Ok(output) => {
-            deps.callbacks
-                .send_task_success(token.expose(), &output)
-                .await
-        }
-        Err(e) => Err(TaskError::invalid(
-            "decision",
-            format!("could not be serialized: {e}"),
-        )),
-    };
-    match sent {
+    match result {
         Ok(()) => {
             info!(
-                link = link_ref(&link.id),
+                kind = link.kind.as_str(),
+                link = link.hash.short(),
                 incident_id = %link.incident_id,
-                decision = decision.as_str(),
-                decided_by_ip = by.ip.as_deref().unwrap_or(""),
-                decided_by_name = by.name.as_deref().unwrap_or(""),
-                outcome = "decided",
+                decision = link.decision.map(|d| d.as_str()).unwrap_or(""),
+                decided_by = %cordon_core::notify::Clean(&link.decided_by.as_ref().map(DecidedBy::display).unwrap_or_default()),
+                outcome = "delivered",
             );
-            let (title, text) = match decision {
-                Decision::Approve => (
-                    "Containment approved",
-                    format!(
-                        "Thank you. Cordon is quarantining the principal of incident {} now; \
-                         you will receive a notification when it is done.",
-                        link.incident_id
-                    ),
-                ),
-                _ => (
-                    "Containment rejected",
-                    format!(
-                        "Thank you. Incident {} will be dismissed without containment.",
-                        link.incident_id
-                    ),
-                ),
-            };
-            respond(200, html::message(title, &text))
+            Delivery::Delivered
         }
         Err(e) => {
             // Only the error code is logged: the callback's inputs include the token.
@@ -92,68 +78,61 @@ pub(crate) async fn resume(
                 TaskError::Transient { .. } => "Transient",
                 _ => "Other",
             };
-            let gone = if code == TASK_TIMED_OUT {
-                Some(LinkStatus::Expired)
-            } else if TASK_GONE.contains(&code) {
-                Some(LinkStatus::Closed)
+            if link.kind == LinkKind::Approval && code == TASK_TIMED_OUT {
+                warn!(link = link.hash.short(), incident_id = %link.incident_id, code, outcome = "task_gone");
+                Delivery::Gone(LinkStatus::Expired)
+            } else if link.kind == LinkKind::Approval && TASK_GONE.contains(&code) {
+                warn!(link = link.hash.short(), incident_id = %link.incident_id, code, outcome = "task_gone");
+                Delivery::Gone(LinkStatus::Closed)
             } else {
-                None
-            };
-            match gone {
-                Some(status) => {
-                    warn!(link = link_ref(&link.id), incident_id = %link.incident_id, code, outcome = "task_gone");
-                    let _ = deps
-                        .links
-                        .close(LinkKind::Approval, &link.id, status, now)
-                        .await;
-                    let mut closed = link;
-                    closed.status = status;
-                    let (status, page) = html::closed_page(&closed, now);
-                    respond(status, page)
-                }
-                None => {
-                    error!(link = link_ref(&link.id), incident_id = %link.incident_id, code, "SendTaskSuccess failed; the decision is undone so it can be retried");
-                    let _ = deps.links.reopen(LinkKind::Approval, &link.id, now).await;
-                    unavailable()
-                }
+                error!(link = link.hash.short(), incident_id = %link.incident_id, code, "the decision is recorded but could not be delivered; the next request delivers it");
+                Delivery::Failed
             }
         }
     }
 }
 
-/// Run the release a release link was used for.
-pub(crate) async fn release(
-    link: LinkRecord,
-    by: &DecidedBy,
-    now: DateTime<Utc>,
-    deps: &Deps,
-) -> Result<Response<Body>, ApprovalError> {
-    match deps.release.release(&link.incident_id, by).await {
-        Ok(summary) => {
-            info!(link = link_ref(&link.id), incident_id = %link.incident_id, decided_by_ip = by.ip.as_deref().unwrap_or(""), outcome = "released");
-            respond(
-                200,
-                html::page(
-                    "Principal released",
-                    &format!(
-                        "<p>Incident {} was released.</p><pre>{}</pre>",
-                        html::escape(&link.incident_id),
-                        html::escape(&summary)
-                    ),
-                ),
-            )
+async fn resume(deps: &Deps, link: &LinkRecord) -> Result<(), TaskError> {
+    let token = link.task_token.as_ref().ok_or_else(|| {
+        TaskError::invalid(
+            "task_token",
+            "the approval has no task token (it is incomplete)",
+        )
+    })?;
+    let (Some(decision), Some(decided_at)) = (link.decision, link.decided_at) else {
+        return Err(TaskError::invalid("decision", "the link is not decided"));
+    };
+    let output = ApprovalDecision {
+        decision,
+        approval_id: link.hash.to_string(),
+        decided_by: link.decided_by.clone().unwrap_or_default(),
+        decided_at,
+    };
+    let output = serde_json::to_value(&output)
+        .map_err(|e| TaskError::invalid("decision", format!("could not be serialized: {e}")))?;
+    deps.callbacks
+        .send_task_success(token.expose(), &output)
+        .await
+        .map_err(|e| cordon_aws::links::redact(e, token))
+}
+
+async fn start_release(deps: &Deps, link: &LinkRecord) -> Result<(), TaskError> {
+    let input = serde_json::to_value(release_input(link))
+        .map_err(|e| TaskError::invalid("release", format!("could not be serialized: {e}")))?;
+    match deps
+        .workflows
+        .start_execution(
+            &deps.release_state_machine_arn,
+            &release_execution_name(link),
+            &input,
+        )
+        .await?
+    {
+        Started::Execution(arn) => {
+            info!(link = link.hash.short(), incident_id = %link.incident_id, execution = %arn, "release started");
+            Ok(())
         }
-        Err(e) => {
-            error!(link = link_ref(&link.id), incident_id = %link.incident_id, error = %e, "release failed; the link is reopened");
-            let _ = deps.links.reopen(LinkKind::Release, &link.id, now).await;
-            respond(
-                if e.is_transient() { 503 } else { 500 },
-                html::message(
-                    "Release failed",
-                    "Cordon could not release the principal; the link can be used again. \
-                     Try again in a minute, or run `cordon release` with the incident id.",
-                ),
-            )
-        }
+        // Started by an earlier delivery of this decision.
+        Started::AlreadyExists => Ok(()),
     }
 }

@@ -1,20 +1,23 @@
 //! What the approval Lambda needs: its configuration, and the dependencies built once per
-//! cold start (links, Step Functions callbacks, the release action).
+//! cold start (links, sign-in sessions, Step Functions, the issuer).
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use cordon_aws::env::{self, Lookup};
-use cordon_aws::links::{DecidedBy, LinkStore};
-use cordon_aws::{Aws, Clock, TaskCallbacks};
+use cordon_aws::links::LinkStore;
+use cordon_aws::{Aws, Clock, SignInStore, TaskCallbacks, WorkflowStarter};
 use cordon_core::TaskError;
 
-/// Environment of the approval Lambda.
+use crate::oidc::{OidcConfig, Provider};
+
+/// Environment of the approval Lambda (and what `cordon approve` configures).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `CORDON_TABLE_NAME`: the incident table (approval and release links live in it).
+    /// `CORDON_TABLE_NAME`: the incident table (links and sessions live in it).
     pub table_name: String,
-    /// What the release action needs (`CORDON_TABLE_NAME`, `CORDON_QUARANTINE_POLICY_ARN`).
-    pub release: cordon_release::Config,
+    /// `CORDON_RELEASE_STATE_MACHINE_ARN`: the release workflow a release link starts.
+    pub release_state_machine_arn: String,
+    /// The OIDC sign-in (`CORDON_OIDC_*`); `None`: link-only mode.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl Config {
@@ -25,45 +28,13 @@ impl Config {
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         Ok(Self {
             table_name: env::table_name(env)?,
-            release: cordon_release::Config::from_lookup(env)?,
+            release_state_machine_arn: env::required(
+                env,
+                "CORDON_RELEASE_STATE_MACHINE_ARN",
+                "the ARN of the release state machine (the ReleaseStateMachineArn output)",
+            )?,
+            oidc: OidcConfig::from_lookup(env)?,
         })
-    }
-}
-
-/// Releases a contained principal (the `POST /r/{id}` action).
-#[async_trait]
-pub trait ReleaseAction: Send + Sync {
-    /// Restore the incident's principal; returns a one-line summary for the page.
-    async fn release(
-        &self,
-        incident_id: &str,
-        released_by: &DecidedBy,
-    ) -> Result<String, TaskError>;
-}
-
-/// [`ReleaseAction`] through `cordon_release::release`, in process.
-#[derive(Clone)]
-pub struct CordonRelease(pub cordon_release::Deps);
-
-#[async_trait]
-impl ReleaseAction for CordonRelease {
-    async fn release(
-        &self,
-        incident_id: &str,
-        released_by: &DecidedBy,
-    ) -> Result<String, TaskError> {
-        let input = cordon_release::ReleaseInput {
-            incident_id: incident_id.to_string(),
-            released_by: cordon_release::ReleasedBy {
-                name: released_by.name.clone(),
-                ip: released_by.ip.clone(),
-                user_agent: released_by.user_agent.clone(),
-                via: cordon_release::ReleaseVia::ApprovalLink,
-            },
-            reason: None,
-        };
-        let out = cordon_release::release(input, &self.0).await?;
-        Ok(out.summary())
     }
 }
 
@@ -72,23 +43,42 @@ impl ReleaseAction for CordonRelease {
 pub struct Deps {
     /// Approval and release links.
     pub links: Arc<dyn LinkStore>,
+    /// Approvers' sessions and used nonces.
+    pub signin: Arc<dyn SignInStore>,
+    /// Resumes a waiting approval.
     pub callbacks: Arc<dyn TaskCallbacks>,
-    pub release: Arc<dyn ReleaseAction>,
+    /// Starts the release workflow.
+    pub workflows: Arc<dyn WorkflowStarter>,
+    pub release_state_machine_arn: String,
+    /// The sign-in issuer; `None`: link-only mode (decisions are not authenticated).
+    pub oidc: Option<Arc<Provider>>,
     pub clock: Clock,
 }
 
 impl Deps {
-    /// The SDK-backed dependencies (what `main` and the local stack use).
-    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
-        Self {
-            links: Arc::new(aws.link_store(config.table_name)),
-            callbacks: Arc::new(aws.task_callbacks()),
-            release: Arc::new(CordonRelease(cordon_release::Deps::build(
-                config.release,
-                aws,
-                clock.clone(),
-            ))),
+    /// The SDK-backed dependencies (what `main`, the local stack and `cordon approve`
+    /// use).
+    pub fn build(config: Config, aws: &Aws, clock: Clock) -> Result<Self, TaskError> {
+        let sfn = Arc::new(aws.task_callbacks());
+        let oidc = match config.oidc {
+            Some(c) => Some(Arc::new(Provider::new(c).map_err(|e| {
+                TaskError::Config(format!("the OIDC sign-in cannot be set up: {e}"))
+            })?)),
+            None => None,
+        };
+        Ok(Self {
+            links: Arc::new(aws.link_store(config.table_name.clone())),
+            signin: Arc::new(aws.signin_store(config.table_name)),
+            callbacks: sfn.clone(),
+            workflows: sfn,
+            release_state_machine_arn: config.release_state_machine_arn,
+            oidc,
             clock,
-        }
+        })
+    }
+
+    /// Whether decisions from the pages are authenticated (an issuer is configured).
+    pub fn authenticated(&self) -> bool {
+        self.oidc.is_some()
     }
 }

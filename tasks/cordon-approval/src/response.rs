@@ -53,6 +53,31 @@ pub fn respond(status: u16, html: String) -> Result<Response<Body>, ApprovalErro
     Ok(b.body(Body::Text(html))?)
 }
 
+/// `response` with `Set-Cookie` headers added.
+pub(crate) fn with_cookies(
+    mut response: Response<Body>,
+    cookies: &[String],
+) -> Result<Response<Body>, ApprovalError> {
+    for c in cookies {
+        let value = http::HeaderValue::from_str(c).map_err(http::Error::from)?;
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// A `302` to `location`, setting `cookies`, with the security headers.
+pub(crate) fn redirect(
+    location: &str,
+    cookies: &[String],
+) -> Result<Response<Body>, ApprovalError> {
+    let mut resp = respond(302, html::message("Redirecting", "Continue to sign in."))?;
+    resp.headers_mut().insert(
+        header::LOCATION,
+        http::HeaderValue::from_str(location).map_err(http::Error::from)?,
+    );
+    with_cookies(resp, cookies)
+}
+
 /// The one 404 page every unknown, malformed or forged id gets.
 pub(crate) fn not_found() -> Result<Response<Body>, ApprovalError> {
     respond(404, html::not_found_page())

@@ -26,11 +26,11 @@ async fn http(addr: std::net::SocketAddr, raw: String) -> (u16, String, String) 
 #[tokio::test]
 async fn a_browser_can_approve_through_the_local_server() {
     let w = world();
-    let a = w.approval(summary()).await;
+    let (id, a) = w.approval(summary()).await;
     let server = serve_local(w.deps.clone(), 0).await.expect("serve");
     assert!(server.url.starts_with("http://127.0.0.1:"));
     assert!(!server.url.ends_with('/'));
-    let path = format!("/a/{}", a.id);
+    let path = format!("/a/{}", id.expose());
     // What a browser sends for http://127.0.0.1:PORT/ (other names are refused: DNS rebinding).
     let host = server.addr;
 
@@ -48,13 +48,28 @@ async fn a_browser_can_approve_through_the_local_server() {
     );
     assert!(head.contains("cache-control: no-store"), "{head}");
     let csrf = csrf_of(&body);
-    assert!(body.contains(&format!("action=\"/a/{}\"", a.id)));
+    assert!(
+        body.contains(&format!("action=\"&#x2F;a&#x2F;{}\"", id.expose()))
+            || body.contains(&format!("action=\"/a/{}\"", id.expose())),
+        "{body}"
+    );
+    // The anti-CSRF value is bound to this browser's cookie.
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("the page sets the browser's csrf cookie")
+        .to_string();
+    assert!(
+        !head.contains("secure"),
+        "plain http on loopback: no Secure cookie"
+    );
 
     let form = format!("csrf={csrf}&name=Local+Tester&decision=approve");
     let (status, _, body) = http(
         server.addr,
         format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Chromium\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Chromium\r\nCookie: {cookie}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{form}",
             form.len()
@@ -69,7 +84,7 @@ async fn a_browser_can_approve_through_the_local_server() {
     assert_eq!(output["decidedBy"]["name"], "Local Tester");
     assert_eq!(output["decidedBy"]["userAgent"], "Chromium");
     assert_eq!(
-        w.store.link(LinkKind::Approval, &a.id).map(|l| l.status),
+        w.store.link(LinkKind::Approval, &a.hash).map(|l| l.status),
         Some(LinkStatus::Approved)
     );
 

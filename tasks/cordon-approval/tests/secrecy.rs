@@ -50,7 +50,7 @@ fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
 }
 
 #[tokio::test]
-async fn the_token_never_reaches_logs_pages_or_the_email() {
+async fn the_token_and_the_link_id_never_reach_logs_pages_or_the_workflow() {
     let logs = Buffer::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
@@ -70,6 +70,7 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
         approval_url: Some("https://approve.example.com".into()),
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: w.deps.clock.clone(),
     };
     let input: cordon_notify::Input = serde_json::from_value(json!({
@@ -88,48 +89,57 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
 
     let email = &notifier.published()[0];
     let link = w.store.links().into_iter().next().expect("approval");
-    let csrf = link.csrf.expose().to_string();
-    let mut pages = Vec::new();
-    let path = format!("/a/{}", link.id);
-    assert!(
-        email
-            .body
-            .contains(&format!("https://approve.example.com{path}"))
+    let marker = "https://approve.example.com/a/";
+    let start = email.body.find(marker).expect("the link in the email") + marker.len();
+    let id: String = email.body[start..].chars().take(32).collect();
+    let link_id = cordon_aws::links::LinkId::parse(&id).expect("a link id");
+    assert_eq!(
+        link_id.hash(),
+        link.hash,
+        "the table holds only the hash of the id"
     );
+    let path = format!("/a/{id}");
 
-    // Also log the JSON way main does, for the stored record (Debug must redact).
+    // Also log the JSON way main does, for the stored record and the id (Debug redacts).
     {
         let json_sub = tracing_subscriber::fmt()
             .json()
             .with_writer(json_logs.clone())
             .finish();
         tracing::subscriber::with_default(json_sub, || {
-            tracing::info!(record = ?link, "a stored link");
+            tracing::info!(record = ?link, id = ?link_id, "a stored link");
         });
     }
 
-    let page = call(&w.deps, get(&path)).await;
+    let mut pages = Vec::new();
+    let mut b = Browser::new();
+    let page = b.get(&w.deps, &path).await;
+    let csrf = page.csrf();
     pages.push(page.body.clone());
-    let decided = call(
-        &w.deps,
-        post(
+    let decided = b
+        .post(
+            &w.deps,
             &path,
             &[("decision", "approve"), ("csrf", &csrf), ("name", "Alice")],
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(decided.status, 200);
     pages.push(decided.body);
     pages.push(
-        call(
-            &w.deps,
-            post(&path, &[("decision", "approve"), ("csrf", &csrf)]),
-        )
-        .await
-        .body,
+        b.post(&w.deps, &path, &[("decision", "approve"), ("csrf", &csrf)])
+            .await
+            .body,
     );
     let sent = w.callbacks.sent();
-    assert!(matches!(&sent[0], Callback::Success { token, .. } if token == TOKEN));
+    let Callback::Success { token, output } = &sent[0] else {
+        panic!("expected SendTaskSuccess: {sent:?}");
+    };
+    assert_eq!(token, TOKEN);
+    assert_no_secret(
+        "the workflow's decision",
+        &output.to_string(),
+        &[TOKEN, &id, &csrf],
+    );
 
     // Error paths, with AWS errors whose messages echo the token.
     for (code, transient) in [
@@ -138,7 +148,7 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
         ("X", true),
     ] {
         let w2 = world();
-        let a = w2.approval(summary()).await;
+        let (id2, a) = w2.approval(summary()).await;
         let e = if transient {
             TaskError::transient("states:SendTaskSuccess", format!("timeout for {TOKEN}"))
         } else {
@@ -149,16 +159,15 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
             }
         };
         w2.callbacks.fail_on("states:SendTaskSuccess", e);
-        let p = call(
-            &w2.deps,
-            post(
-                &format!("/a/{}", a.id),
-                &[("decision", "approve"), ("csrf", a.csrf.expose())],
-            ),
-        )
-        .await;
+        let p = Browser::new()
+            .submit(
+                &w2.deps,
+                &format!("/a/{}", id2.expose()),
+                &[("decision", "approve")],
+            )
+            .await;
         pages.push(p.body);
-        assert!(w2.store.link(LinkKind::Approval, &a.id).is_some());
+        assert!(w2.store.link(LinkKind::Approval, &a.hash).is_some());
     }
 
     let log_text = logs.text();
@@ -166,8 +175,8 @@ async fn the_token_never_reaches_logs_pages_or_the_email() {
         log_text.contains("outcome=\"decided\"") || log_text.contains("outcome=decided"),
         "{log_text}"
     );
-    assert_no_secret("the logs", &log_text, &[TOKEN, &csrf, &link.id]);
-    assert_no_secret("the JSON logs", &json_logs.text(), &[TOKEN, &csrf]);
+    assert_no_secret("the logs", &log_text, &[TOKEN, &csrf, &id]);
+    assert_no_secret("the JSON logs", &json_logs.text(), &[TOKEN, &csrf, &id]);
     assert_no_secret(
         "the email",
         &format!("{} {}", email.subject, email.body),

@@ -15,12 +15,14 @@ use crate::credential_report::IamCredentialReports;
 use crate::dynamo::failures::DynamoFailureCounter;
 use crate::dynamo::incidents::DynamoIncidentStore;
 use crate::dynamo::links::DynamoLinkStore;
+use crate::dynamo::listing::IncidentListing;
 use crate::executions::SfnIncidentExecutions;
 use crate::iam::IamIdentityStore;
 use crate::policies::IamPolicyReader;
 use crate::roles::IamRoleStore;
 use crate::sfn::SfnTaskCallbacks;
 use crate::sns::SnsNotifier;
+use crate::stack::CloudFormationStacks;
 
 /// The shared SDK configuration: region, credentials and endpoint overrides from the
 /// environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`). Load it once per process.
@@ -122,6 +124,10 @@ impl Aws {
         aws_sdk_sts::Client::from_conf(guarded!(self, aws_sdk_sts).build())
     }
 
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::from_conf(guarded!(self, aws_sdk_cloudformation).build())
+    }
+
     /// IAM users: read facts, attach and detach policies, keys, tags.
     pub fn identity_store(&self) -> IamIdentityStore {
         IamIdentityStore::new(self.iam())
@@ -137,9 +143,27 @@ impl Aws {
         DynamoIncidentStore::new(self.dynamodb(), table)
     }
 
+    /// Incidents through the indexes of `table`, a page at a time.
+    pub fn incident_listing(&self, table: impl Into<String>) -> IncidentListing {
+        IncidentListing::new(self.dynamodb(), table)
+    }
+
+    /// Deployed stacks' outputs.
+    pub fn stack_outputs(&self) -> CloudFormationStacks {
+        CloudFormationStacks::new(self.cloudformation())
+    }
+
     /// Approval and release links, in the same `table`.
     pub fn link_store(&self, table: impl Into<String>) -> DynamoLinkStore {
         DynamoLinkStore::new(self.dynamodb(), table)
+    }
+
+    /// Approvers' sign-in sessions and used nonces, in the same `table`.
+    pub fn signin_store(
+        &self,
+        table: impl Into<String>,
+    ) -> crate::dynamo::signin::DynamoSignInStore {
+        crate::dynamo::signin::DynamoSignInStore::new(self.dynamodb(), table)
     }
 
     /// Step Functions task-token callbacks.

@@ -61,12 +61,23 @@ pub fn response_policy(env: Lookup<'_>) -> Result<cordon_core::ResponsePolicy, T
         })?,
         None => cordon_core::ResponsePolicy::default(),
     };
-    for actor in list(env, "CORDON_ALLOWLISTED_ACTORS") {
+    // The variables are held to the same rules as the JSON lists: one user or role per
+    // entry, never a wildcard.
+    let identities = |name: &str| -> Result<Vec<String>, TaskError> {
+        let entries = list(env, name);
+        cordon_core::policy::parse_entries(&entries, name).map_err(|why| {
+            TaskError::Config(format!(
+                "{why}; correct the stack's parameter that sets {name} and redeploy"
+            ))
+        })?;
+        Ok(entries)
+    };
+    for actor in identities("CORDON_ALLOWLISTED_ACTORS")? {
         if !policy.allowlisted_actors.contains(&actor) {
             policy.allowlisted_actors.push(actor);
         }
     }
-    for principal in list(env, "CORDON_PROTECTED_PRINCIPALS") {
+    for principal in identities("CORDON_PROTECTED_PRINCIPALS")? {
         if !policy.protected_principals.contains(&principal) {
             policy.protected_principals.push(principal);
         }
@@ -123,7 +134,7 @@ mod tests {
             "CORDON_RESPONSE_POLICY" => Some(r#"{"protected_principals": ["breakglass"]}"#.into()),
             "CORDON_PROTECTED_PRINCIPALS" => Some("breakglass, ops-admin".into()),
             "CORDON_ALLOWLISTED_ACTORS" => {
-                Some("arn:aws:iam::111122223333:role/github-actions-*".into())
+                Some("arn:aws:iam::111122223333:role/github-actions-deployer".into())
             }
             "CORDON_APPROVAL_TIMEOUT_SECONDS" => Some("900".into()),
             _ => None,
@@ -132,7 +143,15 @@ mod tests {
         assert_eq!(p.protected_principals, vec!["breakglass", "ops-admin"]);
         assert_eq!(
             p.allowlisted_actors,
-            vec!["arn:aws:iam::111122223333:role/github-actions-*"]
+            vec!["arn:aws:iam::111122223333:role/github-actions-deployer"]
+        );
+        let wild =
+            |n: &str| (n == "CORDON_PROTECTED_PRINCIPALS").then(|| "ok, breakglass-*".to_string());
+        let e = response_policy(&wild).expect_err("a wildcard in a variable");
+        assert!(
+            e.to_string().contains("CORDON_PROTECTED_PRINCIPALS[1]")
+                && e.to_string().contains("wildcard"),
+            "{e}"
         );
         assert_eq!(p.approval_timeout_seconds, 900);
         let bad = |n: &str| (n == "CORDON_APPROVAL_TIMEOUT_SECONDS").then(|| "soon".to_string());

@@ -33,9 +33,10 @@ pub trait Configure: Clone + Send + Sync + Sized + 'static {
     /// `Cordon.Config`: a message naming the variable and how to fix it, never its secret.
     fn configure(env: Lookup<'_>, aws: &Aws, clock: Clock) -> Result<Self, TaskError>;
 
-    /// What must be learnt from AWS before the first invocation (enrich and quarantine:
-    /// the function's own role, so it is never contained). Runs once at cold start; if it
-    /// fails it runs again at the next invocation.
+    /// What must be learnt from AWS before the first invocation. Runs once, at the first
+    /// invocation; if it fails it runs again at the next one. No task needs it today: what
+    /// a function needs to know about itself (its own role) comes from its environment,
+    /// so no function makes a network call before its first event.
     fn prepare(&mut self, _aws: &Aws) -> impl Future<Output = Result<(), TaskError>> + Send {
         async { Ok(()) }
     }
@@ -50,11 +51,23 @@ pub trait Function: Configure {
         &self,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, TaskError>> + Send;
+
+    /// The domain metrics of one invocation's result (incidents opened, containments…),
+    /// written with the invocation's own ([`crate::metrics`]). Most functions have none.
+    fn measure(
+        &self,
+        _output: &Self::Output,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<cordon_core::metrics::MetricsLine> {
+        Vec::new()
+    }
 }
 
 /// A function as it runs: configured or not, and prepared once.
 pub struct Running<C: Configure> {
     aws: Aws,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, for the metrics.
+    function_name: Option<String>,
     configured: Result<C, TaskError>,
     prepared: OnceCell<C>,
 }
@@ -73,6 +86,7 @@ impl<C: Configure> Running<C> {
             e
         });
         Self {
+            function_name: env("AWS_LAMBDA_FUNCTION_NAME"),
             aws,
             configured,
             prepared: OnceCell::new(),
@@ -109,25 +123,40 @@ impl<F: Function> Running<F> {
     /// configuration error comes first, whatever the payload; a payload that does not fit
     /// the function is `Cordon.InvalidEvent`.
     pub async fn invoke_json(&self, payload: Value) -> Result<Value, TaskError> {
-        let function = self.ready().await?;
-        let input: F::Input = serde_json::from_value(payload).map_err(|e| {
-            TaskError::invalid("$", format!("does not fit this function's input: {e}"))
-        })?;
-        let output = function.handle(input).await?;
-        serde_json::to_value(output)
-            .map_err(|e| TaskError::invalid("(output)", format!("could not be serialized: {e}")))
+        // One metrics line per invocation, whatever the outcome (crate::metrics).
+        let (started, at) = (std::time::Instant::now(), chrono::Utc::now());
+        let mut domain = Vec::new();
+        let result = async {
+            let function = self.ready().await?;
+            let input: F::Input = serde_json::from_value(payload).map_err(|e| {
+                TaskError::invalid("$", format!("does not fit this function's input: {e}"))
+            })?;
+            let output = function.handle(input).await?;
+            domain = function.measure(&output, at);
+            serde_json::to_value(output).map_err(|e| {
+                TaskError::invalid("(output)", format!("could not be serialized: {e}"))
+            })
+        }
+        .await;
+        let name = crate::metrics::function_name::<F>(self.function_name.clone());
+        let lines =
+            crate::metrics::invocation(&name, at, started.elapsed(), result.as_ref().err(), domain);
+        crate::metrics::emit(&lines);
+        result
     }
 }
 
 /// Implements [`Configure`] and [`Function`] for a task crate's `Deps` from what every task
 /// crate has: `Config::from_lookup(env)`, `Deps::build(config, aws, clock)` and
-/// `handle(input, &deps)`. With `own_role: field`, the function's own role is added to that
-/// field at cold start ([`caller::protect_own_role`](crate::caller::protect_own_role)).
+/// `handle(input, &deps)`. With `identities: field` (an
+/// [`Identities`](crate::identities::Identities)), the identities it trusts or protects are
+/// resolved to unique ids at cold start, the function's own role among them.
+/// With `measure: f`, `f(&output, at)` gives the invocation's domain metrics.
 ///
 /// ```text
 /// cordon_aws::task_function! {
 ///     deps: Deps, config: Config, input: Input, output: Output, handle: handle,
-///     own_role: own_role_arns,
+///     identities: identities,
 /// }
 /// ```
 #[macro_export]
@@ -138,7 +167,8 @@ macro_rules! task_function {
         input: $input:ty,
         output: $output:ty,
         handle: $handle:path
-        $(, own_role: $field:ident)?
+        $(, identities: $field:ident)?
+        $(, measure: $measure:path)?
         $(,)?
     ) => {
         impl $crate::function::Configure for $deps {
@@ -147,18 +177,14 @@ macro_rules! task_function {
                 aws: &$crate::aws::Aws,
                 clock: $crate::clock::Clock,
             ) -> ::std::result::Result<Self, $crate::function::TaskError> {
-                ::std::result::Result::Ok(<$deps>::build(
-                    <$config>::from_lookup(env)?,
-                    aws,
-                    clock,
-                ))
+                ::std::result::Result::Ok(<$deps>::build(<$config>::from_lookup(env)?, aws, clock))
             }
             $(
                 async fn prepare(
                     &mut self,
                     aws: &$crate::aws::Aws,
                 ) -> ::std::result::Result<(), $crate::function::TaskError> {
-                    $crate::caller::protect_own_role(aws, &mut self.$field).await
+                    self.$field.resolve(aws).await
                 }
             )?
         }
@@ -173,6 +199,15 @@ macro_rules! task_function {
             ) -> ::std::result::Result<$output, $crate::function::TaskError> {
                 $handle(input, self).await
             }
+            $(
+                fn measure(
+                    &self,
+                    output: &$output,
+                    at: ::chrono::DateTime<::chrono::Utc>,
+                ) -> ::std::vec::Vec<::cordon_core::metrics::MetricsLine> {
+                    $measure(output, at)
+                }
+            )?
         }
     };
 }

@@ -55,6 +55,19 @@ pub trait IdentityStore: Send + Sync {
     ) -> Result<(), TaskError>;
 
     async fn untag_user(&self, user_name: &str, keys: &[String]) -> Result<(), TaskError>;
+
+    /// A user's ARN and unique id (`iam:GetUser`); `None` if there is no such user.
+    async fn user_identity(&self, user_name: &str) -> Result<Option<IamIdentity>, TaskError>;
+
+    /// A role's ARN and unique id (`iam:GetRole`); `None` if there is no such role.
+    async fn role_identity(&self, role_name: &str) -> Result<Option<IamIdentity>, TaskError>;
+}
+
+/// A user's or role's ARN and the unique id IAM issued it (`AIDA…` / `AROA…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamIdentity {
+    pub arn: String,
+    pub id: String,
 }
 
 /// [`IdentityStore`] over `aws-sdk-iam`.
@@ -358,6 +371,38 @@ impl IdentityStore for IamIdentityStore {
         }
         req.send().await.for_principal("iam:TagUser", user_name)?;
         Ok(())
+    }
+
+    async fn user_identity(&self, user_name: &str) -> Result<Option<IamIdentity>, TaskError> {
+        let out = self
+            .client
+            .get_user()
+            .user_name(user_name)
+            .send()
+            .await
+            .or_absent("iam:GetUser")?;
+        Ok(out.and_then(|o| {
+            o.user().map(|u| IamIdentity {
+                arn: u.arn().to_string(),
+                id: u.user_id().to_string(),
+            })
+        }))
+    }
+
+    async fn role_identity(&self, role_name: &str) -> Result<Option<IamIdentity>, TaskError> {
+        let out = self
+            .client
+            .get_role()
+            .role_name(role_name)
+            .send()
+            .await
+            .or_absent("iam:GetRole")?;
+        Ok(out.and_then(|o| {
+            o.role().map(|r| IamIdentity {
+                arn: r.arn().to_string(),
+                id: r.role_id().to_string(),
+            })
+        }))
     }
 
     async fn untag_user(&self, user_name: &str, keys: &[String]) -> Result<(), TaskError> {

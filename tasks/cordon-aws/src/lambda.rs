@@ -25,6 +25,8 @@ pub use lambda_runtime::Error;
 /// function on another runtime (the approval pages on `lambda_http`).
 pub async fn start<C: Configure>() -> Running<C> {
     telemetry::init_tracing();
+    // The log stream is where CloudWatch extracts the metrics from.
+    crate::metrics::set_sink(crate::metrics::Sink::Stdout);
     let aws = Aws::from_env().await;
     let running = Running::<C>::start(&env::process_env, aws, system_clock());
     // The outcome is kept (or retried) by `Running`; the first invocation asks again.

@@ -7,7 +7,9 @@
 //! | [`Notifier`] | SNS | [`SnsNotifier`] | `FakeNotifier` |
 //! | [`IncidentStore`] | DynamoDB (single table, see `TABLE.md`) | [`DynamoIncidentStore`] | `FakeIncidentStore` |
 //! | [`LinkStore`] | DynamoDB (approval/release links, same table) | [`DynamoLinkStore`] | `FakeLinkStore` |
-//! | [`TaskCallbacks`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`TaskCallbacks`], [`WorkflowStarter`] | Step Functions | [`SfnTaskCallbacks`] | `FakeTaskCallbacks` |
+//! | [`SignInStore`] | DynamoDB (approvers' sign-in sessions and used nonces, same table) | [`DynamoSignInStore`] | `FakeSignInStore` |
+//! | [`StackOutputs`] | CloudFormation (the operator CLI) | [`CloudFormationStacks`] | `FakeStackOutputs` |
 //! | [`RoleStore`] | IAM roles | [`IamRoleStore`] | `FakeRoleStore` |
 //! | [`PolicyReader`] | IAM policy documents | [`IamPolicyReader`] | `FakePolicyReader` |
 //! | [`CredentialReports`] | IAM credential report | [`IamCredentialReports`] | `FakeCredentialReports` |
@@ -28,6 +30,11 @@
 //! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
 //!   timeouts become `Cordon.Transient`);
 //! - [`env`], [`caller`], [`telemetry`], [`clock`]: what every Lambda's `main` needs;
+//! - for the operator CLI: [`stack`] (a deployed stack's outputs), [`caller_identity`]
+//!   (who is calling, verified by STS), [`dynamo::listing`] (incidents through the
+//!   indexes, a page at a time);
+//! - [`identities`]: the identities a function trusts or protects, resolved to IAM unique
+//!   ids at its first use;
 //! - [`function`]: a function configured once, answering every invocation with its
 //!   configuration error when it has one; `lambda` (feature `lambda`) runs one on the
 //!   Lambda runtime, the whole `main` of every task crate;
@@ -40,6 +47,7 @@
 pub mod access;
 pub mod aws;
 pub mod caller;
+pub mod caller_identity;
 pub mod clock;
 pub mod credential_report;
 pub mod dynamo;
@@ -49,12 +57,16 @@ pub mod executions;
 pub mod failures;
 pub mod function;
 pub mod iam;
+pub mod identities;
 pub mod incidents;
 pub mod links;
+pub mod metrics;
 pub mod policies;
 pub mod roles;
 pub mod sfn;
+pub mod signin;
 pub mod sns;
+pub mod stack;
 pub mod telemetry;
 
 #[cfg(feature = "fakes")]
@@ -70,6 +82,8 @@ pub use credential_report::{CredentialReports, IamCredentialReports};
 pub use dynamo::failures::DynamoFailureCounter;
 pub use dynamo::incidents::DynamoIncidentStore;
 pub use dynamo::links::DynamoLinkStore;
+pub use dynamo::listing::{IncidentListing, IncidentPage, IncidentQuery};
+pub use dynamo::signin::DynamoSignInStore;
 pub use executions::{IncidentExecutions, SfnIncidentExecutions};
 pub use failures::FailureCounter;
 pub use function::{Configure, Function, Running};
@@ -78,5 +92,7 @@ pub use incidents::IncidentStore;
 pub use links::LinkStore;
 pub use policies::{IamPolicyReader, PolicyReader};
 pub use roles::{IamRoleStore, RoleStore};
-pub use sfn::{SfnTaskCallbacks, TaskCallbacks};
+pub use sfn::{SfnTaskCallbacks, Started, TaskCallbacks, WorkflowStarter};
+pub use signin::SignInStore;
 pub use sns::{Notifier, SnsNotifier};
+pub use stack::{CloudFormationStacks, StackOutputs};

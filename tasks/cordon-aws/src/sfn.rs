@@ -1,4 +1,5 @@
-//! Step Functions task-token callbacks (used by the approval Lambda).
+//! Step Functions: task-token callbacks ([`TaskCallbacks`], the approval decision) and
+//! starting an execution ([`WorkflowStarter`], a release).
 //!
 //! Task tokens are secrets: they are never logged and never put in error messages.
 use async_trait::async_trait;
@@ -27,7 +28,30 @@ pub trait TaskCallbacks: Send + Sync {
     async fn send_task_heartbeat(&self, task_token: &str) -> Result<(), TaskError>;
 }
 
-/// [`TaskCallbacks`] over `aws-sdk-sfn`.
+/// What starting an execution found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// This call started it (or it is running with the same input: Step Functions answers
+    /// a repeated StartExecution of a running execution with it).
+    Execution(String),
+    /// An execution with this name already exists (it was started earlier and has ended,
+    /// or was started with another input): nothing was started.
+    AlreadyExists,
+}
+
+#[async_trait]
+pub trait WorkflowStarter: Send + Sync {
+    /// Start an execution of `state_machine_arn` named `name` (idempotent by name, as
+    /// Step Functions Standard is) with `input`.
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<Started, TaskError>;
+}
+
+/// [`TaskCallbacks`] and [`WorkflowStarter`] over `aws-sdk-sfn`.
 #[derive(Debug, Clone)]
 pub struct SfnTaskCallbacks {
     client: Client,
@@ -81,5 +105,29 @@ impl TaskCallbacks for SfnTaskCallbacks {
             .await
             .aws("states:SendTaskHeartbeat")?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for SfnTaskCallbacks {
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<Started, TaskError> {
+        let started = self
+            .client
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .or_none_on("states:StartExecution", "ExecutionAlreadyExists")?;
+        Ok(match started {
+            Some(out) => Started::Execution(out.execution_arn),
+            None => Started::AlreadyExists,
+        })
     }
 }

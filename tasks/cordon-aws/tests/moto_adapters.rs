@@ -73,6 +73,7 @@ fn snapshot(active_keys: &[&str]) -> Snapshot {
     Snapshot {
         user_name: "y".into(),
         user_arn: "arn:aws:iam::111122223333:user/y".into(),
+        user_id: None,
         taken_at: t0(),
         attached_policy_arns: vec![],
         active_access_key_ids: active_keys.iter().map(|k| k.to_string()).collect(),
@@ -493,4 +494,66 @@ async fn sns_publish_returns_a_message_id() {
         .await
         .expect_err("no topic");
     assert!(matches!(e, TaskError::Aws { .. }), "{e:?}");
+}
+
+/// Sessions and nonces are created once, under the hash of their secret, with a TTL; a
+/// replayed nonce is refused (the approval function has no PutItem: both are conditional
+/// updates).
+#[tokio::test]
+async fn signin_sessions_and_nonces_are_written_once() {
+    use cordon_aws::SignInStore;
+    use cordon_aws::signin::SignInSession;
+    use cordon_core::model::VerifiedIdentity;
+
+    let m = moto().await;
+    let incidents = m.incident_store().await;
+    let table = incidents.table_name().to_string();
+    let store = cordon_aws::DynamoSignInStore::new(m.dynamodb(), table.clone());
+    let session = SignInSession {
+        identity: VerifiedIdentity {
+            method: "oidc".into(),
+            issuer: "https://idp.example.com".into(),
+            subject: "sub-1".into(),
+            email: Some("alice@example.com".into()),
+            name: None,
+        },
+        groups: vec!["sec".into()],
+        email_verified: Some(true),
+        created_at: t0(),
+        expires_at: t0() + Duration::minutes(30),
+    };
+    let hash = "a".repeat(64);
+    store.put_session(&hash, &session).await.expect("stored");
+    assert_eq!(
+        store.get_session(&hash).await.expect("read"),
+        Some(session.clone())
+    );
+    let again = store
+        .put_session(&hash, &session)
+        .await
+        .expect_err("a session is never overwritten");
+    assert!(again.is_transient(), "{again}");
+    assert_eq!(
+        store.get_session(&"b".repeat(64)).await.expect("read"),
+        None
+    );
+
+    let nonce = "c".repeat(64);
+    assert!(store.use_nonce(&nonce, t0()).await.expect("first use"));
+    assert!(
+        !store.use_nonce(&nonce, t0()).await.expect("replay"),
+        "a replayed nonce is refused"
+    );
+    let raw = m
+        .dynamodb()
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("NONCE#{nonce}")))
+        .key("sk", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the nonce item");
+    assert!(raw.contains_key("ttl"));
 }

@@ -30,7 +30,11 @@ fn main() {
     };
     match classify(&raw, &home) {
         Ok(Classification::Incident(d)) => {
-            let a = ResponsePolicy::default().assess(&d, None, &[]);
+            let a = ResponsePolicy::default().assess(
+                &d,
+                None,
+                &cordon_core::policy::TrustedIds::none(),
+            );
             let kind = match a.disposition {
                 cordon_core::model::Disposition::Auto => NotificationKind::Contained,
                 cordon_core::model::Disposition::Approve => NotificationKind::ApprovalRequest,

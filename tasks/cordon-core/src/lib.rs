@@ -30,6 +30,9 @@
 //! - [`notify`]: SNS notification rendering (`message.rs`, `sanitize.rs`, `render.rs`,
 //!   `actions.rs`).
 //!
+//! [`metrics`] renders and validates CloudWatch Embedded Metric Format lines, and names
+//! every metric Cordon emits.
+//!
 //! [`model`] holds the data passed between the tasks and through the state machine
 //! (detection, assessment, identities, user facts and snapshot, incident status), and
 //! [`error`] the task error contract with its `Cordon.*` names.
@@ -44,6 +47,7 @@ pub mod event;
 pub mod failures;
 pub mod iam;
 pub mod incident;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod policy;

@@ -1,7 +1,9 @@
-//! The IAM policies Cordon attaches when it contains a principal, and which of them a
-//! detection gets ([`Plan`]).
+//! The IAM policies Cordon attaches when it contains a principal, which of them a
+//! detection gets ([`Plan`]), and the record of what one containment changed (what release
+//! may undo, and nothing else).
 //!
-//! - A user is contained with the deny-all policy ([`deny_all_policy_document`]).
+//! - A user is contained with the deny-all policy ([`deny_all_policy_document`]) and AWS's
+//!   own `AWSDenyAll`.
 //! - An MFA finding, when the response policy's `attach_force_mfa_policy` is on, also gets
 //!   the force-MFA policy ([`force_mfa_policy_document`]); an MFA audit finding gets only
 //!   that (a compliance gap is not an attack: the user keeps working once it has MFA).
@@ -20,6 +22,54 @@ use crate::policy::ResponsePolicy;
 /// Name of the deny-all policy (kept from S1/S2 so existing runbooks still apply). The
 /// template names it `<stack>-AutomatedSecurityQuarantine`.
 pub const QUARANTINE_POLICY_NAME: &str = "AutomatedSecurityQuarantine";
+/// The AWS-managed deny-all policy. Nobody in the account can edit it: a
+/// `CreatePolicyVersion` on the customer-managed quarantine policy frees no one while this
+/// one is attached too.
+pub const AWS_DENY_ALL_POLICY_NAME: &str = "AWSDenyAll";
+
+/// `arn:<partition>:iam::aws:policy/AWSDenyAll`.
+pub fn aws_deny_all_policy_arn(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/{AWS_DENY_ALL_POLICY_NAME}")
+}
+
+/// The partition of an ARN (`aws`, `aws-us-gov`, `aws-cn`); `aws` when it is not one.
+pub fn partition_of(arn: &str) -> &str {
+    arn.strip_prefix("arn:")
+        .and_then(|r| r.split(':').next())
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+}
+
+/// What remediation did to the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Remediation {
+    /// Keys this run deactivated (empty on a re-run: they were already inactive).
+    pub deactivated_keys: Vec<String>,
+    pub login_profile_deleted: bool,
+}
+
+/// What one quarantine run changed, kept as its timeline entry's details: release undoes
+/// exactly this (keys this lists, policies this attached) and reports anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QuarantineRecord {
+    /// The customer-managed deny-all policy.
+    pub policy_arn: String,
+    /// The deny-all policies this run attached (the customer-managed one and
+    /// `AWSDenyAll`, unless already attached).
+    pub attached_policy_arns: Vec<String>,
+    /// Every deny-all policy was attached before this run.
+    pub already_attached: bool,
+    pub remediation: Remediation,
+    pub snapshot_saved: bool,
+    /// The unique id of the user this run contained.
+    pub user_id: Option<String>,
+    /// The force-MFA policy this run attached or found attached (MFA findings, when the
+    /// response policy asks for it); release detaches it unless it predates containment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force_mfa_policy_arn: Option<String>,
+}
 /// Name of the force-MFA policy attached for MFA findings (optional remediation). The
 /// template names it `<stack>-CordonForceMFA`.
 pub const FORCE_MFA_POLICY_NAME: &str = "CordonForceMFA";
@@ -244,6 +294,15 @@ mod tests {
             &on,
         );
         assert!(role.revoke_role_sessions && !role.deny_all && !role.force_mfa);
+    }
+
+    #[test]
+    fn the_aws_managed_deny_follows_the_partition() {
+        assert_eq!(
+            aws_deny_all_policy_arn(partition_of("arn:aws-us-gov:iam::1:policy/Q")),
+            "arn:aws-us-gov:iam::aws:policy/AWSDenyAll"
+        );
+        assert_eq!(partition_of("not an arn"), "aws");
     }
 
     #[test]

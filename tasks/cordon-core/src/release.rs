@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::VerifiedIdentity;
+
 /// How the release was requested.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -41,11 +43,23 @@ pub struct ReleasedBy {
     pub user_agent: Option<String>,
     #[serde(default)]
     pub via: ReleaseVia,
+    /// The identity Cordon verified (OIDC sign-in, or AWS credentials); absent when only
+    /// a typed name is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedIdentity>,
 }
 
 impl ReleasedBy {
-    /// "alice (cli)", "unknown (lambda)".
+    /// "alice@example.com (oidc, approval-link)", "alice (cli)", "unknown (lambda)".
     pub fn display(&self) -> String {
+        if let Some(v) = &self.verified {
+            let who = v
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .unwrap_or(&v.subject);
+            return format!("{who} (verified {}, {})", v.method, self.via.as_str());
+        }
         let name = self
             .name
             .as_deref()
@@ -59,8 +73,12 @@ impl ReleasedBy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Restored {
-    /// The quarantine policy this run detached.
+    /// The (first) quarantine policy this run detached.
     pub policy_detached: Option<String>,
+    /// Every quarantine policy this run detached (the customer-managed deny-all and
+    /// `AWSDenyAll`).
+    #[serde(default)]
+    pub policies_detached: Vec<String>,
     /// Keys this run set back to `Active` (they were `Active` in the snapshot).
     pub reactivated_keys: Vec<String>,
     /// Cordon tag keys this run removed (the user did not have them before).
@@ -72,6 +90,7 @@ pub struct Restored {
 impl Restored {
     pub fn is_empty(&self) -> bool {
         self.policy_detached.is_none()
+            && self.policies_detached.is_empty()
             && self.reactivated_keys.is_empty()
             && self.tags_removed.is_empty()
             && self.tags_restored.is_empty()
@@ -118,7 +137,7 @@ mod tests {
         let json = serde_json::to_string(&record).expect("json");
         assert_eq!(
             json,
-            r#"{"releasedAt":"2024-09-27T14:06:00Z","releasedBy":{"name":"alice","ip":null,"userAgent":null,"via":"approval-link"},"reason":null,"userDeleted":false,"restored":{"policyDetached":null,"reactivatedKeys":[],"tagsRemoved":[],"tagsRestored":{}},"manualActions":[],"drift":[]}"#
+            r#"{"releasedAt":"2024-09-27T14:06:00Z","releasedBy":{"name":"alice","ip":null,"userAgent":null,"via":"approval-link"},"reason":null,"userDeleted":false,"restored":{"policyDetached":null,"policiesDetached":[],"reactivatedKeys":[],"tagsRemoved":[],"tagsRestored":{}},"manualActions":[],"drift":[]}"#
         );
         assert_eq!(
             serde_json::from_str::<ReleaseRecord>(&json).expect("parse"),

@@ -252,7 +252,7 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
         "the trail is no principal: the actor is contained"
     );
     let policy = ResponsePolicy::default();
-    let a = policy.assess(&d, None, &[]);
+    let a = policy.assess(&d, None, &cordon_core::policy::TrustedIds::none());
     assert_eq!(a.severity, cordon_core::model::Severity::Critical);
 
     let mut raw = own("cloudtrail-put-event-selectors-management-off.json");
@@ -265,7 +265,8 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
     )
     .expect("policy");
     assert_eq!(
-        auto.assess(&d, None, &[]).disposition,
+        auto.assess(&d, None, &cordon_core::policy::TrustedIds::none())
+            .disposition,
         cordon_core::model::Disposition::Approve,
         "an unreadable request is never contained automatically"
     );
@@ -281,7 +282,7 @@ fn trail_findings_are_evidence_and_unreadable_selectors_are_uncertain() {
         cordon_core::model::Severity::High
     );
     let changed = incident(&own("cloudtrail-update-trail-validation-off.json"));
-    let a = policy.assess(&changed, None, &[]);
+    let a = policy.assess(&changed, None, &cordon_core::policy::TrustedIds::none());
     assert_eq!(a.severity, cordon_core::model::Severity::Critical);
     assert!(
         a.reasons.iter().any(|r| r.contains("user agent")),
@@ -299,7 +300,7 @@ fn root_writes_in_any_service_are_root_api_calls_and_root_is_never_contained() {
         d.principal.as_ref().map(|p| p.kind),
         Some(PrincipalKind::Root)
     );
-    let a = ResponsePolicy::default().assess(&d, None, &[]);
+    let a = ResponsePolicy::default().assess(&d, None, &cordon_core::policy::TrustedIds::none());
     assert_eq!(a.severity, cordon_core::model::Severity::Critical);
     assert_eq!(a.disposition, cordon_core::model::Disposition::Notify);
     // A failed root write changed nothing: judged, not an incident.

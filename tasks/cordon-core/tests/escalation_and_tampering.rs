@@ -5,7 +5,7 @@ mod common;
 
 use cordon_core::classify::{Classification, Home, classify_in, rules};
 use cordon_core::model::{Disposition, Inspection, PrincipalKind, RoleFacts, Severity};
-use cordon_core::policy::Facts;
+use cordon_core::policy::{Facts, TrustedIds};
 use cordon_core::policy_document::{Grant, Grants};
 use cordon_core::{Detection, ResponsePolicy};
 
@@ -223,7 +223,7 @@ fn grants_the_event_does_not_carry_are_read_by_enrich() {
     let d = incident("iam-attach-group-policy-customer-managed.json");
     assert!(d.inspect.is_some(), "{d:?}");
     // Unread: a human decides.
-    let a = p.assess_with(&d, &Facts::default(), &[]);
+    let a = p.assess_with(&d, &Facts::default(), &TrustedIds::none());
     assert_eq!(a.disposition, Disposition::Approve, "{a:?}");
     // It grants iam:*: the rule's verdict stands.
     let admin = Inspection {
@@ -239,7 +239,7 @@ fn grants_the_event_does_not_carry_are_read_by_enrich() {
         inspection: Some(&admin),
         ..Facts::default()
     };
-    let a = p.assess_with(&d, &facts, &[]);
+    let a = p.assess_with(&d, &facts, &TrustedIds::none());
     assert_eq!(
         (a.severity, a.disposition),
         (Severity::Critical, Disposition::Approve)
@@ -256,7 +256,7 @@ fn grants_the_event_does_not_carry_are_read_by_enrich() {
             inspection: Some(&harmless),
             ..Facts::default()
         },
-        &[],
+        &TrustedIds::none(),
     );
     assert_eq!(a.disposition, Disposition::Ignore, "{a:?}");
     // A new admin default version on a policy attached to nothing: told, not contained.
@@ -271,7 +271,7 @@ fn grants_the_event_does_not_carry_are_read_by_enrich() {
             inspection: Some(&unattached),
             ..Facts::default()
         },
-        &[],
+        &TrustedIds::none(),
     );
     assert_eq!(a.disposition, Disposition::Notify, "{a:?}");
 }
@@ -284,7 +284,7 @@ fn containment_undone_is_undone_again_only_for_what_cordon_holds() {
         contained_by: Some("ct-1"),
         ..Facts::default()
     };
-    let a = p.assess_with(&d, &held, &[]);
+    let a = p.assess_with(&d, &held, &TrustedIds::none());
     assert_eq!(
         (a.severity, a.disposition),
         (Severity::Critical, Disposition::Auto)
@@ -295,11 +295,13 @@ fn containment_undone_is_undone_again_only_for_what_cordon_holds() {
         ..ResponsePolicy::default()
     };
     assert_eq!(
-        allowing.assess_with(&d, &held, &[]).disposition,
+        allowing
+            .assess_with(&d, &held, &TrustedIds::none())
+            .disposition,
         Disposition::Auto
     );
     // Released (or never contained): the team is told, nothing is contained again.
-    let a = p.assess_with(&d, &Facts::default(), &[]);
+    let a = p.assess_with(&d, &Facts::default(), &TrustedIds::none());
     assert_eq!(a.disposition, Disposition::Notify, "{a:?}");
 }
 
@@ -320,12 +322,15 @@ fn role_sessions_can_be_revoked_only_on_modifiable_roles_of_this_account() {
             role: Some(&role),
             ..Facts::default()
         },
-        &[],
+        &TrustedIds::none(),
     );
     assert!(a.containable, "{a:?}");
     assert_eq!(a.disposition, Disposition::Approve);
     // Missing role, service-linked role, Cordon's own role: told, never contained.
-    assert!(!p.assess_with(&d, &Facts::default(), &[]).containable);
+    assert!(
+        !p.assess_with(&d, &Facts::default(), &TrustedIds::none())
+            .containable
+    );
     let linked = RoleFacts {
         path: "/aws-service-role/support.amazonaws.com/".into(),
         ..role.clone()
@@ -336,13 +341,16 @@ fn role_sessions_can_be_revoked_only_on_modifiable_roles_of_this_account() {
             role: Some(&linked),
             ..Facts::default()
         },
-        &[],
+        &TrustedIds::none(),
     );
     assert!(
         !a.containable && a.disposition == Disposition::Notify,
         "{a:?}"
     );
-    let own = ["arn:aws:iam::111122223333:role/app-deployer".to_string()];
+    // Cordon's own role, by the unique id IAM gave it.
+    let mut own = TrustedIds::none();
+    own.own_roles
+        .extend(cordon_core::policy::UniqueId::issued(&role.role_id));
     let a = p.assess_with(
         &d,
         &Facts {
@@ -360,13 +368,17 @@ fn aws_quarantine_and_root_password_defaults() {
     let a = p.assess(
         &incident("iam-attach-user-policy-aws-compromised-key-quarantine.json"),
         None,
-        &[],
+        &TrustedIds::none(),
     );
     assert_eq!(
         (a.severity, a.disposition),
         (Severity::Critical, Disposition::Auto)
     );
-    let a = p.assess(&incident("signin-root-password-updated.json"), None, &[]);
+    let a = p.assess(
+        &incident("signin-root-password-updated.json"),
+        None,
+        &TrustedIds::none(),
+    );
     assert_eq!(
         (a.severity, a.disposition),
         (Severity::Critical, Disposition::Notify)

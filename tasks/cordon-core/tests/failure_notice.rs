@@ -35,7 +35,11 @@ fn with_detection(d: &Detection, report: FailureReport) -> NotificationContext {
     NotificationContext {
         incident_id: d.incident_id.clone(),
         detection: Some(d.clone()),
-        assessment: Some(ResponsePolicy::default().assess(d, None, &[])),
+        assessment: Some(ResponsePolicy::default().assess(
+            d,
+            None,
+            &cordon_core::policy::TrustedIds::none(),
+        )),
         error: Some(report.error.summary()),
         failure: Some(report),
         ..Default::default()

@@ -143,11 +143,13 @@ fn exercise(raw: &Value) {
         Ok(Classification::Incident(d)) => {
             assert!(d.incident_id.len() <= 80, "{}", d.incident_id);
             assert_eq!(d.incident_id, incident_id_for_event(&d.event_id));
-            let a = policy.assess(
-                d,
-                None,
-                &["arn:aws:iam::111122223333:role/cordon-quarantine".into()],
-            );
+            let own = cordon_core::policy::TrustedIds {
+                own_roles: cordon_core::policy::UniqueId::parse("AROAOWNCORDONQUARANTINE1")
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            };
+            let a = policy.assess(d, None, &own);
             let n = render(
                 NotificationKind::Alert,
                 &NotificationContext {

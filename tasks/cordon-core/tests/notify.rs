@@ -26,7 +26,11 @@ fn ctx(d: &Detection) -> NotificationContext {
     NotificationContext {
         incident_id: d.incident_id.clone(),
         detection: Some(d.clone()),
-        assessment: Some(ResponsePolicy::default().assess(d, None, &[])),
+        assessment: Some(ResponsePolicy::default().assess(
+            d,
+            None,
+            &cordon_core::policy::TrustedIds::none(),
+        )),
         approval_url: Some(
             "https://abc.lambda-url.us-east-1.on.aws/approve/5f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4f"
                 .into(),
@@ -94,6 +98,77 @@ fn hostile_input_is_sanitized() {
         }
         for v in n.attributes.values() {
             assert!(!v.is_empty() && v.is_ascii() && !v.contains('\n'), "{v:?}");
+        }
+    }
+}
+
+/// Characters that change how text reads without being seen: bidi controls, line and
+/// paragraph separators, zero-width characters, the BOM and tag characters.
+const DECEPTIVE: &[char] = &[
+    '\u{202E}',
+    '\u{202D}',
+    '\u{2066}',
+    '\u{2067}',
+    '\u{2068}',
+    '\u{2069}',
+    '\u{200E}',
+    '\u{200F}',
+    '\u{061C}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{200B}',
+    '\u{200C}',
+    '\u{200D}',
+    '\u{2060}',
+    '\u{FEFF}',
+    '\u{E0041}',
+];
+
+#[test]
+fn deceptive_unicode_never_reaches_an_email_from_any_field() {
+    let mut d = incident("iam-create-user-by-iam-user.json");
+    let hostile: String = DECEPTIVE
+        .iter()
+        .map(|c| format!("x{c}"))
+        .collect::<String>()
+        + "\u{2028}Decided by: security-team";
+    d.title = format!("IAM user {hostile} created");
+    d.user_agent = Some(format!("Mozilla/5.0 {hostile}"));
+    d.source_ip = Some(hostile.clone());
+    d.actor.name = Some(hostile.clone());
+    d.actor.session_issuer_arn = Some(hostile.clone());
+    if let Some(p) = d.principal.as_mut() {
+        p.name = Some(hostile.clone());
+        p.arn = Some(hostile.clone());
+    }
+    d.evidence.insert("tagValue".into(), hostile.clone().into());
+    d.evidence.insert(hostile.clone(), "k".into());
+    let mut c = ctx(&d);
+    c.decided_by = Some(hostile.clone());
+    c.note = Some(hostile.clone());
+    c.error = Some(hostile.clone());
+    c.actions_taken = vec![hostile.clone()];
+    for kind in KINDS {
+        let n = render(kind, &c);
+        for text in [&n.subject, &n.body] {
+            for bad in DECEPTIVE {
+                assert!(
+                    !text.contains(*bad),
+                    "{kind:?}: {:?} survived in {text:?}",
+                    bad
+                );
+            }
+        }
+        assert!(
+            !n.body
+                .lines()
+                .any(|l| l.starts_with("Decided by: security-team")),
+            "a separator faked a line:\n{}",
+            n.body
+        );
+        // Made visible, not silently dropped: the reader sees something was there.
+        if kind != NotificationKind::Rejected {
+            assert!(n.body.contains("[U+202E]"), "{kind:?}:\n{}", n.body);
         }
     }
 }

@@ -3,12 +3,23 @@ mod common;
 
 use cordon_core::classify::{Classification, classify, rules};
 use cordon_core::model::{AttachedPolicy, Disposition, PrincipalKind, Severity, UserFacts};
+use cordon_core::policy::{TrustedIds, UniqueId};
 use cordon_core::{Detection, ResponsePolicy, TaskError};
 
-const OWN: &str = "arn:aws:iam::111122223333:role/cordon-quarantine-task";
+/// The unique id of one of Cordon's own roles (resolved from its ARN at first use).
+const OWN: &str = "AROAOWNCORDONQUARANTINE1";
+/// The role of the CI fixture's session (`AROAGYAZMKJUHY8V7CDFX:GitHubActions`).
+const CI_ROLE: &str = "AROAGYAZMKJUHY8V7CDFX";
 
-fn own() -> Vec<String> {
-    vec![OWN.to_string()]
+fn id(s: &str) -> UniqueId {
+    UniqueId::parse(s).unwrap_or_else(|| panic!("{s} is a unique id"))
+}
+
+fn own() -> TrustedIds {
+    TrustedIds {
+        own_roles: [id(OWN)].into(),
+        ..TrustedIds::default()
+    }
 }
 
 fn incident(name: &str) -> Detection {
@@ -47,9 +58,9 @@ fn full_policy_parses_and_overrides_merge() {
             "rules": {"iam.user-created": {"disposition": "auto"},
                       "signin.console-login-failed": {"severity": "high", "disposition": "approve"}},
             "default_rule": {"severity": "critical"},
-            "allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-*"],
+            "allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-deployer"],
             "allowlisted_disposition": "ignore",
-            "protected_principals": ["breakglass", "arn:aws:iam::111122223333:user/ops/*"],
+            "protected_principals": ["breakglass", "arn:aws:iam::111122223333:user/ops/oncall"],
             "approval_timeout_seconds": 900,
             "on_approval_timeout": "auto",
             "deactivate_access_keys": true,
@@ -186,10 +197,12 @@ fn root_is_never_contained_and_critical_without_mfa() {
     let p = ResponsePolicy::from_json(
         r#"{"rules": {"signin.root-console-login": {"disposition": "auto"},
                       "root.api-call": {"disposition": "auto"}},
-            "allowlisted_actors": ["arn:aws:iam::111122223333:root"],
             "allowlisted_disposition": "ignore"}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    // Root cannot even be listed.
+    let msg = config_error(r#"{"allowlisted_actors": ["arn:aws:iam::111122223333:root"]}"#);
+    assert!(msg.contains("root user is never"), "{msg}");
     let d = incident("signin-console-login-root-success-no-mfa.json");
     let a = p.assess(&d, None, &own());
     assert_eq!(a.severity, Severity::Critical);
@@ -226,35 +239,56 @@ fn root_created_user_may_be_contained_but_is_critical() {
 #[test]
 fn allowlisted_ci_role_is_still_an_incident_but_not_contained() {
     let d = incident("iam-create-user-by-assumed-role-ci.json");
-    // Allowlisting the session ARN does not work: the issuer role ARN is what counts.
     let p = ResponsePolicy::from_json(
-        r#"{"allowlisted_actors": ["arn:aws:sts::111122223333:assumed-role/github-actions-iam-provisioner/GitHubActions"]}"#,
+        r#"{"allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-iam-provisioner"]}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    // The entry names the role; what matches is the unique id it resolved to, which the
+    // session's principalId carries.
+    let resolved = TrustedIds {
+        allowlisted: [id(CI_ROLE)].into(),
+        ..own()
+    };
+    let a = p.assess(&d, None, &resolved);
+    assert!(a.actor_allowlisted, "{a:?}");
+    assert_eq!(a.disposition, Disposition::Notify);
+    // Not resolved (the role did not exist at first use): never matched by its name.
     assert!(!p.assess(&d, None, &own()).actor_allowlisted);
 
-    for pattern in [
-        "arn:aws:iam::111122223333:role/github-actions-iam-provisioner",
-        "arn:aws:iam::111122223333:role/github-actions-*",
-    ] {
-        let p = ResponsePolicy::from_json(&format!(r#"{{"allowlisted_actors": ["{pattern}"]}}"#))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let a = p.assess(&d, None, &own());
-        assert!(a.actor_allowlisted, "{pattern}");
-        assert_eq!(a.disposition, Disposition::Notify);
-    }
     let p = ResponsePolicy::from_json(
-        r#"{"allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-*"], "allowlisted_disposition": "ignore"}"#,
+        r#"{"allowlisted_actors": ["AROAGYAZMKJUHY8V7CDFX"], "allowlisted_disposition": "ignore"}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.assess(&d, None, &own()).disposition, Disposition::Ignore);
+    assert_eq!(
+        p.assess(&d, None, &resolved).disposition,
+        Disposition::Ignore
+    );
+    // A role with another id (deleted and re-created under the same name) is not trusted.
+    let mut recreated = d.clone();
+    recreated.actor.principal_id = Some("AROAANOTHERROLE0000001:GitHubActions".into());
+    assert!(!p.assess(&recreated, None, &resolved).actor_allowlisted);
 }
 
 #[test]
-fn cordons_own_role_is_protected_and_its_actions_allowlisted() {
+fn wildcards_are_refused_in_every_identity_list() {
+    for json in [
+        r#"{"allowlisted_actors": ["arn:aws:iam::111122223333:role/github-actions-*"]}"#,
+        r#"{"protected_principals": ["breakglass-*"]}"#,
+        r#"{"protected_principals": ["arn:aws:iam::111122223333:user/break-glass/*"]}"#,
+    ] {
+        let msg = config_error(json);
+        assert!(msg.contains("wildcard"), "{json}: {msg}");
+    }
+}
+
+#[test]
+fn cordons_own_role_is_protected_and_its_actions_allowlisted_by_id() {
     let p = ResponsePolicy::default();
     let mut d = incident("iam-create-user-by-assumed-role-ci.json");
-    let own = vec!["arn:aws:iam::111122223333:role/github-actions-iam-provisioner".to_string()];
+    let own = TrustedIds {
+        own_roles: [id(CI_ROLE)].into(),
+        ..TrustedIds::default()
+    };
     let a = p.assess(&d, None, &own);
     assert!(a.actor_allowlisted, "{a:?}");
     assert_eq!(a.disposition, Disposition::Notify);
@@ -274,26 +308,44 @@ fn cordons_own_role_is_protected_and_its_actions_allowlisted() {
         p.check_containable(&session, &own),
         Err(TaskError::ProtectedPrincipal { .. })
     ));
-    // With a path in the role ARN.
-    let pathed =
-        vec!["arn:aws:iam::111122223333:role/ci/github-actions-iam-provisioner".to_string()];
-    assert!(p.check_containable(&session, &pathed).is_err());
-    // A different account's role with the same name is not ours.
-    let other = vec!["arn:aws:iam::999999999999:role/github-actions-iam-provisioner".to_string()];
+    // Another role: not ours, whatever its name.
+    let other = TrustedIds {
+        own_roles: [id("AROAOTHERROLE00000001")].into(),
+        ..TrustedIds::default()
+    };
     assert!(p.check_containable(&session, &other).is_ok());
-    // The template protects every role of the stack with a trailing wildcard.
-    let stack = vec!["arn:aws:iam::111122223333:role/github-actions-*".to_string()];
-    assert!(p.check_containable(&session, &stack).is_err());
-    let elsewhere = vec!["arn:aws:iam::111122223333:role/cordon-*".to_string()];
-    assert!(p.check_containable(&session, &elsewhere).is_ok());
 }
 
 #[test]
-fn protected_principals_by_name_and_arn() {
+fn a_look_alike_of_cordons_own_role_is_not_trusted() {
+    // The attacker created `<stack>-x`, assumed it, and attached admin to a backdoor user.
+    let mut d = incident("iam-attach-user-policy-administrator-access.json");
+    d.actor.kind = PrincipalKind::AssumedRole;
+    d.actor.arn = Some("arn:aws:sts::111122223333:assumed-role/cordon-prod-x/s".into());
+    d.actor.session_issuer_arn = Some("arn:aws:iam::111122223333:role/cordon-prod-x".into());
+    d.actor.principal_id = Some("AROALOOKALIKE000000001:s".into());
+    let a = ResponsePolicy::default().assess(&d, None, &own());
+    assert!(!a.actor_allowlisted, "{a:?}");
+    assert_eq!(a.disposition, Disposition::Auto, "{a:?}");
+}
+
+#[test]
+fn protected_principals_by_unique_id() {
     let d = incident("iam-attach-user-policy-administrator-access.json");
-    let p = ResponsePolicy::from_json(r#"{"protected_principals": ["SUPPORT-ADMIN"]}"#)
+    let p = ResponsePolicy::from_json(r#"{"protected_principals": ["support-admin"]}"#)
         .unwrap_or_else(|e| panic!("{e}"));
-    let a = p.assess(&d, None, &own());
+    // The event has no id for the target; enrich's facts supply it.
+    let facts = UserFacts {
+        user_name: "support-admin".into(),
+        user_id: "AIDASUPPORTADMIN000001".into(),
+        arn: "arn:aws:iam::111122223333:user/support-admin".into(),
+        ..Default::default()
+    };
+    let protected = TrustedIds {
+        protected: [id("AIDASUPPORTADMIN000001")].into(),
+        ..own()
+    };
+    let a = p.assess(&d, Some(&facts), &protected);
     assert!(!a.containable);
     assert_eq!(
         a.disposition,
@@ -306,21 +358,15 @@ fn protected_principals_by_name_and_arn() {
             .unwrap_or("")
             .contains("protected")
     );
-
-    // The event has no ARN for the target; enrich's facts supply it.
-    let p = ResponsePolicy::from_json(
-        r#"{"protected_principals": ["arn:aws:iam::111122223333:user/break-glass/*"]}"#,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let facts = UserFacts {
-        user_name: "support-admin".into(),
-        arn: "arn:aws:iam::111122223333:user/break-glass/support-admin".into(),
-        ..Default::default()
+    // A user of the same name with another id (the break-glass user was deleted and an
+    // attacker created one with its name) is not protected.
+    let impostor = UserFacts {
+        user_id: "AIDAIMPOSTOR0000000001".into(),
+        ..facts.clone()
     };
-    let a = p.assess(&d, Some(&facts), &own());
-    assert!(!a.containable, "{a:?}");
-    let a = p.assess(&d, None, &own());
-    assert!(a.containable);
+    assert!(p.assess(&d, Some(&impostor), &protected).containable);
+    // Names alone never protect.
+    assert!(p.assess(&d, Some(&facts), &own()).containable);
 }
 
 #[test]

@@ -155,7 +155,11 @@ fn create_user_without_response_uses_the_request_name_and_no_arn() {
 fn uncertain_detections_are_marked() {
     let d = detection("ugly-put-user-policy-garbled.json");
     assert_eq!(d.evidence["adminPolicyConfirmed"], false);
-    let a = cordon_core::ResponsePolicy::default().assess(&d, None, &[]);
+    let a = cordon_core::ResponsePolicy::default().assess(
+        &d,
+        None,
+        &cordon_core::policy::TrustedIds::none(),
+    );
     assert_eq!(a.disposition, cordon_core::model::Disposition::Approve);
     let d = detection("ugly-create-role-url-encoded-only.json");
     assert_eq!(

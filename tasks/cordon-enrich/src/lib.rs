@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use cordon_aws::env::{self, Lookup};
+use cordon_aws::identities::Identities;
 use cordon_aws::incidents::{IncidentStore, TimelineEntry};
 use cordon_aws::{Aws, Clock, IdentityStore, PolicyReader, RoleStore};
 use cordon_core::model::{
@@ -33,8 +34,10 @@ pub struct Config {
     pub table_name: String,
     /// `CORDON_RESPONSE_POLICY` (inline JSON), else the default policy.
     pub policy: ResponsePolicy,
-    /// `CORDON_OWN_ROLE_ARNS` (comma-separated). `main` adds the function's own role.
-    pub own_role_arns: Vec<String>,
+    /// Cordon's own roles (`CORDON_OWN_ROLE_ARNS`, comma-separated ARNs) and the policy's
+    /// protected principals and allowlisted actors, resolved to unique ids at cold start
+    /// (the function's own role among them).
+    pub identities: Identities,
 }
 
 impl Config {
@@ -43,10 +46,11 @@ impl Config {
     }
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
+        let policy = env::response_policy(env)?;
         Ok(Self {
             table_name: env::table_name(env)?,
-            policy: env::response_policy(env)?,
-            own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
+            identities: Identities::from_config(&cordon_aws::caller::own_role_arns(env)?, &policy)?,
+            policy,
         })
     }
 }
@@ -58,13 +62,14 @@ pub struct Deps {
     pub policies: Arc<dyn PolicyReader>,
     pub store: Arc<dyn IncidentStore>,
     pub policy: Arc<ResponsePolicy>,
-    pub own_role_arns: Vec<String>,
+    /// Resolved at cold start (`prepare`).
+    pub identities: Identities,
     pub clock: Clock,
 }
 
 impl Deps {
-    /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
-    /// the function's own role to `own_role_arns`.
+    /// The SDK-backed dependencies (what `main` and the local stack use); the identities
+    /// are resolved when the function is prepared.
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
@@ -72,7 +77,7 @@ impl Deps {
             policies: Arc::new(aws.policy_reader()),
             store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
-            own_role_arns: config.own_role_arns,
+            identities: config.identities,
             clock,
         }
     }
@@ -130,7 +135,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         inspection: inspection.as_ref(),
         contained_by: contained_by.as_deref(),
     };
-    let assessment = deps.policy.assess_with(d, &all, &deps.own_role_arns);
+    let assessment = deps.policy.assess_with(d, &all, &deps.identities.resolved);
 
     let now = (deps.clock)();
     deps.store.save_assessment(id, &assessment, now).await?;
@@ -179,5 +184,5 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
-    own_role: own_role_arns,
+    identities: identities,
 }

@@ -26,7 +26,7 @@ fn deps(
         policies: Arc::new(cordon_aws::fakes::FakePolicyReader::new()),
         store: store.clone(),
         policy: Arc::new(policy),
-        own_role_arns: vec!["arn:aws:iam::111122223333:role/cordon-enrich-role".into()],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::fixed_clock(at),
     };
     (iam, store, deps)
@@ -116,27 +116,61 @@ async fn root_is_not_looked_up_and_never_contained() {
 }
 
 #[tokio::test]
-async fn an_allowlisted_actor_is_flagged() {
+async fn an_allowlisted_actor_is_flagged_by_its_unique_id_and_a_look_alike_is_not() {
     let d = detection("iam-create-user-by-assumed-role-ci");
     let issuer = d
         .actor
         .session_issuer_arn
         .clone()
         .expect("CI session issuer");
+    let role_id = d
+        .actor
+        .unique_id()
+        .expect("the session's role id")
+        .to_string();
+    let role_name = issuer.rsplit('/').next().expect("role name").to_string();
     let policy = ResponsePolicy::from_json(&format!(r#"{{"allowlisted_actors": ["{issuer}"]}}"#))
         .expect("policy");
-    let (_, _, deps) = deps(FakeIdentityStore::new(), policy, &d);
-    let out = handle(
-        Input {
-            incident_id: d.incident_id.clone(),
-            detection: d,
-        },
-        &deps,
-    )
-    .await
-    .expect("enrich");
+    let enrich = |iam_role_id: &'static str| {
+        let d = d.clone();
+        let policy = policy.clone();
+        let issuer = issuer.clone();
+        let role_name = role_name.clone();
+        let role_id = role_id.clone();
+        async move {
+            let iam = FakeIdentityStore::new();
+            // IAM now reports this id for the allowlisted role's name.
+            let id = if iam_role_id.is_empty() {
+                role_id.as_str()
+            } else {
+                iam_role_id
+            };
+            iam.put_role(&role_name, &issuer, id);
+            let (iam, _, mut deps) = deps(iam, policy.clone(), &d);
+            deps.identities =
+                cordon_aws::identities::Identities::from_config(&[], &policy).expect("lists");
+            deps.identities
+                .resolve_with(&*iam, None)
+                .await
+                .expect("resolved");
+            handle(
+                Input {
+                    incident_id: d.incident_id.clone(),
+                    detection: d,
+                },
+                &deps,
+            )
+            .await
+            .expect("enrich")
+        }
+    };
+    let out = enrich("").await;
     assert!(out.assessment.actor_allowlisted);
     assert_eq!(out.assessment.disposition, Disposition::Notify);
+    // The role was deleted and re-created under the same name (a new unique id): the
+    // session in the event is not the allowlisted role's.
+    let out = enrich("AROAREPLACEMENT000001").await;
+    assert!(!out.assessment.actor_allowlisted, "{:?}", out.assessment);
 }
 
 #[test]

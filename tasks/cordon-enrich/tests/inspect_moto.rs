@@ -19,7 +19,7 @@ async fn deps(m: &cordon_aws::testing::Moto) -> (Arc<cordon_aws::DynamoIncidentS
         policies: Arc::new(m.policy_reader()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::system_clock(),
     };
     (store, deps)

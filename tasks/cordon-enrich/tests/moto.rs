@@ -43,7 +43,7 @@ async fn enrich_sees_keys_mfa_and_groups() {
         policies: Arc::new(m.policy_reader()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::system_clock(),
     };
 
@@ -91,7 +91,7 @@ async fn a_deleted_user_is_assessed_without_facts() {
         policies: Arc::new(m.policy_reader()),
         store,
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         clock: cordon_aws::system_clock(),
     };
     let out = handle(

@@ -2,7 +2,7 @@
 //! approval id (once per token), and the email carries only the link to it (once per
 //! approval). The token never appears in the email, a log line or an error.
 use chrono::Duration;
-use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary, NewLink, link_ref, redact};
+use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary, NewLink, redact};
 use cordon_core::TaskError;
 use cordon_core::notify::NotificationContext;
 use tracing::info;
@@ -50,27 +50,31 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         .map_err(|e| redact(e, &token))?;
     let approval = created.record;
     if let Some(message_id) = approval.message_id.clone() {
-        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), outcome = "already_sent");
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = approval.hash.short(), outcome = "already_sent");
         return Ok(Output::already_sent(id, kind, Some(message_id)));
     }
-    if approval.status != LinkStatus::Pending {
-        // Decided (or closed) before the earlier run recorded its message: nothing to ask.
-        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = link_ref(&approval.id), status = approval.status.as_str(), outcome = "already_decided");
+    let Some(link_id) = created
+        .id
+        .filter(|_| approval.status == LinkStatus::Pending)
+    else {
+        // Decided (or closed) before the earlier run recorded its message, or another run
+        // is sending it: nothing to ask.
+        info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = approval.hash.short(), status = approval.status.as_str(), outcome = "already_decided");
         return Ok(Output::already_sent(id, kind, None));
-    }
+    };
 
     let ctx = NotificationContext {
         incident_id: id.clone(),
         detection: input.detection,
         assessment: input.assessment,
-        approval_url: Some(format!("{base}/a/{}", approval.id)),
+        approval_url: Some(format!("{base}/a/{}", link_id.expose())),
         approval_expires_at: Some(approval.expires_at),
         note: input.note,
         ..NotificationContext::default()
     };
     let message_id = deps.publish(kind, &ctx).await?;
     deps.links
-        .set_message_id(LinkKind::Approval, &approval.id, &message_id)
+        .set_message_id(LinkKind::Approval, &approval.hash, &message_id)
         .await?;
     // The incident-level marker is informative here (the approval item is the idempotency
     // key, so a redrive with a new token is asked again).
@@ -81,7 +85,7 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         incident_id = %id,
         step = "notify",
         kind = kind.as_str(),
-        approval = link_ref(&approval.id),
+        approval = approval.hash.short(),
         expires_at = %approval.expires_at,
         outcome = "sent",
         message_id = %message_id,

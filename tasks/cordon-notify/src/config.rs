@@ -28,7 +28,14 @@ pub struct Config {
     /// `CORDON_QUARANTINE_POLICY_ARN`: the stack's deny-all policy, named in a failure
     /// notification's command for containing by hand.
     pub quarantine_policy_arn: Option<String>,
+    /// `CORDON_RELEASE_LINK_HOURS` (default 24): how long a release link is valid. Only a
+    /// fallback, like the approval timeout: an unreadable value is logged and the default
+    /// used.
+    pub release_link_hours: u32,
 }
+
+/// How long a release link is valid when the stack says nothing.
+pub const DEFAULT_RELEASE_LINK_HOURS: u32 = 24;
 
 /// The approval timeout when neither the input nor the environment sets one.
 pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
@@ -64,6 +71,21 @@ impl Config {
                 }),
             },
             quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
+            release_link_hours: match env::optional(env, "CORDON_RELEASE_LINK_HOURS") {
+                None => DEFAULT_RELEASE_LINK_HOURS,
+                Some(raw) => match raw.parse::<u32>() {
+                    Ok(h) if (1..=168).contains(&h) => h,
+                    _ => {
+                        warn!(
+                            value = %raw,
+                            default = DEFAULT_RELEASE_LINK_HOURS,
+                            "CORDON_RELEASE_LINK_HOURS is not a whole number of hours from 1 \
+                             to 168; release links are valid for the default"
+                        );
+                        DEFAULT_RELEASE_LINK_HOURS
+                    }
+                },
+            },
         })
     }
 }
@@ -80,6 +102,8 @@ pub struct Deps {
     pub approval_timeout_seconds: u64,
     /// See [`Config::quarantine_policy_arn`].
     pub quarantine_policy_arn: Option<String>,
+    /// How long a release link is valid (`CORDON_RELEASE_LINK_HOURS`).
+    pub release_link_valid_for: chrono::Duration,
     pub clock: Clock,
 }
 
@@ -106,6 +130,7 @@ impl Deps {
             approval_url: config.approval_url,
             approval_timeout_seconds: config.approval_timeout_seconds,
             quarantine_policy_arn: config.quarantine_policy_arn,
+            release_link_valid_for: chrono::Duration::hours(i64::from(config.release_link_hours)),
             clock,
         }
     }

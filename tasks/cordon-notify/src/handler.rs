@@ -1,6 +1,6 @@
 //! Sending a notification once: check the incident's marker, render, publish, mark.
 //! Approval requests go to [`crate::approval`].
-use cordon_aws::links::{LinkSummary, NewLink};
+use cordon_aws::links::{LinkKind, LinkSummary, NewLink};
 use cordon_core::TaskError;
 use cordon_core::notify::{NotificationContext, NotificationKind};
 use tracing::{info, warn};
@@ -31,6 +31,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     }
 
     let mut release_url = input.release_url;
+    let mut release_link = None;
     if kind == NotificationKind::Contained {
         match &deps.approval_url {
             Some(base) => {
@@ -38,9 +39,26 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
                     &id,
                     LinkSummary::new(input.detection.as_ref(), input.assessment.as_ref()),
                     (deps.clock)(),
+                    deps.release_link_valid_for,
                 );
                 let created = deps.links.create(&link).await?;
-                release_url = Some(format!("{base}/r/{}", created.record.id));
+                match created.id {
+                    Some(link_id) => {
+                        release_url = Some(format!("{base}/r/{}", link_id.expose()));
+                        release_link = Some(created.record.hash);
+                    }
+                    None => {
+                        // An earlier run emailed this release link: that email was sent.
+                        let message_id = created.record.message_id.clone();
+                        if let Some(m) = &message_id {
+                            deps.store
+                                .mark_notified(&id, kind.as_str(), Some(m), (deps.clock)())
+                                .await?;
+                        }
+                        info!(incident_id = %id, step = "notify", kind = kind.as_str(), outcome = "already_sent");
+                        return Ok(Output::already_sent(id, kind, message_id));
+                    }
+                }
             }
             None => warn!(
                 incident_id = %id,
@@ -61,14 +79,44 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         actions_taken: input.actions_taken,
         decided_by: input.decided_by,
         note: input.note,
-        event: None,
-        failure: None,
+        ..NotificationContext::default()
     };
     let message_id = deps.publish(kind, &ctx).await?;
-    let marked = deps
-        .store
-        .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
-        .await?;
+    if let Some(hash) = &release_link {
+        deps.links
+            .set_message_id(LinkKind::Release, hash, &message_id)
+            .await?;
+    }
+    // The message is out. Failing the step now on a throttled or failed marker write would
+    // make the workflow's Retry publish it again, so a transient failure is retried here,
+    // briefly, and then the step succeeds without the marker (a later redrive or replay may
+    // send it again: a duplicate is better than silence, never worse than a retry).
+    let mut attempt = 0u32;
+    let marked = loop {
+        match deps
+            .store
+            .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
+            .await
+        {
+            Ok(marked) => break marked,
+            Err(e) if e.is_transient() && attempt < 4 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            Err(e) if e.is_transient() => {
+                warn!(
+                    incident_id = %id,
+                    step = "notify",
+                    kind = kind.as_str(),
+                    error = %e,
+                    message_id = %message_id,
+                    "sent, but the marker could not be written: a redrive or replay may send it again"
+                );
+                break true;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     if !marked {
         warn!(
             incident_id = %id,

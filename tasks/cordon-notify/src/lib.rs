@@ -15,7 +15,9 @@
 //! approval and a new email. The token never appears in the email, a log line or an error.
 //!
 //! For `contained`, a single-use release link `{CORDON_APPROVAL_URL}/r/<release id>`
-//! (valid for seven days) is added the same way.
+//! (valid for `CORDON_RELEASE_LINK_HOURS`, 24 by default) is added the same way. Link ids
+//! are stored only as their SHA-256, so a retry whose earlier run never sent its email
+//! gets a new id (`cordon_aws::links`).
 //!
 //! **Failure notifications** (`kind: failure`, [`failure`]) are the last line of the
 //! workflow's failure path and need neither a detection nor the table: see that module.
@@ -28,7 +30,9 @@ pub mod failure;
 mod handler;
 mod payload;
 
-pub use config::{Config, DEFAULT_APPROVAL_TIMEOUT_SECONDS, Deps, base_url};
+pub use config::{
+    Config, DEFAULT_APPROVAL_TIMEOUT_SECONDS, DEFAULT_RELEASE_LINK_HOURS, Deps, base_url,
+};
 pub use handler::handle;
 pub use payload::{Input, Output, error_text};
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use cordon_aws::fakes::{FakeIncidentStore, FakeLinkStore, FakeNotifier};
-use cordon_aws::links::{LinkKind, LinkStatus};
+use cordon_aws::links::{LinkKind, LinkStatus, LinkStore};
 use cordon_aws::testing::fixture_detection;
 use cordon_core::{TaskError, names};
 use cordon_notify::{Config, Deps, Input, handle};
@@ -34,6 +34,7 @@ fn world(approval_url: Option<&str>) -> World {
         approval_url: approval_url.map(str::to_string),
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: cordon_aws::fixed_clock(at),
     };
     World {
@@ -75,16 +76,18 @@ async fn an_approval_request_stores_the_token_and_mails_only_a_link() {
     assert_eq!(a.kind, LinkKind::Approval);
     assert_eq!(a.status, LinkStatus::Pending);
     assert_eq!(a.task_token.as_ref().map(|t| t.expose()), Some(TOKEN));
-    assert_eq!(a.id.len(), 32);
     assert_eq!(a.expires_at - a.created_at, Duration::seconds(900));
     assert_eq!(a.message_id.as_deref(), Some("fake-message-1"));
     assert_eq!(a.summary.severity.as_deref(), Some("high"));
-    assert!(a.summary.principal.is_some());
+    assert!(a.summary.principal_name.is_some());
 
     let sent = w.notifier.published();
     assert_eq!(sent.len(), 1);
     let body = &sent[0].body;
-    assert!(body.contains(&format!("{BASE}/a/{}", a.id)), "{body}");
+    // The email carries the id; the table only its hash.
+    let id = emailed_id(body, "/a/");
+    assert_eq!(id.hash(), a.hash);
+    assert_ne!(id.expose(), a.hash.as_str());
     assert!(body.contains("expires at"), "{body}");
     assert!(
         !body.contains(TOKEN) && !body.contains("secret-task-token"),
@@ -137,9 +140,24 @@ async fn a_publish_failure_is_retried_with_the_same_approval() {
     handle(approval_input(Some(TOKEN)), &w.deps)
         .await
         .expect("retry");
-    assert_eq!(w.approvals.links().len(), 1);
-    let id = &w.approvals.links()[0].id;
-    assert!(w.notifier.published()[0].body.contains(id.as_str()));
+    // The first run's id was never emailed and its plaintext is gone: the retry emails a
+    // new one for the same approval; the unsent one is never used.
+    let sent = w.notifier.published();
+    assert_eq!(sent.len(), 1);
+    let id = emailed_id(&sent[0].body, "/a/");
+    let links = w.approvals.links();
+    let emailed: Vec<_> = links.iter().filter(|l| l.message_id.is_some()).collect();
+    assert_eq!(emailed.len(), 1, "{links:?}");
+    assert_eq!(emailed[0].hash, id.hash());
+    assert_eq!(
+        w.approvals
+            .find_for_incident(LinkKind::Approval, &emailed[0].incident_id)
+            .await
+            .expect("find")
+            .map(|l| l.hash),
+        Some(id.hash()),
+        "the incident's approval is the emailed one"
+    );
 }
 
 #[tokio::test]
@@ -173,9 +191,19 @@ async fn a_contained_notification_carries_a_single_use_release_link() {
     let r = &links[0];
     assert_eq!(r.kind, LinkKind::Release);
     assert!(r.task_token.is_none());
-    assert_eq!(r.expires_at - r.created_at, Duration::days(7));
+    // 24 hours by default (the stack's ReleaseLinkHours).
+    assert_eq!(r.expires_at - r.created_at, Duration::hours(24));
     let body = &w.notifier.published()[0].body;
-    assert!(body.contains(&format!("{BASE}/r/{}", r.id)), "{body}");
+    assert_eq!(emailed_id(body, "/r/").hash(), r.hash);
+    assert_eq!(r.message_id.as_deref(), Some("fake-message-1"));
+
+    // A retry after the email went out sends nothing again.
+    let mut again = approval_input(None);
+    again.kind = cordon_core::notify::NotificationKind::Contained;
+    let out = handle(again, &w.deps).await.expect("retry");
+    assert!(out.already_sent);
+    assert_eq!(w.notifier.published().len(), 1);
+    assert_eq!(w.approvals.links().len(), 1);
 }
 
 #[test]
@@ -189,4 +217,15 @@ fn config_reads_the_approval_url_without_its_trailing_slash() {
     let c = Config::from_lookup(&env).expect("config");
     assert_eq!(c.approval_url.as_deref(), Some(BASE));
     assert_eq!(c.approval_timeout_seconds, 3600);
+}
+
+/// The link id in an email (`<BASE><path><32 hex>`).
+fn emailed_id(body: &str, path: &str) -> cordon_aws::links::LinkId {
+    let marker = format!("{BASE}{path}");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {marker} in {body}"))
+        + marker.len();
+    let id: String = body[start..].chars().take(32).collect();
+    cordon_aws::links::LinkId::parse(&id).unwrap_or_else(|| panic!("{id} is not a link id"))
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use cordon_aws::links::{
-    DecideOutcome, DecidedBy, Decision, LinkKind, LinkStatus, LinkStore, LinkSummary, NewLink,
-    Secret,
+    DecideOutcome, DecidedBy, Decision, LinkId, LinkKind, LinkStatus, LinkStore, LinkSummary,
+    NewLink, Secret,
 };
 use cordon_aws::testing::{fixture_detection, moto, unique};
 use cordon_notify::{Deps, Input, handle};
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 const BASE: &str = "http://127.0.0.1:9/approvals";
 
 #[tokio::test]
-async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
+async fn the_approval_item_is_keyed_by_a_hash_has_a_ttl_and_is_decided_and_delivered_once() {
     let m = moto().await;
     let incidents = m.incident_store().await;
     let table = incidents.table_name().to_string();
@@ -26,31 +26,45 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
         "ct-moto-1",
         Secret::new(&token),
         LinkSummary {
-            principal: Some("arn:aws:iam::123456789012:user/backdoor".into()),
+            principal_name: Some("backdoor".into()),
             ..LinkSummary::default()
         },
         now,
         now + Duration::seconds(600),
     );
     let created = store.create(&link).await.expect("create");
-    assert!(created.created);
-    let again = store.create(&link).await.expect("create again");
-    assert!(!again.created, "the same token reuses the approval");
-    assert_eq!(again.record.id, created.record.id);
-    assert_eq!(again.record.csrf, created.record.csrf);
-    let id = created.record.id.clone();
+    let first_id = created.id.clone().expect("a new link has an id to email");
+    assert_eq!(created.record.hash, first_id.hash());
+    // Not emailed yet: a retry gets a new id (the first one's plaintext is gone) for the
+    // same approval index.
+    let retried = store.create(&link).await.expect("create again");
+    let id = retried.id.clone().expect("an unsent link gets a new id");
+    assert_ne!(id, first_id);
+    store
+        .set_message_id(LinkKind::Approval, &id.hash(), "m-1")
+        .await
+        .expect("sent");
+    // Emailed: a retry reuses it and has nothing new to email.
+    let again = store.create(&link).await.expect("create after sending");
+    assert!(
+        again.id.is_none(),
+        "the same token reuses the sent approval"
+    );
+    assert_eq!(again.record.hash, id.hash());
+    assert_eq!(again.record.message_id.as_deref(), Some("m-1"));
+    let hash = id.hash();
 
     let raw = m
         .dynamodb()
         .get_item()
         .table_name(&table)
-        .key("pk", AttributeValue::S(format!("APPROVAL#{id}")))
+        .key("pk", AttributeValue::S(format!("APPROVAL#{hash}")))
         .key("sk", AttributeValue::S("META".into()))
         .send()
         .await
         .expect("get item")
         .item
-        .expect("approval item");
+        .expect("approval item, keyed by the hash of its id");
     let ttl: i64 = raw["ttl"]
         .as_n()
         .expect("ttl is a number")
@@ -59,7 +73,29 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
     assert!(ttl > (now + Duration::seconds(600)).timestamp(), "{ttl}");
     assert_eq!(raw["status"].as_s().expect("status"), "PENDING");
     assert_eq!(raw["task_token"].as_s().expect("token"), &token);
-    assert_eq!(raw["csrf"].as_s().expect("csrf").len(), 64);
+    assert!(!raw.contains_key("csrf"), "no anti-CSRF value is stored");
+    // The id itself is stored nowhere in the table.
+    let scan = m
+        .dynamodb()
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("scan");
+    for item in scan.items() {
+        for v in item.values() {
+            if let Ok(text) = v.as_s() {
+                assert!(
+                    !text.contains(id.expose()),
+                    "the link id is stored: {item:?}"
+                );
+                assert!(
+                    !text.contains(first_id.expose()),
+                    "an id is stored: {item:?}"
+                );
+            }
+        }
+    }
     let index = m
         .dynamodb()
         .get_item()
@@ -74,21 +110,32 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
         .expect("get index")
         .item
         .expect("index item");
-    assert_eq!(index["link_id"].as_s().expect("link id"), &id);
+    assert_eq!(index["link_hash"].as_s().expect("link hash"), hash.as_str());
     assert!(
         index
             .values()
             .all(|v| v.as_s().map(|s| !s.contains(&token)).unwrap_or(true))
+    );
+    // `cordon approve <incident>` finds the incident's latest approval.
+    assert_eq!(
+        store
+            .find_for_incident(LinkKind::Approval, "ct-moto-1")
+            .await
+            .expect("find")
+            .map(|r| r.hash),
+        Some(hash.clone())
     );
 
     let by = DecidedBy {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("test".into()),
         name: Some("alice".into()),
+        verified: None,
+        reason: None,
     };
     let at = now + Duration::seconds(5);
     let first = store
-        .decide(LinkKind::Approval, &id, Decision::Approve, &by, at)
+        .decide(LinkKind::Approval, &hash, Decision::Approve, &by, at)
         .await
         .expect("decide");
     let DecideOutcome::Decided(rec) = first else {
@@ -96,39 +143,54 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
     };
     assert_eq!(rec.status, LinkStatus::Approved);
     assert_eq!(rec.decided_by.as_ref(), Some(&by));
+    assert!(rec.undelivered(), "decided, not yet delivered");
     let second = store
-        .decide(LinkKind::Approval, &id, Decision::Reject, &by, at)
+        .decide(LinkKind::Approval, &hash, Decision::Reject, &by, at)
         .await
         .expect("decide again");
-    assert_eq!(second, DecideOutcome::AlreadyDecided(LinkStatus::Approved));
+    let DecideOutcome::AlreadyDecided(current) = second else {
+        panic!("the second decide loses: {second:?}");
+    };
+    assert_eq!(current.decision, Some(Decision::Approve));
 
-    // Reopen (callback not delivered) is conditional on this decision.
+    // Delivery is recorded once.
+    assert!(
+        store
+            .mark_delivered(LinkKind::Approval, &hash, at)
+            .await
+            .expect("delivered")
+    );
     assert!(
         !store
-            .reopen(LinkKind::Approval, &id, now)
+            .mark_delivered(LinkKind::Approval, &hash, at)
             .await
-            .expect("reopen")
+            .expect("delivered again")
     );
-    assert!(
-        store
-            .reopen(LinkKind::Approval, &id, at)
-            .await
-            .expect("reopen")
-    );
-    assert_eq!(
-        store
-            .get(LinkKind::Approval, &id)
-            .await
-            .expect("get")
-            .map(|r| r.status),
-        Some(LinkStatus::Pending)
-    );
+    let read = store
+        .get(LinkKind::Approval, &hash)
+        .await
+        .expect("get")
+        .expect("link");
+    assert!(!read.undelivered());
+    assert_eq!(read.status, LinkStatus::Approved);
 
     // Past the expiry nothing can decide.
+    let other = store
+        .create(&NewLink::approval(
+            "ct-moto-2",
+            Secret::new(format!("{token}-2")),
+            LinkSummary::default(),
+            now,
+            now + Duration::seconds(600),
+        ))
+        .await
+        .expect("create")
+        .record
+        .hash;
     let late = store
         .decide(
             LinkKind::Approval,
-            &id,
+            &other,
             Decision::Approve,
             &by,
             now + Duration::seconds(601),
@@ -138,19 +200,28 @@ async fn the_approval_item_has_a_ttl_and_is_decided_only_once() {
     assert_eq!(late, DecideOutcome::Expired);
     assert!(
         store
-            .close(LinkKind::Approval, &id, LinkStatus::Expired, at)
+            .close(LinkKind::Approval, &other, LinkStatus::Expired, at)
             .await
             .expect("close")
     );
+    // An undecided link is never "delivered".
+    assert!(
+        !store
+            .mark_delivered(LinkKind::Approval, &other, at)
+            .await
+            .expect("not decided")
+    );
 
-    let unknown = "0123456789abcdef0123456789abcdef";
+    let unknown = LinkId::parse("0123456789abcdef0123456789abcdef")
+        .expect("id")
+        .hash();
     assert_eq!(
-        store.get(LinkKind::Approval, unknown).await.expect("get"),
+        store.get(LinkKind::Approval, &unknown).await.expect("get"),
         None
     );
     assert_eq!(
         store
-            .decide(LinkKind::Approval, unknown, Decision::Approve, &by, at)
+            .decide(LinkKind::Approval, &unknown, Decision::Approve, &by, at)
             .await
             .expect("decide unknown"),
         DecideOutcome::NotFound
@@ -172,6 +243,7 @@ async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token
         approval_url: Some(BASE.into()),
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: cordon_aws::system_clock(),
     };
     let mut d = fixture_detection("iam-create-user-by-iam-user");
@@ -206,9 +278,9 @@ async fn the_approval_email_read_back_through_sqs_has_the_link_and_not_the_token
         .chars()
         .take_while(char::is_ascii_hexdigit)
         .collect();
-    assert_eq!(id.len(), 32, "{body}");
+    let id = LinkId::parse(&id).unwrap_or_else(|| panic!("{id} is not a link id: {body}"));
     let stored = approvals
-        .get(LinkKind::Approval, &id)
+        .get(LinkKind::Approval, &id.hash())
         .await
         .expect("get")
         .expect("the linked approval exists");

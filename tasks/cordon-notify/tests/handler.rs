@@ -27,6 +27,7 @@ fn deps() -> (Arc<FakeNotifier>, Arc<FakeIncidentStore>, Deps) {
         approval_url: None,
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: cordon_aws::fixed_clock(at),
     };
     (notifier, store, deps)
@@ -100,6 +101,37 @@ async fn a_failed_publish_is_not_marked_and_is_retried() {
     let out = handle(contained_input(), &deps).await.expect("retry");
     assert!(!out.already_sent);
     assert_eq!(notifier.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_marker_after_the_publish_does_not_send_twice() {
+    // Found by tests/tests/burst.rs: the step failing here made the workflow's Retry
+    // publish the same notification again.
+    let (notifier, store, throttled) = deps();
+    store.fail_on(
+        "dynamodb:MarkNotified",
+        TaskError::transient("dynamodb:PutItem", "ThrottlingException"),
+    );
+    let out = handle(contained_input(), &throttled)
+        .await
+        .expect("sent: the step must not fail after the publish");
+    assert!(!out.already_sent);
+    assert_eq!(notifier.published().len(), 1);
+    assert!(
+        store.count("dynamodb:MarkNotified") > 1,
+        "the marker write was retried"
+    );
+    // A non-transient marker failure still fails the step (the workflow catches it).
+    let (_, store, denied) = deps();
+    store.fail_on(
+        "dynamodb:MarkNotified",
+        TaskError::Aws {
+            operation: "dynamodb:PutItem".into(),
+            code: "AccessDeniedException".into(),
+            message: "denied".into(),
+        },
+    );
+    assert!(handle(contained_input(), &denied).await.is_err());
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ async fn the_published_message_has_the_rendered_subject_body_and_attributes() {
         approval_url: None,
         approval_timeout_seconds: 3600,
         quarantine_policy_arn: None,
+        release_link_valid_for: chrono::Duration::hours(24),
         clock: cordon_aws::system_clock(),
     };
     let input = Input {

@@ -2,7 +2,9 @@
 use std::sync::Arc;
 
 use cordon_aws::env::{self, Lookup};
+use cordon_aws::identities::Identities;
 use cordon_aws::{Aws, Clock, IdentityStore, IncidentStore, RoleStore};
+use cordon_core::quarantine::{aws_deny_all_policy_arn, partition_of};
 use cordon_core::{ResponsePolicy, TaskError};
 
 /// Environment of the quarantine Lambda.
@@ -12,11 +14,17 @@ pub struct Config {
     pub table_name: String,
     /// `CORDON_RESPONSE_POLICY` (inline JSON), else the default policy.
     pub policy: ResponsePolicy,
-    /// `CORDON_OWN_ROLE_ARNS` (comma-separated). `main` adds the function's own role.
-    pub own_role_arns: Vec<String>,
+    /// Cordon's own roles (`CORDON_OWN_ROLE_ARNS`, and this function's own,
+    /// `CORDON_FUNCTION_ROLE_ARN`) and the policy's protected principals, resolved to
+    /// unique ids when the function prepares for its first event.
+    pub identities: Identities,
     /// `CORDON_QUARANTINE_POLICY_ARN`: a pre-created deny-all policy. Without it the
     /// task creates (or finds) `AutomatedSecurityQuarantine`.
     pub quarantine_policy_arn: Option<String>,
+    /// `CORDON_DENY_ALL_POLICY_ARN`: the AWS-managed `AWSDenyAll` of the stack's
+    /// partition, attached as well. Default: `arn:<partition>:iam::aws:policy/AWSDenyAll`,
+    /// the partition taken from the quarantine policy's ARN.
+    pub deny_all_policy_arn: String,
     /// `CORDON_FORCE_MFA_POLICY_ARN`: the force-MFA policy. Without it the task creates
     /// (or finds) `CordonForceMFA`.
     pub force_mfa_policy_arn: Option<String>,
@@ -28,11 +36,20 @@ impl Config {
     }
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
+        let policy = env::response_policy(env)?;
+        let quarantine_policy_arn = env::optional(env, "CORDON_QUARANTINE_POLICY_ARN");
+        let deny_all_policy_arn =
+            env::optional(env, "CORDON_DENY_ALL_POLICY_ARN").unwrap_or_else(|| {
+                aws_deny_all_policy_arn(partition_of(
+                    quarantine_policy_arn.as_deref().unwrap_or_default(),
+                ))
+            });
         Ok(Self {
             table_name: env::table_name(env)?,
-            policy: env::response_policy(env)?,
-            own_role_arns: env::list(env, "CORDON_OWN_ROLE_ARNS"),
-            quarantine_policy_arn: env::optional(env, "CORDON_QUARANTINE_POLICY_ARN"),
+            identities: Identities::from_config(&cordon_aws::caller::own_role_arns(env)?, &policy)?,
+            policy,
+            quarantine_policy_arn,
+            deny_all_policy_arn,
             force_mfa_policy_arn: env::optional(env, "CORDON_FORCE_MFA_POLICY_ARN"),
         })
     }
@@ -45,24 +62,27 @@ pub struct Deps {
     pub roles: Arc<dyn RoleStore>,
     pub store: Arc<dyn IncidentStore>,
     pub policy: Arc<ResponsePolicy>,
-    /// Cordon's own role ARNs, including this function's role.
-    pub own_role_arns: Vec<String>,
+    /// Resolved when the function prepares (`task_function!`'s `identities:`).
+    pub identities: Identities,
     pub quarantine_policy_arn: Option<String>,
+    /// See [`Config::deny_all_policy_arn`].
+    pub deny_all_policy_arn: String,
     pub force_mfa_policy_arn: Option<String>,
     pub clock: Clock,
 }
 
 impl Deps {
-    /// The SDK-backed dependencies (what `main` and the local stack use). `main` also adds
-    /// the function's own role to `own_role_arns`.
+    /// The SDK-backed dependencies (what `main` and the local stack use); the identities
+    /// are resolved when the function is prepared.
     pub fn build(config: Config, aws: &Aws, clock: Clock) -> Self {
         Self {
             identity: Arc::new(aws.identity_store()),
             roles: Arc::new(aws.role_store()),
             store: Arc::new(aws.incident_store(config.table_name)),
             policy: Arc::new(config.policy),
-            own_role_arns: config.own_role_arns,
+            identities: config.identities,
             quarantine_policy_arn: config.quarantine_policy_arn,
+            deny_all_policy_arn: config.deny_all_policy_arn,
             force_mfa_policy_arn: config.force_mfa_policy_arn,
             clock,
         }

@@ -1,6 +1,6 @@
 //! What the quarantine task takes and answers.
 use chrono::{DateTime, Utc};
-use cordon_core::model::{Detection, PrincipalKind, Snapshot};
+use cordon_core::model::{Detection, PrincipalKind, Snapshot, UserFacts};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,15 +12,13 @@ pub struct Input {
     /// deny-all policy; absent: as the response policy says.
     #[serde(default)]
     pub remediate: Option<bool>,
+    /// The user as enrich found it (the workflow passes `$.enrichment.facts`): its unique
+    /// id is the identity this incident is about, when the event itself carries none.
+    #[serde(default)]
+    pub facts: Option<UserFacts>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Remediation {
-    /// Keys this run deactivated (empty on a re-run: they were already inactive).
-    pub deactivated_keys: Vec<String>,
-    pub login_profile_deleted: bool,
-}
+pub use cordon_core::quarantine::Remediation;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,7 +36,11 @@ pub struct Output {
     /// When containment first happened (the snapshot time): pass it to the tag task.
     pub quarantined_at: DateTime<Utc>,
     pub policy_arn: String,
-    /// The deny-all policy was already attached before this run.
+    /// Every deny-all policy attached (the customer-managed one and `AWSDenyAll`; none
+    /// for an MFA audit finding, which is remediated, not contained).
+    #[serde(default)]
+    pub policy_arns: Vec<String>,
+    /// Every deny-all policy was already attached before this run.
     pub already_attached: bool,
     pub remediation: Remediation,
     /// Human-readable list of what this run did (for the notification).

@@ -85,7 +85,7 @@ fn whole_second_at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
 /// touched.
 fn role_of(principal: &Principal, deps: &Deps) -> Result<String, TaskError> {
     deps.policy
-        .check_containable(principal, &deps.own_role_arns)?;
+        .check_containable(principal, &deps.identities.resolved)?;
     principal
         .name
         .clone()
@@ -116,7 +116,7 @@ pub(crate) async fn contain(
             account_id: principal.account_id.clone(),
             principal_id: Some(facts.role_id.clone()),
         },
-        &deps.own_role_arns,
+        &deps.identities.resolved,
     )?;
     if let Some(why) = facts.unmodifiable() {
         return Err(TaskError::ProtectedPrincipal {
@@ -159,6 +159,7 @@ pub(crate) async fn contain(
         snapshot: Snapshot {
             user_name: role,
             user_arn: facts.arn,
+            user_id: Some(facts.role_id).filter(|id| !id.is_empty()),
             taken_at: revoked.issued_before,
             attached_policy_arns: vec![],
             active_access_key_ids: vec![],
@@ -172,6 +173,7 @@ pub(crate) async fn contain(
         snapshot_saved: false,
         quarantined_at: revoked.issued_before,
         policy_arn: String::new(),
+        policy_arns: vec![],
         already_attached: !revoked.revoked_now,
         remediation: Remediation::default(),
         actions_taken: if revoked.revoked_now {

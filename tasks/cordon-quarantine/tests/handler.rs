@@ -14,6 +14,10 @@ use cordon_core::{ResponsePolicy, TaskError, names};
 use cordon_quarantine::{Deps, Input, Snapshot, handle};
 
 const OWN_ROLE: &str = "arn:aws:iam::111122223333:role/cordon-quarantine-role";
+/// The unique id the CreateUser fixture gives support-admin (`responseElements.user.userId`).
+const SUPPORT_ADMIN_ID: &str = "AIDAS6N9IR1JRT0EET1YF";
+/// The unique id Cordon's own quarantine role resolved to.
+const OWN_ROLE_ID: &str = "AROAQUARANTINEROLE0001";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
@@ -25,6 +29,7 @@ fn t0() -> DateTime<Utc> {
 /// Cordon tag.
 fn support_admin() -> cordon_core::model::UserFacts {
     let mut u = FakeIdentityStore::sample_user("support-admin");
+    u.user_id = SUPPORT_ADMIN_ID.into();
     u.access_keys = vec![
         AccessKey {
             id: "AKIAACTIVE0000000001".into(),
@@ -55,6 +60,34 @@ struct World {
     deps: Deps,
 }
 
+const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+
+/// What the identities resolve to at cold start: Cordon's own role, and support-admin when
+/// the policy protects it by name.
+fn policy_ids(policy: &ResponsePolicy) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![("own", OWN_ROLE_ID)];
+    if policy
+        .protected_principals
+        .iter()
+        .any(|p| p == "support-admin")
+    {
+        out.push(("protected", SUPPORT_ADMIN_ID));
+    }
+    out
+}
+
+fn resolved(ids: &[(&str, &str)]) -> cordon_aws::identities::Identities {
+    let mut t = cordon_core::policy::TrustedIds::none();
+    for (what, id) in ids {
+        let id = cordon_core::policy::UniqueId::parse(id).expect("a unique id");
+        match *what {
+            "own" => t.own_roles.insert(id),
+            _ => t.protected.insert(id),
+        };
+    }
+    cordon_aws::identities::Identities::resolved(t)
+}
+
 fn world(policy: ResponsePolicy, incident_id: &str) -> World {
     let iam = Arc::new(FakeIdentityStore::new().with_user(support_admin()));
     let store = Arc::new(FakeIncidentStore::new().with_open_incident(incident_id, t0()));
@@ -62,9 +95,10 @@ fn world(policy: ResponsePolicy, incident_id: &str) -> World {
         identity: iam.clone(),
         roles: Arc::new(FakeRoleStore::new()),
         store: store.clone(),
+        identities: resolved(&policy_ids(&policy)),
         policy: Arc::new(policy),
-        own_role_arns: vec![OWN_ROLE.to_string()],
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0()),
     };
@@ -76,6 +110,7 @@ fn input(d: &Detection, remediate: Option<bool>) -> Input {
         incident_id: d.incident_id.clone(),
         detection: d.clone(),
         remediate,
+        facts: None,
     }
 }
 
@@ -96,7 +131,14 @@ async fn quarantine_attaches_once_and_the_first_snapshot_wins() {
         vec!["AKIAACTIVE0000000001".to_string()]
     );
     assert!(first.remediation.login_profile_deleted);
-    assert_eq!(first.actions_taken.len(), 3, "{:?}", first.actions_taken);
+    // Both deny-alls: the customer-managed one, and AWSDenyAll, which nobody can edit.
+    assert_eq!(first.actions_taken.len(), 4, "{:?}", first.actions_taken);
+    assert!(
+        first.actions_taken[1].contains("arn:aws:iam::aws:policy/AWSDenyAll"),
+        "{:?}",
+        first.actions_taken
+    );
+    assert_eq!(first.policy_arns.len(), 2);
     assert_eq!(
         first.snapshot.active_access_key_ids,
         vec!["AKIAACTIVE0000000001".to_string()]
@@ -135,7 +177,7 @@ async fn quarantine_attaches_once_and_the_first_snapshot_wins() {
     assert!(second.actions_taken.is_empty());
     assert_eq!(second.policy_arn, first.policy_arn);
 
-    assert_eq!(w.iam.count("iam:AttachUserPolicy"), 1);
+    assert_eq!(w.iam.count("iam:AttachUserPolicy"), 2, "each deny-all once");
     let user = w.iam.user("support-admin").expect("user");
     assert_eq!(
         user.attached_policies
@@ -262,7 +304,7 @@ async fn cordons_own_role_is_refused() {
                 .into(),
         ),
         account_id: Some("111122223333".into()),
-        principal_id: None,
+        principal_id: Some(format!("{OWN_ROLE_ID}:cordon-quarantine")),
     });
     let w = world(ResponsePolicy::default(), &d.incident_id);
     assert_refused(&w, &d).await;
@@ -382,11 +424,12 @@ fn config_reads_the_environment() {
     let env = |k: &str| match k {
         "CORDON_TABLE_NAME" => Some("incidents".to_string()),
         "CORDON_OWN_ROLE_ARNS" => Some(format!("{OWN_ROLE}, arn:aws:iam::111122223333:role/other")),
+        "CORDON_FUNCTION_ROLE_ARN" => Some(OWN_ROLE.to_string()),
         "CORDON_RESPONSE_POLICY" => Some(r#"{"protected_principals":["breakglass"]}"#.to_string()),
         _ => None,
     };
     let c = cordon_quarantine::Config::from_lookup(&env).expect("config");
-    assert_eq!(c.own_role_arns.len(), 2);
+    assert_eq!(c.deny_all_policy_arn, DENY_ALL);
     assert_eq!(
         c.policy.protected_principals,
         vec!["breakglass".to_string()]
@@ -394,4 +437,92 @@ fn config_reads_the_environment() {
     assert_eq!(c.quarantine_policy_arn, None);
     let err = cordon_quarantine::Config::from_lookup(&|_| None).expect_err("no table");
     assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
+}
+
+#[tokio::test]
+async fn the_aws_managed_deny_is_attached_with_the_customer_managed_one() {
+    let d = detection("iam-create-user-by-iam-user");
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    let out = handle(input(&d, None), &w.deps).await.expect("run");
+    assert_eq!(
+        out.policy_arns,
+        vec![out.policy_arn.clone(), DENY_ALL.to_string()]
+    );
+    let user = w.iam.user("support-admin").expect("user");
+    for arn in &out.policy_arns {
+        assert!(
+            user.attached_policies.iter().any(|p| &p.arn == arn),
+            "{arn} attached: {:?}",
+            user.attached_policies
+        );
+    }
+    // The record release reads says what this run attached.
+    let timeline = w.store.timeline(&d.incident_id).await.expect("timeline");
+    let record: cordon_core::quarantine::QuarantineRecord = serde_json::from_value(
+        timeline
+            .iter()
+            .find(|e| e.step == cordon_quarantine::QUARANTINE_STEP)
+            .and_then(|e| e.details.clone())
+            .expect("details"),
+    )
+    .expect("a quarantine record");
+    assert_eq!(record.attached_policy_arns, out.policy_arns);
+    assert_eq!(record.user_id.as_deref(), Some(SUPPORT_ADMIN_ID));
+}
+
+#[tokio::test]
+async fn a_user_recreated_under_the_name_is_not_contained() {
+    let d = detection("iam-create-user-by-iam-user");
+    let w = world(ResponsePolicy::default(), &d.incident_id);
+    let mut impostor = support_admin();
+    impostor.user_id = "AIDANEWUSERSAMENAME01".into();
+    w.iam.put_user(impostor);
+    let err = handle(input(&d, Some(true)), &w.deps)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.error_name(), names::PRINCIPAL_NOT_FOUND);
+    assert!(err.to_string().contains("AIDANEWUSERSAMENAME01"), "{err}");
+    for write in [
+        "iam:AttachUserPolicy",
+        "iam:UpdateAccessKey",
+        "iam:DeleteLoginProfile",
+        "iam:CreatePolicy",
+    ] {
+        assert_eq!(w.iam.count(write), 0, "{write}");
+    }
+    let rec = w
+        .store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    assert!(rec.snapshot.is_none());
+
+    // Without an id in the event, the id enrich saw is the incident's identity.
+    let mut no_id = d.clone();
+    if let Some(p) = no_id.principal.as_mut() {
+        p.principal_id = None;
+    }
+    let mut enriched = support_admin();
+    enriched.user_id = "AIDAOLDUSER0000000001".into();
+    let mut with_facts = input(&no_id, None);
+    with_facts.facts = Some(enriched);
+    let err = handle(with_facts, &w.deps).await.expect_err("refused");
+    assert_eq!(err.error_name(), names::PRINCIPAL_NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_protected_user_is_refused_by_id_even_when_the_event_has_none() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    if let Some(p) = d.principal.as_mut() {
+        p.principal_id = None;
+    }
+    let policy = ResponsePolicy::from_json(r#"{"protected_principals": ["support-admin"]}"#)
+        .expect("policy");
+    let w = world(policy, &d.incident_id);
+    let err = handle(input(&d, Some(true)), &w.deps)
+        .await
+        .expect_err("protected");
+    assert_eq!(err.error_name(), names::PROTECTED_PRINCIPAL);
+    assert_eq!(w.iam.count("iam:AttachUserPolicy"), 0);
 }

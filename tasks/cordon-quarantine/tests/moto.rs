@@ -1,6 +1,7 @@
 //! Emulator-backed: quarantine against IAM and DynamoDB in moto.
 use std::sync::Arc;
 
+use cordon_aws::identities::Identities;
 use cordon_aws::testing::{Moto, detection_for, fixture, moto, open_incident, unique};
 use cordon_aws::{DynamoIncidentStore, IncidentStore};
 use cordon_core::model::{Detection, Principal, PrincipalKind};
@@ -11,6 +12,21 @@ const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
 
 const FIXTURE: &str = "iam-create-user-by-iam-user";
 
+const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+
+/// Cordon's own quarantine role, in moto (created once; concurrent tests share it).
+async fn own_role(m: &Moto) {
+    let _ = m
+        .iam()
+        .create_role()
+        .role_name("cordon-quarantine-role")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await;
+}
+
 async fn setup(
     m: &Moto,
     policy: ResponsePolicy,
@@ -18,13 +34,23 @@ async fn setup(
 ) -> (Arc<DynamoIncidentStore>, Deps) {
     let store = Arc::new(m.incident_store().await);
     open_incident(&*store, d, fixture(FIXTURE)).await;
+    own_role(m).await;
+    // What the function does at cold start: resolve the lists to unique ids in IAM.
+    let iam = m.identity_store();
+    let mut identities =
+        Identities::from_config(&[OWN_ROLE.to_string()], &policy).expect("identity lists");
+    identities
+        .resolve_with(&iam, None)
+        .await
+        .expect("resolved against IAM");
     let deps = Deps {
-        identity: Arc::new(m.identity_store()),
+        identity: Arc::new(iam),
         roles: Arc::new(m.role_store()),
         store: store.clone(),
         policy: Arc::new(policy),
-        own_role_arns: vec![OWN_ROLE.to_string()],
+        identities,
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
@@ -45,6 +71,7 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
         incident_id: d.incident_id.clone(),
         detection: d.clone(),
         remediate: Some(true),
+        facts: None,
     };
 
     let first = handle(input.clone(), &deps).await.expect("first run");
@@ -59,19 +86,24 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
     );
     assert_eq!(first.remediation.deactivated_keys, vec![key_id.clone()]);
     assert!(first.remediation.login_profile_deleted);
+    let both = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // The customer-managed deny and the AWS-managed one nobody in the account can edit.
     assert_eq!(
-        m.attached_policy_arns(&user).await,
-        vec![first.policy_arn.clone()]
+        both(m.attached_policy_arns(&user).await),
+        both(vec![first.policy_arn.clone(), DENY_ALL.to_string()])
     );
 
     let second = handle(input, &deps).await.expect("second run");
     assert!(second.already_attached);
     assert!(!second.snapshot_saved);
     assert!(second.remediation.deactivated_keys.is_empty());
-    // Still one attachment.
+    // Still one attachment of each.
     assert_eq!(
-        m.attached_policy_arns(&user).await,
-        vec![first.policy_arn.clone()]
+        both(m.attached_policy_arns(&user).await),
+        both(vec![first.policy_arn.clone(), DENY_ALL.to_string()])
     );
     // The snapshot is the first run's: the key was active and the password existed.
     assert_eq!(second.snapshot, first.snapshot);
@@ -105,6 +137,7 @@ async fn assert_refused(m: &Moto, deps: &Deps, d: &Detection) {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: Some(true),
+            facts: None,
         },
         deps,
     )
@@ -167,5 +200,71 @@ async fn protected_principals_are_refused_and_nothing_is_attached() {
         principal_id: None,
     });
     let (_, deps) = setup(&m, ResponsePolicy::default(), &d).await;
+    let role_id = deps
+        .identity
+        .role_identity("cordon-quarantine-role")
+        .await
+        .expect("GetRole")
+        .expect("the role exists")
+        .id;
+    if let Some(p) = d.principal.as_mut() {
+        p.principal_id = Some(format!("{role_id}:session"));
+    }
     assert_refused(&m, &deps, &d).await;
+}
+
+/// Safe outcome: a user deleted and re-created under the same name while the incident
+/// waited is a different identity; quarantine records the mismatch and changes nothing.
+#[tokio::test]
+async fn a_user_recreated_under_the_same_name_is_not_contained() {
+    let m = moto().await;
+    let user = unique("recreated");
+    let arn = m.create_user(&user).await;
+    let d = detection_for(FIXTURE, &user, &arn);
+    let (store, deps) = setup(&m, ResponsePolicy::default(), &d).await;
+    // What enrich saw when the incident was assessed.
+    let enriched = deps
+        .identity
+        .get_user_facts(&user)
+        .await
+        .expect("GetUser")
+        .expect("the user");
+    m.iam()
+        .delete_user()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("delete");
+    m.create_user(&user).await;
+
+    let err = handle(
+        Input {
+            incident_id: d.incident_id.clone(),
+            detection: d.clone(),
+            remediate: Some(true),
+            facts: Some(enriched.clone()),
+        },
+        &deps,
+    )
+    .await
+    .expect_err("a different identity is refused");
+    assert_eq!(err.error_name(), names::PRINCIPAL_NOT_FOUND, "{err}");
+    assert!(err.to_string().contains(&enriched.user_id), "{err}");
+    assert!(
+        m.attached_policy_arns(&user).await.is_empty(),
+        "nothing attached"
+    );
+    let rec = store
+        .get(&d.incident_id)
+        .await
+        .expect("get")
+        .expect("incident");
+    assert!(rec.snapshot.is_none(), "nothing snapshotted");
+    let timeline = store.timeline(&d.incident_id).await.expect("timeline");
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.step == "QuarantineRefused" && e.message.contains(&enriched.user_id)),
+        "the mismatch is reported: {timeline:?}"
+    );
 }

@@ -116,6 +116,10 @@ pub struct CloseOutput {
     pub status: IncidentStatus,
     /// `false` when the incident was already closed.
     pub changed: bool,
+    /// What the metrics need of the incident when this call closed it; never serialized
+    /// (the workflow does not see it).
+    #[serde(skip)]
+    pub closing: Option<crate::metrics::Closing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

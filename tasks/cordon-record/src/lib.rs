@@ -23,6 +23,7 @@
 //! - `close`: set the final status once (a redrive does not re-close).
 //! - `fail`: the failure path's record: close as `FAILED` with the step and the caught
 //!   error. Works when the incident was never opened (its id is derived from the raw event).
+mod metrics;
 use chrono::{DateTime, Utc};
 use cordon_aws::incidents::{IncidentRecord, NewIncident, OpenOutcome, TimelineEntry};
 use cordon_core::classify::{Dismissal, classify_in, is_other_account};
@@ -374,6 +375,7 @@ async fn fail(input: FailInput, deps: &Deps) -> Result<CloseOutput, TaskError> {
         incident_id,
         status: outcome.status,
         changed: outcome.changed,
+        closing: None,
     })
 }
 
@@ -410,10 +412,23 @@ async fn close(input: CloseInput, deps: &Deps) -> Result<CloseOutput, TaskError>
         status = outcome.status.as_str(),
         outcome = if outcome.changed { "closed" } else { "already_closed" },
     );
+    // The metrics (time to contain, per rule and severity) read the incident once, when
+    // this call closed it; a read that fails costs a metric sample, never the close.
+    let closing = match outcome.changed {
+        true => deps
+            .store
+            .get(&input.incident_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|record| metrics::Closing::of(&record)),
+        false => None,
+    };
     Ok(CloseOutput {
         incident_id: input.incident_id,
         status: outcome.status,
         changed: outcome.changed,
+        closing,
     })
 }
 
@@ -424,4 +439,19 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
+    measure: measure,
+}
+
+/// The domain metrics of an invocation's result: first opens and first closes only, so a
+/// retried step counts nothing twice (see `metrics.rs`).
+fn measure(output: &Output, at: DateTime<Utc>) -> Vec<cordon_core::metrics::MetricsLine> {
+    match output {
+        Output::Open(open) if open.outcome == Outcome::Opened && !open.replayed => {
+            metrics::opened(open.detection.as_ref().map(|d| d.rule.as_str()), at)
+        }
+        Output::Close(close) if close.changed => {
+            metrics::closed(close.status, close.closing.as_ref(), at)
+        }
+        _ => Vec::new(),
+    }
 }

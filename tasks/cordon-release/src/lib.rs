@@ -4,21 +4,23 @@
 //! 1. Load the incident and its snapshot. A missing incident, or one that was never
 //!    contained (no snapshot), is refused with `Cordon.InvalidEvent`; an incident that is
 //!    already `RELEASED` answers `alreadyReleased: true` and changes nothing.
-//! 2. Detach the deny-all quarantine policy, unless the user had it before containment.
-//! 3. Reactivate exactly the access keys that were `Active` in the snapshot and are
-//!    `Inactive` now. A key that was inactive before, or was created after containment, is
-//!    never activated.
-//! 4. A console password deleted by remediation cannot be restored (that needs a new
-//!    password): release reports it as a manual action instead of inventing one.
-//! 5. Remove Cordon's tags, or put back the values the user had before containment.
-//! 6. Append a `Release` timeline entry (who, when, why, what, drift) and mark the
+//! 2. Undo **only what Cordon changed**, as quarantine recorded it on the timeline
+//!    (`cordon_core::quarantine::QuarantineRecord`) and as the tag task set it
+//!    (`restore.rs`): detach the deny-all policies Cordon attached, reactivate the keys
+//!    Cordon deactivated (never a key a responder disabled since), put Cordon's tags back
+//!    where they still hold what Cordon set. A console password deleted by remediation
+//!    cannot be restored (that needs a new password): it is a manual action.
+//! 3. Append a `Release` timeline entry (who, when, why, what, drift) and mark the
 //!    incident `RELEASED`.
+//! 4. Publish the `released` notification (once), naming who released it and why, with
+//!    what was undone, what is left to do by hand and what drifted.
 //!
 //! **Drift.** Anything that changed since containment (the user deleted or re-created,
-//! keys deleted or created, policies, groups, inline policies or MFA devices changed, or
-//! a newer incident holding the user) is reported in `drift`, and release does only the
-//! part that is still safe. Release never re-grants access that someone removed after
-//! containment and never fails as a whole because one part drifted.
+//! which its unique id tells, keys deleted, created or disabled by someone else, tags
+//! changed, policies, groups, inline policies or MFA devices changed, or a newer incident
+//! holding the user) is reported in `drift`, and release does only the part that is still
+//! safe. Release never re-grants access that someone removed after containment and never
+//! fails as a whole because one part drifted.
 //!
 //! Every step is safe to run twice: each change is made only if the current state still
 //! needs it, so a retried or repeated release converges on the same result.
@@ -29,11 +31,11 @@
 use cordon_aws::Aws;
 use cordon_aws::incidents::TimelineEntry;
 use cordon_core::model::{IncidentStatus, Snapshot, UserFacts};
-use cordon_core::quarantine::QUARANTINE_POLICY_NAME;
+use cordon_core::quarantine::{QUARANTINE_POLICY_NAME, QuarantineRecord};
 use cordon_core::{TaskError, tags};
-use serde_json::Value;
 use tracing::info;
 
+mod announce;
 mod deps;
 mod force_mfa;
 mod output;
@@ -97,6 +99,10 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
                 out.released_by = by;
             }
         }
+        // A release that stopped between marking and announcing is announced now.
+        if let Some(release) = &record.release {
+            announce::released(&id, record.detection.as_ref(), release, deps).await?;
+        }
         info!(incident_id = %id, step = "release", outcome = "already_released");
         return Ok(out);
     }
@@ -113,7 +119,7 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
                 .map(|(role, _)| role.as_str())
                 .collect::<Vec<_>>()
                 .join(", ");
-            return finish(&id, &user, now, out, deps).await;
+            return finish(&id, &user, now, out, record.detection.as_ref(), deps).await;
         }
         return Err(TaskError::invalid(
             "incidentId",
@@ -137,8 +143,9 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
         }
         Some(facts) if recreated(&facts, &snapshot) => {
             out.drift.push(format!(
-                "user {user} was deleted and re-created after containment (created {}); it is \
-                 a different identity, so nothing was restored",
+                "user {user} was deleted and re-created after containment (unique id {}, \
+                 created {}); it is a different identity, so nothing was restored",
+                facts.user_id,
                 facts
                     .created
                     .map(|t| t.to_rfc3339())
@@ -153,8 +160,8 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
                     tags::INCIDENT
                 ));
             } else {
-                let policy_arn = quarantine_policy_arn(deps, &id, &facts).await?;
-                restore::restore(&facts, &snapshot, policy_arn.as_deref(), deps, &mut out).await?;
+                let changes = cordons_changes(deps, &id, &snapshot, &facts).await?;
+                restore::restore(&facts, &snapshot, &changes, deps, &mut out).await?;
                 if let Some(arn) = force_mfa::attached_by_quarantine(&timeline) {
                     force_mfa::detach(&arn, &facts, &snapshot, deps, &mut out).await?;
                 }
@@ -162,7 +169,7 @@ pub async fn release(input: ReleaseInput, deps: &Deps) -> Result<ReleaseOutput, 
         }
     }
 
-    finish(&id, &user, now, out, deps).await
+    finish(&id, &user, now, out, record.detection.as_ref(), deps).await
 }
 
 /// f. Who, when, what: the timeline first, then the status (a crash in between leaves the
@@ -172,6 +179,7 @@ async fn finish(
     user: &str,
     now: chrono::DateTime<chrono::Utc>,
     out: ReleaseOutput,
+    detection: Option<&cordon_core::model::Detection>,
     deps: &Deps,
 ) -> Result<ReleaseOutput, TaskError> {
     let id = id.to_string();
@@ -194,6 +202,7 @@ async fn finish(
         )
         .await?;
     let marked = deps.store.mark_released(&id, &release_record).await?;
+    announce::released(&id, detection, &release_record, deps).await?;
     info!(
         incident_id = %id,
         step = "release",
@@ -223,9 +232,13 @@ fn timeline_message(out: &ReleaseOutput, user: &str) -> String {
     msg
 }
 
-/// The user was created after the snapshot: same name, different identity.
+/// The user bearing the name is not the one contained: another unique id (or, for a
+/// snapshot that predates recording ids, created after it).
 fn recreated(facts: &UserFacts, snapshot: &Snapshot) -> bool {
-    facts.created.is_some_and(|c| c > snapshot.taken_at)
+    match &snapshot.user_id {
+        Some(id) => *id != facts.user_id,
+        None => facts.created.is_some_and(|c| c > snapshot.taken_at),
+    }
 }
 
 /// The `CordonIncident` tag names a different incident than this one, and not the value the
@@ -237,36 +250,77 @@ fn held_by_other_incident(facts: &UserFacts, snapshot: &Snapshot, id: &str) -> O
     (*current != ours && Some(current) != prior).then(|| current.clone())
 }
 
-/// The policy quarantine attached: the one its timeline entry recorded, else
-/// `CORDON_QUARANTINE_POLICY_ARN`, else an attached policy named like Cordon's.
-async fn quarantine_policy_arn(
+/// What Cordon changed on the user: the deny-all policies and keys every quarantine run
+/// recorded (`QuarantineRecord` on its timeline entry), and the tags the tag task set (its
+/// values follow from the incident id and the containment time).
+///
+/// A deny-all policy that is attached now but was not before containment is Cordon's even
+/// when no record names it (a run that attached it and stopped before recording): it is
+/// one of Cordon's deny-all policies, and the snapshot proves the user did not have it.
+async fn cordons_changes(
     deps: &Deps,
     id: &str,
+    snapshot: &Snapshot,
     facts: &UserFacts,
-) -> Result<Option<String>, TaskError> {
-    let recorded = deps
-        .store
-        .timeline(id)
-        .await?
+) -> Result<restore::Changes, TaskError> {
+    let mut changes = restore::Changes::default();
+    let mut deny_alls = vec![deps.deny_all_policy_arn.clone()];
+    deny_alls.extend(deps.quarantine_policy_arn.clone());
+    for entry in deps.store.timeline(id).await? {
+        if entry.step == RELEASE_STEP {
+            // A run that restored and stopped before marking the incident released.
+            if let Some(earlier) = entry
+                .details
+                .and_then(|d| serde_json::from_value::<ReleaseRecord>(d).ok())
+            {
+                let r = earlier.restored;
+                changes.undone.policies_detached.extend(r.policies_detached);
+                changes.undone.policies_detached.extend(r.policy_detached);
+                changes.undone.reactivated_keys.extend(r.reactivated_keys);
+                changes.undone.tags_removed.extend(r.tags_removed);
+                changes.undone.tags_restored.extend(r.tags_restored);
+            }
+            continue;
+        }
+        if entry.step != QUARANTINE_STEP {
+            continue;
+        }
+        let Some(record) = entry
+            .details
+            .and_then(|d| serde_json::from_value::<QuarantineRecord>(d).ok())
+        else {
+            continue;
+        };
+        if !record.policy_arn.is_empty() {
+            // Records written before the list existed name one policy.
+            if record.attached_policy_arns.is_empty() && !record.already_attached {
+                changes.policies.insert(record.policy_arn.clone());
+            }
+            deny_alls.push(record.policy_arn);
+        }
+        changes.policies.extend(record.attached_policy_arns);
+        changes
+            .deactivated_keys
+            .extend(record.remediation.deactivated_keys);
+        changes.login_profile_deleted |= record.remediation.login_profile_deleted;
+    }
+    deny_alls.extend(
+        facts
+            .attached_policies
+            .iter()
+            .filter(|p| p.name == QUARANTINE_POLICY_NAME)
+            .map(|p| p.arn.clone()),
+    );
+    for arn in deny_alls {
+        let attached_now = facts.attached_policies.iter().any(|p| p.arn == arn);
+        if attached_now && !snapshot.attached_policy_arns.contains(&arn) {
+            changes.policies.insert(arn);
+        }
+    }
+    changes.tags = tags::quarantine_tags(id, snapshot.taken_at)
         .into_iter()
-        .filter(|e| e.step == QUARANTINE_STEP)
-        .find_map(|e| {
-            e.details
-                .as_ref()
-                .and_then(|d| d.get("policyArn"))
-                .and_then(Value::as_str)
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-        });
-    Ok(recorded
-        .or_else(|| deps.quarantine_policy_arn.clone())
-        .or_else(|| {
-            facts
-                .attached_policies
-                .iter()
-                .find(|p| p.name == QUARANTINE_POLICY_NAME)
-                .map(|p| p.arn.clone())
-        }))
+        .collect();
+    Ok(changes)
 }
 
 /// Release with the SDK-backed dependencies configured from the process environment

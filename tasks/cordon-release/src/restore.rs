@@ -1,14 +1,49 @@
-//! Steps b–e of a release on a user that still exists: detach the quarantine policy,
-//! reactivate the keys that were active, report the password, restore Cordon's tags; and
-//! the drift report for what Cordon did not change.
+//! Steps b–e of a release on a user that still exists: undo exactly what Cordon changed
+//! ([`Changes`]) and report everything else.
+//!
+//! - **Policies**: detach the deny-all policies Cordon attached, never one the user had
+//!   before containment.
+//! - **Keys**: reactivate only the keys Cordon deactivated. A key that was active before
+//!   containment and is inactive now because a responder disabled it (say, a leaked key)
+//!   stays inactive and is reported.
+//! - **Tags**: a Cordon tag that still has the value Cordon set goes back to its prior
+//!   value (or is removed); one a person changed or removed since is reported, not
+//!   reverted.
+//! - **Password**: a console password deleted by remediation cannot be restored without a
+//!   password: it is a manual action.
+//!
+//! Groups, inline and other managed policies and MFA devices were never Cordon's: any
+//! change to them is drift, reported.
 use std::collections::{BTreeMap, BTreeSet};
 
 use cordon_core::model::{KeyStatus, Snapshot, UserFacts};
-use cordon_core::quarantine::QUARANTINE_POLICY_NAME;
 use cordon_core::{TaskError, tags};
 
 use crate::deps::Deps;
 use crate::output::ReleaseOutput;
+
+/// What Cordon changed on the user during containment: all that release may undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    /// The deny-all policies Cordon attached.
+    pub policies: BTreeSet<String>,
+    /// The access keys Cordon deactivated.
+    pub deactivated_keys: BTreeSet<String>,
+    /// The tags Cordon set, with the values it set.
+    pub tags: BTreeMap<String, String>,
+    /// Remediation deleted the console password.
+    pub login_profile_deleted: bool,
+    /// What an earlier, interrupted run of this release already undid (its `Release`
+    /// timeline entry): not drift when this run finds it undone.
+    pub undone: cordon_core::release::Restored,
+}
+
+impl Changes {
+    fn undone_policy(&self, arn: &str) -> bool {
+        self.undone.policies_detached.iter().any(|a| a == arn)
+            || self.undone.policy_detached.as_deref() == Some(arn)
+    }
+}
 
 /// The user or the key disappeared between reading and writing.
 fn vanished(e: &TaskError) -> bool {
@@ -23,43 +58,54 @@ fn vanished(e: &TaskError) -> bool {
 pub(crate) async fn restore(
     facts: &UserFacts,
     snap: &Snapshot,
-    policy_arn: Option<&str>,
+    changes: &Changes,
     deps: &Deps,
     out: &mut ReleaseOutput,
 ) -> Result<(), TaskError> {
     let user = snap.user_name.as_str();
 
-    // b. The quarantine policy, unless the user had it before containment.
-    match policy_arn {
-        None => out.manual_actions.push(format!(
-            "could not tell which quarantine policy was attached (no Quarantine timeline entry, \
-             CORDON_QUARANTINE_POLICY_ARN unset, no {QUARANTINE_POLICY_NAME} attached): check \
-             {user}'s attached policies"
-        )),
-        Some(arn) if snap.attached_policy_arns.iter().any(|a| a == arn) => {
+    // b. The deny-all policies Cordon attached.
+    if changes.policies.is_empty() {
+        out.manual_actions.push(format!(
+            "Cordon has no record of attaching a quarantine policy to {user}: check its \
+             attached policies"
+        ));
+    }
+    for arn in &changes.policies {
+        if snap.attached_policy_arns.iter().any(|a| a == arn) {
             out.actions_taken.push(format!(
                 "left {arn} attached: it was attached before containment"
             ));
+            continue;
         }
-        Some(arn) => {
-            if facts.attached_policies.iter().any(|p| p.arn == arn) {
-                match deps.identity.detach_user_policy(user, arn).await {
-                    Ok(true) => {
-                        out.restored.policy_detached = Some(arn.to_string());
-                        out.actions_taken
-                            .push(format!("detached the quarantine policy {arn}"));
-                    }
-                    Ok(false) => {}
-                    Err(e) if vanished(&e) => out.drift.push(format!(
-                        "user {user} disappeared while the quarantine policy was being detached"
-                    )),
-                    Err(e) => return Err(e),
-                }
+        if !facts.attached_policies.iter().any(|p| p.arn == *arn) {
+            if changes.undone_policy(arn) {
+                continue;
             }
+            out.drift.push(format!(
+                "the quarantine policy {arn} was already detached (by someone else) before \
+                 this release"
+            ));
+            continue;
+        }
+        match deps.identity.detach_user_policy(user, arn).await {
+            Ok(true) => {
+                out.restored.policies_detached.push(arn.clone());
+                if out.restored.policy_detached.is_none() {
+                    out.restored.policy_detached = Some(arn.clone());
+                }
+                out.actions_taken
+                    .push(format!("detached the quarantine policy {arn}"));
+            }
+            Ok(false) => {}
+            Err(e) if vanished(&e) => out.drift.push(format!(
+                "user {user} disappeared while the quarantine policy was being detached"
+            )),
+            Err(e) => return Err(e),
         }
     }
 
-    // c. Keys: reactivate exactly those that were Active before and are Inactive now.
+    // c. Keys: only those Cordon deactivated.
     let current: BTreeMap<&str, KeyStatus> = facts
         .access_keys
         .iter()
@@ -71,6 +117,13 @@ pub(crate) async fn restore(
                 "access key {key} (active before containment) no longer exists; skipped"
             )),
             Some(KeyStatus::Active) => {}
+            Some(KeyStatus::Inactive) if !changes.deactivated_keys.contains(key) => {
+                out.drift.push(format!(
+                    "access key {key} was active before containment and is inactive now, but \
+                     Cordon did not deactivate it (a responder did, after containment): left \
+                     inactive; reactivate it by hand only if that was not deliberate"
+                ))
+            }
             Some(KeyStatus::Inactive) => {
                 match deps
                     .identity
@@ -127,9 +180,14 @@ pub(crate) async fn restore(
 
     // d. The console password cannot be restored without a password.
     if snap.login_profile && !facts.login_profile {
+        let why = if changes.login_profile_deleted {
+            "Cordon deleted it during containment"
+        } else {
+            "it was deleted after containment"
+        };
         out.manual_actions.push(format!(
-            "needs manual action: create a new console password for {user} (the login profile \
-             was deleted during containment and cannot be restored without a password)"
+            "needs manual action: create a new console password for {user} ({why}; a login \
+             profile cannot be restored without a password)"
         ));
     } else if !snap.login_profile && facts.login_profile {
         out.drift.push(format!(
@@ -137,17 +195,31 @@ pub(crate) async fn restore(
         ));
     }
 
-    // e. Cordon's tags: remove them, or restore the values the user had before.
+    // e. Cordon's tags, where they still say what Cordon set.
     let mut remove = Vec::new();
     let mut restore_tags = BTreeMap::new();
     for key in tags::TAG_KEYS {
-        match snap.cordon_tags.get(*key) {
-            Some(prior) if facts.tags.get(*key) != Some(prior) => {
-                restore_tags.insert((*key).to_string(), prior.clone());
-            }
-            Some(_) => {}
-            None if facts.tags.contains_key(*key) => remove.push((*key).to_string()),
-            None => {}
+        let set = changes.tags.get(*key);
+        let now = facts.tags.get(*key);
+        let prior = snap.cordon_tags.get(*key);
+        match (set, now) {
+            (Some(set), Some(now)) if now == set => match prior {
+                Some(prior) if prior != now => {
+                    restore_tags.insert((*key).to_string(), prior.clone());
+                }
+                Some(_) => {}
+                None => remove.push((*key).to_string()),
+            },
+            // Put back by an earlier run of this release.
+            (Some(_), Some(now)) if changes.undone.tags_restored.get(*key) == Some(now) => {}
+            (Some(_), Some(now)) if prior != Some(now) => out.drift.push(format!(
+                "tag {key} was changed to {now:?} after containment; left as it is"
+            )),
+            (Some(_), None) if changes.undone.tags_removed.iter().any(|k| k == key) => {}
+            (Some(_), None) if prior.is_some() || set.is_some() => out.drift.push(format!(
+                "tag {key} was removed after containment; not put back"
+            )),
+            _ => {}
         }
     }
     if !remove.is_empty() {
@@ -185,22 +257,16 @@ pub(crate) async fn restore(
 
     // Drift in what Cordon did not change: reported, never "fixed" (release does not
     // re-grant access someone removed during the investigation).
-    let quarantine_added = policy_arn.filter(|a| !snap.attached_policy_arns.iter().any(|p| p == a));
+    let cordons = |a: &str| changes.policies.contains(a);
     let now_policies: Vec<String> = facts
         .attached_policies
         .iter()
         .map(|p| p.arn.clone())
-        .filter(|a| Some(a.as_str()) != quarantine_added)
-        .collect();
-    let before_policies: Vec<String> = snap
-        .attached_policy_arns
-        .iter()
-        .filter(|a| Some(a.as_str()) != quarantine_added)
-        .cloned()
+        .filter(|a| !cordons(a) || snap.attached_policy_arns.contains(a))
         .collect();
     diff(
         &mut out.drift,
-        &before_policies,
+        &snap.attached_policy_arns,
         &now_policies,
         "managed policy",
         "attached",

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cordon_aws::fakes::{FAKE_ACCOUNT, FakeIdentityStore, FakeIncidentStore};
+use cordon_aws::fakes::{FAKE_ACCOUNT, FakeIdentityStore, FakeIncidentStore, FakeNotifier};
 use cordon_aws::incidents::{IncidentStore, NewIncident};
 use cordon_aws::testing::fixture_detection;
 use cordon_core::model::{
@@ -18,6 +18,8 @@ const USER: &str = "support-admin";
 const ACTIVE: &str = "AKIAACTIVE0000000001";
 const INACTIVE: &str = "AKIAINACTIVE00000002";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cordon-alerts";
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
@@ -37,6 +39,12 @@ fn detection() -> Detection {
 /// MFA device, a managed policy, a prior Cordon tag and an unrelated tag.
 fn support_admin() -> UserFacts {
     let mut u = FakeIdentityStore::sample_user(USER);
+    // The user of the incident's event (quarantine checks the id before acting).
+    u.user_id = detection()
+        .principal
+        .and_then(|p| p.unique_id())
+        .map(String::from)
+        .expect("the event names the user's id");
     u.created = Some(t0() - Duration::days(30));
     u.access_keys = vec![
         AccessKey {
@@ -77,7 +85,10 @@ fn deps(iam: &Arc<FakeIdentityStore>, store: &Arc<FakeIncidentStore>) -> Deps {
         identity: iam.clone(),
         roles: Arc::new(cordon_aws::fakes::FakeRoleStore::new()),
         store: store.clone(),
+        notifier: Arc::new(FakeNotifier::new()),
+        topic_arn: TOPIC.into(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         clock: cordon_aws::fixed_clock(t0() + Duration::hours(2)),
     }
 }
@@ -98,8 +109,9 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
         roles: Arc::new(cordon_aws::fakes::FakeRoleStore::new()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![],
+        identities: cordon_aws::identities::Identities::default(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: DENY_ALL.into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0()),
     };
@@ -108,6 +120,7 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: Some(remediate),
+            facts: None,
         },
         &q,
     )
@@ -154,6 +167,7 @@ fn input(id: &str) -> ReleaseInput {
             ip: Some("198.51.100.7".into()),
             user_agent: Some("cordon-cli/0.0.0".into()),
             via: ReleaseVia::Cli,
+            verified: None,
         },
         reason: Some("false positive: ticket OPS-42".into()),
     }
@@ -635,8 +649,10 @@ async fn a_quarantine_policy_attached_before_containment_stays_attached() {
     let out = release(input(&w.incident_id), &w.deps)
         .await
         .expect("release");
-    assert_eq!(out.restored.policy_detached, None);
-    assert_eq!(w.iam.count("iam:DetachUserPolicy"), 0);
+    // The user had the customer-managed deny-all before: it stays. AWSDenyAll, which
+    // Cordon attached, is detached.
+    assert_eq!(out.restored.policies_detached, vec![DENY_ALL.to_string()]);
+    assert_eq!(w.iam.count("iam:DetachUserPolicy"), 1);
     assert_eq!(user(&w), w.before);
 }
 
@@ -713,6 +729,7 @@ fn input_and_output_wire_format() {
 fn config_reads_the_lambda_environment() {
     let env = |n: &str| match n {
         "CORDON_TABLE_NAME" => Some("incidents".to_string()),
+        "CORDON_TOPIC_ARN" => Some(TOPIC.to_string()),
         "CORDON_QUARANTINE_POLICY_ARN" => Some("arn:aws:iam::1:policy/q".to_string()),
         _ => None,
     };
@@ -724,4 +741,50 @@ fn config_reads_the_lambda_environment() {
     );
     let e = Config::from_lookup(&|_| None).expect_err("no table");
     assert!(e.to_string().contains("CORDON_TABLE_NAME"), "{e}");
+}
+
+/// Safe outcome: a key a responder disabled after containment (Cordon deactivated none:
+/// no remediation) stays disabled; release reports it instead of reactivating it, and
+/// the `released` notification says who released the user and why.
+#[tokio::test]
+async fn a_key_a_responder_disabled_after_containment_stays_disabled() {
+    use cordon_aws::IdentityStore as _;
+    let w = contained(false).await;
+    w.iam
+        .set_access_key_status(USER, ACTIVE, KeyStatus::Inactive)
+        .await
+        .expect("the responder disables the leaked key");
+    let notifier = Arc::new(FakeNotifier::new());
+    let mut deps = w.deps.clone();
+    deps.notifier = notifier.clone();
+    let out = release(input(&w.incident_id), &deps)
+        .await
+        .expect("release");
+    assert!(
+        out.restored.reactivated_keys.is_empty(),
+        "{:?}",
+        out.restored
+    );
+    assert_eq!(key_status(&user(&w), ACTIVE), Some(KeyStatus::Inactive));
+    assert!(
+        out.drift
+            .iter()
+            .any(|d| d.contains(ACTIVE) && d.contains("Cordon did not deactivate it")),
+        "{:?}",
+        out.drift
+    );
+    // Cordon's own changes are undone.
+    assert!(!out.restored.policies_detached.is_empty());
+    let sent = notifier.published();
+    assert_eq!(sent.len(), 1, "every release is announced once");
+    let body = &sent[0].body;
+    assert!(body.contains("Released by: alice"), "{body}");
+    assert!(body.contains("false positive: ticket OPS-42"), "{body}");
+    assert!(
+        body.contains(ACTIVE),
+        "the drift is in the notification: {body}"
+    );
+    // Released again: announced already, nothing sent twice.
+    release(input(&w.incident_id), &deps).await.expect("again");
+    assert_eq!(notifier.published().len(), 1);
 }

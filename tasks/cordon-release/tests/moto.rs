@@ -9,8 +9,6 @@ use cordon_core::model::{IncidentStatus, KeyStatus, UserFacts};
 use cordon_core::{ResponsePolicy, tags};
 use cordon_release::{Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, release};
 
-const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
-
 /// A contained user in moto.
 struct Contained {
     m: Moto,
@@ -64,8 +62,9 @@ async fn contained() -> Contained {
         roles: Arc::new(m.role_store()),
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![OWN_ROLE.to_string()],
+        identities: cordon_aws::identities::Identities::default(),
         quarantine_policy_arn: None,
+        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
     };
@@ -74,6 +73,7 @@ async fn contained() -> Contained {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: Some(true),
+            facts: None,
         },
         &q,
     )
@@ -134,11 +134,15 @@ async fn contained() -> Contained {
 
 impl Contained {
     async fn release(&self, name: &str) -> ReleaseOutput {
+        let topic = self.m.create_topic().await;
         let deps = Deps {
             identity: Arc::new(self.m.identity_store()),
             roles: Arc::new(self.m.role_store()),
             store: self.store.clone(),
+            notifier: Arc::new(self.m.notifier()),
+            topic_arn: topic,
             quarantine_policy_arn: None,
+            deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
             clock: cordon_aws::system_clock(),
         };
         release(
@@ -149,6 +153,7 @@ impl Contained {
                     ip: None,
                     user_agent: Some("cordon-tests".into()),
                     via: ReleaseVia::Cli,
+                    verified: None,
                 },
                 reason: Some("moto test".into()),
             },

@@ -12,8 +12,6 @@ use cordon_core::{ResponsePolicy, TaskError};
 use cordon_release::{Deps, ReleaseInput, ReleaseVia, ReleasedBy, release};
 use serde_json::Value;
 
-const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/cordon-quarantine-role";
-
 async fn create_role(m: &Moto, name: &str) -> String {
     m.iam()
         .create_role()
@@ -47,14 +45,29 @@ fn session_detection(role: &str, role_arn: &str) -> Detection {
     d
 }
 
-fn quarantine_deps(m: &Moto, store: &Arc<DynamoIncidentStore>) -> cordon_quarantine::Deps {
+/// Quarantine's dependencies, with `own_role` (an ARN) as Cordon's own role, resolved to
+/// its unique id against moto as the function does when it prepares.
+async fn quarantine_deps(
+    m: &Moto,
+    store: &Arc<DynamoIncidentStore>,
+    own_role: Option<&str>,
+) -> cordon_quarantine::Deps {
+    let policy = ResponsePolicy::default();
+    let own: Vec<String> = own_role.into_iter().map(str::to_string).collect();
+    let mut identities =
+        cordon_aws::identities::Identities::from_config(&own, &policy).expect("own role");
+    identities
+        .resolve_with(&m.identity_store(), None)
+        .await
+        .expect("resolves");
     cordon_quarantine::Deps {
         identity: Arc::new(m.identity_store()),
         roles: Arc::new(m.role_store()),
         store: store.clone(),
-        policy: Arc::new(ResponsePolicy::default()),
-        own_role_arns: vec![OWN_ROLE.to_string()],
+        policy: Arc::new(policy),
+        identities,
         quarantine_policy_arn: None,
+        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
     }
@@ -75,11 +88,12 @@ async fn a_roles_sessions_are_revoked_with_the_token_issue_time_and_release_lift
     let store = Arc::new(m.incident_store().await);
     let d = session_detection(&role, &role_arn);
     open_incident(&*store, &d, serde_json::json!({})).await;
-    let q = quarantine_deps(&m, &store);
+    let q = quarantine_deps(&m, &store, None).await;
     let input = cordon_quarantine::Input {
         incident_id: d.incident_id.clone(),
         detection: d.clone(),
         remediate: Some(true),
+        facts: None,
     };
     let before = Utc::now();
     let out = cordon_quarantine::handle(input.clone(), &q)
@@ -145,7 +159,10 @@ async fn a_roles_sessions_are_revoked_with_the_token_issue_time_and_release_lift
         identity: Arc::new(m.identity_store()),
         roles: Arc::new(m.role_store()),
         store: store.clone(),
+        notifier: Arc::new(m.notifier()),
+        topic_arn: m.create_topic().await,
         quarantine_policy_arn: None,
+        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         clock: cordon_aws::system_clock(),
     };
     let released = release(
@@ -156,6 +173,7 @@ async fn a_roles_sessions_are_revoked_with_the_token_issue_time_and_release_lift
                 ip: None,
                 user_agent: None,
                 via: ReleaseVia::Cli,
+                verified: None,
             },
             reason: Some("moto test".into()),
         },
@@ -195,8 +213,9 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
             incident_id: d.incident_id.clone(),
             detection: d.clone(),
             remediate: None,
+            facts: None,
         },
-        &quarantine_deps(&m, &store),
+        &quarantine_deps(&m, &store, None).await,
     )
     .await
     .expect("quarantine");
@@ -222,6 +241,7 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
                 ip: None,
                 user_agent: None,
                 via: ReleaseVia::Cli,
+                verified: None,
             },
             reason: None,
         },
@@ -229,7 +249,10 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
             identity: Arc::new(m.identity_store()),
             roles: Arc::new(m.role_store()),
             store: store.clone(),
+            notifier: Arc::new(m.notifier()),
+            topic_arn: m.create_topic().await,
             quarantine_policy_arn: None,
+            deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
             clock: cordon_aws::system_clock(),
         },
     )
@@ -246,14 +269,17 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
 async fn cordons_own_role_and_a_missing_role_are_not_touched() {
     let m = moto().await;
     let store = Arc::new(m.incident_store().await);
-    let q = quarantine_deps(&m, &store);
-    let own = session_detection("cordon-quarantine-role", OWN_ROLE);
+    let own_name = unique("cordon-quarantine-role");
+    let own_arn = create_role(&m, &own_name).await;
+    let q = quarantine_deps(&m, &store, Some(&own_arn)).await;
+    let own = session_detection(&own_name, &own_arn);
     open_incident(&*store, &own, serde_json::json!({})).await;
     let err = cordon_quarantine::handle(
         cordon_quarantine::Input {
             incident_id: own.incident_id.clone(),
             detection: own,
             remediate: None,
+            facts: None,
         },
         &q,
     )
@@ -272,6 +298,7 @@ async fn cordons_own_role_and_a_missing_role_are_not_touched() {
             incident_id: d.incident_id.clone(),
             detection: d,
             remediate: None,
+            facts: None,
         },
         &q,
     )

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use cordon::local::{LocalStack, LocalStackOptions, StackNames};
 use cordon::simulate;
+use cordon_aws::IncidentStore as _;
 use cordon_aws::access::Mode;
 use cordon_aws::testing::unique;
 use cordon_loopback::Client;
@@ -190,6 +191,16 @@ impl Run {
         let marker = "name=\"csrf\" value=\"";
         let start = text.find(marker).expect("the page has a form") + marker.len();
         let csrf: String = text[start..].chars().take_while(|c| *c != '"').collect();
+        // The anti-CSRF value is bound to the cookie the page set in this browser.
+        let cookies: Vec<String> = page
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .map(str::to_string)
+            .collect();
+        let cookie = cookies.join("; ");
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("csrf", &csrf);
         for (k, v) in fields {
@@ -199,7 +210,10 @@ impl Run {
             .http
             .post(
                 link,
-                &[("content-type", "application/x-www-form-urlencoded")],
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("cookie", &cookie),
+                ],
                 form.finish().into_bytes(),
             )
             .await
@@ -228,10 +242,35 @@ pub async fn run_every_journey(run: &Run) {
     let (status, page) = run
         .submit(
             &release,
-            &[("name", "Least Privilege"), ("decision", "release")],
+            &[
+                ("name", "Least Privilege"),
+                ("decision", "release"),
+                ("confirm", &first),
+                ("reason", "the test's first journey"),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{page}");
+    // The link starts the release workflow; the release function does the work.
+    let released = incident_id_of(run, &execution).await;
+    let store = cordon_aws::Aws::new(run.stack.sdk.clone())
+        .incident_store(run.stack.resources.table_name.clone());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = store
+            .get(&released)
+            .await
+            .expect("the incident")
+            .map(|r| r.status);
+        if status == Some(cordon_core::model::IncidentStatus::Released) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the release link's workflow did not release {released}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Approved, contained, released by the release function.
     let (second, execution) = run.backdoor_user().await;

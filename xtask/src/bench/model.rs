@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Relative to the workspace root.
-pub const DEFINITION: &str = "xtask/bench/cordon-shaped.asl.json";
+/// Relative to the workspace root (generated at every run, see `definitions.rs`).
+pub const DEFINITION: &str = super::definitions::SHAPED;
 pub const INPUT: &str = "xtask/bench/cordon-shaped.input.json";
 pub const OUTPUT: &str = "BENCHMARKS.md";
 
@@ -19,6 +19,12 @@ pub struct Plan {
     pub engine_one_call: usize,
     pub engine_runs: usize,
     pub engine_warmup: usize,
+    /// Sequential executions per run, runs per definition (alternating engine and peer),
+    /// and unmeasured executions first in each process, for the aws-local-stepfunctions
+    /// comparison.
+    pub peer_executions: usize,
+    pub peer_rounds: usize,
+    pub peer_warmup: usize,
     pub moto_sequential: usize,
     pub moto_concurrent: usize,
     pub moto_runs: usize,
@@ -40,6 +46,9 @@ impl Plan {
             engine_one_call: 500,
             engine_runs: 5,
             engine_warmup: 200,
+            peer_executions: 2000,
+            peer_rounds: 5,
+            peer_warmup: 200,
             moto_sequential: 10,
             moto_concurrent: 25,
             moto_runs: 3,
@@ -61,6 +70,9 @@ impl Plan {
             engine_one_call: 50,
             engine_runs: 2,
             engine_warmup: 20,
+            peer_executions: 200,
+            peer_rounds: 2,
+            peer_warmup: 20,
             moto_sequential: 3,
             moto_concurrent: 5,
             moto_runs: 1,
@@ -173,6 +185,8 @@ pub struct DbFiles {
 }
 
 pub struct ServiceResults {
+    /// SQLite's `synchronous` setting the service ran with (`NORMAL` or `FULL`).
+    pub synchronous: String,
     pub worker_threads: u64,
     pub in_flight: usize,
     pub poll_ms: u64,

@@ -3,16 +3,33 @@ use serde_json::Value;
 
 use super::env::Env;
 use super::error::FlowError;
-use super::jsonpath::{OptPath, apply_path, apply_result_path};
+use std::borrow::Cow;
+
+use super::jsonpath::{OptPath, apply_path, apply_path_owned, apply_path_ref, apply_result_path};
 use super::template::Template;
 use crate::error::StatesError;
 
 /// AWS's maximum payload size for state input, output and results.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
-/// The size AWS counts: the UTF-8 bytes of the compact JSON text.
+/// The size AWS counts: the UTF-8 bytes of the compact JSON text. Counted as the text is
+/// written, without keeping it (this runs on every state's output).
 pub(crate) fn payload_size(v: &Value) -> usize {
-    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX)
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// `States.DataLimitExceeded` when `v` is larger than [`MAX_PAYLOAD_BYTES`].
@@ -64,10 +81,10 @@ impl Default for DataFlow {
 impl DataFlow {
     /// The input the state's own fields read (JSONPath: after InputPath; JSONata: the raw
     /// input).
-    pub(crate) fn selected_input(&self, env: &Env<'_>) -> Result<Value, FlowError> {
+    pub(crate) fn selected_input<'a>(&self, env: &Env<'a>) -> Result<Cow<'a, Value>, FlowError> {
         match self {
-            DataFlow::JsonPath(f) => apply_path(&f.input_path, env.input, env),
-            DataFlow::JsonAta(_) => Ok(env.input.clone()),
+            DataFlow::JsonPath(f) => apply_path_ref(&f.input_path, env.input, env),
+            DataFlow::JsonAta(_) => Ok(Cow::Borrowed(env.input)),
         }
     }
 
@@ -76,10 +93,10 @@ impl DataFlow {
     pub(crate) fn effective_input(&self, env: &Env<'_>) -> Result<Value, FlowError> {
         match self {
             DataFlow::JsonPath(f) => {
-                let selected = apply_path(&f.input_path, env.input, env)?;
+                let selected = apply_path_ref(&f.input_path, env.input, env)?;
                 match &f.parameters {
                     Some(p) => p.eval(&selected, env),
-                    None => Ok(selected),
+                    None => Ok(selected.into_owned()),
                 }
             }
             DataFlow::JsonAta(f) => match &f.arguments {
@@ -106,7 +123,7 @@ impl DataFlow {
                 };
                 let out = apply_result_path(&f.result_path, env.input, result)?;
                 within_limit(&out, state)?;
-                apply_path(&f.output_path, &out, env)
+                apply_path_owned(&f.output_path, out, env)
             }
             DataFlow::JsonAta(f) => {
                 let out = match &f.output {
@@ -132,6 +149,18 @@ impl DataFlow {
                 Some(o) => o.eval(env.input, env),
                 None => Ok(env.input.clone()),
             },
+        }
+    }
+
+    /// Whether a state without a result leaves with its input as it is: no InputPath or
+    /// OutputPath (JSONPath), no Output (JSONata).
+    pub(crate) fn passes_input_through(&self) -> bool {
+        match self {
+            DataFlow::JsonPath(f) => {
+                matches!(f.input_path, OptPath::Default)
+                    && matches!(f.output_path, OptPath::Default)
+            }
+            DataFlow::JsonAta(f) => f.output.is_none(),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The JSONPath query language's field forms: `OptPath` for InputPath/OutputPath/ResultPath/
 //! ItemsPath, `FixedOrPath` for the number fields that take a fixed value, a `...Path`
 //! reference path or (in JSONata states) an expression, and how they evaluate over `paths`.
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::env::Env;
@@ -8,7 +10,7 @@ use super::error::FlowError;
 use super::jsonata::JsonataExpr;
 use crate::error::{self, StatesError};
 use crate::json_text::compact;
-use crate::paths::{self, Path, PathError, Roots};
+use crate::paths::{Path, PathError, Roots};
 
 /// `InputPath`, `OutputPath`, `ResultPath` and `ItemsPath` distinguish "absent" (`$`) from `null`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -147,10 +149,31 @@ pub(crate) fn select_required(path: &Path, roots: &Roots<'_>) -> Result<Value, F
 
 /// InputPath and OutputPath: absent means `$`, null means `{}`.
 pub(crate) fn apply_path(p: &OptPath, value: &Value, env: &Env<'_>) -> Result<Value, FlowError> {
+    apply_path_ref(p, value, env).map(Cow::into_owned)
+}
+
+/// [`apply_path`] without copying `value` when the path is absent (`$`).
+pub(crate) fn apply_path_ref<'v>(
+    p: &OptPath,
+    value: &'v Value,
+    env: &Env<'_>,
+) -> Result<Cow<'v, Value>, FlowError> {
     match p {
-        OptPath::Default => Ok(value.clone()),
-        OptPath::Null => Ok(Value::Object(Map::new())),
-        OptPath::Path(path) => select_required(path, &env.roots(value)),
+        OptPath::Default => Ok(Cow::Borrowed(value)),
+        OptPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        OptPath::Path(path) => select_required(path, &env.roots(value)).map(Cow::Owned),
+    }
+}
+
+/// [`apply_path`] on a value the caller gives up: moved through when the path is absent.
+pub(crate) fn apply_path_owned(
+    p: &OptPath,
+    value: Value,
+    env: &Env<'_>,
+) -> Result<Value, FlowError> {
+    match p {
+        OptPath::Default => Ok(value),
+        _ => apply_path(p, &value, env),
     }
 }
 
@@ -163,21 +186,19 @@ pub(crate) fn apply_result_path(
     match p {
         OptPath::Default => Ok(result),
         OptPath::Null => Ok(raw_input.clone()),
-        OptPath::Path(path) => {
-            paths::put(raw_input.clone(), path.as_str(), result).map_err(|e| match e {
-                PathError::Unappliable(m) => {
-                    FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
-                }
-                PathError::Invalid { .. } => FlowError::Named(StatesError::new(
-                    error::RESULT_PATH_MATCH_FAILURE,
-                    format!(
-                        "Unable to apply ReferencePath {} to input {}",
-                        path.as_str(),
-                        compact(raw_input)
-                    ),
-                )),
-            })
-        }
+        OptPath::Path(path) => path.put(raw_input.clone(), result).map_err(|e| match e {
+            PathError::Unappliable(m) => {
+                FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
+            }
+            PathError::Invalid { .. } => FlowError::Named(StatesError::new(
+                error::RESULT_PATH_MATCH_FAILURE,
+                format!(
+                    "Unable to apply ReferencePath {} to input {}",
+                    path.as_str(),
+                    compact(raw_input)
+                ),
+            )),
+        }),
     }
 }
 

@@ -16,6 +16,8 @@
 //! OutputPath; or Arguments and Output) are read into one `DataFlow` (in `crate::dataflow`)
 //! per state, and every field that holds a path, an intrinsic or a JSONata expression is
 //! compiled once here.
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::dataflow::QueryLanguage;
@@ -47,7 +49,7 @@ pub struct Definition {
     pub query_language: QueryLanguage,
     /// Machine 0 is the top level; Parallel branches and Map processors follow.
     pub(crate) machines: Vec<Machine>,
-    source: String,
+    source: Arc<str>,
 }
 
 impl Definition {
@@ -101,7 +103,7 @@ impl Definition {
                 timeout_seconds,
                 query_language,
                 machines: p.machines,
-                source: json.to_owned(),
+                source: Arc::from(json),
             })
         } else {
             Err(p.finish_err())
@@ -111,6 +113,12 @@ impl Definition {
     /// The definition text this was parsed from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The definition text, shared: every execution of this definition holds it without
+    /// copying it.
+    pub fn shared_source(&self) -> Arc<str> {
+        self.source.clone()
     }
 
     pub(crate) fn root(&self) -> &Machine {

@@ -154,6 +154,9 @@ pub(crate) struct State {
     /// `None` with `end == true` for terminal states; Choice/Succeed/Fail have neither.
     pub next: Option<String>,
     pub end: bool,
+    /// Whether any field of the state could read the context object (`$$` in JSONPath,
+    /// `$states` in JSONata): the interpreter builds `$$` only for the states that do.
+    pub reads_context: bool,
 }
 
 /// A state machine or a branch (Parallel branch, Map ItemProcessor).

@@ -373,8 +373,30 @@ impl Parser {
             assign,
             next,
             end,
+            reads_context: mentions_context(map),
         })
     }
+}
+
+/// Whether any key or string in the state's JSON (nested states included) mentions the
+/// context object: `$$` (JSONPath paths, intrinsic arguments) or `$states` (JSONata, whose
+/// `$states.context` is the only way to it). Over-approximates, never misses.
+fn mentions_context(map: &serde_json::Map<String, Value>) -> bool {
+    fn mentions(s: &str) -> bool {
+        s.contains("$$") || s.contains("$states")
+    }
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::String(s) => mentions(s),
+            Value::Array(a) => a.iter().any(value),
+            Value::Object(o) => object(o),
+            _ => false,
+        }
+    }
+    fn object(o: &serde_json::Map<String, Value>) -> bool {
+        o.iter().any(|(k, v)| mentions(k) || value(v))
+    }
+    object(map)
 }
 
 /// All transitions out of a state, as (field, target).

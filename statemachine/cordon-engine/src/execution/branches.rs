@@ -120,7 +120,7 @@ impl Execution {
             for (i, item) in items.iter().enumerate() {
                 let v = match &mp.item_selector {
                     Some(sel) => {
-                        let ictx = self.context(fid, None, Some((i, item)));
+                        let ictx = self.build_context(fid, None, Some((i, item)));
                         let ienv = Env {
                             context: &ictx,
                             ..env

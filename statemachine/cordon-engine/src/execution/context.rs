@@ -1,7 +1,12 @@
 //! The context object (`$$`), as a state sees it. Built here and only here.
 //!
-//! It is rebuilt for every state that reads it (a known cost: the execution and state
-//! machine parts do not change during an execution and could be built once).
+//! It is built only for a state that could read it ([`State::reads_context`], decided when
+//! the definition is parsed): it copies the execution input, which for most states would be
+//! copied for nothing.
+//!
+//! [`State::reads_context`]: crate::definition::State
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -11,8 +16,36 @@ use crate::definition::Kind;
 
 impl Execution {
     /// `$$` for the frame's current state, with `$$.Task.Token` for a `.waitForTaskToken`
-    /// dispatch and `$$.Map.Item` for a Map iteration's ItemSelector.
+    /// dispatch and `$$.Map.Item` for a Map iteration's ItemSelector; `null` when no field
+    /// of the state mentions the context object.
+    ///
+    /// Built once per state entry and attempt: the state's fields, its dispatch and its
+    /// result share it (`context_cache`).
     pub(super) fn context(
+        &mut self,
+        fid: FrameId,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Arc<Value> {
+        let key = self
+            .frame(fid)
+            .map(|f| (fid, f.entered_event_id, f.retry_total));
+        let cacheable = token.is_none() && item.is_none();
+        if cacheable
+            && let (Some(key), Some((cached, ctx))) = (key, &self.context_cache)
+            && key == *cached
+        {
+            return ctx.clone();
+        }
+        let ctx = Arc::new(self.build_context(fid, token, item));
+        if cacheable && let Some(key) = key {
+            self.context_cache = Some((key, ctx.clone()));
+        }
+        ctx
+    }
+
+    /// [`Execution::context`] built anew, for a reader that cannot update the cache.
+    pub(super) fn build_context(
         &self,
         fid: FrameId,
         token: Option<&str>,
@@ -21,9 +54,13 @@ impl Execution {
         let st = &self.st;
         let mut state = Map::new();
         if let Some(f) = self.frame(fid) {
+            let current = self.def.machines[f.machine].get(&f.state);
+            if current.is_some_and(|s| !s.reads_context) {
+                return Value::Null;
+            }
             state.insert("Name".into(), json!(f.state));
             state.insert("EnteredTime".into(), json!(timestamp_text(&f.entered_time)));
-            let execution_state = self.def.machines[f.machine].get(&f.state).is_some_and(|s| {
+            let execution_state = current.is_some_and(|s| {
                 matches!(s.kind, Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_))
             });
             if execution_state {

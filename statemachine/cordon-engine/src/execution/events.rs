@@ -57,7 +57,7 @@ impl Execution {
             event_type,
             id,
             previous_event_id: previous,
-            details,
+            details: Box::new(details),
         });
         if let Some(f) = frame.and_then(|f| self.st.frames.get_mut(&f)) {
             f.last_event_id = id;
@@ -66,6 +66,9 @@ impl Execution {
     }
 
     /// Appends `*StateExited` of state `name` with its output and the variables it assigned.
+    /// The output's text is kept for the frame's next `*StateEntered`: every caller moves the
+    /// frame on with this very output as the next state's input, and writing the same JSON
+    /// text twice is most of what a transition costs.
     pub(super) fn push_exited(
         &mut self,
         rt: &Runtime,
@@ -75,12 +78,23 @@ impl Execution {
         output: &Value,
         assigned: Option<serde_json::Map<String, Value>>,
     ) {
+        let text = compact(output);
         self.push(
             rt,
             frame,
             t,
-            EventDetails::state_exited(name, compact(output), assigned),
+            EventDetails::state_exited(name, text.clone(), assigned),
         );
+        self.carried_text = Some((frame, text));
+    }
+
+    /// The text of the frame's input: the output text its last `*StateExited` recorded when
+    /// that is what the frame carries, written anew otherwise.
+    pub(super) fn input_text(&mut self, frame: FrameId, input: &Value) -> String {
+        match self.carried_text.take() {
+            Some((f, text)) if f == frame => text,
+            _ => compact(input),
+        }
     }
 
     /// Appends a frame's event now.

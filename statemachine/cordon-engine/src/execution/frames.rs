@@ -1,5 +1,7 @@
 //! Frames, the program counters: spawning one, moving it to its next state, and what happens
 //! when it reaches its end (report to the parent Parallel/Map, or finish the execution).
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -36,7 +38,7 @@ impl Execution {
                 machine,
                 parent,
                 state,
-                input,
+                input: Arc::new(input),
                 phase: Phase::Enter,
                 entered_event_id: 0,
                 entered_time: DateTime::<Utc>::default(),
@@ -54,6 +56,12 @@ impl Execution {
 
     /// Moves the frame to state `next` with `input`.
     pub(super) fn goto(&mut self, fid: FrameId, next: String, input: Value) {
+        self.goto_shared(fid, next, Arc::new(input));
+    }
+
+    /// [`Execution::goto`] with an input already shared (a state that passes its own input
+    /// on).
+    pub(super) fn goto_shared(&mut self, fid: FrameId, next: String, input: Arc<Value>) {
         if let Some(f) = self.st.frames.get_mut(&fid) {
             f.state = next;
             f.input = input;

@@ -65,7 +65,7 @@ impl Execution {
         };
         let deadline = execution_deadline(&def, opts.express, now);
         let st = ExecutionState {
-            definition: def.source().to_owned(),
+            definition: def.shared_source(),
             identity,
             input: input.clone(),
             start_time: now,
@@ -110,6 +110,8 @@ impl Execution {
             inflight_ids: HashMap::new(),
             tx: Arc::new(tx),
             rx,
+            carried_text: None,
+            context_cache: None,
         }
     }
 

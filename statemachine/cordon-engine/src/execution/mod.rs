@@ -122,6 +122,12 @@ pub struct Execution {
     inflight_ids: HashMap<tokio::task::Id, (FrameId, u64)>,
     tx: Arc<mpsc::UnboundedSender<Command>>,
     rx: mpsc::UnboundedReceiver<Command>,
+    /// The JSON text of the output a frame last left a state with (see
+    /// `events.rs` `push_exited`); not persisted, only a saving.
+    carried_text: Option<(FrameId, String)>,
+    /// The context object of a frame's state entry and attempt
+    /// (frame, entered event id, retries so far), shared by its reads (see `context.rs`).
+    context_cache: Option<((FrameId, u64, u32), Arc<Value>)>,
 }
 
 /// The state a frame is in, with the definition held apart from the execution, so that a
@@ -196,8 +202,8 @@ impl Execution {
         self.st.frames.get(&fid)
     }
 
-    /// The raw input of the frame's current state.
-    fn frame_input(&self, fid: FrameId) -> Value {
+    /// The raw input of the frame's current state (shared, not copied).
+    fn frame_input(&self, fid: FrameId) -> Arc<Value> {
         self.frame(fid).map(|f| f.input.clone()).unwrap_or_default()
     }
 

@@ -25,7 +25,7 @@ impl Execution {
         };
         Some(RedrivePoint {
             state: f.state.clone(),
-            input: f.input.clone(),
+            input: Value::clone(&f.input),
             children,
         })
     }

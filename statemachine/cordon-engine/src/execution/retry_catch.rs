@@ -92,7 +92,7 @@ impl Execution {
     ) -> Result<Exit, FlowError> {
         let input = self.frame_input(fid);
         let error_output = err.to_catch_output();
-        let ctx = self.context(fid, None, None);
+        let ctx = self.build_context(fid, None, None);
         let vars = self.st.variables.view(self.scope_of(fid));
         let env = Env::new(&input, &ctx, &vars).with_error_output(&error_output);
         let assigned = c

@@ -1,6 +1,7 @@
 //! The persisted form of an execution: everything it is, as plain serde data, so the service
 //! layer can store a parked execution and resume it later.
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -104,8 +105,9 @@ pub struct Frame {
     /// The Parallel/Map frame and the branch or item index this frame runs for.
     pub parent: Option<(FrameId, usize)>,
     pub state: String,
-    /// The raw input of the current state.
-    pub input: Value,
+    /// The raw input of the current state. Shared: a state reads it several times (entering,
+    /// each attempt, the result, a Catch), and each read is a pointer copy.
+    pub input: Arc<Value>,
     pub phase: Phase,
     pub entered_event_id: u64,
     pub entered_time: DateTime<Utc>,
@@ -150,7 +152,9 @@ pub struct ChildrenRedrive {
 /// Everything about an execution, serialisable so it can be persisted and resumed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionState {
-    pub definition: String,
+    /// The definition text, shared with the parsed [`Definition`](crate::Definition) and
+    /// every other execution of it.
+    pub definition: Arc<str>,
     pub identity: ExecutionIdentity,
     pub input: Value,
     pub start_time: DateTime<Utc>,

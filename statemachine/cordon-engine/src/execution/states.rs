@@ -1,5 +1,7 @@
 //! Entering a state, the states that finish at once (Pass, Choice, Wait, Succeed, Fail), and
 //! leaving a Task, Parallel or Map state with its result.
+use std::sync::Arc;
+
 use chrono::Utc;
 use serde_json::Value;
 
@@ -39,11 +41,12 @@ impl Execution {
         let state = cur.state();
         let now = rt.clock.now();
         let input = self.frame_input(fid);
+        let text = self.input_text(fid, &input);
         let id = self.push(
             rt,
             fid,
             entered_event(&state.kind),
-            EventDetails::state_entered(&name, compact(&input)),
+            EventDetails::state_entered(&name, text),
         );
         if let Some(f) = self.st.frames.get_mut(&fid) {
             f.entered_event_id = id;
@@ -186,7 +189,7 @@ impl Execution {
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let (next, exit) = {
+        let exit = {
             let vars = self.st.variables.view(self.scope_of(fid));
             let env = Env::new(input, &ctx, &vars);
             let selected = state.flow.selected_input(&env)?;
@@ -211,24 +214,31 @@ impl Execution {
                 },
             };
             let assigned = assign.map(|a| a.eval(&selected, &env)).transpose()?;
+            // `None`: the output is the input itself, passed on without a copy.
             let output = match (output, matched) {
-                (Some(o), _) => o.eval(input, &env)?,
+                (Some(o), _) => Some(o.eval(input, &env)?),
                 // A matched JSONata rule without an Output passes the input on.
-                (None, Some(_)) if state.flow.is_jsonata() => input.clone(),
-                (None, _) => state.flow.output_of_input(&env, &selected)?,
+                (None, Some(_)) if state.flow.is_jsonata() => None,
+                (None, _) if state.flow.passes_input_through() => None,
+                (None, _) => Some(state.flow.output_of_input(&env, &selected)?),
             };
-            (next.to_owned(), Exit { output, assigned })
+            (next.to_owned(), output, assigned)
         };
-        let assigned = self.commit_assignments(fid, exit.assigned)?;
+        let (next, output, assigned) = exit;
+        let output = match output {
+            Some(v) => Arc::new(v),
+            None => self.frame_input(fid),
+        };
+        let assigned = self.commit_assignments(fid, assigned)?;
         self.push_exited(
             rt,
             fid,
             EventType::ChoiceStateExited,
             &state.name,
-            &exit.output,
+            &output,
             assigned,
         );
-        self.goto(fid, next, exit.output);
+        self.goto_shared(fid, next, output);
         Ok(())
     }
 

@@ -6,9 +6,7 @@ use serde_json::Value;
 use super::state::{Frame, FrameId, Phase, TaskPhase};
 use super::{Completion, Execution, Runtime, non_empty};
 use crate::clock::add_secs;
-use crate::dataflow::{
-    Env, FlowError, MAX_PAYLOAD_BYTES, NumberRule, payload_size, resolve_optional, within_limit,
-};
+use crate::dataflow::{Env, FlowError, MAX_PAYLOAD_BYTES, NumberRule, resolve_optional};
 use crate::definition::{Kind, State, TaskSpec};
 use crate::dispatch::{TaskFailure, TaskRequest};
 use crate::error::StatesError;
@@ -28,20 +26,23 @@ impl Execution {
         let pattern = t.resource.pattern();
         let token = (pattern == IntegrationPattern::WaitForTaskToken).then(|| rt.rng.task_token());
         let ctx = self.context(fid, token.as_deref(), None);
-        let (eff, timeout, heartbeat) = {
+        let (eff, eff_text, timeout, heartbeat) = {
             let vars = self.st.variables.view(self.scope_of(fid));
             let env = Env::new(input, &ctx, &vars);
             let eff = state.flow.effective_input(&env)?;
-            within_limit(&eff, &state.name)?;
+            // The text the history records is the size AWS counts: written once, for both.
+            let eff_text = compact(&eff);
+            if eff_text.len() > MAX_PAYLOAD_BYTES {
+                return Err(FlowError::Named(StatesError::data_limit(&state.name)));
+            }
             // TimeoutSecondsPath / HeartbeatSecondsPath select from the state input (AWS: "a
             // reference path to a value in the state input"), not from the Parameters output.
             let timeout = resolve_optional(&t.timeout, &TIMEOUT_SECONDS, input, &env)?;
             let heartbeat = resolve_optional(&t.heartbeat, &HEARTBEAT_SECONDS, input, &env)?;
-            (eff, timeout, heartbeat)
+            (eff, eff_text, timeout, heartbeat)
         };
         let region = self.st.identity.region.clone();
-        for (ty, d) in TaskEvents(&t.resource).scheduled(&region, compact(&eff), timeout, heartbeat)
-        {
+        for (ty, d) in TaskEvents(&t.resource).scheduled(&region, eff_text, timeout, heartbeat) {
             self.push(rt, fid, ty, d);
         }
         if !self.running() {
@@ -146,12 +147,14 @@ impl Execution {
         let Kind::Task(t) = &state.kind else {
             return;
         };
-        if payload_size(&result) > MAX_PAYLOAD_BYTES {
+        // The text the history records is the size AWS counts: written once, for both.
+        let text = compact(&result);
+        if text.len() > MAX_PAYLOAD_BYTES {
             let err = StatesError::data_limit(&state.name);
             self.task_failed(fid, err, false, rt);
             return;
         }
-        let (ty, d) = TaskEvents(&t.resource).succeeded(compact(&result));
+        let (ty, d) = TaskEvents(&t.resource).succeeded(text);
         self.push(rt, fid, ty, d);
         self.exit_with_result(fid, state, result, rt);
     }

@@ -28,12 +28,19 @@ pub(crate) fn key(incident_id: &str, sk: &str) -> Item {
     Item::keyed(incident_pk(incident_id), sk)
 }
 
+/// `gsi1pk`: the by-status index's partition.
 pub(crate) fn status_key(status: IncidentStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
 
-/// `gsi1sk` / `gsi2sk`: a time, then the id (unique, and sorted in time order).
-fn index_sk(at: &str, incident_id: &str) -> String {
+/// `gsi3pk`: the by-month-opened index's partition, from an open time written by
+/// [`timestamp`] (`2024-09-27T…` → `OPENED#2024-09`).
+pub(crate) fn opened_key(opened_at: &str) -> String {
+    format!("OPENED#{}", opened_at.get(..7).unwrap_or(opened_at))
+}
+
+/// `gsi1sk` / `gsi2sk` / `gsi3sk`: a time, then the id (unique, and sorted in time order).
+pub(crate) fn index_sk(at: &str, incident_id: &str) -> String {
     format!("{at}#{incident_id}")
 }
 
@@ -51,7 +58,8 @@ pub(crate) fn with_status(
         .set("gsi1sk", s(index_sk(now, incident_id)))
 }
 
-fn principal_key(p: &Principal) -> Option<String> {
+/// `gsi2pk`: the by-principal index's partition (the ARN, else the name).
+pub(crate) fn principal_key(p: &Principal) -> Option<String> {
     p.arn
         .as_deref()
         .filter(|a| !a.is_empty())
@@ -71,7 +79,7 @@ fn record<T: serde::de::DeserializeOwned>(
 }
 
 /// The incident item as a record; `None` if it lacks an id or a status (not an incident).
-fn record_from_item(item: &Item) -> Result<Option<IncidentRecord>, TaskError> {
+pub(crate) fn record_from_item(item: &Item) -> Result<Option<IncidentRecord>, TaskError> {
     let (Some(id), Some(status)) = (item.get_s("incident_id"), item.get_enum("status")) else {
         return Ok(None);
     };
@@ -144,6 +152,8 @@ impl IncidentStore for DynamoIncidentStore {
             .put_s("updated_at", &opened)
             .put_s("gsi1pk", status_key(incident.status))
             .put_s("gsi1sk", index_sk(&opened, id))
+            .put_s("gsi3pk", opened_key(&opened))
+            .put_s("gsi3sk", index_sk(&opened, id))
             .put_json("event", &incident.event)?;
         if incident.status == IncidentStatus::Rejected {
             item.put_s("closed_at", &opened);
@@ -182,6 +192,8 @@ impl IncidentStore for DynamoIncidentStore {
             .remove("summary")
             // A failure recorded before the incident was opened left a bare item.
             .set_if_absent("opened_at", time(incident.opened_at))
+            .set_if_absent("gsi3pk", s(opened_key(&timestamp(incident.opened_at))))
+            .set_if_absent("gsi3sk", s(index_sk(&timestamp(incident.opened_at), id)))
             .set_if_absent("event", json(&incident.event, "event")?);
         if let Some(arn) = &incident.execution_arn {
             update = update.set("execution_arn", s(arn));
@@ -281,6 +293,9 @@ impl IncidentStore for DynamoIncidentStore {
             .set("incident_id", s(incident_id))
             .set("entity", s("INCIDENT"))
             .set_if_absent("opened_at", s(&now))
+            // A bare item (never opened) is listed by when it was recorded.
+            .set_if_absent("gsi3pk", s(opened_key(&now)))
+            .set_if_absent("gsi3sk", s(index_sk(&now, incident_id)))
             .when_absent("closed_at");
         if let Some(summary) = summary {
             update = update.set("summary", s(summary));

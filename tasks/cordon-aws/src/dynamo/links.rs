@@ -1,10 +1,14 @@
 //! [`LinkStore`] over DynamoDB: approval and release links in the incident table.
 //!
-//! A link is an item keyed by its random id (`APPROVAL#<id>` / `RELEASE#<id>`) with a
-//! `ttl`. Creation is idempotent through an index item keyed by the SHA-256 of the task
-//! token (approvals) or by the incident id (releases), claimed with a conditional put; a
-//! retry reuses the link it points to. Deciding is a conditional update
-//! (`status = PENDING AND expires_at > now`). See `TABLE.md`.
+//! A link is an item keyed by the SHA-256 of its id (`APPROVAL#<hash>` / `RELEASE#<hash>`)
+//! with a `ttl`; the id itself is never stored. Creation is idempotent through an index
+//! item keyed by the SHA-256 of the task token (approvals) or by the incident id
+//! (releases), claimed with a conditional put; a retry reuses the link it points to once
+//! its email was sent, and re-points it to a new id when it was not (the first id's
+//! plaintext is gone, so it could not be emailed). Approvals also keep `APPROVALFOR#<incident>`
+//! pointing at the incident's latest approval link (for `cordon approve`). Deciding is a
+//! conditional update (`status = PENDING AND expires_at > now`); delivering records
+//! `delivered_at` once. See `TABLE.md`.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -12,8 +16,8 @@ use cordon_core::TaskError;
 
 use super::{Item, META_SK, Table, Update, json, s, time};
 use crate::links::{
-    Created, DecideOutcome, DecidedBy, Decision, LinkKind, LinkRecord, LinkStatus, LinkStore,
-    NewLink, Secret, is_link_id, new_csrf, new_link_id, redact,
+    Created, DecideOutcome, DecidedBy, Decision, LinkHash, LinkId, LinkKind, LinkRecord,
+    LinkStatus, LinkStore, NewLink, Secret, redact,
 };
 
 /// Partition-key prefix of approval links.
@@ -24,6 +28,8 @@ pub const RELEASE_PREFIX: &str = "RELEASE#";
 pub const APPROVAL_INDEX_PREFIX: &str = "APPROVALTOKEN#";
 /// Partition-key prefix of the release index: `RELEASEFOR#<incident id>`.
 pub const RELEASE_INDEX_PREFIX: &str = "RELEASEFOR#";
+/// Partition-key prefix of an incident's latest approval link: `APPROVALFOR#<incident id>`.
+pub const APPROVAL_FOR_PREFIX: &str = "APPROVALFOR#";
 
 fn prefix(kind: LinkKind) -> &'static str {
     match kind {
@@ -46,8 +52,8 @@ fn entity(kind: LinkKind) -> &'static str {
     }
 }
 
-fn link_key(kind: LinkKind, id: &str) -> Item {
-    Item::keyed(format!("{}{id}", prefix(kind)), META_SK)
+fn link_key(kind: LinkKind, hash: &LinkHash) -> Item {
+    Item::keyed(format!("{}{hash}", prefix(kind)), META_SK)
 }
 
 fn index_key(link: &NewLink) -> Item {
@@ -57,12 +63,19 @@ fn index_key(link: &NewLink) -> Item {
     )
 }
 
+/// Where the latest link of an incident is found.
+fn incident_key(kind: LinkKind, incident_id: &str) -> Item {
+    match kind {
+        LinkKind::Approval => Item::keyed(format!("{APPROVAL_FOR_PREFIX}{incident_id}"), META_SK),
+        LinkKind::Release => Item::keyed(format!("{RELEASE_INDEX_PREFIX}{incident_id}"), META_SK),
+    }
+}
+
 fn record_from_item(kind: LinkKind, item: &Item) -> Option<LinkRecord> {
     Some(LinkRecord {
         kind,
-        id: item.get_string("link_id")?,
+        hash: item.get_s("link_hash").and_then(LinkHash::parse)?,
         incident_id: item.get_string("incident_id")?,
-        csrf: Secret::new(item.get_s("csrf")?),
         task_token: item.get_s("task_token").map(Secret::new),
         summary: item.get_json("summary").unwrap_or_default(),
         created_at: item.get_time("created_at")?,
@@ -72,17 +85,18 @@ fn record_from_item(kind: LinkKind, item: &Item) -> Option<LinkRecord> {
         decision: item.get_enum("decision"),
         decided_at: item.get_time("decided_at"),
         decided_by: item.get_json("decided_by"),
+        delivered_at: item.get_time("delivered_at"),
         closed_at: item.get_time("closed_at"),
         message_id: item.get_string("message_id"),
     })
 }
 
-fn corrupt(kind: LinkKind, id: &str) -> TaskError {
+fn corrupt(kind: LinkKind, what: &str) -> TaskError {
     TaskError::Aws {
         operation: "dynamodb:GetItem".into(),
         code: "CorruptItem".into(),
         message: format!(
-            "{} link {id} is missing required attributes; inspect the item",
+            "{} link item {what} is missing required attributes; inspect the item",
             kind.as_str()
         ),
     }
@@ -105,110 +119,147 @@ impl DynamoLinkStore {
         self.table.name()
     }
 
-    /// Claim the index item for `link` with `id`; returns the id the index points to
-    /// and whether this call claimed it.
-    async fn claim_index(&self, link: &NewLink, id: &str) -> Result<(String, bool), TaskError> {
-        let mut item = index_key(link);
-        item.put_s("entity", format!("{}_INDEX", entity(link.kind)))
-            .put_s("link_id", id)
-            .put_s("incident_id", &link.incident_id)
-            .put_n("ttl", link.ttl());
-        if self.table.put_if_absent(item).await? {
-            return Ok((id.to_string(), true));
+    /// The link hash an index item names.
+    async fn index_target(&self, key: Item, kind: LinkKind) -> Result<Option<LinkHash>, TaskError> {
+        match self.table.get(key).await? {
+            None => Ok(None),
+            Some(item) => item
+                .get_s("link_hash")
+                .and_then(LinkHash::parse)
+                .map(Some)
+                .ok_or_else(|| corrupt(kind, "index")),
         }
-        let existing = self
-            .table
-            .get(index_key(link))
-            .await?
-            .and_then(|item| item.get_string("link_id"))
-            .filter(|id| is_link_id(id))
-            .ok_or_else(|| TaskError::Aws {
-                operation: "dynamodb:GetItem".into(),
-                code: "CorruptItem".into(),
-                message: format!(
-                    "the {} index item of incident {} names no link; inspect the item",
-                    link.kind.as_str(),
-                    link.incident_id
-                ),
-            })?;
-        Ok((existing, false))
     }
 
     async fn put_link(&self, record: &LinkRecord) -> Result<bool, TaskError> {
-        let mut item = link_key(record.kind, &record.id);
+        let mut item = link_key(record.kind, &record.hash);
         item.put_s("entity", entity(record.kind))
-            .put_s("link_id", &record.id)
+            .put_s("link_hash", record.hash.as_str())
             .put_s("incident_id", &record.incident_id)
-            .put_s("csrf", record.csrf.expose())
             .put_opt_s("task_token", record.task_token.as_ref().map(Secret::expose))
             .put_json("summary", &record.summary)?
             .put_time("created_at", record.created_at)
             .put_time("expires_at", record.expires_at)
             .put_n("ttl", record.ttl)
             .put_s("status", record.status.as_str());
-        self.table.put_if_absent(item).await
+        let put = self.table.put_if_absent(item).await;
+        match &record.task_token {
+            Some(t) => put.map_err(|e| redact(e, t)),
+            None => put,
+        }
+    }
+
+    /// Points the incident's "latest approval" item at `record` (approvals; releases are
+    /// found through their index item, which is keyed by the incident).
+    async fn point_incident(&self, record: &LinkRecord) -> Result<(), TaskError> {
+        if record.kind != LinkKind::Approval {
+            return Ok(());
+        }
+        let update = Update::new()
+            .set("entity", s("APPROVAL_FOR"))
+            .set("link_hash", s(record.hash.as_str()))
+            .set("incident_id", s(&record.incident_id))
+            .set("ttl", super::n(record.ttl));
+        self.table
+            .update(
+                incident_key(LinkKind::Approval, &record.incident_id),
+                update,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes a fresh link for `link` under `id`, and points the incident at it.
+    async fn write_new(&self, link: &NewLink, id: LinkId) -> Result<Created, TaskError> {
+        let record = LinkRecord::pending(link, id.hash());
+        if !self.put_link(&record).await? {
+            // 128 random bits collided with an existing link: never in practice.
+            return Err(TaskError::transient(
+                "dynamodb:PutItem",
+                "a link with this id already exists; retry",
+            ));
+        }
+        self.point_incident(&record).await?;
+        Ok(Created {
+            record,
+            id: Some(id),
+        })
     }
 }
 
 #[async_trait]
 impl LinkStore for DynamoLinkStore {
     async fn create(&self, link: &NewLink) -> Result<Created, TaskError> {
-        let fresh = new_link_id()?;
-        let (id, claimed) = self.claim_index(link, &fresh).await?;
-        if !claimed && let Some(record) = self.get(link.kind, &id).await? {
-            return Ok(Created {
-                record,
-                created: false,
-            });
+        let id = LinkId::generate()?;
+        let mut claim = index_key(link);
+        claim
+            .put_s("entity", format!("{}_INDEX", entity(link.kind)))
+            .put_s("link_hash", id.hash().as_str())
+            .put_s("incident_id", &link.incident_id)
+            .put_n("ttl", link.ttl());
+        if self.table.put_if_absent(claim).await? {
+            return self.write_new(link, id).await;
         }
-        // Claimed now, or claimed by a run that stopped before writing the link.
-        let record = LinkRecord::pending(link, id, new_csrf()?);
-        let put = self.put_link(&record).await.map_err(|e| {
-            let e = redact(e, &record.csrf);
-            match &record.task_token {
-                Some(t) => redact(e, t),
-                None => e,
-            }
-        });
-        if put? {
-            return Ok(Created {
-                record,
-                created: true,
-            });
-        }
-        let record = self
-            .get(link.kind, &record.id)
+        let existing = self
+            .index_target(index_key(link), link.kind)
             .await?
-            .ok_or_else(|| corrupt(link.kind, &record.id))?;
-        Ok(Created {
-            record,
-            created: false,
-        })
+            .ok_or_else(|| corrupt(link.kind, "index"))?;
+        if let Some(record) = self.get(link.kind, &existing).await?
+            && (record.message_id.is_some() || record.status != LinkStatus::Pending)
+        {
+            // Sent (or already decided): nothing to email again.
+            return Ok(Created { record, id: None });
+        }
+        // Claimed by a run that stopped before its email went out: its id is lost, so the
+        // index moves to a new one (only if nobody moved it meanwhile).
+        let moved = Update::new()
+            .set("link_hash", s(id.hash().as_str()))
+            .when_equal("link_hash", s(existing.as_str()));
+        if self.table.update(index_key(link), moved).await? {
+            return self.write_new(link, id).await;
+        }
+        let current = self
+            .index_target(index_key(link), link.kind)
+            .await?
+            .ok_or_else(|| corrupt(link.kind, "index"))?;
+        let record = self
+            .get(link.kind, &current)
+            .await?
+            .ok_or_else(|| corrupt(link.kind, current.short()))?;
+        Ok(Created { record, id: None })
     }
 
-    async fn get(&self, kind: LinkKind, id: &str) -> Result<Option<LinkRecord>, TaskError> {
-        if !is_link_id(id) {
-            return Ok(None);
-        }
-        match self.table.get(link_key(kind, id)).await? {
+    async fn get(&self, kind: LinkKind, hash: &LinkHash) -> Result<Option<LinkRecord>, TaskError> {
+        match self.table.get(link_key(kind, hash)).await? {
             None => Ok(None),
             Some(item) => record_from_item(kind, &item)
                 .map(Some)
-                .ok_or_else(|| corrupt(kind, id)),
+                .ok_or_else(|| corrupt(kind, hash.short())),
+        }
+    }
+
+    async fn find_for_incident(
+        &self,
+        kind: LinkKind,
+        incident_id: &str,
+    ) -> Result<Option<LinkRecord>, TaskError> {
+        match self
+            .index_target(incident_key(kind, incident_id), kind)
+            .await?
+        {
+            Some(hash) => self.get(kind, &hash).await,
+            None => Ok(None),
         }
     }
 
     async fn decide(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         decision: Decision,
         by: &DecidedBy,
         at: DateTime<Utc>,
     ) -> Result<DecideOutcome, TaskError> {
-        if !is_link_id(id) {
-            return Ok(DecideOutcome::NotFound);
-        }
         let update = Update::new()
             .set("status", s(decision.status().as_str()))
             .set("decision", s(decision.as_str()))
@@ -219,39 +270,40 @@ impl LinkStore for DynamoLinkStore {
             .when_greater("expires_at", time(at));
         if let Some(item) = self
             .table
-            .update_returning(link_key(kind, id), update)
+            .update_returning(link_key(kind, hash), update)
             .await?
         {
-            let record = record_from_item(kind, &item).ok_or_else(|| corrupt(kind, id))?;
+            let record =
+                record_from_item(kind, &item).ok_or_else(|| corrupt(kind, hash.short()))?;
             return Ok(DecideOutcome::Decided(Box::new(record)));
         }
-        Ok(match self.get(kind, id).await? {
+        Ok(match self.get(kind, hash).await? {
             None => DecideOutcome::NotFound,
-            Some(r) if r.status != LinkStatus::Pending => DecideOutcome::AlreadyDecided(r.status),
+            Some(r) if r.status != LinkStatus::Pending => {
+                DecideOutcome::AlreadyDecided(Box::new(r))
+            }
             Some(_) => DecideOutcome::Expired,
         })
     }
 
-    async fn reopen(
+    async fn mark_delivered(
         &self,
         kind: LinkKind,
-        id: &str,
-        decided_at: DateTime<Utc>,
+        hash: &LinkHash,
+        at: DateTime<Utc>,
     ) -> Result<bool, TaskError> {
         let update = Update::new()
-            .set("status", s(LinkStatus::Pending.as_str()))
-            .remove("decision")
-            .remove("decided_at")
-            .remove("decided_by")
+            .set("delivered_at", time(at))
             .when_item_exists()
-            .when_equal("decided_at", time(decided_at));
-        self.table.update(link_key(kind, id), update).await
+            .when_present("decided_at")
+            .when_absent("delivered_at");
+        self.table.update(link_key(kind, hash), update).await
     }
 
     async fn close(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         status: LinkStatus,
         at: DateTime<Utc>,
     ) -> Result<bool, TaskError> {
@@ -259,19 +311,19 @@ impl LinkStore for DynamoLinkStore {
             .set("status", s(status.as_str()))
             .set("closed_at", time(at))
             .when_item_exists();
-        self.table.update(link_key(kind, id), update).await
+        self.table.update(link_key(kind, hash), update).await
     }
 
     async fn set_message_id(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         message_id: &str,
     ) -> Result<(), TaskError> {
         let update = Update::new()
             .set("message_id", s(message_id))
             .when_item_exists();
-        self.table.update(link_key(kind, id), update).await?;
+        self.table.update(link_key(kind, hash), update).await?;
         Ok(())
     }
 }

@@ -11,6 +11,9 @@
 //! - [`table`]: the table's keys and indexes (the create-table request);
 //! - [`incidents`]: [`incidents::DynamoIncidentStore`], the incident audit trail;
 //! - [`links`]: [`links::DynamoLinkStore`], approval and release links;
+//! - [`listing`]: [`listing::IncidentListing`], incidents found through the indexes, a
+//!   page at a time (what `cordon incidents list` and `export` read).
+//! - [`signin`]: [`signin::DynamoSignInStore`], approvers' sessions and used nonces.
 //! - [`failures`]: [`failures::DynamoFailureCounter`], the failed sign-in counters.
 use std::collections::HashMap;
 use std::fmt;
@@ -30,9 +33,11 @@ use crate::error::SdkResultExt;
 pub mod failures;
 pub mod incidents;
 pub mod links;
+pub mod listing;
+pub mod signin;
 pub mod table;
 
-pub use table::{GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};
+pub use table::{GSI_BY_OPENED, GSI_BY_PRINCIPAL, GSI_BY_STATUS, create_table, table_definition};
 
 /// Sort key of every single-item entity: an incident, a link, a link index.
 pub const META_SK: &str = "META";

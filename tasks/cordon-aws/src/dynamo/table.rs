@@ -15,6 +15,10 @@ use crate::error::SdkResultExt;
 pub const GSI_BY_STATUS: &str = "gsi1";
 /// Index by principal: `gsi2pk = PRINCIPAL#<arn or name>`, `gsi2sk = <opened_at>#<id>`.
 pub const GSI_BY_PRINCIPAL: &str = "gsi2";
+/// Index by the month an incident was opened: `gsi3pk = OPENED#<yyyy-mm>`,
+/// `gsi3sk = <opened_at>#<id>` (every incident; what `cordon incidents list` and
+/// `export` walk when no status or principal narrows them).
+pub const GSI_BY_OPENED: &str = "gsi3";
 
 fn attr(name: &str) -> Result<AttributeDefinition, BuildError> {
     AttributeDefinition::builder()
@@ -43,8 +47,8 @@ fn gsi(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, BuildErro
         .build()
 }
 
-/// The create-table request for the incident table: `pk`/`sk`, GSIs `gsi1` (by status) and
-/// `gsi2` (by principal), on-demand billing. `infra/template.yaml` must declare the same.
+/// The create-table request for the incident table: `pk`/`sk`, GSIs `gsi1` (by status),
+/// `gsi2` (by principal) and `gsi3` (by month opened), on-demand billing. `infra/template.yaml` must declare the same.
 pub fn table_definition(
     client: &Client,
     table_name: &str,
@@ -60,10 +64,13 @@ pub fn table_definition(
             .attribute_definitions(attr("gsi1sk")?)
             .attribute_definitions(attr("gsi2pk")?)
             .attribute_definitions(attr("gsi2sk")?)
+            .attribute_definitions(attr("gsi3pk")?)
+            .attribute_definitions(attr("gsi3sk")?)
             .key_schema(key("pk", KeyType::Hash)?)
             .key_schema(key("sk", KeyType::Range)?)
             .global_secondary_indexes(gsi(GSI_BY_STATUS, "gsi1pk", "gsi1sk")?)
-            .global_secondary_indexes(gsi(GSI_BY_PRINCIPAL, "gsi2pk", "gsi2sk")?))
+            .global_secondary_indexes(gsi(GSI_BY_PRINCIPAL, "gsi2pk", "gsi2sk")?)
+            .global_secondary_indexes(gsi(GSI_BY_OPENED, "gsi3pk", "gsi3sk")?))
     };
     build().map_err(|e| TaskError::Aws {
         operation: "dynamodb:CreateTable".into(),

@@ -7,7 +7,7 @@ use cordon_core::TaskError;
 use cordon_core::model::{AttachedPolicy, KeyStatus, UserFacts};
 
 use super::calls::{Calls, call_log_api, lock};
-use crate::iam::IdentityStore;
+use crate::iam::{IamIdentity, IdentityStore};
 
 /// The account id fakes put in ARNs.
 pub const FAKE_ACCOUNT: &str = "123456789012";
@@ -17,6 +17,8 @@ pub const FAKE_ACCOUNT: &str = "123456789012";
 pub struct FakeIdentityStore {
     users: Mutex<BTreeMap<String, UserFacts>>,
     policies: Mutex<BTreeMap<String, (String, String)>>,
+    /// Roles by name: (ARN, unique id).
+    roles: Mutex<BTreeMap<String, IamIdentity>>,
     calls: Mutex<Calls>,
 }
 
@@ -33,6 +35,22 @@ impl FakeIdentityStore {
 
     pub fn put_user(&self, facts: UserFacts) {
         lock(&self.users).insert(facts.user_name.clone(), facts);
+    }
+
+    /// Add (or replace) a role with its ARN and unique id.
+    pub fn put_role(&self, name: &str, arn: &str, id: &str) {
+        lock(&self.roles).insert(
+            name.to_string(),
+            IamIdentity {
+                arn: arn.to_string(),
+                id: id.to_string(),
+            },
+        );
+    }
+
+    /// Delete a user (as `iam:DeleteUser`).
+    pub fn remove_user(&self, name: &str) {
+        lock(&self.users).remove(name);
     }
 
     pub fn user(&self, name: &str) -> Option<UserFacts> {
@@ -170,6 +188,19 @@ impl IdentityStore for FakeIdentityStore {
             u.tags
                 .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())))
         })
+    }
+
+    async fn user_identity(&self, user_name: &str) -> Result<Option<IamIdentity>, TaskError> {
+        lock(&self.calls).enter("iam:GetUser")?;
+        Ok(self.user(user_name).map(|u| IamIdentity {
+            arn: u.arn,
+            id: u.user_id,
+        }))
+    }
+
+    async fn role_identity(&self, role_name: &str) -> Result<Option<IamIdentity>, TaskError> {
+        lock(&self.calls).enter("iam:GetRole")?;
+        Ok(lock(&self.roles).get(role_name).cloned())
     }
 
     async fn untag_user(&self, user_name: &str, keys: &[String]) -> Result<(), TaskError> {

@@ -14,7 +14,9 @@ mod links;
 mod policies;
 mod roles;
 mod sfn;
+mod signin;
 mod sns;
+mod stacks;
 
 pub use credential_report::FakeCredentialReports;
 pub use executions::FakeIncidentExecutions;
@@ -25,4 +27,6 @@ pub use links::FakeLinkStore;
 pub use policies::FakePolicyReader;
 pub use roles::FakeRoleStore;
 pub use sfn::{Callback, FakeTaskCallbacks};
+pub use signin::FakeSignInStore;
 pub use sns::{FakeNotifier, Published};
+pub use stacks::FakeStackOutputs;

@@ -6,7 +6,7 @@ use cordon_core::TaskError;
 use serde_json::Value;
 
 use super::calls::{Calls, call_log_api, lock};
-use crate::sfn::TaskCallbacks;
+use crate::sfn::{Started, TaskCallbacks, WorkflowStarter};
 
 /// One callback [`FakeTaskCallbacks`] received.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,12 @@ pub enum Callback {
     },
     Heartbeat {
         token: String,
+    },
+    /// `StartExecution`.
+    Start {
+        state_machine_arn: String,
+        name: String,
+        input: Value,
     },
 }
 
@@ -76,5 +82,33 @@ impl TaskCallbacks for FakeTaskCallbacks {
             token: task_token.to_string(),
         });
         Ok(())
+    }
+}
+
+#[async_trait]
+impl WorkflowStarter for FakeTaskCallbacks {
+    async fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<Started, TaskError> {
+        lock(&self.calls).enter("states:StartExecution")?;
+        let mut sent = lock(&self.sent);
+        let exists = sent.iter().any(
+            |c| matches!(c, Callback::Start { state_machine_arn: a, name: n, .. } if a == state_machine_arn && n == name),
+        );
+        if exists {
+            return Ok(Started::AlreadyExists);
+        }
+        sent.push(Callback::Start {
+            state_machine_arn: state_machine_arn.to_string(),
+            name: name.to_string(),
+            input: input.clone(),
+        });
+        Ok(Started::Execution(format!(
+            "{}:{name}",
+            state_machine_arn.replace(":stateMachine:", ":execution:")
+        )))
     }
 }

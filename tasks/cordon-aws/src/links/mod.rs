@@ -1,65 +1,123 @@
 //! Approval and release links: what a human opens from an email.
 //!
-//! A link is an approval (resume a waiting `.waitForTaskToken` task) or a release (restore
-//! a contained principal). Each has a random, unguessable id of 128 bits, a per-link
-//! anti-CSRF value, the incident, a summary for the confirmation page and an expiry. It can
+//! A link is an approval (resume a waiting `.waitForTaskToken` task) or a release (start
+//! the release of a contained principal). Each has a random, unguessable id of 128 bits
+//! ([`LinkId`]), the incident, a summary for the confirmation page and an expiry. It can
 //! be decided only once, and only before it expires.
 //!
-//! Creating a link is idempotent: once per task token (approvals; keyed by the token's
-//! SHA-256, never by the token) or per incident (releases), so a retry reuses the link.
-//! The id itself is never derived from the token.
+//! **At rest** the table holds the id only as its SHA-256 ([`LinkHash`]): whoever can read
+//! the table cannot open a link. The page's anti-CSRF value is not stored at all: it is
+//! derived per browser from a cookie (see `cordon-approval`). The task token is stored as
+//! is (the decision must be able to send it); `cordon approve` with AWS credentials may use
+//! it, which is the same power `states:SendTaskSuccess` already gives.
 //!
-//! Secrets (task tokens, anti-CSRF values) are held in [`Secret`] ([`secret`]), whose
-//! `Debug` is redacted and which has no `Display` and no `Serialize`.
+//! **Decisions are never lost.** Deciding records the decision first (a conditional
+//! update: `PENDING` → `APPROVED`/`REJECTED`/`RELEASED`), then delivers it to the workflow;
+//! [`LinkStore::mark_delivered`] records that it arrived. A decided link whose decision was
+//! not delivered (the function stopped in between, or Step Functions was unavailable) is
+//! delivered again by the next request for it ([`LinkRecord::undelivered`]).
+//!
+//! Creating a link is idempotent: once per task token (approvals; keyed by the token's
+//! SHA-256, never by the token) or per incident (releases). A retry after the email was
+//! sent reuses the link; a retry before it was sent gets a new id for the same link
+//! index (the plaintext of the first one is gone), and the first one is never emailed.
+//!
+//! Secrets (task tokens, link ids) are held in [`Secret`] ([`secret`]), whose `Debug` is
+//! redacted and which has no `Display` and no `Serialize`.
 //!
 //! The [`LinkStore`] capability is here; its DynamoDB adapter is
 //! [`crate::dynamo::links`], its fake `crate::fakes::links`.
-use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use cordon_core::TaskError;
-use cordon_core::model::{Assessment, Detection};
+use cordon_core::model::{Actor, Assessment, Detection, PrincipalKind, VerifiedIdentity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod secret;
 
-pub use secret::{Secret, constant_time_eq, random_hex, redact, sha256_hex};
+pub use secret::{Secret, constant_time_eq, hmac_sha256_hex, random_hex, redact, sha256_hex};
 
 /// Links stay readable this long after they expire (so the page can say "expired"), then
 /// DynamoDB's TTL deletes them.
 pub const TTL_GRACE_SECONDS: i64 = 7 * 24 * 3600;
-/// How long a release link is valid.
-pub const RELEASE_LINK_SECONDS: i64 = 7 * 24 * 3600;
+/// How long a release link is valid unless the stack says otherwise (24 hours).
+pub const RELEASE_LINK_SECONDS: i64 = 24 * 3600;
 /// Bytes of randomness in a link id (128 bits, 32 hex characters).
 pub const ID_BYTES: usize = 16;
-/// Bytes of randomness in an anti-CSRF value (256 bits).
-pub const CSRF_BYTES: usize = 32;
 
-/// A fresh link id: 128 random bits, 32 lowercase hex characters (URL-safe).
-pub fn new_link_id() -> Result<String, TaskError> {
-    random_hex(ID_BYTES)
+/// A link id as the email carries it: a bearer credential, never stored or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkId(Secret);
+
+impl LinkId {
+    /// A fresh id: 128 random bits from the OS, 32 lowercase hex characters.
+    pub fn generate() -> Result<LinkId, TaskError> {
+        random_hex(ID_BYTES).map(|h| LinkId(Secret::new(h)))
+    }
+
+    /// An id from a URL, if it has the shape of one (anything else is refused before it
+    /// reaches the table).
+    pub fn parse(s: &str) -> Option<LinkId> {
+        is_link_id(s).then(|| LinkId(Secret::new(s)))
+    }
+
+    /// The id itself, for the email's URL. Never log it.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// What the table keys the link by.
+    pub fn hash(&self) -> LinkHash {
+        LinkHash(sha256_hex(self.0.expose()))
+    }
 }
 
-/// A fresh anti-CSRF value: 256 random bits.
-pub fn new_csrf() -> Result<Secret, TaskError> {
-    random_hex(CSRF_BYTES).map(Secret::new)
+impl fmt::Debug for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LinkId(<redacted>, {})", self.hash().short())
+    }
 }
 
-/// Whether `id` has the shape of a link id (32 lowercase hex characters). Anything else is
-/// refused before it reaches the table.
+/// The SHA-256 of a link id, hex: how the table, the logs and the workflow name a link.
+/// It cannot be turned back into the id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LinkHash(String);
+
+impl LinkHash {
+    /// A stored hash, if it has the shape of one.
+    pub fn parse(s: &str) -> Option<LinkHash> {
+        (s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| LinkHash(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 characters, for log lines.
+    pub fn short(&self) -> &str {
+        self.0.get(..12).unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for LinkHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether `id` has the shape of a link id (32 lowercase hex characters).
 pub fn is_link_id(id: &str) -> bool {
     id.len() == ID_BYTES * 2
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// The first 8 characters of a link id: enough to correlate log lines, not enough to open
-/// the link (the full id is a bearer credential and is never logged).
-pub fn link_ref(id: &str) -> &str {
-    id.get(..8).unwrap_or("")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,6 +164,14 @@ impl LinkStatus {
     pub fn parse(s: &str) -> Option<Self> {
         serde_json::from_value(Value::String(s.to_string())).ok()
     }
+
+    /// A human decided (approved, rejected or released).
+    pub fn is_decided(self) -> bool {
+        matches!(
+            self,
+            LinkStatus::Approved | LinkStatus::Rejected | LinkStatus::Released
+        )
+    }
 }
 
 /// What a human decided.
@@ -135,14 +201,42 @@ impl Decision {
     }
 }
 
-/// Who decided, as the approval page saw them.
+/// Who decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecidedBy {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// Self-declared on the page; informative only.
+    /// The verified identity's email or subject; in link-only mode the name typed on the
+    /// page (self-declared, informative only).
     pub name: Option<String>,
+    /// The identity Cordon verified (OIDC sign-in, or the AWS credentials of
+    /// `cordon approve`); absent in link-only mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedIdentity>,
+    /// Why (a release asks for it; it goes to the team with the `released` notification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl DecidedBy {
+    /// "alice@example.com (verified oidc)", "bob (not verified)".
+    pub fn display(&self) -> String {
+        match &self.verified {
+            Some(v) => format!(
+                "{} (verified {})",
+                v.email.as_deref().unwrap_or(&v.subject),
+                v.method
+            ),
+            None => format!(
+                "{} (not verified)",
+                self.name
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("someone")
+            ),
+        }
+    }
 }
 
 /// An approval decision as delivered to the waiting workflow (the `SendTaskSuccess`
@@ -151,7 +245,8 @@ pub struct DecidedBy {
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalDecision {
     pub decision: Decision,
-    /// The link's id (a bearer credential only while the link is pending).
+    /// The link, by its hash (the id itself is a bearer credential and never leaves the
+    /// email).
     pub approval_id: String,
     pub decided_by: DecidedBy,
     /// RFC 3339 with milliseconds, as every Cordon time on the wire.
@@ -175,22 +270,57 @@ mod millis {
     }
 }
 
-/// What the confirmation page shows, copied from the detection and assessment when the
-/// link is created (the page needs no other read).
+/// An identity that may not decide the incident: its actor, and its target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Party {
+    pub arn: Option<String>,
+    /// The IAM unique id (`AIDA…`, or the role's `AROA…` for a session).
+    pub unique_id: Option<String>,
+    /// Names a person may sign in with: the IAM user name, an assumed role's session
+    /// name (often the person's email with Identity Center).
+    pub names: Vec<String>,
+}
+
+impl Party {
+    fn of_actor(actor: &Actor) -> Party {
+        let mut names = Vec::new();
+        if matches!(actor.kind, PrincipalKind::IamUser) {
+            names.extend(actor.name.clone());
+        }
+        if let Some(arn) = actor.arn.as_deref()
+            && let Some(session) = arn
+                .split_once(":assumed-role/")
+                .and_then(|(_, r)| r.split_once('/'))
+                .map(|(_, s)| s)
+        {
+            names.push(session.to_string());
+        }
+        Party {
+            arn: actor.arn.clone(),
+            unique_id: actor.unique_id().map(String::from),
+            names,
+        }
+    }
+}
+
+/// What the confirmation page needs, copied from the detection and assessment when the
+/// link is created (the page needs no other read), and no more: no ARNs, source IPs, key
+/// ids or evidence are shown to whoever holds the link (the email has the details).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LinkSummary {
     pub title: Option<String>,
-    pub principal: Option<String>,
-    pub actor: Option<String>,
     pub rule: Option<String>,
     pub severity: Option<String>,
-    pub disposition: Option<String>,
     pub event_name: Option<String>,
     pub event_time: Option<DateTime<Utc>>,
-    pub source_ip: Option<String>,
-    pub evidence: BTreeMap<String, Value>,
-    pub reasons: Vec<String>,
+    /// The user to contain or release (its name; the release page asks for it typed).
+    pub principal_name: Option<String>,
+    /// Who made the call, by name.
+    pub actor_name: Option<String>,
+    /// Not shown: the incident's actor and target, who may never decide it.
+    pub parties: Vec<Party>,
 }
 
 impl LinkSummary {
@@ -199,22 +329,21 @@ impl LinkSummary {
         if let Some(d) = detection {
             s.title = Some(d.title.clone());
             s.rule = Some(d.rule.clone());
-            s.principal = d
-                .principal
-                .as_ref()
-                .and_then(|p| p.arn.clone().or_else(|| p.name.clone()));
-            s.actor = d.actor.arn.clone().or_else(|| d.actor.name.clone());
             s.event_name = Some(d.event_name.clone());
             s.event_time = Some(d.event_time);
-            s.source_ip = d.source_ip.clone();
-            s.evidence = d.evidence.clone();
+            s.actor_name = Some(d.actor.display_name());
+            s.parties.push(Party::of_actor(&d.actor));
+            if let Some(p) = &d.principal {
+                s.principal_name = p.name.clone().or_else(|| Some(p.display_name()));
+                s.parties.push(Party {
+                    arn: p.arn.clone(),
+                    unique_id: p.unique_id().map(String::from),
+                    names: p.name.iter().cloned().collect(),
+                });
+            }
         }
         if let Some(a) = assessment {
             s.severity = Some(a.severity.as_str().to_string());
-            s.disposition = serde_json::to_value(a.disposition)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string));
-            s.reasons = a.reasons.clone();
         }
         s
     }
@@ -250,11 +379,13 @@ impl NewLink {
         }
     }
 
-    /// A release link valid for [`RELEASE_LINK_SECONDS`].
+    /// A release link valid for `valid_for` (the stack's `ReleaseLinkHours`, 24 by
+    /// default: [`RELEASE_LINK_SECONDS`]).
     pub fn release(
         incident_id: impl Into<String>,
         summary: LinkSummary,
         created_at: DateTime<Utc>,
+        valid_for: Duration,
     ) -> Self {
         Self {
             kind: LinkKind::Release,
@@ -262,7 +393,7 @@ impl NewLink {
             task_token: None,
             summary,
             created_at,
-            expires_at: created_at + Duration::seconds(RELEASE_LINK_SECONDS),
+            expires_at: created_at + valid_for,
         }
     }
 
@@ -281,13 +412,12 @@ impl NewLink {
     }
 }
 
-/// A stored link.
+/// A stored link (the id itself is not stored: only its hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkRecord {
     pub kind: LinkKind,
-    pub id: String,
+    pub hash: LinkHash,
     pub incident_id: String,
-    pub csrf: Secret,
     pub task_token: Option<Secret>,
     pub summary: LinkSummary,
     pub created_at: DateTime<Utc>,
@@ -297,6 +427,9 @@ pub struct LinkRecord {
     pub decision: Option<Decision>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<DecidedBy>,
+    /// When the decision reached the workflow (the `SendTaskSuccess` was accepted, or the
+    /// release execution started).
+    pub delivered_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     /// The SNS message that carried the link, once sent.
     pub message_id: Option<String>,
@@ -308,12 +441,11 @@ impl LinkRecord {
     }
 
     /// A freshly created, pending link.
-    pub fn pending(new: &NewLink, id: String, csrf: Secret) -> Self {
+    pub fn pending(new: &NewLink, hash: LinkHash) -> Self {
         Self {
             kind: new.kind,
-            id,
+            hash,
             incident_id: new.incident_id.clone(),
-            csrf,
             task_token: new.task_token.clone(),
             summary: new.summary.clone(),
             created_at: new.created_at,
@@ -323,9 +455,16 @@ impl LinkRecord {
             decision: None,
             decided_at: None,
             decided_by: None,
+            delivered_at: None,
             closed_at: None,
             message_id: None,
         }
+    }
+
+    /// Decided, but the decision has not reached the workflow yet: the next request for
+    /// the link delivers it.
+    pub fn undelivered(&self) -> bool {
+        self.status.is_decided() && self.delivered_at.is_none()
     }
 }
 
@@ -333,8 +472,9 @@ impl LinkRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Created {
     pub record: LinkRecord,
-    /// `false` when an earlier run created the link (a retry): reuse it.
-    pub created: bool,
+    /// The id to email: `Some` when this call made the link (or a new id for a link whose
+    /// email was never sent), `None` when an earlier run sent it (reuse its message).
+    pub id: Option<LinkId>,
 }
 
 /// The result of [`LinkStore::decide`].
@@ -344,8 +484,8 @@ pub enum DecideOutcome {
     Decided(Box<LinkRecord>),
     /// No such link.
     NotFound,
-    /// Already decided or closed (the current status).
-    AlreadyDecided(LinkStatus),
+    /// Already decided or closed: the record as it is.
+    AlreadyDecided(Box<LinkRecord>),
     /// Still pending, but past its expiry.
     Expired,
 }
@@ -355,30 +495,36 @@ pub enum DecideOutcome {
 #[async_trait]
 pub trait LinkStore: Send + Sync {
     /// Create the link, or return the one an earlier run created for the same task token
-    /// (approvals) or incident (releases).
+    /// (approvals) or incident (releases); see [`Created::id`].
     async fn create(&self, link: &NewLink) -> Result<Created, TaskError>;
 
-    /// A link by id (consistent read).
-    async fn get(&self, kind: LinkKind, id: &str) -> Result<Option<LinkRecord>, TaskError>;
+    /// A link by the hash of its id (consistent read).
+    async fn get(&self, kind: LinkKind, hash: &LinkHash) -> Result<Option<LinkRecord>, TaskError>;
+
+    /// The latest link of `kind` for an incident (what `cordon approve` decides).
+    async fn find_for_incident(
+        &self,
+        kind: LinkKind,
+        incident_id: &str,
+    ) -> Result<Option<LinkRecord>, TaskError>;
 
     /// Decide once: `status = PENDING AND expires_at > at`.
     async fn decide(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         decision: Decision,
         by: &DecidedBy,
         at: DateTime<Utc>,
     ) -> Result<DecideOutcome, TaskError>;
 
-    /// Undo this call's decision (back to `PENDING`) when its effect could not be delivered
-    /// (Step Functions unreachable), so the human can try again. Conditional on the
-    /// decision still being the one made at `decided_at`; `false` otherwise.
-    async fn reopen(
+    /// Record that the decision reached the workflow; `false` if it was already recorded
+    /// (or there is no such link).
+    async fn mark_delivered(
         &self,
         kind: LinkKind,
-        id: &str,
-        decided_at: DateTime<Utc>,
+        hash: &LinkHash,
+        at: DateTime<Utc>,
     ) -> Result<bool, TaskError>;
 
     /// Mark a link `EXPIRED` or `CLOSED` (Step Functions no longer waits for it). `false`
@@ -386,7 +532,7 @@ pub trait LinkStore: Send + Sync {
     async fn close(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         status: LinkStatus,
         at: DateTime<Utc>,
     ) -> Result<bool, TaskError>;
@@ -395,7 +541,7 @@ pub trait LinkStore: Send + Sync {
     async fn set_message_id(
         &self,
         kind: LinkKind,
-        id: &str,
+        hash: &LinkHash,
         message_id: &str,
     ) -> Result<(), TaskError>;
 }
@@ -405,16 +551,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_128_random_bits_in_hex() {
-        let a = new_link_id().expect("random");
-        let b = new_link_id().expect("random");
-        assert_eq!(a.len(), 32);
-        assert!(is_link_id(&a) && is_link_id(&b));
+    fn ids_are_128_random_bits_in_hex_and_stored_as_their_hash() {
+        let a = LinkId::generate().expect("random");
+        let b = LinkId::generate().expect("random");
+        assert_eq!(a.expose().len(), 32);
+        assert!(is_link_id(a.expose()) && is_link_id(b.expose()));
         assert_ne!(a, b);
-        assert!(!is_link_id("ABCDEF0123456789abcdef0123456789"));
-        assert!(!is_link_id("../../etc/passwd"));
-        assert!(!is_link_id(""));
-        assert_eq!(random_hex(CSRF_BYTES).expect("random").len(), 64);
+        assert!(LinkId::parse("ABCDEF0123456789abcdef0123456789").is_none());
+        assert!(LinkId::parse("../../etc/passwd").is_none());
+        assert!(LinkId::parse("").is_none());
+        let h = a.hash();
+        assert_eq!(h.as_str().len(), 64);
+        assert_ne!(h.as_str(), a.expose());
+        assert!(!h.as_str().contains(a.expose()));
+        assert_eq!(LinkHash::parse(h.as_str()), Some(h.clone()));
+        assert!(!format!("{a:?}").contains(a.expose()));
     }
 
     #[test]
@@ -433,11 +584,13 @@ mod tests {
             .with_timezone(&Utc);
         let d = ApprovalDecision {
             decision: Decision::Approve,
-            approval_id: "0123456789abcdef0123456789abcdef".into(),
+            approval_id: "0123456789abcdef".into(),
             decided_by: DecidedBy {
                 ip: Some("203.0.113.9".into()),
                 user_agent: None,
                 name: Some("alice".into()),
+                verified: None,
+                reason: None,
             },
             decided_at: at,
         };
@@ -446,7 +599,7 @@ mod tests {
             json,
             serde_json::json!({
                 "decision": "approve",
-                "approvalId": "0123456789abcdef0123456789abcdef",
+                "approvalId": "0123456789abcdef",
                 "decidedBy": {"ip": "203.0.113.9", "userAgent": null, "name": "alice"},
                 "decidedAt": "2024-09-27T14:07:00.000Z"
             })

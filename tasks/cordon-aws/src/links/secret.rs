@@ -1,5 +1,6 @@
 //! Secrets and randomness for links: the [`Secret`] holder, constant-time comparison,
-//! values from the OS CSPRNG, and the one-way hash of a task token.
+//! values from the OS CSPRNG, the one-way hash of a link id or task token, and HMAC-SHA256
+//! (RFC 2104) for values derived from a secret (the page's anti-CSRF value).
 use std::fmt;
 
 use cordon_core::TaskError;
@@ -107,10 +108,36 @@ pub fn random_hex(n: usize) -> Result<String, TaskError> {
     Ok(hex(&buf))
 }
 
-/// SHA-256 of `value`, hex: the approval index key of a task token (one-way; the token
+/// SHA-256 of `value`, hex: how a link id or a task token is stored (one-way; the value
 /// cannot be recovered from it).
 pub fn sha256_hex(value: &str) -> String {
     hex(&Sha256::digest(value.as_bytes()))
+}
+
+/// HMAC-SHA256 of `message` under `key` (RFC 2104), hex.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| -> [u8; BLOCK] {
+        let mut p = [byte; BLOCK];
+        for (p, k) in p.iter_mut().zip(k.iter()) {
+            *p ^= k;
+        }
+        p
+    };
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    hex(&Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize())
 }
 
 #[cfg(test)]
@@ -135,6 +162,27 @@ mod tests {
         );
         assert!(!e.to_string().contains("very-secret-token"), "{e}");
         assert!(e.to_string().contains("<redacted>"), "{e}");
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test cases 1 and 2 of RFC 4231.
+        assert_eq!(
+            hmac_sha256_hex(&[0x0b; 20], b"Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // A key longer than the block is hashed first (test case 6).
+        assert_eq!(
+            hmac_sha256_hex(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            ),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]

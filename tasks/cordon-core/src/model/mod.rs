@@ -8,8 +8,9 @@
 //! `user.rs` (IAM user facts and the pre-containment snapshot), `role.rs` (IAM role facts),
 //! `inspection.rs` (grants an event names but does not carry, and what enrich read of them), `status.rs` (an incident's
 //! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
-//! it on).
+//! it on), `approver.rs` (a decider's verified identity).
 mod account;
+mod approver;
 mod assessment;
 mod detection;
 mod failure;
@@ -20,6 +21,7 @@ mod status;
 mod user;
 
 pub use account::{AccountId, InvalidAccountId};
+pub use approver::VerifiedIdentity;
 pub use assessment::{Assessment, Disposition, Severity};
 pub use detection::Detection;
 pub use failure::{CaughtError, ErrorText};

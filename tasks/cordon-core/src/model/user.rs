@@ -54,6 +54,10 @@ pub struct AccessKey {
 pub struct Snapshot {
     pub user_name: String,
     pub user_arn: String,
+    /// The user's unique id (`AIDA…`): release restores only this identity, never a user
+    /// re-created under the same name. Absent in snapshots taken before it was recorded.
+    #[serde(default)]
+    pub user_id: Option<String>,
     pub taken_at: DateTime<Utc>,
     pub attached_policy_arns: Vec<String>,
     pub active_access_key_ids: Vec<String>,
@@ -79,6 +83,7 @@ impl Snapshot {
         Self {
             user_name: facts.user_name.clone(),
             user_arn: facts.arn.clone(),
+            user_id: Some(facts.user_id.clone()).filter(|id| !id.is_empty()),
             taken_at,
             attached_policy_arns: facts
                 .attached_policies

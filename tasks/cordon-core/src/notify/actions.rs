@@ -27,15 +27,16 @@ pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) ->
             ));
             return out;
         }
+        let id = sanitize_line(&ctx.incident_id, 100);
+        out.push(format!(
+            "Inspect the rejected event, kept as evidence: `cordon incidents show {id}`, and \
+             compare it with the CloudTrail event history; a forged or corrupted record may \
+             indicate tampering with the event pipeline."
+        ));
         out.push(
-            "Inspect the rejected event in the Cordon audit table (status REJECTED) and the \
-             CloudTrail event history; a forged or corrupted record may indicate tampering \
-             with the event pipeline."
-                .to_string(),
-        );
-        out.push(
-            "If the event was legitimate, replay it with `cordon replay <incident-id>` once the \
-             cause is fixed."
+            "A rejected event stays rejected (a replay of it is rejected again): if it was \
+             legitimate, fix what rejected it (the stack's account, or the event source) and \
+             let the source send it again."
                 .to_string(),
         );
         return out;
@@ -344,7 +345,8 @@ pub fn recommended_actions(kind: NotificationKind, ctx: &NotificationContext) ->
     match kind {
         NotificationKind::Contained => out.push(format!(
             "The quarantine is in place (deny-all policy `{}`, tag SecurityStatus=Quarantined). \
-             Release with the link above or `cordon release {}` once the investigation is done.",
+             Release with the link above or `cordon release {}` once the investigation is done \
+             (`cordon incidents show` has the snapshot it restores).",
             QUARANTINE_POLICY_NAME,
             sanitize_line(&ctx.incident_id, 100)
         )),

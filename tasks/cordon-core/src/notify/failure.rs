@@ -176,22 +176,23 @@ pub(super) fn recovery_steps(ctx: &NotificationContext, report: &FailureReport) 
         .as_deref()
         .map(|a| sanitize_line(a, 300))
         .unwrap_or_else(|| "<state-machine-arn>".to_string());
+    let incident = sanitize_line(&ctx.incident_id, 100);
     out.push(format!(
-        "Then REPLAY the event: start a new execution with this execution's input. It reopens \
-         the FAILED incident (or opens it, if it never was) and runs the response again; nothing already done is done twice \
-         (the deny-all policy attaches once, the first snapshot is kept, notifications already \
-         sent are not sent again, an approval is asked again). \
-         `aws stepfunctions start-execution --state-machine-arn {machine} --input \"$(aws \
-         stepfunctions describe-execution --execution-arn {execution} --query input --output \
-         text)\"`"
+        "Then REPLAY the event: `cordon replay {incident}` starts a new execution with this \
+         execution's event. It reopens the FAILED incident (or opens it, if it never was) and \
+         runs the response again; nothing already done is done twice (the deny-all policy \
+         attaches once, the first snapshot is kept, notifications already sent are not sent \
+         again, an approval is asked again). Without the cordon CLI: `aws stepfunctions \
+         start-execution --state-machine-arn {machine} --input \"$(aws stepfunctions \
+         describe-execution --execution-arn {execution} --query input --output text)\"`"
     ));
     out.push(format!(
         "Do not redrive this execution once it has ended in its Failed state: it went through \
          Cordon's failure path, and a redrive restarts from the failed state, which only fails \
          again. Redrive applies if the execution stops at RecordFailure instead (the audit \
          table was unavailable, so the incident is not yet recorded as FAILED): redrive it when \
-         the table is back, so the replay finds the FAILED incident. \
-         `aws stepfunctions redrive-execution --execution-arn {execution}`"
+         the table is back, so the replay finds the FAILED incident: `cordon redrive \
+         {execution}`. `cordon graph {execution}` shows where it stopped."
     ));
     out
 }
@@ -334,8 +335,8 @@ fn fix_the_cause(report: &FailureReport) -> String {
                 function exists and the state machine's role may invoke it)."
             .to_string();
     }
-    "Find the cause in the error above and the execution's history \
-     (`aws stepfunctions get-execution-history --execution-arn <execution-arn>`)."
+    "Find the cause in the error above and the execution's history (`cordon graph \
+     <execution-arn>` shows each step, its error and its retries)."
         .to_string()
 }
 

@@ -75,6 +75,10 @@ pub struct NotificationContext {
     pub event: Option<EventEssentials>,
     /// `Failure`: which step failed, why, and where a replay starts.
     pub failure: Option<FailureReport>,
+    /// `Released`: what an operator must still do by hand.
+    pub manual_actions: Vec<String>,
+    /// `Released`: what changed since containment and was reported, not reverted.
+    pub drift: Vec<String>,
 }
 
 /// What the failure path knows beyond the incident itself.

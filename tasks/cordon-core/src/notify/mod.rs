@@ -24,4 +24,6 @@ pub use actions::recommended_actions;
 pub use failure::{Containment, Standing, standing};
 pub use message::{FailureReport, Notification, NotificationContext, NotificationKind, attributes};
 pub use render::render;
-pub use sanitize::{MAX_BODY_LEN, MAX_SUBJECT_LEN, MAX_VALUE_LEN, sanitize_line, sanitize_subject};
+pub use sanitize::{
+    Clean, MAX_BODY_LEN, MAX_SUBJECT_LEN, MAX_VALUE_LEN, clean, sanitize_line, sanitize_subject,
+};

@@ -78,7 +78,7 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
             "REJECTED: an event could not be parsed and was recorded as rejected."
         }
         NotificationKind::Released => {
-            "RELEASED: the principal below was restored from its pre-containment snapshot."
+            "RELEASED: the containment below was lifted; only what Cordon changed was undone."
         }
     };
     let _ = writeln!(b, "{headline}");
@@ -194,11 +194,33 @@ fn body(kind: NotificationKind, ctx: &NotificationContext) -> String {
             let _ = writeln!(b, "  - {}", sanitize_line(a, MAX_VALUE_LEN));
         }
     }
+    if !ctx.manual_actions.is_empty() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "STILL TO DO BY HAND");
+        for a in &ctx.manual_actions {
+            let _ = writeln!(b, "  - {}", sanitize_line(a, MAX_VALUE_LEN));
+        }
+    }
+    if !ctx.drift.is_empty() {
+        let _ = writeln!(b);
+        let _ = writeln!(b, "CHANGED SINCE CONTAINMENT (reported, not reverted)");
+        for a in &ctx.drift {
+            let _ = writeln!(b, "  - {}", sanitize_line(a, MAX_VALUE_LEN));
+        }
+    }
     if let Some(who) = &ctx.decided_by {
-        let _ = writeln!(b, "Decided by: {}", sanitize_line(who, 300));
+        let label = match kind {
+            NotificationKind::Released => "Released by",
+            _ => "Decided by",
+        };
+        let _ = writeln!(b, "{label}: {}", sanitize_line(who, 300));
     }
     if let Some(note) = &ctx.note {
-        let _ = writeln!(b, "Note: {}", sanitize_line(note, MAX_VALUE_LEN));
+        let label = match kind {
+            NotificationKind::Released => "Reason",
+            _ => "Note",
+        };
+        let _ = writeln!(b, "{label}: {}", sanitize_line(note, MAX_VALUE_LEN));
     }
     if let Some(err) = &ctx.error {
         let _ = writeln!(b);

@@ -7,11 +7,11 @@
 //! sign-in counter ([`crate::failures`]). What enrich read comes as [`Facts`].
 use serde_json::Value;
 
-use super::containment::is_own_role;
 use super::facts::{
     Facts, Judged, holds_admin_rights, judge_inspection, not_held, role_not_containable,
     role_principal,
 };
+use super::identities::TrustedIds;
 use super::settings::ResponsePolicy;
 use crate::classify::rules;
 use crate::error::TaskError;
@@ -24,13 +24,13 @@ impl ResponsePolicy {
         &self,
         detection: &Detection,
         facts: Option<&UserFacts>,
-        own_role_arns: &[String],
+        ids: &TrustedIds,
     ) -> Assessment {
         let facts = Facts {
             user: facts,
             ..Facts::default()
         };
-        self.assess_with(detection, &facts, own_role_arns)
+        self.assess_with(detection, &facts, ids)
     }
 
     /// Severity and disposition for a detection, from everything enrich read. Never drops
@@ -40,7 +40,7 @@ impl ResponsePolicy {
         &self,
         detection: &Detection,
         all: &Facts<'_>,
-        own_role_arns: &[String],
+        ids: &TrustedIds,
     ) -> Assessment {
         let facts = all.user;
         let d = detection;
@@ -176,16 +176,13 @@ impl ResponsePolicy {
             );
         }
 
-        // Allowlisted actors.
-        let own_actor = d
-            .actor
-            .allowlist_identity()
-            .is_some_and(|id| own_role_arns.iter().any(|r| r == id))
-            || is_own_role(&d.actor.as_principal(), own_role_arns);
-        // An attack on Cordon is judged on what it did, never on who says they did it.
+        // Allowlisted actors, by unique id: a role named like one of Cordon's own, or a
+        // re-created user with an allowlisted name, is not trusted. An attack on Cordon is
+        // judged on what it did, never on who says they did it.
+        let own_actor = d.actor.kind != PrincipalKind::Root && ids.is_own_actor(&d.actor);
         let allowlisted = d.actor.kind != PrincipalKind::Root
             && !rules::TAMPER_RULES.contains(&d.rule.as_str())
-            && (own_actor || self.is_actor_allowlisted(&d.actor));
+            && (own_actor || self.is_actor_allowlisted(&d.actor, ids));
         if allowlisted {
             if rank(self.allowlisted_disposition) < rank(disposition) {
                 disposition = self.allowlisted_disposition;
@@ -216,13 +213,20 @@ impl ResponsePolicy {
                 {
                     p.arn = Some(f.arn.clone());
                 }
+                // The event may not carry the target's id (AttachUserPolicy names the user
+                // only): the user's id as enrich read it then.
+                if let Some(f) = facts
+                    && p.unique_id().is_none()
+                    && !f.user_id.is_empty()
+                {
+                    p.principal_id = Some(f.user_id.clone());
+                }
                 let role = matches!(p.kind, PrincipalKind::Role | PrincipalKind::AssumedRole);
                 let checked = if role {
-                    self.check_containable(&p, own_role_arns).and_then(|()| {
-                        self.check_containable(&role_principal(&p, all), own_role_arns)
-                    })
+                    self.check_containable(&p, ids)
+                        .and_then(|()| self.check_containable(&role_principal(&p, all), ids))
                 } else {
-                    self.check_containable(&p, own_role_arns)
+                    self.check_containable(&p, ids)
                 };
                 match checked {
                     Err(TaskError::ProtectedPrincipal { reason, .. }) => (false, Some(reason)),

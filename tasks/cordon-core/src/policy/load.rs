@@ -2,6 +2,7 @@
 //! of the rule table, and errors that name the bad field.
 use serde_json::Value;
 
+use super::identities::IdentityEntry;
 use super::settings::{ResponsePolicy, RuleOverride, RuleResponse};
 use crate::classify::rules;
 use crate::error::TaskError;
@@ -32,19 +33,12 @@ fn field<T: serde::de::DeserializeOwned>(v: &Value, name: &str) -> Result<T, Tas
     serde_json::from_value(v.clone()).map_err(|e| cfg_err(name, e))
 }
 
-fn arn_list(v: &Value, name: &str) -> Result<Vec<String>, TaskError> {
+/// A list of identities: each entry one user or role (ARN, user name or unique id), never
+/// a wildcard (see `identities.rs`).
+fn identity_list(v: &Value, name: &str) -> Result<Vec<String>, TaskError> {
     let list: Vec<String> = field(v, name)?;
     for (i, entry) in list.iter().enumerate() {
-        let t = entry.trim();
-        if t.is_empty() {
-            return Err(cfg_err(&format!("{name}[{i}]"), "must not be empty"));
-        }
-        if t == "*" || t == "arn:*" || t == "arn:aws:*" {
-            return Err(cfg_err(
-                &format!("{name}[{i}]"),
-                format!("\"{t}\" would match every identity; list ARNs or ARN prefixes"),
-            ));
-        }
+        IdentityEntry::parse(entry).map_err(|why| cfg_err(&format!("{name}[{i}]"), why))?;
     }
     Ok(list.into_iter().map(|s| s.trim().to_string()).collect())
 }
@@ -98,8 +92,8 @@ impl ResponsePolicy {
                         disposition: ov.disposition.unwrap_or(p.default_rule.disposition),
                     };
                 }
-                "allowlisted_actors" => p.allowlisted_actors = arn_list(v, key)?,
-                "protected_principals" => p.protected_principals = arn_list(v, key)?,
+                "allowlisted_actors" => p.allowlisted_actors = identity_list(v, key)?,
+                "protected_principals" => p.protected_principals = identity_list(v, key)?,
                 "allowlisted_disposition" => {
                     let d: Disposition = field(v, key)?;
                     if !matches!(d, Disposition::Ignore | Disposition::Notify) {

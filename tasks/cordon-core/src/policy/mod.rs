@@ -57,9 +57,10 @@
 //!   → at least high, critical at twice the threshold, and at least `approve`;
 //! - an uncertain detection (unparsed policy document, unreadable trail settings) is never
 //!   `auto`, it is `approve`;
-//! - an allowlisted actor (session issuer role ARN for assumed roles; `*` suffix = prefix
-//!   match) or Cordon's own role → `allowlisted_disposition` (`notify` by default). Root is
-//!   never allowlisted, and neither is anyone for an attack on Cordon (`cordon.*`);
+//! - an allowlisted actor or Cordon's own role, matched by IAM unique id (the role's for an
+//!   assumed-role session; see `identities.rs`: names and wildcards are never matched) →
+//!   `allowlisted_disposition` (`notify` by default). Root is never allowlisted, and neither
+//!   is anyone for an attack on Cordon (`cordon.*`);
 //! - a principal that cannot be contained (root, Cordon's own roles, `protected_principals`,
 //!   unknown, a role that is missing, in another account, service-linked or managed by
 //!   Identity Center, anything but a user or a role) → never `auto` or `approve`: `notify`;
@@ -72,14 +73,18 @@
 //!
 //! Files: `settings.rs` (the policy's fields and built-in defaults), `load.rs` (reading and
 //! validating the JSON), `assess.rs` (severity and disposition of a detection), `facts.rs`
-//! (what enrich read, and the judgements made from it),
-//! `containment.rs` (allowlisted actors, protected principals, Cordon's own roles).
+//! (what enrich read, and the judgements made from it), `containment.rs` (allowlisted
+//! actors, protected principals, Cordon's own roles), `identities.rs` (list entries, unique
+//! ids, and the resolved [`TrustedIds`]).
 mod assess;
 mod containment;
 mod facts;
+mod identities;
 mod load;
 mod settings;
 
-pub use containment::pattern_matches;
 pub use facts::Facts;
+pub use identities::{
+    IdentityEntry, TrustedIds, UniqueId, parse_entries, unique_id_of_principal_id,
+};
 pub use settings::{ResponsePolicy, RuleOverride, RuleResponse, default_rule_table};

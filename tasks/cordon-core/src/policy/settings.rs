@@ -29,11 +29,14 @@ pub struct ResponsePolicy {
     pub rules: BTreeMap<String, RuleResponse>,
     /// For rules missing from `rules`.
     pub default_rule: RuleResponse,
-    /// Actor ARNs (session issuer role ARNs for assumed roles). `*` suffix = prefix match.
+    /// Actors whose changes are expected: user or role ARNs, user names or unique ids
+    /// (for assumed-role sessions, the role). Matched by the unique id each resolves to;
+    /// wildcards are refused.
     pub allowlisted_actors: Vec<String>,
     /// `ignore` or `notify`. The incident is still opened and recorded.
     pub allowlisted_disposition: Disposition,
-    /// ARNs or user names that are never contained (break-glass users). `*` suffix = prefix.
+    /// Users or roles never contained (break-glass): ARNs, user names or unique ids,
+    /// matched by the unique id each resolves to; wildcards are refused.
     pub protected_principals: Vec<String>,
     pub approval_timeout_seconds: u64,
     /// What happens when nobody answers an approval request: `auto`, `notify` or `ignore`.

@@ -1,0 +1,372 @@
+//! A burst of CreateUser incidents at once through the whole local stack (the template's
+//! rules on the local bus, the engine, the real handlers) with moto behind the
+//! fault-injection proxy: a fifth of every IAM, DynamoDB and SNS call throttled, failed,
+//! reset or stalled, and IAM's mutating calls rate-limited. Every incident must end
+//! contained and recorded, with exactly one quarantine attachment and one notification,
+//! and no execution stuck, lost or doubled.
+//!
+//! `CORDON_BURST_SIZE` sets the size (default 100; `cargo xtask bench` runs 1,000), and
+//! `CORDON_BURST_REPORT`, when set, names a JSON file for the figures (time to contain,
+//! retries spent, executions that needed a redrive).
+//!
+//! This binary holds one test on purpose: the stack's functions read `AWS_ENDPOINT_URL`
+//! from the environment, so the test points it at the proxy before anything else runs.
+//!
+//! Needs moto (`AWS_ENDPOINT_URL`); fails, never skips, without it.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use cordon::local::{LocalStack, LocalStackOptions, StackNames};
+use cordon::simulate;
+use cordon_aws::IncidentStore;
+use cordon_aws::testing::unique;
+use cordon_core::model::IncidentStatus;
+use cordon_faults::{FaultPlan, FaultProxy, RateLimit};
+use serde_json::{Value, json};
+
+const AUTO_USER_CREATED: &str = r#"{"rules": {"iam.user-created": {"disposition": "auto"}}}"#;
+
+/// How long the whole burst may take to settle before an execution counts as stuck.
+const SETTLE: Duration = Duration::from_secs(15 * 60);
+
+/// Stalls outlast a second of the caller's patience; the functions' SDK clients set no
+/// attempt timeout, so they wait it out and meet the reset.
+const STALL: Duration = Duration::from_millis(1500);
+
+#[test]
+fn a_burst_under_faults_contains_every_incident_exactly_once() {
+    let moto_url = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .expect("this test needs moto: run it with `cargo xtask test` (AWS_ENDPOINT_URL is unset)");
+    let size: usize = std::env::var("CORDON_BURST_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let port = cordon_loopback::free_port().expect("a free port for the proxy");
+    // SAFETY: this is the binary's only test and no other thread exists yet (the runtime
+    // is built below), so nothing reads the environment while it changes.
+    unsafe { std::env::set_var("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(burst(&moto_url, port, size));
+}
+
+async fn burst(moto_url: &str, port: u16, size: usize) {
+    let proxy = FaultProxy::start(moto_url, port)
+        .await
+        .expect("starting the fault proxy");
+    // The test's own reads go straight to moto, never through the faults.
+    let direct: SdkConfig = cordon_aws::testing::moto()
+        .await
+        .config
+        .to_builder()
+        .endpoint_url(moto_url)
+        .build();
+    let iam = aws_sdk_iam::Client::new(&direct);
+
+    let db_dir = std::env::temp_dir().join(unique("cordon-burst-db"));
+    let mut options = LocalStackOptions::for_checkout(&cordon_tests::workspace_root());
+    options.names = StackNames {
+        table: unique("cordon-burst"),
+        topic: unique("cordon-burst"),
+        tap_queue: unique("cordon-burst-tap"),
+    };
+    options.db = db_dir.join("sfn.sqlite");
+    options.response_policy = Some(AUTO_USER_CREATED.to_owned());
+    let stack = Arc::new(
+        LocalStack::start(&options)
+            .await
+            .unwrap_or_else(|e| panic!("starting the local stack: {e:#}")),
+    );
+    let events_api = cordon::local::up::serve_events(&stack, 0)
+        .await
+        .unwrap_or_else(|e| panic!("starting the PutEvents API: {e:#}"));
+
+    // The attacker and the users it creates, really in IAM.
+    let attacker_name = unique("burst-attacker");
+    let attacker_user = iam
+        .create_user()
+        .user_name(&attacker_name)
+        .send()
+        .await
+        .expect("creating the attacker")
+        .user
+        .expect("a user");
+    let key = iam
+        .create_access_key()
+        .user_name(&attacker_name)
+        .send()
+        .await
+        .expect("creating the attacker's key")
+        .access_key
+        .expect("a key");
+    let mut attacker = simulate::Attacker::jdoe(
+        cordon::local::LOCAL_ACCOUNT,
+        &key.access_key_id,
+        &attacker_user.user_id,
+    );
+    attacker.user_name = attacker_name;
+    let prefix = unique("burst");
+    let mut events = Vec::with_capacity(size);
+    for i in 0..size {
+        let created = simulate::create_backdoor_user(&iam, &format!("{prefix}-{i}"))
+            .await
+            .expect("creating a backdoor user");
+        events.push((
+            created.user_name.clone(),
+            simulate::create_user_event(&attacker, &created, chrono::Utc::now()),
+        ));
+    }
+
+    // Faults on; every event at once, ten entries a PutEvents call as EventBridge allows.
+    proxy.reset_stats();
+    proxy.set_plan(
+        FaultPlan::aws_bad_day(0.2, STALL)
+            .iam_rate_limit(RateLimit::IAM_MUTATING)
+            .seed(16),
+    );
+    let mut puts = tokio::task::JoinSet::new();
+    for chunk in events.chunks(10) {
+        let body = json!({
+            "Entries": chunk.iter().map(|(_, e)| simulate::put_events_entry(e)).collect::<Vec<_>>()
+        });
+        let endpoint = events_api.endpoint();
+        puts.spawn(async move {
+            let response = simulate::put_events(&endpoint, &body)
+                .await
+                .unwrap_or_else(|e| panic!("PutEvents: {e:#}"));
+            let answer: Value = serde_json::from_str(&response.text()).expect("JSON");
+            assert_eq!(response.status, 200, "{answer}");
+            assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+        });
+    }
+    while let Some(put) = puts.join_next().await {
+        put.expect("a PutEvents call");
+    }
+
+    // PutEvents answered after starting the executions; wait until every one has ended (or
+    // the budget is spent: then it is stuck).
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let executions = loop {
+        let executions = list_executions(&stack).await;
+        let running = executions
+            .iter()
+            .filter(|e| e.status == aws_sdk_sfn::types::ExecutionStatus::Running)
+            .count();
+        if running == 0 {
+            break executions;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{running} of {} executions still running after {SETTLE:?}: stuck",
+            executions.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let faults = proxy.stats();
+    proxy.set_plan(FaultPlan::none());
+
+    // No execution lost or doubled: one per event, each succeeded.
+    assert_eq!(executions.len(), size, "one execution per event");
+    let failed: Vec<_> = executions
+        .iter()
+        .filter(|e| e.status != aws_sdk_sfn::types::ExecutionStatus::Succeeded)
+        .map(|e| format!("{} {:?}", e.execution_arn, e.status))
+        .collect();
+
+    // Every incident contained and recorded, its user quarantined once.
+    let store =
+        cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
+    let mut problems = Vec::new();
+    for (user, event) in &events {
+        let event_id = event["detail"]["eventID"].as_str().expect("eventID");
+        let id = cordon_core::incident::incident_id_for_event(event_id);
+        match store.get(&id).await.expect("reading the incident") {
+            Some(record) if record.status == IncidentStatus::Contained => {}
+            Some(record) => problems.push(format!("{id} ({user}) is {:?}", record.status)),
+            None => problems.push(format!("{id} ({user}) was never recorded")),
+        }
+        let attached = iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .expect("ListAttachedUserPolicies")
+            .attached_policies
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.policy_arn.as_deref() == Some(&stack.resources.quarantine_policy_arn))
+            .count();
+        if attached != 1 {
+            problems.push(format!("{user} has the quarantine policy {attached} times"));
+        }
+    }
+
+    // Exactly one notification per incident, and no other.
+    let notifications = drain_notifications(&direct, &stack.resources.tap_queue_url).await;
+    for (user, event) in &events {
+        let event_id = event["detail"]["eventID"].as_str().expect("eventID");
+        let id = cordon_core::incident::incident_id_for_event(event_id);
+        let kinds = notifications.get(&id).cloned().unwrap_or_default();
+        if kinds != ["contained"] {
+            problems.push(format!("{id} ({user}) was notified {kinds:?}"));
+        }
+    }
+
+    // The figures: time to contain, the retries spent, the executions a redrive would need.
+    let mut to_contain: Vec<f64> = Vec::new();
+    let mut step_retries = 0usize;
+    for execution in &executions {
+        if let Some(stop) = execution.stop_date {
+            to_contain.push((stop.as_secs_f64() - execution.start_date.as_secs_f64()).max(0.0));
+        }
+        step_retries += failed_attempts(&stack, &execution.execution_arn).await;
+    }
+    to_contain.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        to_contain
+            .get(((to_contain.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let report = json!({
+        "incidents": size,
+        "fault_fraction": 0.2,
+        "iam_rate_limit": {"per_second": RateLimit::IAM_MUTATING.per_second, "burst": RateLimit::IAM_MUTATING.burst},
+        "calls": faults.requests(),
+        "faults_injected": faults.faulted(),
+        "faults_by_kind": faults.calls.iter().fold(BTreeMap::<&str, u64>::new(), |mut m, c| {
+            for (k, v) in &c.faults { *m.entry(k).or_default() += v; }
+            m
+        }),
+        "step_retries": step_retries,
+        "needed_redrive": failed.len(),
+        "time_to_contain_seconds": {
+            "p50": percentile(0.5),
+            "p99": percentile(0.99),
+            "max": to_contain.last().copied().unwrap_or(f64::NAN),
+        },
+    });
+    println!("burst: {report}");
+    if let Ok(path) = std::env::var("CORDON_BURST_REPORT") {
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).expect("JSON"))
+            .unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
+
+    events_api.shutdown().await;
+    let stack = Arc::try_unwrap(stack).unwrap_or_else(|_| panic!("the stack is still shared"));
+    let LocalStack { sfn, approval, .. } = stack;
+    approval.shutdown().await;
+    sfn.shutdown().await;
+    proxy.shutdown().await;
+    let _ = std::fs::remove_dir_all(&db_dir);
+
+    assert!(
+        faults.faulted() > 0,
+        "the proxy injected no fault, so this proved nothing: {faults:?}"
+    );
+    assert!(
+        failed.is_empty(),
+        "executions that did not succeed: {failed:#?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = stack
+            .sfn_client
+            .list_executions()
+            .state_machine_arn(&stack.state_machine_arn)
+            .max_results(1000)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListExecutions");
+        all.extend(page.executions);
+        token = page.next_token;
+        if token.is_none() {
+            return all;
+        }
+    }
+}
+
+/// How many task attempts of an execution failed (each one a Retry the engine spent).
+async fn failed_attempts(stack: &LocalStack, execution_arn: &str) -> usize {
+    let history = stack
+        .sfn_client
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("GetExecutionHistory");
+    history
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.r#type(),
+                aws_sdk_sfn::types::HistoryEventType::LambdaFunctionFailed
+                    | aws_sdk_sfn::types::HistoryEventType::TaskFailed
+                    | aws_sdk_sfn::types::HistoryEventType::LambdaFunctionTimedOut
+                    | aws_sdk_sfn::types::HistoryEventType::TaskTimedOut
+            )
+        })
+        .count()
+}
+
+/// Every message the topic delivered to the tap queue: the `kind` attributes by incident.
+async fn drain_notifications(sdk: &SdkConfig, queue_url: &str) -> HashMap<String, Vec<String>> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut by_incident: HashMap<String, Vec<String>> = HashMap::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receiving from the tap queue");
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return by_incident;
+        }
+        for message in batch {
+            let envelope: Value =
+                serde_json::from_str(message.body().unwrap_or("{}")).expect("an SNS envelope");
+            let attribute = |name: &str| {
+                envelope["MessageAttributes"][name]["Value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            by_incident
+                .entry(attribute("incident_id"))
+                .or_default()
+                .push(attribute("kind"));
+            if let Some(handle) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("deleting a read message");
+            }
+        }
+    }
+}
