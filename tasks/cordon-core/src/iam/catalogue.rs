@@ -185,15 +185,6 @@ pub const ACTIONS: &[ActionInfo] = &[
         condition_keys: &[],
     },
     iam_user("iam:GetLoginProfile", &[]),
-    ActionInfo {
-        action: "iam:GetRole",
-        resource_types: &[ResourceType {
-            name: "role",
-            required: true,
-            arn: "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}",
-        }],
-        condition_keys: &[],
-    },
     iam_user("iam:AttachUserPolicy", &["iam:PolicyARN"]),
     iam_user("iam:DetachUserPolicy", &["iam:PolicyARN"]),
     iam_user("iam:UpdateAccessKey", &[]),
