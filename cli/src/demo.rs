@@ -13,6 +13,14 @@ use serde_json::Value;
 use crate::local::{LocalStack, LocalStackOptions};
 use crate::simulate;
 
+/// Prints a line of the story. A closed pipe (`cordon demo | head`) is not an error: the
+/// demo still runs to its end (and stops what it started) and prints nothing more.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        let _ = crate::output::line(&format!($($arg)*));
+    };
+}
+
 pub struct DemoOptions {
     pub stack: LocalStackOptions,
     /// Approve from the emailed link with an HTTP POST, as a browser would.
@@ -22,11 +30,11 @@ pub struct DemoOptions {
 }
 
 fn line(label: &str, text: impl std::fmt::Display) {
-    println!("  {label:<12} {text}");
+    say!("  {label:<12} {text}");
 }
 
 fn heading(text: &str) {
-    println!("\n== {text}");
+    say!("\n== {text}");
 }
 
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
@@ -114,17 +122,17 @@ async fn follow(
                 .map(|d| d.format("%H:%M:%S").to_string())
                 .unwrap_or_default();
             if let Some(d) = e.state_entered_event_details() {
-                println!("  {time}  -> {}", d.name());
+                say!("  {time}  -> {}", d.name());
             } else if let Some(d) = e.task_failed_event_details() {
-                println!("  {time}     task failed: {} ", d.error().unwrap_or(""));
+                say!("  {time}     task failed: {} ", d.error().unwrap_or(""));
             } else if let Some(d) = e.execution_failed_event_details() {
-                println!(
+                say!(
                     "  {time}  x  execution failed: {} {}",
                     d.error().unwrap_or(""),
                     d.cause().unwrap_or("")
                 );
             } else if e.r#type().as_str() == "ExecutionSucceeded" {
-                println!("  {time}  ok execution succeeded");
+                say!("  {time}  ok execution succeeded");
             }
         }
         seen = events.len();
@@ -156,7 +164,7 @@ async fn follow(
             if options.approve {
                 approve_like_a_browser(&link).await?;
             } else {
-                println!(
+                say!(
                     "  waiting up to {}s for someone to open the link and approve...",
                     options.approval_wait.as_secs()
                 );
@@ -353,7 +361,7 @@ async fn show_messages(stack: &LocalStack) -> anyhow::Result<()> {
             format!("[{}] {}", m.severity.as_deref().unwrap_or("-"), m.subject),
         );
         for body_line in m.body.lines().take(14) {
-            println!("               | {body_line}");
+            say!("               | {body_line}");
         }
     }
     Ok(())

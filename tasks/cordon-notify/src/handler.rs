@@ -82,41 +82,29 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         ..NotificationContext::default()
     };
     let message_id = deps.publish(kind, &ctx).await?;
+    // The message is out. Failing the step now on a throttled write would make the
+    // workflow's Retry publish it again, so what is written after the publish is retried
+    // here, briefly, and then the step succeeds without it (a later redrive or replay may
+    // send it again: a duplicate is better than silence, never worse than a retry).
+    let after = AfterPublish {
+        incident_id: &id,
+        kind: kind.as_str(),
+        message_id: &message_id,
+    };
     if let Some(hash) = &release_link {
-        deps.links
-            .set_message_id(LinkKind::Release, hash, &message_id)
+        after
+            .write("the release link's message id", (), || {
+                deps.links
+                    .set_message_id(LinkKind::Release, hash, &message_id)
+            })
             .await?;
     }
-    // The message is out. Failing the step now on a throttled or failed marker write would
-    // make the workflow's Retry publish it again, so a transient failure is retried here,
-    // briefly, and then the step succeeds without the marker (a later redrive or replay may
-    // send it again: a duplicate is better than silence, never worse than a retry).
-    let mut attempt = 0u32;
-    let marked = loop {
-        match deps
-            .store
-            .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
-            .await
-        {
-            Ok(marked) => break marked,
-            Err(e) if e.is_transient() && attempt < 4 => {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-            }
-            Err(e) if e.is_transient() => {
-                warn!(
-                    incident_id = %id,
-                    step = "notify",
-                    kind = kind.as_str(),
-                    error = %e,
-                    message_id = %message_id,
-                    "sent, but the marker could not be written: a redrive or replay may send it again"
-                );
-                break true;
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    let marked = after
+        .write("the notified marker", true, || {
+            deps.store
+                .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
+        })
+        .await?;
     if !marked {
         warn!(
             incident_id = %id,
@@ -133,4 +121,45 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         message_id = %message_id,
     );
     Ok(Output::sent(id, kind, message_id))
+}
+
+/// A write that follows a publish (see [`handle`]).
+struct AfterPublish<'a> {
+    incident_id: &'a str,
+    kind: &'a str,
+    message_id: &'a str,
+}
+
+impl AfterPublish<'_> {
+    /// Runs `op`, retrying a transient failure four times with a short backoff; if it
+    /// still fails transiently, logs it and answers `unwritten` so the step succeeds.
+    /// A permanent failure is returned.
+    async fn write<T, F, Fut>(&self, what: &str, unwritten: T, mut op: F) -> Result<T, TaskError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, TaskError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() && attempt < 4 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) if e.is_transient() => {
+                    warn!(
+                        incident_id = %self.incident_id,
+                        step = "notify",
+                        kind = self.kind,
+                        error = %e,
+                        message_id = %self.message_id,
+                        "sent, but {what} could not be written: a redrive or replay may send it again"
+                    );
+                    return Ok(unwritten);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }

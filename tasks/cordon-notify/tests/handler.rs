@@ -135,6 +135,31 @@ async fn a_throttled_marker_after_the_publish_does_not_send_twice() {
 }
 
 #[tokio::test]
+async fn a_throttled_release_link_write_after_the_publish_does_not_send_twice() {
+    // The contained notification carries a release link; recording the SNS message id
+    // on the link happens after the publish, so it must not fail the step either (the
+    // burst under faults saw two "contained" emails when it did).
+    let (notifier, _, mut deps) = deps();
+    let links = Arc::new(cordon_aws::fakes::FakeLinkStore::new());
+    links.fail_on(
+        "links:SetMessageId",
+        TaskError::transient("dynamodb:UpdateItem", "ThrottlingException"),
+    );
+    deps.links = links.clone();
+    deps.approval_url = Some("https://cordon.example.com/".into());
+    let out = handle(contained_input(), &deps)
+        .await
+        .expect("sent: the step must not fail after the publish");
+    assert!(!out.already_sent);
+    assert_eq!(notifier.published().len(), 1);
+    assert!(
+        links.count("links:SetMessageId") > 1,
+        "the write was retried: {:?}",
+        links.calls()
+    );
+}
+
+#[tokio::test]
 async fn different_kinds_are_sent_independently() {
     let (notifier, _, deps) = deps();
     let mut input = contained_input();
