@@ -28,6 +28,7 @@ pub const OUTPUTS: &[&str] = &[
     STATE_MACHINE_OUTPUT,
     APPROVAL_URL_OUTPUT,
     QUARANTINE_POLICY_OUTPUT,
+    RELEASE_STATE_MACHINE_OUTPUT,
 ];
 
 /// The variable naming the stack the `CORDON_STACK_*` variables describe.
