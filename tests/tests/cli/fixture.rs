@@ -187,8 +187,14 @@ async fn count_notifications(stack: &LocalStack, incident: &str, kind: &str) -> 
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let mut seen = std::collections::BTreeSet::new();
     let mut count = 0;
-    // Messages come back in batches of up to 10; a few looks see them all.
-    for _ in 0..10 {
+    // Messages come back in batches of up to 10 and the queue holds every test's
+    // notifications, so look until three looks in a row bring nothing new.
+    let mut quiet = 0;
+    for _ in 0..500 {
+        if quiet >= 3 {
+            break;
+        }
+        let before = seen.len();
         let out = sqs
             .receive_message()
             .queue_url(&stack.resources.tap_queue_url)
@@ -217,6 +223,7 @@ async fn count_notifications(stack: &LocalStack, incident: &str, kind: &str) -> 
                 count += 1;
             }
         }
+        quiet = if seen.len() == before { quiet + 1 } else { 0 };
     }
     count
 }
