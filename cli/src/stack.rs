@@ -17,6 +17,9 @@ pub const TOPIC_OUTPUT: &str = "IncidentTopicArn";
 pub const STATE_MACHINE_OUTPUT: &str = "StateMachineArn";
 pub const APPROVAL_URL_OUTPUT: &str = "ApprovalUrl";
 pub const QUARANTINE_POLICY_OUTPUT: &str = "QuarantinePolicyArn";
+pub const RELEASE_STATE_MACHINE_OUTPUT: &str = "ReleaseStateMachineArn";
+/// The release workflow's logical id in the template.
+pub const RELEASE_STATE_MACHINE: &str = "ReleaseStateMachine";
 
 /// Every output the CLI reads, in the order `cordon local up` prints them.
 pub const OUTPUTS: &[&str] = &[
@@ -25,6 +28,7 @@ pub const OUTPUTS: &[&str] = &[
     STATE_MACHINE_OUTPUT,
     APPROVAL_URL_OUTPUT,
     QUARANTINE_POLICY_OUTPUT,
+    RELEASE_STATE_MACHINE_OUTPUT,
 ];
 
 /// The variable naming the stack the `CORDON_STACK_*` variables describe.
@@ -157,6 +161,18 @@ impl StackSettings {
         let mut env = vec![("CORDON_TABLE_NAME".to_string(), self.table()?.to_string())];
         if let Some(policy) = self.quarantine_policy_arn() {
             env.push(("CORDON_QUARANTINE_POLICY_ARN".into(), policy.to_string()));
+        }
+        // Release announces on the topic; the approval decision names the release workflow.
+        for (output, variable) in [
+            (TOPIC_OUTPUT, "CORDON_TOPIC_ARN"),
+            (
+                RELEASE_STATE_MACHINE_OUTPUT,
+                "CORDON_RELEASE_STATE_MACHINE_ARN",
+            ),
+        ] {
+            if let Some(value) = self.outputs.get(output) {
+                env.push((variable.into(), value.to_string()));
+            }
         }
         Ok(env)
     }

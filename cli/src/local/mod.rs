@@ -101,6 +101,8 @@ pub struct LocalStack {
     /// The approval and release pages (what the Function URL serves on AWS).
     pub approval: cordon_approval::LocalApprovalServer,
     pub state_machine_arn: String,
+    /// The template's other state machines (logical id, ARN): the release workflow.
+    pub other_state_machines: Vec<(String, String)>,
     pub workflow: Workflow,
     /// The template as deployed locally: every `Ref`/`GetAtt` it makes resolves.
     pub template: LocalTemplate,
@@ -198,12 +200,15 @@ impl LocalStack {
             .map(|m| m.logical_id.clone())
             .filter(|id| *id != workflow.logical_id)
             .collect();
+        let mut other_state_machines = Vec::new();
         for logical_id in others {
             let machine = Workflow::of(&template.template, &template.values, &logical_id)?;
             let name =
                 template::local_machine_name(&template.template, &template.values, &logical_id)?
                     .with_context(|| format!("state machine {logical_id} has no Name"))?;
-            workflow::upsert_state_machine(&sfn_client, &name, &machine.definition).await?;
+            let arn =
+                workflow::upsert_state_machine(&sfn_client, &name, &machine.definition).await?;
+            other_state_machines.push((logical_id, arn));
         }
         let rules = template.rules().with_context(|| {
             format!(
@@ -224,6 +229,7 @@ impl LocalStack {
             sfn_client,
             approval,
             state_machine_arn,
+            other_state_machines,
             workflow,
             template,
             bus,
@@ -304,7 +310,15 @@ impl LocalStack {
                     crate::stack::QUARANTINE_POLICY_OUTPUT,
                     self.resources.quarantine_policy_arn.as_str(),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.other_state_machines
+                    .iter()
+                    .filter(|(id, _)| id == crate::stack::RELEASE_STATE_MACHINE)
+                    .map(|(_, arn)| (crate::stack::RELEASE_STATE_MACHINE_OUTPUT, arn.as_str())),
+            )
+            .collect::<Vec<_>>(),
         )
     }
 

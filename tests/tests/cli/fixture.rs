@@ -184,26 +184,34 @@ impl Fixture {
 }
 
 async fn count_notifications(stack: &LocalStack, incident: &str, kind: &str) -> usize {
+    // Every test's notifications share the tap queue, and a receive returns up to 10. The
+    // queue is read whole: each message received is hidden until the read ends (so the
+    // next receive returns new ones), then made visible again for the next reader; one
+    // reader at a time.
+    static READING: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    let _one = READING
+        .get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await;
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let mut seen = std::collections::BTreeSet::new();
+    let queue = &stack.resources.tap_queue_url;
+    let mut handles = Vec::new();
     let mut count = 0;
-    // Messages come back in batches of up to 10; a few looks see them all.
-    for _ in 0..10 {
+    loop {
         let out = sqs
             .receive_message()
-            .queue_url(&stack.resources.tap_queue_url)
+            .queue_url(queue)
             .max_number_of_messages(10)
-            .visibility_timeout(0)
+            .visibility_timeout(60)
             .send()
             .await
             .expect("reading the tap");
-        for m in out.messages.unwrap_or_default() {
-            let Some(id) = m.message_id.clone() else {
-                continue;
-            };
-            if !seen.insert(id) {
-                continue;
-            }
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            handles.extend(m.receipt_handle.clone());
             let envelope: Value =
                 serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
             let attr = |k: &str| {
@@ -217,6 +225,15 @@ async fn count_notifications(stack: &LocalStack, incident: &str, kind: &str) -> 
                 count += 1;
             }
         }
+    }
+    for handle in handles {
+        sqs.change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("making a tap message visible again");
     }
     count
 }

@@ -316,9 +316,10 @@ fn replay_recovers_a_failed_incident_without_a_second_side_effect() {
             .send()
             .await
     });
+    // The deny-all policy and AWS's AWSDenyAll, each once.
     assert_eq!(
         attached.expect("listing").attached_policies().len(),
-        1,
+        2,
         "attached once"
     );
 }
