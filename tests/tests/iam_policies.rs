@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use cordon::local::{LocalTemplate, Resources};
-use cordon_core::iam::{Effect, Policy, PolicySet, Request, catalogue};
+use cordon_core::iam::{Decision, Effect, Policy, PolicySet, Request, catalogue};
 use cordon_template::ResolvedPolicy;
 use serde_json::Value;
 
@@ -46,6 +46,21 @@ fn template() -> LocalTemplate {
             tap_queue_url: "http://unused".into(),
             quarantine_policy_arn:
                 "arn:aws:iam::123456789012:policy/cordon-local-AutomatedSecurityQuarantine".into(),
+            managed_policies: [
+                (
+                    "QuarantinePolicy",
+                    "cordon-local-AutomatedSecurityQuarantine",
+                ),
+                ("ForceMfaPolicy", "cordon-local-CordonForceMFA"),
+            ]
+            .into_iter()
+            .map(|(id, name)| {
+                (
+                    id.to_string(),
+                    format!("arn:aws:iam::123456789012:policy/{name}"),
+                )
+            })
+            .collect(),
         })
         .expect("bound");
     local
@@ -394,5 +409,110 @@ fn the_readme_lists_what_every_role_may_do() {
         problems.is_empty(),
         "README.md is out of date:\n{}",
         problems.join("\n")
+    );
+}
+
+/// The template's customer-managed policies, as the local stack creates them.
+fn managed_policy(local: &LocalTemplate, logical_id: &str) -> (String, PolicySet) {
+    let policy = local
+        .managed_policies()
+        .expect("the managed policies resolve")
+        .into_iter()
+        .find(|p| p.logical_id == logical_id)
+        .unwrap_or_else(|| panic!("the template declares {logical_id}"));
+    let document: Value = serde_json::from_str(&policy.document).expect("JSON");
+    let parsed = Policy::parse(logical_id, &document).expect("a valid policy");
+    (policy.name, PolicySet::new(vec![parsed]))
+}
+
+fn explicitly_denied(set: &PolicySet, request: &Request) -> bool {
+    matches!(set.evaluate(request), Decision::ExplicitDeny { .. })
+}
+
+#[test]
+fn the_quarantine_policy_denies_every_action() {
+    let local = template();
+    let (name, set) = managed_policy(&local, "QuarantinePolicy");
+    assert_eq!(
+        name,
+        format!(
+            "cordon-local-{}",
+            cordon_core::quarantine::QUARANTINE_POLICY_NAME
+        )
+    );
+    for (action, resource) in [
+        ("s3:GetObject", "arn:aws:s3:::bucket/key"),
+        (
+            "iam:CreateAccessKey",
+            "arn:aws:iam::123456789012:user/alice",
+        ),
+        ("sts:GetSessionToken", "*"),
+        ("iam:ChangePassword", "arn:aws:iam::123456789012:user/alice"),
+    ] {
+        let request =
+            Request::new(action, resource).with("aws:MultiFactorAuthPresent", vec!["true".into()]);
+        assert!(explicitly_denied(&set, &request), "{request}");
+    }
+}
+
+#[test]
+fn the_force_mfa_policy_denies_all_but_mfa_self_service_until_the_session_has_mfa() {
+    let local = template();
+    let (name, set) = managed_policy(&local, "ForceMfaPolicy");
+    // classify/own.rs recognises it (and the tamper rule matches it) by this name.
+    assert_eq!(
+        name,
+        format!(
+            "cordon-local-{}",
+            cordon_core::quarantine::FORCE_MFA_POLICY_NAME
+        )
+    );
+    let user = "arn:aws:iam::123456789012:user/alice";
+    let mfa = |action: &str, resource: &str, present: Option<&str>| {
+        let request = Request::new(action, resource);
+        match present {
+            Some(v) => request.with("aws:MultiFactorAuthPresent", vec![v.to_string()]),
+            None => request,
+        }
+    };
+    for (action, resource) in [
+        ("s3:GetObject", "arn:aws:s3:::bucket/key"),
+        ("iam:CreateAccessKey", user),
+        ("iam:AttachUserPolicy", user),
+        ("sts:AssumeRole", "arn:aws:iam::123456789012:role/admin"),
+        ("ec2:RunInstances", "*"),
+    ] {
+        // A console session without MFA, and long-term keys (no MFA key at all: BoolIfExists).
+        assert!(
+            explicitly_denied(&set, &mfa(action, resource, Some("false"))),
+            "{action}"
+        );
+        assert!(
+            explicitly_denied(&set, &mfa(action, resource, None)),
+            "{action}"
+        );
+        // Signed in with MFA: nothing here denies.
+        assert!(
+            !explicitly_denied(&set, &mfa(action, resource, Some("true"))),
+            "{action}"
+        );
+    }
+    // What a user needs to enrol an MFA device is never denied.
+    for action in [
+        "iam:CreateVirtualMFADevice",
+        "iam:EnableMFADevice",
+        "iam:ListMFADevices",
+        "iam:ChangePassword",
+        "iam:GetUser",
+        "sts:GetSessionToken",
+    ] {
+        assert!(
+            !explicitly_denied(&set, &mfa(action, user, Some("false"))),
+            "{action}"
+        );
+    }
+    assert!(
+        set.evaluate(&mfa("iam:GetAccountPasswordPolicy", "*", Some("false")))
+            .is_allowed()
     );
 }

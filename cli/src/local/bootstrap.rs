@@ -1,7 +1,13 @@
 //! The template's resources in the emulator: the incident table, the topic (with an SQS
-//! tap, so what was published can be read back) and the deny-all quarantine policy.
+//! tap, so what was published can be read back) and the template's customer-managed
+//! policies (the quarantine and force-MFA policies), created with the template's own names
+//! and documents.
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use aws_config::SdkConfig;
+
+use super::template::LocalTemplate;
 
 /// Names of the resources the local stack creates in the emulator.
 #[derive(Debug, Clone)]
@@ -28,12 +34,19 @@ pub struct Resources {
     pub table_name: String,
     pub topic_arn: String,
     pub tap_queue_url: String,
+    /// The deny-all quarantine policy (one of `managed_policies`).
     pub quarantine_policy_arn: String,
+    /// Every `AWS::IAM::ManagedPolicy` of the template: logical id → ARN.
+    pub managed_policies: BTreeMap<String, String>,
 }
 
-/// Creates the table, topic (with an SQS tap) and the deny-all quarantine policy, as the
+/// Creates the table, topic (with an SQS tap) and the template's managed policies, as the
 /// template does. Safe to run again: existing resources are reused.
-pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Resources> {
+pub async fn bootstrap(
+    sdk: &SdkConfig,
+    names: &StackNames,
+    template: &LocalTemplate,
+) -> anyhow::Result<Resources> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     cordon_aws::dynamo::create_table(&ddb, &names.table)
         .await
@@ -78,19 +91,41 @@ pub async fn bootstrap(sdk: &SdkConfig, names: &StackNames) -> anyhow::Result<Re
         .context("subscribing the tap queue to the topic")?;
 
     let identity = cordon_aws::Aws::new(sdk.clone()).identity_store();
-    let document = cordon_core::quarantine::deny_all_policy_document().to_string();
-    let quarantine_policy_arn = cordon_aws::IdentityStore::ensure_managed_policy(
-        &identity,
-        cordon_core::quarantine::QUARANTINE_POLICY_NAME,
-        &document,
-    )
-    .await
-    .context("creating the quarantine policy")?;
+    let mut managed_policies = BTreeMap::new();
+    let mut quarantine_policy_arn = None;
+    for policy in template.managed_policies()? {
+        let arn = cordon_aws::IdentityStore::ensure_managed_policy(
+            &identity,
+            &policy.name,
+            &policy.document,
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "creating the policy {} ({})",
+                policy.name, policy.logical_id
+            )
+        })?;
+        if policy.name.ends_with(&format!(
+            "-{}",
+            cordon_core::quarantine::QUARANTINE_POLICY_NAME
+        )) {
+            quarantine_policy_arn = Some(arn.clone());
+        }
+        managed_policies.insert(policy.logical_id, arn);
+    }
+    let quarantine_policy_arn = quarantine_policy_arn.with_context(|| {
+        format!(
+            "the template declares no managed policy named <stack>-{}",
+            cordon_core::quarantine::QUARANTINE_POLICY_NAME
+        )
+    })?;
 
     Ok(Resources {
         table_name: names.table.clone(),
         topic_arn,
         tap_queue_url,
         quarantine_policy_arn,
+        managed_policies,
     })
 }

@@ -34,7 +34,9 @@ pub use identity::{
     LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME,
     LOCAL_STATE_MACHINE, function_arn, role_arn, state_machine_arn,
 };
-pub use template::{Environments, LocalFunction, LocalFunctions, LocalTemplate};
+pub use template::{
+    Environments, LocalFunction, LocalFunctions, LocalTemplate, ManagedPolicyDefinition,
+};
 pub use workflow::Workflow;
 
 /// Options for [`LocalStack::start`].
@@ -137,7 +139,7 @@ impl LocalStack {
         let mut template =
             LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
         let sdk = cordon_aws::load_sdk_config().await;
-        let resources = bootstrap(&sdk, &options.names).await?;
+        let resources = bootstrap(&sdk, &options.names, &template).await?;
         template.bind_resources(&resources)?;
 
         // Everything a resumed execution may call must be registered before the engine

@@ -38,6 +38,17 @@ pub struct LocalFunction {
 /// Every function, by binary.
 pub type LocalFunctions = BTreeMap<String, LocalFunction>;
 
+/// A customer-managed policy the template declares (`AWS::IAM::ManagedPolicy`), with its
+/// name and document resolved.
+#[derive(Debug, Clone)]
+pub struct ManagedPolicyDefinition {
+    pub logical_id: String,
+    /// `ManagedPolicyName`, e.g. `cordon-local-CordonForceMFA`.
+    pub name: String,
+    /// `PolicyDocument`, as JSON text.
+    pub document: String,
+}
+
 /// The template and what its `Ref`s and `GetAtt`s resolve to locally.
 #[derive(Debug, Clone)]
 pub struct LocalTemplate {
@@ -94,8 +105,8 @@ impl LocalTemplate {
         Ok(LocalTemplate { template, values })
     }
 
-    /// Binds the template's table, topic and quarantine policy to the ones [`bootstrap`]
-    /// created in the emulator (the template declares one of each).
+    /// Binds the template's table, topic and managed policies to the ones [`bootstrap`]
+    /// created in the emulator (the template declares one table and one topic).
     ///
     /// [`bootstrap`]: super::bootstrap::bootstrap
     pub fn bind_resources(&mut self, resources: &Resources) -> anyhow::Result<()> {
@@ -114,10 +125,50 @@ impl LocalTemplate {
         if let Some((_, name)) = resources.topic_arn.rsplit_once(':') {
             self.values.set_attribute(&topic, "TopicName", name);
         }
-        let policy = self.only("AWS::IAM::ManagedPolicy")?;
-        self.values
-            .set_ref(&policy, &resources.quarantine_policy_arn);
+        let policies: Vec<String> = self
+            .template
+            .resources_of_kind("AWS::IAM::ManagedPolicy")
+            .map(|r| r.logical_id.clone())
+            .collect();
+        for id in policies {
+            let arn = resources
+                .managed_policies
+                .get(&id)
+                .with_context(|| format!("the emulator has no policy for the template's {id}"))?;
+            self.values.set_ref(&id, arn);
+        }
         Ok(())
+    }
+
+    /// The template's customer-managed policies, resolved (what [`bootstrap`] creates).
+    ///
+    /// [`bootstrap`]: super::bootstrap::bootstrap
+    pub fn managed_policies(&self) -> anyhow::Result<Vec<ManagedPolicyDefinition>> {
+        self.template
+            .resources_of_kind("AWS::IAM::ManagedPolicy")
+            .map(|r| {
+                let id = &r.logical_id;
+                let name = r
+                    .property("ManagedPolicyName")
+                    .with_context(|| format!("{id} has no ManagedPolicyName"))?;
+                let name = self
+                    .values
+                    .resolve_string(name)
+                    .with_context(|| format!("the ManagedPolicyName of {id}"))?;
+                let document = r
+                    .property("PolicyDocument")
+                    .with_context(|| format!("{id} has no PolicyDocument"))?;
+                let document = self
+                    .values
+                    .resolve(document)
+                    .with_context(|| format!("the PolicyDocument of {id}"))?;
+                Ok(ManagedPolicyDefinition {
+                    logical_id: id.clone(),
+                    name,
+                    document: document.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// Binds the approval function's URL (`!GetAtt <Function>Url.FunctionUrl`) to `url`.
@@ -359,6 +410,13 @@ mod tests {
                 topic_arn: "arn:aws:sns:us-east-1:123456789012:topic".into(),
                 tap_queue_url: "http://q".into(),
                 quarantine_policy_arn: "arn:aws:iam::123456789012:policy/Q".into(),
+                managed_policies: [
+                    ("QuarantinePolicy", "arn:aws:iam::123456789012:policy/Q"),
+                    ("ForceMfaPolicy", "arn:aws:iam::123456789012:policy/F"),
+                ]
+                .into_iter()
+                .map(|(id, arn)| (id.to_string(), arn.to_string()))
+                .collect(),
             })
             .expect("bound");
         // Before the approval pages run, only the functions that do not link to them resolve.

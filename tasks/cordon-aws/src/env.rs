@@ -26,6 +26,19 @@ pub fn table_name(env: Lookup<'_>) -> Result<String, TaskError> {
     required(env, "CORDON_TABLE_NAME", "the incident table's name")
 }
 
+/// `CORDON_ACCOUNT_ID`: the account this stack protects (events of any other account are
+/// rejected; the MFA audit audits this one).
+pub fn home_account(env: Lookup<'_>) -> Result<cordon_core::model::AccountId, TaskError> {
+    let account = required(
+        env,
+        "CORDON_ACCOUNT_ID",
+        "the 12-digit id of the account this stack protects (the template sets it to \
+         !Ref AWS::AccountId)",
+    )?;
+    cordon_core::model::AccountId::parse(&account)
+        .map_err(|e| TaskError::Config(format!("CORDON_ACCOUNT_ID: {e}")))
+}
+
 /// A variable that may be absent; blank counts as absent.
 pub fn optional(env: Lookup<'_>, name: &str) -> Option<String> {
     env(name)

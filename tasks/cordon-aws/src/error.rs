@@ -19,6 +19,10 @@ use cordon_core::TaskError;
 pub const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
+    // SNS's `ThrottledException` is sent as code `Throttled`; a topic encrypted with KMS
+    // answers `KMSThrottling` when KMS throttles the publish.
+    "Throttled",
+    "KMSThrottling",
     "ThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
@@ -219,6 +223,8 @@ mod tests {
             "TooManyRequestsException",
             "RequestLimitExceeded",
             "ProvisionedThroughputExceededException",
+            "Throttled",
+            "KMSThrottling",
         ] {
             let e = map_sdk_error("iam:GetUser", service_error(code, 400));
             assert!(e.is_transient(), "{code}: {e:?}");

@@ -419,13 +419,14 @@ async fn identity_store_reads_everything_and_changes_idempotently() {
 
     // create-or-get
     let policy_name = unique("CordonTestDeny");
-    let doc = cordon_core::quarantine::deny_all_policy_document().to_string();
+    let doc =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
     let arn1 = ids
-        .ensure_managed_policy(&policy_name, &doc)
+        .ensure_managed_policy(&policy_name, doc)
         .await
         .expect("create");
     let arn2 = ids
-        .ensure_managed_policy(&policy_name, &doc)
+        .ensure_managed_policy(&policy_name, doc)
         .await
         .expect("get");
     assert_eq!(arn1, arn2);

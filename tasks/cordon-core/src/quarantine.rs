@@ -2,11 +2,13 @@
 //! detection gets ([`Plan`]), and the record of what one containment changed (what release
 //! may undo, and nothing else).
 //!
-//! - A user is contained with the deny-all policy ([`deny_all_policy_document`]) and AWS's
-//!   own `AWSDenyAll`.
+//! - A user is contained with the stack's deny-all policy and AWS's own `AWSDenyAll`.
 //! - An MFA finding, when the response policy's `attach_force_mfa_policy` is on, also gets
-//!   the force-MFA policy ([`force_mfa_policy_document`]); an MFA audit finding gets only
-//!   that (a compliance gap is not an attack: the user keeps working once it has MFA).
+//!   the stack's force-MFA policy; an MFA audit finding gets only that (a compliance gap is
+//!   not an attack: the user keeps working once it has MFA).
+//!
+//! Both customer-managed policies are resources of `infra/template.yaml` (`QuarantinePolicy`,
+//! `ForceMfaPolicy`), their documents written there only; the functions get their ARNs.
 //! - A role's sessions issued before containment are revoked the way the IAM console's
 //!   "Revoke active sessions" does it: an inline deny-all conditioned on
 //!   `aws:TokenIssueTime` ([`revoke_sessions_policy_document`]). New sessions keep working,
@@ -150,100 +152,9 @@ pub fn revoked_before(document: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Deny every action on every resource. An explicit Deny overrides every Allow, so this
-/// contains the user whatever else is attached (until it is removed on release).
-pub fn deny_all_policy_document() -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CordonQuarantineDenyAll",
-                "Effect": "Deny",
-                "Action": "*",
-                "Resource": "*"
-            }
-        ]
-    })
-}
-
-/// The standard AWS "force MFA" pattern: without MFA in the session the user can only
-/// view account info, change their own password and set up their own MFA device.
-pub fn force_mfa_policy_document() -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowViewAccountInfo",
-                "Effect": "Allow",
-                "Action": ["iam:GetAccountPasswordPolicy", "iam:ListVirtualMFADevices"],
-                "Resource": "*"
-            },
-            {
-                "Sid": "AllowManageOwnPasswords",
-                "Effect": "Allow",
-                "Action": ["iam:ChangePassword", "iam:GetUser"],
-                "Resource": "arn:aws:iam::*:user/${aws:username}"
-            },
-            {
-                "Sid": "AllowManageOwnVirtualMFADevice",
-                "Effect": "Allow",
-                "Action": ["iam:CreateVirtualMFADevice"],
-                "Resource": "arn:aws:iam::*:mfa/*"
-            },
-            {
-                "Sid": "AllowManageOwnUserMFA",
-                "Effect": "Allow",
-                "Action": [
-                    "iam:DeactivateMFADevice",
-                    "iam:EnableMFADevice",
-                    "iam:GetUser",
-                    "iam:GetMFADevice",
-                    "iam:ListMFADevices",
-                    "iam:ResyncMFADevice"
-                ],
-                "Resource": "arn:aws:iam::*:user/${aws:username}"
-            },
-            {
-                "Sid": "DenyAllExceptListedIfNoMFA",
-                "Effect": "Deny",
-                "NotAction": [
-                    "iam:CreateVirtualMFADevice",
-                    "iam:EnableMFADevice",
-                    "iam:GetUser",
-                    "iam:GetMFADevice",
-                    "iam:ListMFADevices",
-                    "iam:ListVirtualMFADevices",
-                    "iam:ResyncMFADevice",
-                    "iam:ChangePassword",
-                    "iam:GetAccountPasswordPolicy",
-                    "sts:GetSessionToken"
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}
-                }
-            }
-        ]
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deny_all_shape() {
-        let d = deny_all_policy_document();
-        assert_eq!(d["Version"], "2012-10-17");
-        let st = d["Statement"].as_array().map(Vec::len);
-        assert_eq!(st, Some(1));
-        assert_eq!(d["Statement"][0]["Effect"], "Deny");
-        assert_eq!(d["Statement"][0]["Action"], "*");
-        assert_eq!(d["Statement"][0]["Resource"], "*");
-        assert!(d["Statement"][0]["Sid"].is_string());
-        // IAM inline policies are at most 2048 characters (users).
-        assert!(d.to_string().len() < 2048);
-    }
 
     #[test]
     fn revocation_denies_older_sessions_only() {
@@ -259,7 +170,10 @@ mod tests {
             "2024-09-27T14:05:02Z"
         );
         assert_eq!(revoked_before(&d), Some(at));
-        assert_eq!(revoked_before(&deny_all_policy_document()), None);
+        let deny_all = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "*", "Resource": "*"}
+        ]});
+        assert_eq!(revoked_before(&deny_all), None);
         // IAM inline role policies are at most 10240 characters.
         assert!(d.to_string().len() < 10240);
     }
@@ -303,20 +217,5 @@ mod tests {
             "arn:aws-us-gov:iam::aws:policy/AWSDenyAll"
         );
         assert_eq!(partition_of("not an arn"), "aws");
-    }
-
-    #[test]
-    fn force_mfa_denies_without_mfa() {
-        let d = force_mfa_policy_document();
-        let deny = d["Statement"]
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["Effect"] == "Deny"))
-            .cloned()
-            .unwrap_or_default();
-        assert_eq!(
-            deny["Condition"]["BoolIfExists"]["aws:MultiFactorAuthPresent"],
-            "false"
-        );
-        assert!(d.to_string().len() < 2048);
     }
 }

@@ -289,17 +289,28 @@ fn containment_undone_is_undone_again_only_for_what_cordon_holds() {
         (a.severity, a.disposition),
         (Severity::Critical, Disposition::Auto)
     );
-    // Allowlisting the actor does not soften an attack on Cordon.
-    let allowing = ResponsePolicy {
-        allowlisted_actors: vec!["arn:aws:iam::111122223333:user/jdoe".into()],
-        ..ResponsePolicy::default()
-    };
-    assert_eq!(
-        allowing
-            .assess_with(&d, &held, &TrustedIds::none())
-            .disposition,
-        Disposition::Auto
+    // Allowlisting the actor (resolved to its unique id, as the functions do) does not
+    // soften an attack on Cordon.
+    let actor_id = d
+        .actor
+        .unique_id()
+        .expect("the fixture's actor carries its unique id");
+    let mut allowing = TrustedIds::none();
+    allowing.allowlisted.insert(actor_id);
+    assert!(
+        allowing.is_allowlisted(&d.actor),
+        "the actor is allowlisted"
     );
+    let a = p.assess_with(&d, &held, &allowing);
+    assert!(!a.actor_allowlisted, "{a:?}");
+    assert_eq!(a.disposition, Disposition::Auto, "{a:?}");
+    // The same actor allowlisted on an ordinary detection is expected (so the check above
+    // is not vacuous).
+    let mut grant = incident("iam-attach-role-policy-administrator-access.json");
+    grant.actor = d.actor.clone();
+    let a = p.assess_with(&grant, &Facts::default(), &allowing);
+    assert!(a.actor_allowlisted, "{a:?}");
+    assert_ne!(a.disposition, Disposition::Auto, "{a:?}");
     // Released (or never contained): the team is told, nothing is contained again.
     let a = p.assess_with(&d, &Facts::default(), &TrustedIds::none());
     assert_eq!(a.disposition, Disposition::Notify, "{a:?}");

@@ -64,14 +64,7 @@ impl Config {
                  (arn:<partition>:states:<region>:<account>:stateMachine:<name>)"
             ))
         })?;
-        let account = env::required(
-            env,
-            "CORDON_ACCOUNT_ID",
-            "the 12-digit id of the account this stack protects (the template sets it to \
-             !Ref AWS::AccountId)",
-        )?;
-        let account = AccountId::parse(&account)
-            .map_err(|e| TaskError::Config(format!("CORDON_ACCOUNT_ID: {e}")))?;
+        let account = env::home_account(env)?;
         Ok(Self {
             state_machine_arn,
             account,

@@ -71,85 +71,18 @@ fn report() -> Fetched {
     }
 }
 
-/// The EMF specification (CloudWatch "Embedded metric format specification"): a root
-/// object with `_aws` holding `Timestamp` (epoch milliseconds) and `CloudWatchMetrics`, an
-/// array of directives, each with a `Namespace` (1-255 characters), `Dimensions` (an array
-/// of dimension sets, each an array of at most 30 names of root string members) and
-/// `Metrics` (at most 100 metric definitions, each a `Name` of 1-255 characters and an
-/// optional `Unit` from CloudWatch's list), and every metric's value as a root member: a
-/// number, or an array of at most 100 numbers.
+/// The line is valid Embedded Metric Format (the specification's rules, as
+/// `cordon_core::metrics::validate` checks them for every line Cordon emits), one line, and
+/// stamped with the audit's time.
 fn assert_valid_emf(doc: &Value) {
-    const UNITS: &[&str] = &[
-        "Seconds",
-        "Microseconds",
-        "Milliseconds",
-        "Bytes",
-        "Kilobytes",
-        "Megabytes",
-        "Gigabytes",
-        "Terabytes",
-        "Bits",
-        "Kilobits",
-        "Megabits",
-        "Gigabits",
-        "Terabits",
-        "Percent",
-        "Count",
-        "Bytes/Second",
-        "Kilobytes/Second",
-        "Megabytes/Second",
-        "Gigabytes/Second",
-        "Terabytes/Second",
-        "Bits/Second",
-        "Kilobits/Second",
-        "Megabits/Second",
-        "Gigabits/Second",
-        "Terabits/Second",
-        "Count/Second",
-        "None",
-    ];
-    let root = doc.as_object().expect("the EMF document is an object");
-    let aws = root["_aws"].as_object().expect("_aws is an object");
-    let ts = aws["Timestamp"].as_i64().expect("Timestamp is an integer");
+    let line = doc.to_string();
+    assert!(!line.contains('\n'));
+    cordon_core::metrics::validate(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(
-        ts,
-        now().timestamp_millis(),
+        doc["_aws"]["Timestamp"].as_i64(),
+        Some(now().timestamp_millis()),
         "Timestamp in epoch milliseconds"
     );
-    let directives = aws["CloudWatchMetrics"]
-        .as_array()
-        .expect("CloudWatchMetrics is an array");
-    assert!(!directives.is_empty());
-    for d in directives {
-        let ns = d["Namespace"].as_str().expect("Namespace is a string");
-        assert!((1..=255).contains(&ns.len()));
-        for set in d["Dimensions"].as_array().expect("Dimensions is an array") {
-            let set = set.as_array().expect("a dimension set is an array");
-            assert!(set.len() <= 30);
-            for name in set {
-                let name = name.as_str().expect("a dimension name is a string");
-                assert!(root[name].is_string(), "dimension {name} is a root string");
-            }
-        }
-        let metrics = d["Metrics"].as_array().expect("Metrics is an array");
-        assert!(!metrics.is_empty() && metrics.len() <= 100);
-        for m in metrics {
-            let name = m["Name"].as_str().expect("Name is a string");
-            assert!((1..=255).contains(&name.len()));
-            if let Some(unit) = m.get("Unit") {
-                assert!(UNITS.contains(&unit.as_str().unwrap_or("")), "unit {unit}");
-            }
-            match &root[name] {
-                Value::Number(_) => {}
-                Value::Array(values) => {
-                    assert!(values.len() <= 100 && values.iter().all(Value::is_number))
-                }
-                other => panic!("metric {name} has no numeric root member: {other}"),
-            }
-        }
-    }
-    // The line is one line.
-    assert!(!doc.to_string().contains('\n'));
 }
 
 fn metric(out: &cordon_mfa_audit::Output, name: &str) -> u64 {

@@ -18,15 +18,16 @@ pub struct Config {
     /// `CORDON_FUNCTION_ROLE_ARN`) and the policy's protected principals, resolved to
     /// unique ids when the function prepares for its first event.
     pub identities: Identities,
-    /// `CORDON_QUARANTINE_POLICY_ARN`: a pre-created deny-all policy. Without it the
-    /// task creates (or finds) `AutomatedSecurityQuarantine`.
-    pub quarantine_policy_arn: Option<String>,
+    /// `CORDON_QUARANTINE_POLICY_ARN`: the stack's deny-all policy (`QuarantinePolicy`).
+    /// Required: the task never creates or looks up a policy by name, because a policy an
+    /// attacker created first under that name would be attached in its place.
+    pub quarantine_policy_arn: String,
     /// `CORDON_DENY_ALL_POLICY_ARN`: the AWS-managed `AWSDenyAll` of the stack's
     /// partition, attached as well. Default: `arn:<partition>:iam::aws:policy/AWSDenyAll`,
     /// the partition taken from the quarantine policy's ARN.
     pub deny_all_policy_arn: String,
-    /// `CORDON_FORCE_MFA_POLICY_ARN`: the force-MFA policy. Without it the task creates
-    /// (or finds) `CordonForceMFA`.
+    /// `CORDON_FORCE_MFA_POLICY_ARN`: the stack's force-MFA policy. Without it a plan that
+    /// attaches it fails with `Cordon.Config` (the task never creates one by name).
     pub force_mfa_policy_arn: Option<String>,
 }
 
@@ -37,13 +38,13 @@ impl Config {
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
         let policy = env::response_policy(env)?;
-        let quarantine_policy_arn = env::optional(env, "CORDON_QUARANTINE_POLICY_ARN");
-        let deny_all_policy_arn =
-            env::optional(env, "CORDON_DENY_ALL_POLICY_ARN").unwrap_or_else(|| {
-                aws_deny_all_policy_arn(partition_of(
-                    quarantine_policy_arn.as_deref().unwrap_or_default(),
-                ))
-            });
+        let quarantine_policy_arn = env::required(
+            env,
+            "CORDON_QUARANTINE_POLICY_ARN",
+            "the ARN of the stack's deny-all policy (the template's QuarantinePolicy)",
+        )?;
+        let deny_all_policy_arn = env::optional(env, "CORDON_DENY_ALL_POLICY_ARN")
+            .unwrap_or_else(|| aws_deny_all_policy_arn(partition_of(&quarantine_policy_arn)));
         Ok(Self {
             table_name: env::table_name(env)?,
             identities: Identities::from_config(&cordon_aws::caller::own_role_arns(env)?, &policy)?,
@@ -64,7 +65,8 @@ pub struct Deps {
     pub policy: Arc<ResponsePolicy>,
     /// Resolved when the function prepares (`task_function!`'s `identities:`).
     pub identities: Identities,
-    pub quarantine_policy_arn: Option<String>,
+    /// See [`Config::quarantine_policy_arn`].
+    pub quarantine_policy_arn: String,
     /// See [`Config::deny_all_policy_arn`].
     pub deny_all_policy_arn: String,
     pub force_mfa_policy_arn: Option<String>,

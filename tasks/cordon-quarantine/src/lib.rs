@@ -25,9 +25,7 @@ use cordon_core::TaskError;
 /// The snapshot type lives in `cordon_core::model` (release reads it too).
 pub use cordon_core::model::Snapshot;
 use cordon_core::model::{KeyStatus, PrincipalKind};
-use cordon_core::quarantine::{
-    Plan, QUARANTINE_POLICY_NAME, QuarantineRecord, deny_all_policy_document,
-};
+use cordon_core::quarantine::{Plan, QuarantineRecord};
 use tracing::info;
 
 mod deps;
@@ -105,17 +103,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     let snapshot = stored.snapshot;
 
     // 4. The deny-all policies, each attached once.
-    let policy_arn = match &deps.quarantine_policy_arn {
-        Some(arn) => arn.clone(),
-        None => {
-            deps.identity
-                .ensure_managed_policy(
-                    QUARANTINE_POLICY_NAME,
-                    &deny_all_policy_document().to_string(),
-                )
-                .await?
-        }
-    };
+    let policy_arn = deps.quarantine_policy_arn.clone();
     let policy_arns = if plan.deny_all {
         vec![policy_arn.clone(), deps.deny_all_policy_arn.clone()]
     } else {

@@ -61,6 +61,9 @@ struct World {
 }
 
 const DENY_ALL: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+const QUARANTINE_POLICY: &str =
+    "arn:aws:iam::111122223333:policy/cordon-AutomatedSecurityQuarantine";
+const FORCE_MFA_POLICY: &str = "arn:aws:iam::111122223333:policy/cordon-CordonForceMFA";
 
 /// What the identities resolve to at cold start: Cordon's own role, and support-admin when
 /// the policy protects it by name.
@@ -97,9 +100,9 @@ fn world(policy: ResponsePolicy, incident_id: &str) -> World {
         store: store.clone(),
         identities: resolved(&policy_ids(&policy)),
         policy: Arc::new(policy),
-        quarantine_policy_arn: None,
+        quarantine_policy_arn: QUARANTINE_POLICY.into(),
         deny_all_policy_arn: DENY_ALL.into(),
-        force_mfa_policy_arn: None,
+        force_mfa_policy_arn: Some(FORCE_MFA_POLICY.into()),
         clock: cordon_aws::fixed_clock(t0()),
     };
     World { iam, store, deps }
@@ -239,7 +242,7 @@ async fn a_pre_created_policy_arn_is_used_as_is() {
     let d = detection("iam-create-user-by-iam-user");
     let mut w = world(ResponsePolicy::default(), &d.incident_id);
     let arn = "arn:aws:iam::111122223333:policy/security/PreCreatedDenyAll";
-    w.deps.quarantine_policy_arn = Some(arn.to_string());
+    w.deps.quarantine_policy_arn = arn.to_string();
     let out = handle(input(&d, None), &w.deps).await.expect("run");
     assert_eq!(out.policy_arn, arn);
     assert_eq!(w.iam.count("iam:CreatePolicy"), 0);
@@ -426,6 +429,7 @@ fn config_reads_the_environment() {
         "CORDON_OWN_ROLE_ARNS" => Some(format!("{OWN_ROLE}, arn:aws:iam::111122223333:role/other")),
         "CORDON_FUNCTION_ROLE_ARN" => Some(OWN_ROLE.to_string()),
         "CORDON_RESPONSE_POLICY" => Some(r#"{"protected_principals":["breakglass"]}"#.to_string()),
+        "CORDON_QUARANTINE_POLICY_ARN" => Some(QUARANTINE_POLICY.to_string()),
         _ => None,
     };
     let c = cordon_quarantine::Config::from_lookup(&env).expect("config");
@@ -434,7 +438,18 @@ fn config_reads_the_environment() {
         c.policy.protected_principals,
         vec!["breakglass".to_string()]
     );
-    assert_eq!(c.quarantine_policy_arn, None);
+    assert_eq!(c.quarantine_policy_arn, QUARANTINE_POLICY);
+    let without_policy = |name: &str| match name {
+        "CORDON_QUARANTINE_POLICY_ARN" => None,
+        other => env(other),
+    };
+    let err =
+        cordon_quarantine::Config::from_lookup(&without_policy).expect_err("no quarantine policy");
+    assert_eq!(err.error_name(), names::CONFIG);
+    assert!(
+        err.to_string().contains("CORDON_QUARANTINE_POLICY_ARN"),
+        "{err}"
+    );
     let err = cordon_quarantine::Config::from_lookup(&|_| None).expect_err("no table");
     assert!(err.to_string().contains("CORDON_TABLE_NAME"), "{err}");
 }
@@ -524,5 +539,73 @@ async fn a_protected_user_is_refused_by_id_even_when_the_event_has_none() {
         .await
         .expect_err("protected");
     assert_eq!(err.error_name(), names::PROTECTED_PRINCIPAL);
+    assert_eq!(w.iam.count("iam:AttachUserPolicy"), 0);
+}
+
+fn force_mfa_policy() -> ResponsePolicy {
+    ResponsePolicy {
+        attach_force_mfa_policy: true,
+        ..ResponsePolicy::default()
+    }
+}
+
+#[tokio::test]
+async fn an_mfa_finding_gets_the_stacks_force_mfa_policy_besides_the_deny_all() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.rule = cordon_core::classify::rules::MFA_DEACTIVATED.to_string();
+    let w = world(force_mfa_policy(), &d.incident_id);
+    let out = handle(input(&d, Some(false)), &w.deps).await.expect("run");
+    let user = w.iam.user("support-admin").expect("user");
+    let attached: Vec<&str> = user
+        .attached_policies
+        .iter()
+        .map(|p| p.arn.as_str())
+        .collect();
+    assert!(attached.contains(&FORCE_MFA_POLICY), "{attached:?}");
+    assert!(attached.contains(&QUARANTINE_POLICY), "{attached:?}");
+    assert!(
+        out.actions_taken
+            .iter()
+            .any(|a| a.contains(FORCE_MFA_POLICY)),
+        "{:?}",
+        out.actions_taken
+    );
+    // Never created or looked up by name.
+    assert_eq!(w.iam.count("iam:CreatePolicy"), 0);
+    assert_eq!(w.iam.count("iam:ListPolicies"), 0);
+}
+
+#[tokio::test]
+async fn an_audit_finding_gets_only_the_force_mfa_policy() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.rule = cordon_core::classify::rules::AUDIT_MFA_MISSING.to_string();
+    let w = world(force_mfa_policy(), &d.incident_id);
+    handle(input(&d, Some(false)), &w.deps).await.expect("run");
+    let user = w.iam.user("support-admin").expect("user");
+    let attached: Vec<&str> = user
+        .attached_policies
+        .iter()
+        .map(|p| p.arn.as_str())
+        .collect();
+    assert!(attached.contains(&FORCE_MFA_POLICY), "{attached:?}");
+    assert!(!attached.contains(&QUARANTINE_POLICY), "{attached:?}");
+    assert!(!attached.contains(&DENY_ALL), "{attached:?}");
+}
+
+#[tokio::test]
+async fn without_the_stacks_force_mfa_policy_the_remediation_is_a_config_error() {
+    let mut d = detection("iam-create-user-by-iam-user");
+    d.rule = cordon_core::classify::rules::AUDIT_MFA_MISSING.to_string();
+    let mut w = world(force_mfa_policy(), &d.incident_id);
+    w.deps.force_mfa_policy_arn = None;
+    let err = handle(input(&d, Some(false)), &w.deps)
+        .await
+        .expect_err("no policy to attach");
+    assert_eq!(err.error_name(), names::CONFIG);
+    assert!(
+        err.to_string().contains("CORDON_FORCE_MFA_POLICY_ARN"),
+        "{err}"
+    );
+    assert_eq!(w.iam.count("iam:CreatePolicy"), 0);
     assert_eq!(w.iam.count("iam:AttachUserPolicy"), 0);
 }

@@ -43,13 +43,21 @@ async fn setup(
         .resolve_with(&iam, None)
         .await
         .expect("resolved against IAM");
+    // The stack's deny-all policy, as the template creates it.
+    let quarantine_policy_arn = cordon_aws::IdentityStore::ensure_managed_policy(
+        &iam,
+        "cordon-AutomatedSecurityQuarantine",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+    )
+    .await
+    .expect("the quarantine policy");
     let deps = Deps {
         identity: Arc::new(iam),
         roles: Arc::new(m.role_store()),
         store: store.clone(),
         policy: Arc::new(policy),
         identities,
-        quarantine_policy_arn: None,
+        quarantine_policy_arn,
         deny_all_policy_arn: DENY_ALL.into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),

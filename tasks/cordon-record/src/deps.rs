@@ -34,14 +34,7 @@ impl Config {
     }
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
-        let account = env::required(
-            env,
-            "CORDON_ACCOUNT_ID",
-            "the 12-digit id of the account this stack protects (the template sets it to \
-             !Ref AWS::AccountId)",
-        )?;
-        let home_account = AccountId::parse(&account)
-            .map_err(|e| TaskError::Config(format!("CORDON_ACCOUNT_ID: {e}")))?;
+        let home_account = env::home_account(env)?;
         let window = env::response_policy(env)
             .unwrap_or_else(|e| {
                 warn!(error = %e, "the response policy is invalid; counting sign-in failures with the defaults");

@@ -81,6 +81,13 @@ async fn open(input: OpenInput, deps: &Deps) -> Result<OpenOutput, TaskError> {
         }
         Err(e) => return Err(e),
     };
+    let classification = match classification {
+        Classification::NotAnIncident {
+            reason,
+            dismissal: Dismissal::SignedInWithMfa,
+        } => signin::with_mfa(&input.event, reason, deps).await?,
+        other => other,
+    };
     match classification {
         Classification::Incident(detection) => {
             let execution = input.execution_arn.as_deref();

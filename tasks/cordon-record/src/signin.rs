@@ -10,7 +10,8 @@
 //!   `Cordon.Transient`, which the workflow retries with backoff);
 //! - otherwise the failure opens the incident, and the keys' windows are linked to it;
 //! - a successful sign-in from an IP (or for a user) with a burst of failures in the window
-//!   becomes `signin.console-login-after-failures`.
+//!   becomes `signin.console-login-after-failures`, with MFA or without (a sign-in with
+//!   MFA is otherwise not an incident: [`with_mfa`]).
 //!
 //! Each failure event is counted once: a marker per `eventID` stops a duplicate delivery
 //! (it ends as a duplicate) and lets a retry of the same execution carry on with the same
@@ -18,13 +19,15 @@
 use chrono::{DateTime, Utc};
 use cordon_aws::failures::{CountedEvent, Escalation};
 use cordon_aws::incidents::TimelineEntry;
+use cordon_core::Classification;
 use cordon_core::TaskError;
+use cordon_core::classify::{Dismissal, sign_in_with_mfa};
 use cordon_core::failures::{
     FailureWindow, KeyCount, after_failures, escalated, escalation, failure_keys,
     is_checked_success, is_counted_failure,
 };
 use cordon_core::model::Detection;
-use serde_json::json;
+use serde_json::{Value, json};
 use tracing::info;
 
 use crate::deps::Deps;
@@ -50,16 +53,7 @@ pub(crate) async fn before_opening(
 ) -> Result<Counting, TaskError> {
     let window = deps.window;
     if is_checked_success(&detection) {
-        let mut counts = Vec::new();
-        for key in failure_keys(&detection) {
-            if let Some(c) = deps
-                .failures
-                .current(&key, detection.event_time, window.seconds)
-                .await?
-            {
-                counts.push(c);
-            }
-        }
+        let counts = current_counts(&detection, deps).await?;
         return Ok(Counting::Open(Box::new(
             after_failures(&detection, &counts, window).unwrap_or(detection),
         )));
@@ -92,6 +86,47 @@ pub(crate) async fn before_opening(
         return Ok(Counting::OpenFirst(Box::new(d), counted.counts));
     }
     joined(detection, counted, execution_arn, now, deps).await
+}
+
+/// A console sign-in with MFA ([`Dismissal::SignedInWithMfa`]): an incident
+/// (`signin.console-login-after-failures`) when it follows a burst of failures from its IP
+/// or for its user within the window, else not an incident (`reason`, with why).
+pub(crate) async fn with_mfa(
+    event: &Value,
+    reason: String,
+    deps: &Deps,
+) -> Result<Classification, TaskError> {
+    let not_an_incident = |reason: String| Classification::NotAnIncident {
+        reason,
+        dismissal: Dismissal::SignedInWithMfa,
+    };
+    let Some(candidate) = sign_in_with_mfa(event, &deps.home())? else {
+        return Ok(not_an_incident(reason));
+    };
+    let counts = current_counts(&candidate, deps).await?;
+    Ok(match after_failures(&candidate, &counts, deps.window) {
+        Some(d) => Classification::Incident(d),
+        None => not_an_incident(format!(
+            "{reason}; fewer than {} failed sign-ins from its IP or for its user in the last \
+             {} s",
+            deps.window.threshold, deps.window.seconds
+        )),
+    })
+}
+
+/// The failures counted against a sign-in's IP and user in the current window.
+async fn current_counts(detection: &Detection, deps: &Deps) -> Result<Vec<KeyCount>, TaskError> {
+    let mut counts = Vec::new();
+    for key in failure_keys(detection) {
+        if let Some(c) = deps
+            .failures
+            .current(&key, detection.event_time, deps.window.seconds)
+            .await?
+        {
+            counts.push(c);
+        }
+    }
+    Ok(counts)
 }
 
 /// Counts a failure against its keys. When its user or IP already has an incident in its

@@ -255,3 +255,45 @@ async fn a_success_after_a_burst_of_failures_is_its_own_rule() {
         rules::CONSOLE_LOGIN_NO_MFA
     );
 }
+
+#[tokio::test]
+async fn a_success_with_mfa_is_an_incident_only_after_a_burst_of_failures() {
+    let mut success = fixture("signin-console-login-success-mfa");
+    success["detail"]["sourceIPAddress"] = json!("203.0.113.66");
+    success["detail"]["eventTime"] = json!((t0() + Duration::seconds(30)).to_rfc3339());
+
+    // Nothing failed before: a sign-in with MFA is not an incident.
+    let (store, quiet) = deps();
+    let out = open(&quiet, &success, "mfa-quiet").await.expect("open");
+    assert_eq!(out.outcome, Outcome::NotAnIncident);
+    let reason = out.reason.expect("reason");
+    assert!(reason.contains("with MFA"), "{reason}");
+    assert!(reason.contains("fewer than"), "{reason}");
+    assert!(out.detection.is_none());
+    assert!(
+        store.incidents().is_empty(),
+        "nothing recorded for a plain sign-in"
+    );
+
+    // The same sign-in after five failures from its IP.
+    let (_store, deps) = deps();
+    for n in 0..5 {
+        let out = open(&deps, &failure(None, "203.0.113.66", n), &format!("m-{n}"))
+            .await
+            .expect("open");
+        if out.outcome == Outcome::Opened {
+            close(&deps, out.incident_id.as_deref().expect("id")).await;
+        }
+    }
+    let out = open(&deps, &success, "mfa-after").await.expect("open");
+    assert_eq!(out.outcome, Outcome::Opened);
+    let d = out.detection.expect("detection");
+    assert_eq!(d.rule, rules::CONSOLE_LOGIN_AFTER_FAILURES);
+    assert_eq!(d.evidence["failureCount"], json!(5));
+    assert_eq!(d.evidence["mfaUsed"], json!(true));
+    assert!(
+        d.title.contains("with MFA after 5 failed sign-ins"),
+        "{}",
+        d.title
+    );
+}

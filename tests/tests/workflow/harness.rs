@@ -128,7 +128,7 @@ impl Harness {
         let template_path = cordon_tests::workspace_root().join("infra/template.yaml");
         let mut template = LocalTemplate::load(&template_path, response_policy)
             .unwrap_or_else(|e| panic!("reading the template: {e:#}"));
-        let resources = cordon::local::bootstrap(&sdk, &names)
+        let resources = cordon::local::bootstrap(&sdk, &names, &template)
             .await
             .unwrap_or_else(|e| panic!("bootstrapping the stack in moto: {e:#}"));
         template

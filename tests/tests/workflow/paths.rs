@@ -3,30 +3,42 @@
 use cordon_core::model::IncidentStatus;
 use cordon_engine::ExecutionStatus;
 
-use crate::harness::Harness;
+use crate::harness::{Case, Harness};
 
-#[tokio::test]
-async fn the_notify_path_alerts_and_closes() {
-    let h = Harness::new(Some(
-        r#"{"rules": {"iam.user-created": {"disposition": "notify"}}}"#,
-    ))
+/// Runs a backdoor-user incident with `iam.user-created` set to `disposition`; checks the
+/// states it went through.
+async fn run_with_disposition(disposition: &str, states: &[&str]) -> (Harness, Case) {
+    let h = Harness::new(Some(&format!(
+        r#"{{"rules": {{"iam.user-created": {{"disposition": "{disposition}"}}}}}}"#
+    )))
     .await;
     let case = h.backdoor_user_event().await;
     let mut ex = h.start(&case.event);
     assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Succeeded);
     assert_eq!(
         h.states_entered(&ex),
-        [
+        states,
+        "the documented transition count ({})",
+        states.len()
+    );
+    (h, case)
+}
+
+#[tokio::test]
+async fn the_notify_path_alerts_and_closes() {
+    let (h, case) = run_with_disposition(
+        "notify",
+        &[
             "OpenIncident",
             "IsNewIncident",
             "Enrich",
             "Route",
             "NotifyAlert",
             "CloseNotified",
-            "Done"
+            "Done",
         ],
-        "the documented transition count (7)"
-    );
+    )
+    .await;
     let record = h.record(&case).await;
     assert_eq!(record.status, IncidentStatus::Notified);
     assert_eq!(h.kinds_published_for(&record.incident_id).await, ["alert"]);
@@ -35,25 +47,18 @@ async fn the_notify_path_alerts_and_closes() {
 
 #[tokio::test]
 async fn the_ignore_path_closes_quietly() {
-    let h = Harness::new(Some(
-        r#"{"rules": {"iam.user-created": {"disposition": "ignore"}}}"#,
-    ))
-    .await;
-    let case = h.backdoor_user_event().await;
-    let mut ex = h.start(&case.event);
-    assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Succeeded);
-    assert_eq!(
-        h.states_entered(&ex),
-        [
+    let (h, case) = run_with_disposition(
+        "ignore",
+        &[
             "OpenIncident",
             "IsNewIncident",
             "Enrich",
             "Route",
             "CloseIgnored",
-            "Done"
+            "Done",
         ],
-        "the documented transition count (6)"
-    );
+    )
+    .await;
     let record = h.record(&case).await;
     assert_eq!(record.status, IncidentStatus::Closed);
     assert!(h.kinds_published_for(&record.incident_id).await.is_empty());

@@ -76,6 +76,15 @@ impl<'a> Call<'a> {
         })
     }
 
+    /// Not an incident unless the failed sign-in counter says otherwise
+    /// ([`Dismissal::SignedInWithMfa`]).
+    pub(super) fn signed_in_with_mfa(&self, reason: impl Into<String>) -> Verdict {
+        Ok(Classification::NotAnIncident {
+            reason: reason.into(),
+            dismissal: Dismissal::SignedInWithMfa,
+        })
+    }
+
     /// No detection covers this call.
     pub(super) fn no_rule(&self, reason: impl Into<String>) -> Verdict {
         Ok(Classification::NotAnIncident {

@@ -43,6 +43,11 @@ pub enum Dismissal {
     /// No detection covers this event. Routed to Cordon, it means the EventBridge rules and
     /// the classifier disagree.
     NoRule,
+    /// An IAM user's console sign-in with MFA: not an incident by itself, but the failed
+    /// sign-in counter (the record task) makes it `signin.console-login-after-failures`
+    /// when it follows a burst of failures from its IP or for its user
+    /// ([`sign_in_with_mfa`](super::sign_in_with_mfa) builds that detection).
+    SignedInWithMfa,
 }
 
 impl Classification {

@@ -48,7 +48,7 @@ use serde_json::Value;
 
 use crate::error::TaskError;
 use crate::event::{excerpt, parse_cloudtrail, parse_envelope};
-use crate::model::AccountId;
+use crate::model::{AccountId, Detection};
 
 mod admin_grants;
 mod audit;
@@ -145,6 +145,24 @@ pub fn classify_in(raw: &Value, home: &Home) -> Result<Classification, TaskError
     home::check_envelope(&env, &home.account)?;
     home::check_record(&rec, &home.account)?;
     classify_call(&Call::new(&env, &rec, home))
+}
+
+/// The detection an IAM user's console sign-in with MFA becomes when it follows a burst of
+/// failed sign-ins (see [`Dismissal::SignedInWithMfa`]): rule
+/// `signin.console-login-after-failures`, without the counts, which
+/// [`crate::failures::after_failures`] adds. `None` for any other event.
+pub fn sign_in_with_mfa(raw: &Value, home: &Home) -> Result<Option<Detection>, TaskError> {
+    let env = parse_envelope(raw)?;
+    if !env.is_cloudtrail() {
+        return Ok(None);
+    }
+    let rec = parse_cloudtrail(&env.detail)?;
+    home::check_envelope(&env, &home.account)?;
+    home::check_record(&rec, &home.account)?;
+    if rec.event_source != sources::SIGNIN || rec.event_name != "ConsoleLogin" {
+        return Ok(None);
+    }
+    Ok(signin::with_mfa(&Call::new(&env, &rec, home)))
 }
 
 fn classify_call(call: &Call<'_>) -> Verdict {

@@ -8,7 +8,7 @@
 //! - the EventBridge rules (CloudFormation names them `<stack>-<LogicalId>-<suffix>`);
 //! - the state machine `<stack>-incidents` and its executions.
 use super::home::Home;
-use crate::policy_document::aws_managed_policy_name;
+use crate::policy_document::{aws_managed_policy_name, customer_policy};
 use crate::quarantine::{
     FORCE_MFA_POLICY_NAME, QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME,
 };
@@ -41,21 +41,10 @@ pub(super) fn own_policy(arn: &str, home: &Home) -> Option<OwnPolicy> {
         return Some(OwnPolicy::AwsDenyAll);
     }
     let stack = home.stack_name.as_deref()?;
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
+    let (account, name) = customer_policy(arn)?;
     if account != home.account.as_str() {
         return None;
     }
-    let name = resource.strip_prefix("policy/")?;
     if name == format!("{stack}-{QUARANTINE_POLICY_NAME}") {
         Some(OwnPolicy::Quarantine)
     } else if name == format!("{stack}-{FORCE_MFA_POLICY_NAME}") {

@@ -7,8 +7,9 @@ use super::call::{Call, Verdict};
 use super::detector::{Detector, sources};
 use super::identity::{HIDDEN_USER_NAME, is_valid_iam_name};
 use super::rules;
+use crate::classify::Classification;
 use crate::event::{excerpt, str_at, value_at};
-use crate::model::PrincipalKind;
+use crate::model::{Detection, PrincipalKind};
 
 /// `ConsoleLogin`: the result of a console sign-in. Failed sign-ins are the signal here,
 /// so failed calls are examined.
@@ -24,6 +25,20 @@ pub(super) const CONSOLE_LOGIN: Detector = Detector {
     examines_failed_calls: true,
     detect: console_login,
 };
+
+fn console_login(call: &Call<'_>) -> Verdict {
+    console_login_as(call, false)
+}
+
+/// The detection an IAM user's console sign-in with MFA becomes after a burst of failed
+/// sign-ins (`signin.console-login-after-failures`, before the counts are added); `None` for
+/// any other event.
+pub(super) fn with_mfa(call: &Call<'_>) -> Option<Detection> {
+    match console_login_as(call, true) {
+        Ok(Classification::Incident(d)) if d.rule == rules::CONSOLE_LOGIN_AFTER_FAILURES => Some(d),
+        _ => None,
+    }
+}
 
 /// `PasswordUpdated` and `PasswordRecoveryCompleted`: the root user's password changed in
 /// the console, or reset through "Forgot password". Whoever did it controls the account.
@@ -93,7 +108,9 @@ pub(super) fn sign_in_step(call: &Call<'_>) -> Verdict {
     ))
 }
 
-fn console_login(call: &Call<'_>) -> Verdict {
+/// `ConsoleLogin`; with `mfa_candidate`, a sign-in with MFA is returned as the detection
+/// [`with_mfa`] needs instead of being dismissed.
+fn console_login_as(call: &Call<'_>, mfa_candidate: bool) -> Verdict {
     let rec = call.rec;
     let result = str_at(&rec.response_elements, &["ConsoleLogin"]);
     let failed = result.is_some_and(|r| r.eq_ignore_ascii_case("failure"));
@@ -195,8 +212,9 @@ fn console_login(call: &Call<'_>) -> Verdict {
             call.actor.kind.as_str()
         ));
     }
-    if mfa_used {
-        return call.none(format!("console sign-in with MFA by {}", call.actor_name()));
+    if mfa_used && !mfa_candidate {
+        return call
+            .signed_in_with_mfa(format!("console sign-in with MFA by {}", call.actor_name()));
     }
     let ui = &call.rec.user_identity;
     let principal = ui
@@ -204,6 +222,17 @@ fn console_login(call: &Call<'_>) -> Verdict {
         .clone()
         .filter(|n| is_valid_iam_name(n))
         .map(|n| call.user_principal(n, ui.arn.clone(), ui.principal_id.clone()));
+    if mfa_used {
+        return call.incident(
+            rules::CONSOLE_LOGIN_AFTER_FAILURES,
+            format!(
+                "IAM user {} signed in to the console with MFA",
+                call.actor_name()
+            ),
+            principal,
+            ev,
+        );
+    }
     call.incident(
         rules::CONSOLE_LOGIN_NO_MFA,
         format!(

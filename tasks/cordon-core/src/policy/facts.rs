@@ -125,9 +125,15 @@ pub(super) fn role_not_containable(p: &Principal, facts: &Facts<'_>, home: &str)
     role.unmodifiable()
 }
 
-/// The role as a principal (its ARN, not a session's), for the protection checks.
+/// The role as a principal (its ARN, not a session's), for the protection checks. Its
+/// unique id is the one IAM reports now (the role Cordon would act on): an event naming a
+/// role seldom carries the role's id, and protection is matched by id only.
 pub(super) fn role_principal(p: &Principal, facts: &Facts<'_>) -> Principal {
     match facts.role {
+        Some(role) if p.kind == PrincipalKind::Role => Principal {
+            principal_id: Some(role.role_id.clone()),
+            ..p.clone()
+        },
         Some(role) if p.kind == PrincipalKind::AssumedRole => Principal {
             kind: PrincipalKind::Role,
             name: Some(role.role_name.clone()),

@@ -71,6 +71,13 @@ pub fn is_aws_compromised_key_policy(arn: &str) -> bool {
 
 /// The account of a customer-managed policy ARN (`arn:<p>:iam::<account>:policy/...`).
 pub fn customer_policy_account(arn: &str) -> Option<&str> {
+    customer_policy(arn).map(|(account, _)| account)
+}
+
+/// A customer-managed policy ARN (`arn:<p>:iam::<account>:policy/<path+name>`) split into
+/// its account and what follows `policy/`; `None` for anything else (AWS-managed policies
+/// have the account `aws`).
+pub fn customer_policy(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.splitn(6, ':');
     let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
         parts.next(),
@@ -82,10 +89,8 @@ pub fn customer_policy_account(arn: &str) -> Option<&str> {
     ) else {
         return None;
     };
-    (account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && resource.starts_with("policy/"))
-    .then_some(account)
+    let name = resource.strip_prefix("policy/")?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some((account, name))
 }
 
 /// The name-only fallback for administrator groups: the name contains "admin" (any
