@@ -109,6 +109,24 @@ pub fn fixture(name: &str) -> Value {
         .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
 }
 
+/// Fixture `name` as the stack of `account` receives it now: the envelope's, the record's
+/// and the actor's account set to `account`, a fresh `eventID` (so tests never share an
+/// incident) and the times set to now.
+pub fn fixture_event_in(name: &str, account: &str) -> Value {
+    let mut event = fixture(name);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    event["account"] = serde_json::json!(account);
+    event["time"] = serde_json::json!(now);
+    let detail = &mut event["detail"];
+    detail["recipientAccountId"] = serde_json::json!(account);
+    detail["eventID"] = serde_json::json!(unique("fixture-event"));
+    detail["eventTime"] = serde_json::json!(now);
+    if detail["userIdentity"]["accountId"].is_string() {
+        detail["userIdentity"]["accountId"] = serde_json::json!(account);
+    }
+    event
+}
+
 /// The detection classifying fixture `name` gives (panics if it is not an incident).
 pub fn fixture_detection(name: &str) -> Detection {
     match classify(&fixture(name), &fixture_home_account()) {

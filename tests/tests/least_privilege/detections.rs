@@ -27,17 +27,8 @@ use super::scenarios::{Run, WAIT};
 /// Delivers the fixture `name`, re-aimed at the local account and changed by `edit`,
 /// through the template's rules; returns the execution it started.
 async fn deliver(run: &Run, name: &str, edit: impl FnOnce(&mut Value)) -> String {
-    let mut event = cordon_aws::testing::fixture(name);
-    event["account"] = json!(LOCAL_ACCOUNT);
-    event["time"] = json!(chrono::Utc::now().to_rfc3339());
-    let detail = &mut event["detail"];
-    detail["recipientAccountId"] = json!(LOCAL_ACCOUNT);
-    detail["eventID"] = json!(unique("lp-detection"));
-    detail["eventTime"] = json!(chrono::Utc::now().to_rfc3339());
-    if detail["userIdentity"]["accountId"].is_string() {
-        detail["userIdentity"]["accountId"] = json!(LOCAL_ACCOUNT);
-    }
-    edit(detail);
+    let mut event = cordon_aws::testing::fixture_event_in(name, LOCAL_ACCOUNT);
+    edit(&mut event["detail"]);
     let started = run.stack.put_event(&event).await.expect("delivering");
     assert_eq!(started.len(), 1, "{name}: one rule routes it: {started:?}");
     started[0].execution_arn.clone()

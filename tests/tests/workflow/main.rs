@@ -5,7 +5,9 @@
 //! Run with `cargo xtask test` (it starts moto and exports `AWS_ENDPOINT_URL`).
 //!
 //! `failures.rs`: every failure reaches a human, and replay works after any ending;
-//! `paths.rs`: the paths that contain nobody.
+//! `paths.rs`: the paths that contain nobody; `detections.rs`: one run per detection
+//! family.
+mod detections;
 mod failures;
 mod harness;
 mod home_account;
