@@ -360,6 +360,16 @@ impl Moto {
             .unwrap_or_else(|| panic!("moto created policy {name} but returned no ARN"))
     }
 
+    /// A deny-all customer-managed policy, uniquely named like the stack's quarantine
+    /// policy (`<stack>-AutomatedSecurityQuarantine`). Returns its ARN.
+    pub async fn quarantine_policy(&self) -> String {
+        self.create_policy(
+            &unique("cordon-AutomatedSecurityQuarantine"),
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"CordonQuarantineDenyAll","Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+        )
+        .await
+    }
+
     pub async fn attach_user_policy(&self, user: &str, policy_arn: &str) {
         setup(
             &format!("attaching {policy_arn} to {user}"),

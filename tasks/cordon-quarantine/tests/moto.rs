@@ -44,13 +44,7 @@ async fn setup(
         .await
         .expect("resolved against IAM");
     // The stack's deny-all policy, as the template creates it.
-    let quarantine_policy_arn = cordon_aws::IdentityStore::ensure_managed_policy(
-        &iam,
-        "cordon-AutomatedSecurityQuarantine",
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
-    )
-    .await
-    .expect("the quarantine policy");
+    let quarantine_policy_arn = m.quarantine_policy().await;
     let deps = Deps {
         identity: Arc::new(iam),
         roles: Arc::new(m.role_store()),

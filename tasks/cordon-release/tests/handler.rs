@@ -110,7 +110,7 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         identities: cordon_aws::identities::Identities::default(),
-        quarantine_policy_arn: None,
+        quarantine_policy_arn: quarantine_arn(),
         deny_all_policy_arn: DENY_ALL.into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::fixed_clock(t0()),

@@ -63,7 +63,7 @@ async fn contained() -> Contained {
         store: store.clone(),
         policy: Arc::new(ResponsePolicy::default()),
         identities: cordon_aws::identities::Identities::default(),
-        quarantine_policy_arn: None,
+        quarantine_policy_arn: m.quarantine_policy().await,
         deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),

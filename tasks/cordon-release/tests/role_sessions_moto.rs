@@ -66,7 +66,7 @@ async fn quarantine_deps(
         store: store.clone(),
         policy: Arc::new(policy),
         identities,
-        quarantine_policy_arn: None,
+        quarantine_policy_arn: m.quarantine_policy().await,
         deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
         force_mfa_policy_arn: None,
         clock: cordon_aws::system_clock(),
