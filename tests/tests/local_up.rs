@@ -52,11 +52,29 @@ impl Up {
         }
     }
 
-    /// An awsJson1_1 PutEvents call: (HTTP status, `x-amzn-errortype`, parsed body).
+    /// An awsJson1_1 PutEvents call as a customer makes it: (HTTP status,
+    /// `x-amzn-errortype`, parsed body).
     async fn put_events(&self, body: &Value) -> (u16, Option<String>, Value) {
         let response = simulate::put_events(&self.events.endpoint(), body)
             .await
             .unwrap_or_else(|e| panic!("calling the PutEvents API: {e:#}"));
+        Self::answer(response)
+    }
+
+    /// The same request through the stack's AWS-service delivery path, as CloudTrail
+    /// delivers.
+    async fn deliver(&self, body: &Value) -> (u16, Option<String>, Value) {
+        let response = cordon::local::delivery::deliver(
+            &self.events.endpoint(),
+            &self.stack.delivery_token,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("calling the delivery path: {e:#}"));
+        Self::answer(response)
+    }
+
+    fn answer(response: cordon_loopback::ClientResponse) -> (u16, Option<String>, Value) {
         assert_eq!(
             response.header("content-type"),
             Some("application/x-amz-json-1.1"),
@@ -158,9 +176,21 @@ async fn a_put_create_user_event_starts_an_incident_that_waits_for_approval() {
     let event = simulate::create_user_event(&attacker, &created, chrono::Utc::now());
 
     assert!(up.executions().await.is_empty());
-    let (status, error, body) = up
-        .put_events(&json!({"Entries": [simulate::put_events_entry(&event)]}))
-        .await;
+    // A customer cannot put a CloudTrail record, as on AWS: the entry fails, nothing starts.
+    let request = json!({"Entries": [simulate::put_events_entry(&event)]});
+    let (status, error, body) = up.put_events(&request).await;
+    assert_eq!((status, error), (200, None), "{body}");
+    assert_eq!(body["FailedEntryCount"], 1, "{body}");
+    assert_eq!(
+        body["Entries"][0]["ErrorCode"], "NotAuthorizedForSourceException",
+        "{body}"
+    );
+    assert!(
+        up.executions().await.is_empty(),
+        "a forged record started nothing"
+    );
+    // CloudTrail delivers it.
+    let (status, error, body) = up.deliver(&request).await;
     assert_eq!((status, error), (200, None), "{body}");
     assert_eq!(body["FailedEntryCount"], 0, "{body}");
     let event_id = body["Entries"][0]["EventId"]
@@ -212,7 +242,7 @@ async fn put_events_validates_entries_like_eventbridge() {
     });
     let no_source = json!({"DetailType": "x", "Detail": "{}"});
     let (status, error, body) = up
-        .put_events(&json!({"Entries": [s3, not_an_object, no_source]}))
+        .deliver(&json!({"Entries": [s3, not_an_object, no_source]}))
         .await;
     assert_eq!((status, error), (200, None), "{body}");
     assert_eq!(body["FailedEntryCount"], 2, "{body}");
@@ -231,7 +261,7 @@ async fn put_events_validates_entries_like_eventbridge() {
 
     // More than 10 entries: the whole request is refused.
     let eleven = vec![json!({"Source": "aws.iam", "DetailType": "x", "Detail": "{}"}); 11];
-    let (status, error, body) = up.put_events(&json!({"Entries": eleven})).await;
+    let (status, error, body) = up.deliver(&json!({"Entries": eleven})).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(error.as_deref(), Some("ValidationException"));
     assert_eq!(body["__type"], "ValidationException", "{body}");

@@ -19,6 +19,7 @@ use cordon_sfn_local::InProcessLambda;
 use serde_json::Value;
 
 mod bootstrap;
+pub mod delivery;
 pub mod endpoint;
 mod handlers;
 mod identity;
@@ -113,6 +114,9 @@ pub struct LocalStack {
     pub lambdas: InProcessLambda,
     /// Every AWS call the functions made, with how their policies decided it.
     pub calls: cordon_aws::access::CallLog,
+    /// What the PutEvents API's AWS-service delivery path requires ([`delivery`]); also
+    /// written next to the database for `cordon simulate`.
+    pub delivery_token: String,
 }
 
 /// What an execution has done so far ([`LocalStack::progress`]).
@@ -150,6 +154,7 @@ impl LocalStack {
         if let Some(dir) = options.db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        let delivery_token = delivery::create_token(&delivery::token_file(&options.db))?;
         let sfn_port = match options.sfn_port {
             0 => cordon_loopback::free_port().context("finding a free loopback port")?,
             port => port,
@@ -237,6 +242,7 @@ impl LocalStack {
             bus,
             lambdas,
             calls,
+            delivery_token,
         })
     }
 

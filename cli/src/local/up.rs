@@ -1,7 +1,8 @@
 //! `cordon local up`: the local stack as a long-running service, plus the EventBridge
 //! PutEvents API ([`cordon_eventbridge::put_events`]) in front of the stack's bus, so
-//! anything that speaks EventBridge (aws-sdk-eventbridge, the AWS CLI, `cordon simulate
-//! create-user`) can start incidents.
+//! anything that speaks EventBridge (aws-sdk-eventbridge, the AWS CLI) can put events, and
+//! `cordon simulate` can deliver CloudTrail records as CloudTrail would
+//! ([`super::delivery`]; PutEvents refuses `aws.*` sources, as on AWS).
 //!
 //! What the API accepted, what it started and what matched nothing is said on stderr; so is
 //! what the workflow publishes (read back through the topic's SQS tap), with the link of
@@ -87,6 +88,7 @@ pub async fn serve_events(stack: &LocalStack, port: u16) -> anyhow::Result<PutEv
         port,
         account: LOCAL_ACCOUNT.to_string(),
         region,
+        delivery_token: Some(stack.delivery_token.clone()),
     };
     cordon_eventbridge::put_events::serve(stack.bus.clone(), config, Arc::new(StderrReport))
         .await

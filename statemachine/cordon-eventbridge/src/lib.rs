@@ -50,7 +50,10 @@ mod template;
 pub use bus::{Bus, Delivery, DeliveryError, Target, TargetError, route};
 pub use event::{Entry, Event, NotAnEvent};
 pub use pattern::{EventPattern, Example, PatternError, PatternErrorKind};
-pub use put_events::{PutEventsConfig, PutEventsObserver, PutEventsServer};
+pub use put_events::{
+    DELIVERY_OPERATION, DELIVERY_TARGET_PREFIX, DELIVERY_TOKEN_HEADER, PutEventsConfig,
+    PutEventsObserver, PutEventsServer,
+};
 pub use template::{
     Error, Rule, RuleState, RuleTarget, Rules, ScheduleRule, TargetArn, load_rules, rules_from_str,
 };

@@ -6,6 +6,14 @@
 //! `Detail` are required (`InvalidArgument`) and `Detail` must be a JSON object
 //! (`MalformedDetail`). Each accepted entry becomes its envelope and goes on the bus. An
 //! entry no rule matches is accepted, as on AWS. SigV4 signatures are not checked.
+//!
+//! As on AWS, a customer cannot put events in the name of an AWS service: an entry whose
+//! `Source` starts with `aws.` fails with `NotAuthorizedForSourceException`, so nothing
+//! local can forge a CloudTrail record that AWS would refuse. What AWS services deliver
+//! (CloudTrail records, the schedule's events) comes in through the stack's own path
+//! instead: `X-Amz-Target: CordonLocal.DeliverAwsEvents`, the same request shape, allowed
+//! only with the delivery token the local stack created (`x-cordon-delivery-token`), which
+//! `cordon simulate` reads from the stack's state directory.
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,6 +38,24 @@ pub struct PutEventsConfig {
     /// The account and region envelopes carry.
     pub account: String,
     pub region: String,
+    /// The secret the AWS-service delivery path requires; `None` closes that path.
+    pub delivery_token: Option<String>,
+}
+
+/// The target prefix of the AWS-service delivery path (`<prefix>.DeliverAwsEvents`).
+pub const DELIVERY_TARGET_PREFIX: &str = "CordonLocal";
+/// Its operation.
+pub const DELIVERY_OPERATION: &str = "DeliverAwsEvents";
+/// The header carrying the delivery token.
+pub const DELIVERY_TOKEN_HEADER: &str = "x-cordon-delivery-token";
+
+/// Who is putting the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// A customer, through PutEvents: `aws.*` sources are refused.
+    Customer,
+    /// An AWS service, through the stack's delivery path.
+    AwsService,
 }
 
 /// What the API reports about each accepted entry, for whoever runs it (`cordon local up`
@@ -88,6 +114,7 @@ pub async fn serve(
         bus,
         account: config.account,
         region: config.region,
+        delivery_token: config.delivery_token,
         observer,
     };
     let server = cordon_loopback::serve(server_config, api).await?;
@@ -98,6 +125,7 @@ struct PutEventsApi {
     bus: Arc<Bus>,
     account: String,
     region: String,
+    delivery_token: Option<String>,
     observer: Arc<dyn PutEventsObserver>,
 }
 
@@ -145,16 +173,20 @@ impl ApiError {
 
 impl PutEventsApi {
     async fn put_events(&self, request: Request<Bytes>) -> Result<Value, ApiError> {
-        let (operation, body) =
-            aws_json::read_request(&request, "The EventBridge API", "AWSEvents")
-                .map_err(|e| ApiError::new(e.code, e.message))?;
-        if operation != "PutEvents" {
+        let sender = self.sender(&request)?;
+        let (prefix, expected) = match sender {
+            Sender::Customer => ("AWSEvents", "PutEvents"),
+            Sender::AwsService => (DELIVERY_TARGET_PREFIX, DELIVERY_OPERATION),
+        };
+        let (operation, body) = aws_json::read_request(&request, "The EventBridge API", prefix)
+            .map_err(|e| ApiError::new(e.code, e.message))?;
+        if operation != expected {
             return Err(ApiError::new(
                 "UnknownOperationException",
-                format!("the local stack serves only PutEvents, not {operation}"),
+                format!("the local stack serves only {prefix}.{expected}, not {operation}"),
             ));
         }
-        let events = validate(&body, &self.account, &self.region, Utc::now())?;
+        let events = validate(&body, &self.account, &self.region, Utc::now(), sender)?;
         let mut entries = Vec::with_capacity(events.len());
         let mut failed = 0;
         for event in events {
@@ -182,6 +214,45 @@ impl PutEventsApi {
     }
 }
 
+impl PutEventsApi {
+    /// The delivery path when the request names it (and carries the stack's token), else
+    /// PutEvents.
+    fn sender(&self, request: &Request<Bytes>) -> Result<Sender, ApiError> {
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !target.starts_with(&format!("{DELIVERY_TARGET_PREFIX}.")) {
+            return Ok(Sender::Customer);
+        }
+        let given = request
+            .headers()
+            .get(DELIVERY_TOKEN_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        match &self.delivery_token {
+            Some(token) if same_secret(token.as_bytes(), given) => Ok(Sender::AwsService),
+            Some(_) => Err(ApiError::new(
+                "AccessDeniedException",
+                format!(
+                    "the AWS-service delivery path needs the local stack's delivery token in \
+                     {DELIVERY_TOKEN_HEADER}; customers put events with PutEvents"
+                ),
+            )),
+            None => Err(ApiError::new(
+                "AccessDeniedException",
+                "this PutEvents API has no AWS-service delivery path",
+            )),
+        }
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Validates a PutEvents request as AWS does: request-level problems are an error; each
 /// entry becomes either its event or a per-entry error.
 fn validate(
@@ -189,6 +260,7 @@ fn validate(
     account: &str,
     region: &str,
     now: DateTime<Utc>,
+    sender: Sender,
 ) -> Result<Vec<Result<Event, ApiError>>, ApiError> {
     let entries = match body.get("Entries") {
         None | Some(Value::Null) => {
@@ -229,7 +301,7 @@ fn validate(
                     "each entry must be a PutEventsRequestEntry object",
                 ));
             }
-            Ok(self::entry(entry, now).map(|e| Event::envelope(e, account, region)))
+            Ok(self::entry(entry, now, sender).map(|e| Event::envelope(e, account, region)))
         })
         .collect()
 }
@@ -256,8 +328,15 @@ fn required<'a>(entry: &'a Value, name: &str) -> Result<&'a str, ApiError> {
 }
 
 /// One PutEvents entry, validated.
-fn entry(entry: &Value, now: DateTime<Utc>) -> Result<Entry, ApiError> {
+fn entry(entry: &Value, now: DateTime<Utc>, sender: Sender) -> Result<Entry, ApiError> {
     let source = required(entry, "Source")?;
+    // AWS reserves the `aws.` prefix for its services.
+    if sender == Sender::Customer && source.starts_with("aws.") {
+        return Err(ApiError::new(
+            "NotAuthorizedForSourceException",
+            "Not authorized for the source.",
+        ));
+    }
     let detail_type = required(entry, "DetailType")?;
     let detail = required(entry, "Detail")?;
     let detail: Value = match serde_json::from_str(detail) {
@@ -328,7 +407,7 @@ mod tests {
     }
 
     fn envelope(entry: &Value) -> Result<Value, ApiError> {
-        self::entry(entry, at()).map(|e| {
+        self::entry(entry, at(), Sender::AwsService).map(|e| {
             Event::envelope(e, "123456789012", "us-east-1")
                 .json()
                 .clone()
@@ -382,7 +461,8 @@ mod tests {
                 "MalformedDetail"
             );
         }
-        let validate = |body: &Value| validate(body, "123456789012", "us-east-1", at());
+        let validate =
+            |body: &Value| validate(body, "123456789012", "us-east-1", at(), Sender::Customer);
         let too_many = json!({"Entries": vec![json!({}); 11]});
         assert_eq!(
             validate(&too_many).map(|_| ()).unwrap_err().code,
@@ -390,5 +470,24 @@ mod tests {
         );
         assert!(validate(&json!({"Entries": []})).is_err());
         assert!(validate(&json!({})).is_err());
+    }
+
+    #[test]
+    fn customers_cannot_put_events_in_the_name_of_an_aws_service() {
+        let cloudtrail = json!({
+            "Source": "aws.iam",
+            "DetailType": "AWS API Call via CloudTrail",
+            "Detail": "{}",
+        });
+        let refused = self::entry(&cloudtrail, at(), Sender::Customer).expect_err("refused");
+        assert_eq!(refused.code, "NotAuthorizedForSourceException");
+        assert_eq!(refused.message, "Not authorized for the source.");
+        assert!(self::entry(&cloudtrail, at(), Sender::AwsService).is_ok());
+        // Only the `aws.` prefix is reserved.
+        let own = json!({"Source": "awsome.app", "DetailType": "d", "Detail": "{}"});
+        assert!(self::entry(&own, at(), Sender::Customer).is_ok());
+        assert!(same_secret(b"token", b"token"));
+        assert!(!same_secret(b"token", b"tokex"));
+        assert!(!same_secret(b"token", b"token2"));
     }
 }

@@ -28,18 +28,46 @@ Resources:
       Targets: [{Id: sfn, Arn: !Ref Machine}]
 "#;
 
-async fn put(endpoint: &str, target: &str, body: &str) -> ClientResponse {
+const TOKEN: &str = "the-stack's-delivery-token";
+
+async fn put_as(endpoint: &str, target: &str, token: Option<&str>, body: &str) -> ClientResponse {
+    let mut headers = vec![
+        ("x-amz-target", target),
+        ("content-type", "application/x-amz-json-1.1"),
+    ];
+    if let Some(token) = token {
+        headers.push((cordon_eventbridge::DELIVERY_TOKEN_HEADER, token));
+    }
     Client::new()
-        .post(
-            &format!("{endpoint}/"),
-            &[
-                ("x-amz-target", target),
-                ("content-type", "application/x-amz-json-1.1"),
-            ],
-            body.to_owned(),
-        )
+        .post(&format!("{endpoint}/"), &headers, body.to_owned())
         .await
         .expect("the API answers")
+}
+
+/// As an AWS service delivers: the stack's own path, with its token.
+async fn deliver(endpoint: &str, body: &str) -> ClientResponse {
+    put_as(endpoint, "CordonLocal.DeliverAwsEvents", Some(TOKEN), body).await
+}
+
+/// As a customer puts events.
+async fn put(endpoint: &str, target: &str, body: &str) -> ClientResponse {
+    put_as(endpoint, target, None, body).await
+}
+
+async fn server(
+    recorder: Arc<Recorder>,
+    token: Option<&str>,
+) -> cordon_eventbridge::PutEventsServer {
+    let bus = Bus::new(rules_from_str(TEMPLATE).expect("rules")).with_target("Machine", recorder);
+    let config = PutEventsConfig {
+        port: 0,
+        account: "111122223333".into(),
+        region: "eu-west-1".into(),
+        delivery_token: token.map(str::to_string),
+    };
+    serve(Arc::new(bus), config, Arc::new(Quiet))
+        .await
+        .expect("serving")
 }
 
 fn json_of(response: &ClientResponse) -> Value {
@@ -49,16 +77,7 @@ fn json_of(response: &ClientResponse) -> Value {
 #[tokio::test]
 async fn accepted_entries_reach_the_target_as_envelopes() {
     let recorder = Arc::new(Recorder::default());
-    let bus =
-        Bus::new(rules_from_str(TEMPLATE).expect("rules")).with_target("Machine", recorder.clone());
-    let config = PutEventsConfig {
-        port: 0,
-        account: "111122223333".into(),
-        region: "eu-west-1".into(),
-    };
-    let server = serve(Arc::new(bus), config, Arc::new(Quiet))
-        .await
-        .expect("serving");
+    let server = server(recorder.clone(), Some(TOKEN)).await;
     let endpoint = server.endpoint();
 
     let body = json!({"Entries": [
@@ -67,7 +86,7 @@ async fn accepted_entries_reach_the_target_as_envelopes() {
         {"Source": "aws.s3", "DetailType": "x", "Detail": "{}"},
         {"Source": "aws.iam", "DetailType": "x", "Detail": "[1]"},
     ]});
-    let response = put(&endpoint, "AWSEvents.PutEvents", &body.to_string()).await;
+    let response = deliver(&endpoint, &body.to_string()).await;
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("content-type"),
@@ -97,4 +116,47 @@ async fn accepted_entries_reach_the_target_as_envelopes() {
     assert_eq!(response.status, 400);
     assert_eq!(json_of(&response)["__type"], "ValidationException");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn customers_cannot_put_events_in_the_name_of_aws_services() {
+    let recorder = Arc::new(Recorder::default());
+    let server = server(recorder.clone(), Some(TOKEN)).await;
+    let endpoint = server.endpoint();
+    let body = json!({"Entries": [
+        {"Source": "aws.iam", "DetailType": "AWS API Call via CloudTrail",
+         "Detail": "{\"eventName\":\"CreateUser\"}"},
+        {"Source": "com.example.app", "DetailType": "order", "Detail": "{}"},
+    ]})
+    .to_string();
+    let answer = json_of(&put(&endpoint, "AWSEvents.PutEvents", &body).await);
+    assert_eq!(answer["FailedEntryCount"], 1, "{answer}");
+    assert_eq!(
+        answer["Entries"][0]["ErrorCode"],
+        "NotAuthorizedForSourceException"
+    );
+    assert!(answer["Entries"][1]["EventId"].is_string(), "{answer}");
+    assert!(
+        recorder.0.lock().expect("lock").is_empty(),
+        "nothing forged"
+    );
+
+    // The delivery path without the token, or with another one, is refused whole.
+    for token in [None, Some("guess")] {
+        let response = put_as(&endpoint, "CordonLocal.DeliverAwsEvents", token, &body).await;
+        assert_eq!(response.status, 400);
+        assert_eq!(json_of(&response)["__type"], "AccessDeniedException");
+    }
+    assert!(recorder.0.lock().expect("lock").is_empty());
+    // With it, the record goes through as CloudTrail's would.
+    let answer = json_of(&deliver(&endpoint, &body).await);
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    assert_eq!(recorder.0.lock().expect("lock").len(), 1);
+    server.shutdown().await;
+
+    // A server started without a token has no delivery path at all.
+    let closed = self::server(recorder, None).await;
+    let response = deliver(&closed.endpoint(), &body).await;
+    assert_eq!(json_of(&response)["__type"], "AccessDeniedException");
+    closed.shutdown().await;
 }

@@ -28,6 +28,7 @@ thread_local! {
                 port: 0,
                 account: "111122223333".into(),
                 region: "us-east-1".into(),
+                delivery_token: None,
             },
             Arc::new(Quiet),
         )
