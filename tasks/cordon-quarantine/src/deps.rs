@@ -37,6 +37,7 @@ impl Config {
     }
 
     pub fn from_lookup(env: Lookup<'_>) -> Result<Self, TaskError> {
+        let table_name = env::table_name(env)?;
         let policy = env::response_policy(env)?;
         let quarantine_policy_arn = env::required(
             env,
@@ -46,7 +47,7 @@ impl Config {
         let deny_all_policy_arn = env::optional(env, "CORDON_DENY_ALL_POLICY_ARN")
             .unwrap_or_else(|| aws_deny_all_policy_arn(partition_of(&quarantine_policy_arn)));
         Ok(Self {
-            table_name: env::table_name(env)?,
+            table_name,
             identities: Identities::from_config(&cordon_aws::caller::own_role_arns(env)?, &policy)?,
             policy,
             quarantine_policy_arn,
