@@ -265,9 +265,7 @@ async fn iam_state(stack: &LocalStack, user: &str) -> (Vec<String>, HashMap<Stri
 async fn assert_not_quarantined(stack: &LocalStack, user: &str, when: &str) {
     let (policies, tags) = iam_state(stack, user).await;
     assert!(
-        !policies
-            .iter()
-            .any(|p| p == cordon_core::quarantine::QUARANTINE_POLICY_NAME),
+        !policies.iter().any(|p| *p == quarantine_policy_name()),
         "{when}: {user} is quarantined: {policies:?}"
     );
     assert!(
@@ -491,9 +489,7 @@ async fn approval_pages_in_a_real_browser() {
     );
     let (policies, tags) = iam_state(&stack, &a.user).await;
     assert!(
-        policies
-            .iter()
-            .any(|p| p == cordon_core::quarantine::QUARANTINE_POLICY_NAME),
+        policies.iter().any(|p| *p == quarantine_policy_name()),
         "{} is not quarantined after the approval: {policies:?}",
         a.user
     );
@@ -715,4 +711,13 @@ async fn approval_pages_in_a_real_browser() {
     drop(browser);
     drop(stack);
     let _ = std::fs::remove_dir_all(&db_dir);
+}
+
+/// The stack's quarantine policy, as the template names it (`<stack>-…`).
+fn quarantine_policy_name() -> String {
+    format!(
+        "{}-{}",
+        cordon::local::LOCAL_STACK_NAME,
+        cordon_core::quarantine::QUARANTINE_POLICY_NAME
+    )
 }

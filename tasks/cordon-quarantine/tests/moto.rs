@@ -79,7 +79,10 @@ async fn quarantine_attaches_the_policy_once_and_keeps_the_first_snapshot() {
     let first = handle(input.clone(), &deps).await.expect("first run");
     assert!(!first.already_attached);
     assert!(first.snapshot_saved);
-    assert_eq!(first.policy_arn, deps.quarantine_policy_arn, "the stack's policy");
+    assert_eq!(
+        first.policy_arn, deps.quarantine_policy_arn,
+        "the stack's policy"
+    );
     assert_eq!(first.remediation.deactivated_keys, vec![key_id.clone()]);
     assert!(first.remediation.login_profile_deleted);
     let both = |mut v: Vec<String>| {
