@@ -515,4 +515,21 @@ fn the_force_mfa_policy_denies_all_but_mfa_self_service_until_the_session_has_mf
         set.evaluate(&mfa("iam:GetAccountPasswordPolicy", "*", Some("false")))
             .is_allowed()
     );
+    // Its own password and MFA device only (aws:username), not another user's.
+    let as_alice = |action: &str, resource: &str| {
+        mfa(action, resource, Some("false")).with("aws:username", vec!["alice".into()])
+    };
+    assert!(
+        set.evaluate(&as_alice("iam:ChangePassword", user))
+            .is_allowed()
+    );
+    assert!(
+        set.evaluate(&as_alice("iam:EnableMFADevice", user))
+            .is_allowed()
+    );
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    assert!(
+        !set.evaluate(&as_alice("iam:EnableMFADevice", bob))
+            .is_allowed()
+    );
 }

@@ -7,7 +7,16 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use aws_config::SdkConfig;
 
-use super::template::LocalTemplate;
+/// A customer-managed policy the template declares (`AWS::IAM::ManagedPolicy`), with its
+/// name and document resolved.
+#[derive(Debug, Clone)]
+pub struct ManagedPolicyDefinition {
+    pub logical_id: String,
+    /// `ManagedPolicyName`, e.g. `cordon-local-CordonForceMFA`.
+    pub name: String,
+    /// `PolicyDocument`, as JSON text.
+    pub document: String,
+}
 
 /// Names of the resources the local stack creates in the emulator.
 #[derive(Debug, Clone)]
@@ -45,7 +54,7 @@ pub struct Resources {
 pub async fn bootstrap(
     sdk: &SdkConfig,
     names: &StackNames,
-    template: &LocalTemplate,
+    policies: &[ManagedPolicyDefinition],
 ) -> anyhow::Result<Resources> {
     let ddb = aws_sdk_dynamodb::Client::new(sdk);
     cordon_aws::dynamo::create_table(&ddb, &names.table)
@@ -93,7 +102,7 @@ pub async fn bootstrap(
     let identity = cordon_aws::Aws::new(sdk.clone()).identity_store();
     let mut managed_policies = BTreeMap::new();
     let mut quarantine_policy_arn = None;
-    for policy in template.managed_policies()? {
+    for policy in policies {
         let arn = cordon_aws::IdentityStore::ensure_managed_policy(
             &identity,
             &policy.name,
@@ -112,7 +121,7 @@ pub async fn bootstrap(
         )) {
             quarantine_policy_arn = Some(arn.clone());
         }
-        managed_policies.insert(policy.logical_id, arn);
+        managed_policies.insert(policy.logical_id.clone(), arn);
     }
     let quarantine_policy_arn = quarantine_policy_arn.with_context(|| {
         format!(

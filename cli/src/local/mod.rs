@@ -27,7 +27,7 @@ mod template;
 pub mod up;
 mod workflow;
 
-pub use bootstrap::{Resources, StackNames, bootstrap};
+pub use bootstrap::{ManagedPolicyDefinition, Resources, StackNames, bootstrap};
 pub use handlers::{
     TASK_FUNCTIONS, approval_deps, register_handler, register_handlers, release_deps,
 };
@@ -35,9 +35,7 @@ pub use identity::{
     LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME,
     LOCAL_STATE_MACHINE, function_arn, role_arn, state_machine_arn,
 };
-pub use template::{
-    Environments, LocalFunction, LocalFunctions, LocalTemplate, ManagedPolicyDefinition,
-};
+pub use template::{Environments, LocalFunction, LocalFunctions, LocalTemplate};
 pub use workflow::Workflow;
 
 /// Options for [`LocalStack::start`].
@@ -143,7 +141,7 @@ impl LocalStack {
         let mut template =
             LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
         let sdk = cordon_aws::load_sdk_config().await;
-        let resources = bootstrap(&sdk, &options.names, &template).await?;
+        let resources = bootstrap(&sdk, &options.names, &template.managed_policies()?).await?;
         template.bind_resources(&resources)?;
 
         // Everything a resumed execution may call must be registered before the engine

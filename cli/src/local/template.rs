@@ -12,7 +12,7 @@ use cordon_aws::access::{Access, CallLog, Encryption, Identity, Mode};
 use cordon_core::iam::{Policy, PolicySet};
 use cordon_template::{Template, Values};
 
-use super::bootstrap::Resources;
+use super::bootstrap::{ManagedPolicyDefinition, Resources};
 use super::identity::{
     LOCAL_ACCOUNT, LOCAL_KEY_ID, LOCAL_PARTITION, LOCAL_REGION, LOCAL_STACK_NAME, function_arn,
     role_arn, state_machine_arn, state_machine_arn_named,
@@ -37,17 +37,6 @@ pub struct LocalFunction {
 
 /// Every function, by binary.
 pub type LocalFunctions = BTreeMap<String, LocalFunction>;
-
-/// A customer-managed policy the template declares (`AWS::IAM::ManagedPolicy`), with its
-/// name and document resolved.
-#[derive(Debug, Clone)]
-pub struct ManagedPolicyDefinition {
-    pub logical_id: String,
-    /// `ManagedPolicyName`, e.g. `cordon-local-CordonForceMFA`.
-    pub name: String,
-    /// `PolicyDocument`, as JSON text.
-    pub document: String,
-}
 
 /// The template and what its `Ref`s and `GetAtt`s resolve to locally.
 #[derive(Debug, Clone)]

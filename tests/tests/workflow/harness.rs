@@ -128,9 +128,15 @@ impl Harness {
         let template_path = cordon_tests::workspace_root().join("infra/template.yaml");
         let mut template = LocalTemplate::load(&template_path, response_policy)
             .unwrap_or_else(|e| panic!("reading the template: {e:#}"));
-        let resources = cordon::local::bootstrap(&sdk, &names, &template)
-            .await
-            .unwrap_or_else(|e| panic!("bootstrapping the stack in moto: {e:#}"));
+        let resources = cordon::local::bootstrap(
+            &sdk,
+            &names,
+            &template
+                .managed_policies()
+                .unwrap_or_else(|e| panic!("{e:#}")),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("bootstrapping the stack in moto: {e:#}"));
         template
             .bind_resources(&resources)
             .unwrap_or_else(|e| panic!("binding the template to the stack: {e:#}"));

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::call::{Call, Verdict};
+use super::classification::Classification;
 use super::detector::{Detector, sources};
 use super::identity::{HIDDEN_USER_NAME, is_valid_iam_name};
 use super::rules;
-use crate::classify::Classification;
 use crate::event::{excerpt, str_at, value_at};
 use crate::model::{Detection, PrincipalKind};
 

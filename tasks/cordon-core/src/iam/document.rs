@@ -2,9 +2,10 @@
 //!
 //! Strict because a statement the evaluator misreads would make offline looser than AWS:
 //! an unknown key in a statement, `Action` and `NotAction` together (or neither), a
-//! `Principal` (identity policies have none), a policy variable (`${aws:username}`), or
-//! an operator [`super::condition`] does not implement is a [`PolicyError`] naming the
-//! statement.
+//! `Principal` (identity policies have none), a policy variable anywhere but `Resource`
+//! (`${aws:username}`; there it is resolved from the request, see [`resolve_variables`]),
+//! a variable with a default or a special character variable (`${*}`), or an operator
+//! [`super::condition`] does not implement is a [`PolicyError`] naming the statement.
 use serde_json::Value;
 
 use super::condition::{Condition, Operator};
@@ -197,12 +198,68 @@ fn strings(key: &str, value: &Value) -> Result<Vec<String>, String> {
             ));
         }
     };
-    if let Some(variable) = items.iter().find(|s| s.contains("${")) {
-        return Err(format!(
-            "{key} {variable:?} uses a policy variable, which Cordon's evaluator does not resolve"
-        ));
+    for item in &items {
+        if !item.contains("${") {
+            continue;
+        }
+        if !key.ends_with("Resource") {
+            return Err(format!(
+                "{key} {item:?} uses a policy variable, which Cordon's evaluator resolves only \
+                 in Resource and NotResource"
+            ));
+        }
+        variables(item).map_err(|e| format!("{key} {item:?}: {e}"))?;
     }
     Ok(items)
+}
+
+/// The condition keys a pattern's policy variables name (`${aws:username}` → `aws:username`).
+fn variables(pattern: &str) -> Result<Vec<&str>, String> {
+    let mut keys = Vec::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "a policy variable is not closed with }".to_string())?;
+        let key = &after[..end];
+        let plain = !key.is_empty()
+            && key.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'-' | b'_' | b'.')
+            });
+        if !plain {
+            return Err(format!(
+                "the policy variable ${{{key}}} (a default value or a special character) is not \
+                 supported by Cordon's evaluator"
+            ));
+        }
+        keys.push(key);
+        rest = &after[end + 1..];
+    }
+    Ok(keys)
+}
+
+/// `pattern` with each policy variable replaced by the request's value for its key, as IAM
+/// does; `None` when the request has no single value for one of them (the pattern then
+/// matches nothing).
+pub(super) fn resolve_variables(
+    pattern: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    if !pattern.contains("${") {
+        return Some(pattern.to_owned());
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        out.push_str(&value(&after[..end])?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 fn conditions(block: &Value) -> Result<Vec<Condition>, String> {
@@ -292,9 +349,23 @@ mod tests {
                 .contains("resource policy")
         );
         assert!(
+            bad(json!({"Effect": "Allow", "Action": "a:${aws:username}", "Resource": "*"}))
+                .contains("only in Resource")
+        );
+        assert!(
             bad(json!({"Effect": "Allow", "Action": "a:b",
-            "Resource": "arn:aws:iam::1:user/${aws:username}"}))
-            .contains("policy variable")
+            "Resource": "arn:aws:iam::1:user/${aws:username, 'x'}"}))
+            .contains("not supported")
+        );
+        assert!(
+            bad(json!({"Effect": "Allow", "Action": "a:b",
+            "Resource": "arn:aws:s3:::b/${*}"}))
+            .contains("not supported")
+        );
+        assert!(
+            bad(json!({"Effect": "Allow", "Action": "a:b",
+            "Resource": "arn:aws:iam::1:user/${aws:username"}))
+            .contains("not closed")
         );
         assert!(
             bad(json!({"Effect": "Allow", "Action": "a:b", "Resource": "*",
@@ -304,6 +375,16 @@ mod tests {
         assert!(
             bad(json!({"Effect": "Allow", "Action": "GetUser", "Resource": "*"}))
                 .contains("service:Action")
+        );
+        assert_eq!(
+            resolve_variables("arn:aws:iam::1:user/${aws:username}/x", |k| {
+                (k == "aws:username").then(|| "alice".to_string())
+            }),
+            Some("arn:aws:iam::1:user/alice/x".to_string())
+        );
+        assert_eq!(
+            resolve_variables("arn:aws:iam::1:user/${aws:username}", |_| None),
+            None
         );
         let dup = json!([{"Sid": "A", "Effect": "Allow", "Action": "a:b", "Resource": "*"},
                          {"Sid": "A", "Effect": "Allow", "Action": "a:c", "Resource": "*"}]);

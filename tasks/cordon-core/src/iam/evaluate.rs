@@ -8,7 +8,7 @@
 //! lacked, so a failing least-privilege check says what to change.
 use std::fmt;
 
-use super::document::{Effect, Policy, Statement};
+use super::document::{Effect, Policy, Statement, resolve_variables};
 use super::pattern::{action_matches, arn_matches};
 
 /// What is being asked: an action on a resource, with the condition keys the request
@@ -137,11 +137,13 @@ fn fit(statement: &Statement, request: &Request) -> Fit {
         .iter()
         .any(|a| action_matches(a, &request.action))
         != statement.not_action;
-    let resource = statement
-        .resources
-        .iter()
-        .any(|r| arn_matches(r, &request.resource))
-        != statement.not_resource;
+    let resource = statement.resources.iter().any(|r| {
+        resolve_variables(r, |key| match request.values(key) {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        })
+        .is_some_and(|r| arn_matches(&r, &request.resource))
+    }) != statement.not_resource;
     let failed_conditions = statement
         .conditions
         .iter()
@@ -306,6 +308,24 @@ mod tests {
         };
         assert_eq!(near.statement, "Fn Statement[1] (Sid Attach)");
         assert!(near.missing[0].contains("iam:PolicyARN"), "{near}");
+    }
+
+    #[test]
+    fn a_policy_variable_in_resource_takes_the_request_value() {
+        let p = set(json!([
+            {"Effect": "Allow", "Action": "iam:ChangePassword",
+             "Resource": "arn:aws:iam::123456789012:user/${aws:username}"}
+        ]));
+        let change = |user: &str| Request::new("iam:ChangePassword", user);
+        let as_alice = |r: Request| r.with("aws:username", vec!["alice".into()]);
+        assert!(p.evaluate(&as_alice(change(USER))).is_allowed());
+        let bob = "arn:aws:iam::123456789012:user/bob";
+        assert!(
+            !p.evaluate(&as_alice(change(bob))).is_allowed(),
+            "only her own"
+        );
+        // A request without the key (a role session has no aws:username) matches nothing.
+        assert!(!p.evaluate(&change(USER)).is_allowed());
     }
 
     #[test]
