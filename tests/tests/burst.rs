@@ -31,8 +31,8 @@ const AUTO_USER_CREATED: &str = r#"{"rules": {"iam.user-created": {"disposition"
 /// How long the whole burst may take to settle before an execution counts as stuck.
 const SETTLE: Duration = Duration::from_secs(15 * 60);
 
-/// Stalls outlast a second of the caller's patience; the functions' SDK clients set no
-/// attempt timeout, so they wait it out and meet the reset.
+/// Stalls outlast a second of the caller's patience, but not the functions' SDK attempt
+/// timeout (`cordon_aws::function_timeouts`, 10 s), so they wait it out and meet the reset.
 const STALL: Duration = Duration::from_millis(1500);
 
 #[test]

@@ -140,7 +140,12 @@ impl LocalStack {
         endpoint::ensure_local("the local stack", options.allow_aws)?;
         let mut template =
             LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
-        let sdk = cordon_aws::load_sdk_config().await;
+        // The functions' timeouts, as on AWS (`cordon_aws::function_timeouts`).
+        let sdk = cordon_aws::load_sdk_config()
+            .await
+            .into_builder()
+            .timeout_config(cordon_aws::function_timeouts())
+            .build();
         let resources = bootstrap(&sdk, &options.names, &template.managed_policies()?).await?;
         template.bind_resources(&resources)?;
 

@@ -60,10 +60,29 @@ macro_rules! guarded {
     }};
 }
 
+/// How long a function waits for AWS: a TCP connection in 3 s, one attempt in 10 s, a
+/// call (the SDK's retries included) in 25 s. A function times out after 30 s (the
+/// template's `Timeout`); a stalled call must fail first, as `Cordon.Transient`, which the
+/// workflow retries with backoff, rather than time the whole invocation out. Cordon's calls
+/// take well under a second when AWS is healthy.
+pub fn function_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(25))
+        .build()
+}
+
 impl Aws {
-    /// Region, credentials and endpoints from the environment (see [`load_sdk_config`]).
+    /// Region, credentials and endpoints from the environment (see [`load_sdk_config`]),
+    /// with the functions' timeouts ([`function_timeouts`]).
     pub async fn from_env() -> Self {
-        Self::new(load_sdk_config().await)
+        let config = load_sdk_config()
+            .await
+            .into_builder()
+            .timeout_config(function_timeouts())
+            .build();
+        Self::new(config)
     }
 
     /// Use a configuration the caller built (the local stack, the emulator tests).

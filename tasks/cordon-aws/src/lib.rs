@@ -76,7 +76,7 @@ pub mod lambda;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use aws::{Aws, load_sdk_config};
+pub use aws::{Aws, function_timeouts, load_sdk_config};
 pub use clock::{Clock, fixed_clock, system_clock};
 pub use credential_report::{CredentialReports, IamCredentialReports};
 pub use dynamo::failures::DynamoFailureCounter;
