@@ -6,11 +6,12 @@
 //!
 //! `failures.rs`: every failure reaches a human, and replay works after any ending;
 //! `paths.rs`: the paths that contain nobody; `detections.rs`: one run per detection
-//! family.
+//! family; `hostile.rs`: events built to break things end on record.
 mod detections;
 mod failures;
 mod harness;
 mod home_account;
+mod hostile;
 mod paths;
 
 use cordon_aws::IncidentStore;
