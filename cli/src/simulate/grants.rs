@@ -122,29 +122,15 @@ pub fn added_to_admin_group_events(story: &Story, t: &Target) -> Vec<Value> {
 
 pub fn admin_to_role(lab: &Lab) -> Pending<'_> {
     Box::pin(async move {
-        let name = lab.name("app-deployer");
-        let role = lab
-            .iam
-            .create_role()
-            .role_name(&name)
-            .assume_role_policy_document(EC2_TRUST)
-            .send()
-            .await
-            .with_context(|| format!("creating the role {name}"))?
-            .role
-            .context("IAM returned no role")?;
+        let role = lab.role("app-deployer", EC2_TRUST).await?;
         lab.iam
             .attach_role_policy()
-            .role_name(&name)
+            .role_name(&role.name)
             .policy_arn(ADMINISTRATOR_ACCESS)
             .send()
             .await
-            .with_context(|| format!("attaching AdministratorAccess to the role {name}"))?;
-        Ok(Target {
-            name,
-            id: role.role_id,
-            ..Target::default()
-        })
+            .with_context(|| format!("attaching AdministratorAccess to the role {}", role.name))?;
+        Ok(role)
     })
 }
 

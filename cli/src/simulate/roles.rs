@@ -4,7 +4,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::cloudtrail::{ApiCall, Story, iam_response_date};
-use super::scenario::{Lab, Pending, Target};
+use super::scenario::{Lab, MAX_SESSION_SECONDS, Pending, Target};
 
 /// The attacker's own account, trusted by the backdoor role.
 const ATTACKER_ACCOUNT: &str = "444455556666";
@@ -28,25 +28,7 @@ fn url_encoded(text: &str) -> String {
 }
 
 pub fn external_role(lab: &Lab) -> Pending<'_> {
-    Box::pin(async move {
-        let name = lab.name("vendor-support-access");
-        let role = lab
-            .iam
-            .create_role()
-            .role_name(&name)
-            .assume_role_policy_document(external_trust())
-            .max_session_duration(43200)
-            .send()
-            .await
-            .with_context(|| format!("creating the role {name}"))?
-            .role
-            .context("IAM returned no role")?;
-        Ok(Target {
-            name,
-            id: role.role_id,
-            ..Target::default()
-        })
-    })
+    Box::pin(async move { lab.role("vendor-support-access", &external_trust()).await })
 }
 
 /// `CreateRole` trusting another account, as `iam-create-role-external-trust.json` (the
@@ -58,7 +40,7 @@ pub fn external_role_events(story: &Story, t: &Target) -> Vec<Value> {
             .request(json!({
                 "roleName": t.name,
                 "assumeRolePolicyDocument": trust,
-                "maxSessionDuration": 43200,
+                "maxSessionDuration": MAX_SESSION_SECONDS,
             }))
             .response(json!({
                 "role": {
@@ -68,7 +50,7 @@ pub fn external_role_events(story: &Story, t: &Target) -> Vec<Value> {
                     "arn": story.iam_arn(&format!("role/{}", t.name)),
                     "createDate": iam_response_date(story.at),
                     "assumeRolePolicyDocument": url_encoded(&trust),
-                    "maxSessionDuration": 43200,
+                    "maxSessionDuration": MAX_SESSION_SECONDS,
                 }
             }))
             .event(story),

@@ -25,6 +25,9 @@ use crate::local::{LOCAL_ACCOUNT, LOCAL_STACK_NAME};
 /// The real calls of a scenario, in flight.
 pub type Pending<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Target>> + Send + 'a>>;
 
+/// The longest session a role the attacker creates allows (IAM's maximum), in seconds.
+pub const MAX_SESSION_SECONDS: i32 = 43200;
+
 /// One attack `cordon simulate` can perform.
 pub struct Scenario {
     /// `cordon simulate <name>`.
@@ -69,6 +72,28 @@ impl Lab {
         Ok(Target {
             name: user.user_name,
             id: user.user_id,
+            ..Target::default()
+        })
+    }
+
+    /// Really creates the role `<base>-<suffix>` that `trust` (a trust policy) may assume,
+    /// for sessions of up to twelve hours.
+    pub async fn role(&self, base: &str, trust: &str) -> anyhow::Result<Target> {
+        let name = self.name(base);
+        let role = self
+            .iam
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(trust)
+            .max_session_duration(MAX_SESSION_SECONDS)
+            .send()
+            .await
+            .with_context(|| format!("creating the role {name}"))?
+            .role
+            .context("IAM returned no role")?;
+        Ok(Target {
+            name,
+            id: role.role_id,
             ..Target::default()
         })
     }

@@ -254,7 +254,8 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "mfa-noncompliant-user",
         description: "A user with a console password and no MFA, then the MFA audit's daily \
-                      schedule event (the local stack runs no schedules: see README).",
+                      schedule event (which cordon local up, running no schedules, does not \
+                      route).",
         rule: rules::AUDIT_MFA_MISSING,
         perform: Some(audit::noncompliant_user),
         events: audit::schedule_events,
