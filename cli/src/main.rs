@@ -57,8 +57,15 @@ enum Command {
     /// with moto started for you.
     Demo(commands::demo::Args),
     /// Perform an attacker's action for real against the AWS APIs at AWS_ENDPOINT_URL and
-    /// deliver its CloudTrail event to a running `cordon local up`.
+    /// deliver its CloudTrail events to a running `cordon local up` (`--list`: every
+    /// scenario, one or more per detection).
     Simulate(commands::simulate::Args),
+    /// The classifier's decision on one EventBridge event (JSON): incident or not, rule
+    /// id, principal, actor, severity and why.
+    Classify(commands::classify::Args),
+    /// The EventBridge rules: test a pattern against an event, list the template's rules
+    /// and the rule ids each feeds.
+    Rules(commands::rules::Args),
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -78,7 +85,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Local(args) => commands::local::run(args).await,
         Command::Demo(args) => commands::demo::run(args).await,
-        Command::Simulate(args) => commands::simulate::run(args).await,
+        Command::Simulate(args) => commands::simulate::run(args, &ctx).await,
+        Command::Classify(args) => commands::classify::run(args, &ctx).await,
+        Command::Rules(args) => commands::rules::run(args, &ctx).await,
     }
 }
 

@@ -89,29 +89,13 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         .unwrap_or_else(|e| panic!("starting the PutEvents API: {e:#}"));
 
     // The attacker and the users it creates, really in IAM.
-    let attacker_name = unique("burst-attacker");
-    let attacker_user = iam
-        .create_user()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker")
-        .user
-        .expect("a user");
-    let key = iam
-        .create_access_key()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker's key")
-        .access_key
-        .expect("a key");
-    let mut attacker = simulate::Attacker::jdoe(
+    let attacker = simulate::Attacker::create(
+        &iam,
         cordon::local::LOCAL_ACCOUNT,
-        &key.access_key_id,
-        &attacker_user.user_id,
-    );
-    attacker.user_name = attacker_name;
+        &unique("burst-attacker"),
+    )
+    .await
+    .expect("creating the attacker");
     let prefix = unique("burst");
     let mut events = Vec::with_capacity(size);
     for i in 0..size {

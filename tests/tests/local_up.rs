@@ -147,29 +147,10 @@ async fn a_put_create_user_event_starts_an_incident_that_waits_for_approval() {
     let iam = aws_sdk_iam::Client::new(&up.stack.sdk);
 
     // A unique compromised user (not the shared `jdoe`: tests run concurrently on one moto).
-    let attacker_name = unique("lu-attacker");
-    let attacker_user = iam
-        .create_user()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker")
-        .user
-        .expect("a user");
-    let key = iam
-        .create_access_key()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker's key")
-        .access_key
-        .expect("a key");
-    let mut attacker = simulate::Attacker::jdoe(
-        cordon::local::LOCAL_ACCOUNT,
-        &key.access_key_id,
-        &attacker_user.user_id,
-    );
-    attacker.user_name = attacker_name;
+    let attacker =
+        simulate::Attacker::create(&iam, cordon::local::LOCAL_ACCOUNT, &unique("lu-attacker"))
+            .await
+            .expect("creating the attacker");
     let created = simulate::create_backdoor_user(&iam, &unique("lu-backdoor"))
         .await
         .expect("creating the backdoor user");

@@ -6,7 +6,8 @@
 //!   settings ([`crate::stack`]) and the caller's verified identity;
 //! - `incidents/` (`list`, `show`, `export`), `decide` (`approve`, `reject`), `release`,
 //!   `replay` (`replay`, `redrive`), `graph/`, `watch`, `completions`; `local`, `demo`
-//!   and `simulate` wire the local stack's commands.
+//!   and `simulate` wire the local stack's commands; `classify` and `rules` inspect the
+//!   classifier and the template's EventBridge rules.
 use clap::{Args as ClapArgs, ValueEnum};
 use cordon_aws::Aws;
 use cordon_aws::caller_identity::CallerIdentity;
@@ -15,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::errors::{self, Problem};
 use crate::stack::StackSettings;
 
+pub mod classify;
 pub mod completions;
 pub mod decide;
 pub mod demo;
@@ -23,6 +25,7 @@ pub mod incidents;
 pub mod local;
 pub mod release;
 pub mod replay;
+pub mod rules;
 pub mod simulate;
 pub mod watch;
 

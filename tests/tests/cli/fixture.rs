@@ -310,29 +310,10 @@ fn wrap_record(stack: &LocalStack, failures: Arc<AtomicU32>) {
 /// the stack: the incident id and its execution.
 async fn attack(stack: &LocalStack) -> (String, String) {
     let iam = aws_sdk_iam::Client::new(&stack.sdk);
-    let attacker_name = unique("cli-attacker");
-    let attacker_user = iam
-        .create_user()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker")
-        .user
-        .expect("a user");
-    let key = iam
-        .create_access_key()
-        .user_name(&attacker_name)
-        .send()
-        .await
-        .expect("creating the attacker's key")
-        .access_key
-        .expect("a key");
-    let mut attacker = simulate::Attacker::jdoe(
-        cordon::local::LOCAL_ACCOUNT,
-        &key.access_key_id,
-        &attacker_user.user_id,
-    );
-    attacker.user_name = attacker_name;
+    let attacker =
+        simulate::Attacker::create(&iam, cordon::local::LOCAL_ACCOUNT, &unique("cli-attacker"))
+            .await
+            .expect("creating the attacker");
     let created = simulate::create_backdoor_user(&iam, &unique("cli-backdoor"))
         .await
         .expect("creating the backdoor user");

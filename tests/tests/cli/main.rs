@@ -1,7 +1,8 @@
 //! The `cordon` operator CLI, every subcommand run as a separate process against the local
 //! stack (moto, the engine, the real handlers), on incidents made by real workflow runs
 //! (`fixture.rs`); golden renderings (`golden.rs`); the graph of a real execution as an
-//! image (`graph_image.rs`).
+//! image (`graph_image.rs`); `classify` and `rules` (`inspect.rs`); attack scenarios end
+//! to end (`simulate.rs`).
 //!
 //! Needs moto (`AWS_ENDPOINT_URL`, see `cordon_aws::testing::moto`); fails, never skips,
 //! without it.
@@ -16,6 +17,8 @@ use serde_json::Value;
 mod fixture;
 mod golden;
 mod graph_image;
+mod inspect;
+mod simulate;
 
 use fixture::fixture;
 
