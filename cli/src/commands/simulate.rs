@@ -29,6 +29,15 @@ pub struct Args {
     /// The PutEvents API of `cordon local up`.
     #[arg(long, default_value = "http://127.0.0.1:8085")]
     events_endpoint: String,
+    /// The delivery token `cordon local up` wrote next to its database: CloudTrail
+    /// records go through the stack's delivery path, since PutEvents refuses `aws.*`
+    /// sources from customers, as on AWS.
+    #[arg(
+        long,
+        env = "CORDON_DELIVERY_TOKEN_FILE",
+        default_value = ".cordon/delivery-token"
+    )]
+    delivery_token_file: std::path::PathBuf,
     /// Run even if AWS_ENDPOINT_URL does not name an emulator on loopback: the users,
     /// roles and policies are then created in the account your credentials name.
     #[arg(long)]
@@ -54,7 +63,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
         ));
     };
     if name == "create-user" {
-        let done = simulate::create_user(args.name, &args.events_endpoint, args.aws).await?;
+        crate::local::endpoint::ensure_local("cordon simulate", args.aws)?;
+        let to = simulate::Delivery::to(&args.events_endpoint, &args.delivery_token_file)?;
+        let done = simulate::create_user(args.name, &to, args.aws).await?;
         if ctx.format() == Format::Json {
             output::json(&json!({
                 "scenario": scenario.name,
@@ -80,7 +91,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
             format!("run `cordon simulate {name}` without it: its names are generated"),
         ));
     }
-    let done = simulate::run(scenario, &args.events_endpoint, args.aws).await?;
+    crate::local::endpoint::ensure_local("cordon simulate", args.aws)?;
+    let to = simulate::Delivery::to(&args.events_endpoint, &args.delivery_token_file)?;
+    let done = simulate::run(scenario, &to, args.aws).await?;
     if ctx.format() == Format::Json {
         output::json(&json!({
             "scenario": done.scenario,

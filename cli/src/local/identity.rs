@@ -15,7 +15,8 @@ pub const LOCAL_STACK_NAME: &str = "cordon-local";
 /// `kms:*` permissions the template's encryption would need on AWS.
 pub const LOCAL_KEY_ID: &str = "00000000-0000-4000-8000-00000000c0d0";
 
-/// The name the local stack gives the incident state machine.
+/// The name the local stack gives the incident state machine when the template names none
+/// (the template names it `<stack>-incidents`).
 pub const LOCAL_STATE_MACHINE: &str = "cordon-incident";
 
 /// The ARN the local stack gives the function built from the cargo binary `binary`

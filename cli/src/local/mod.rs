@@ -196,9 +196,16 @@ impl LocalStack {
         .context("starting the local Step Functions service")?;
 
         let workflow = template.workflow()?;
+        // Under the template's Name (`<stack>-incidents`), which the tamper detections
+        // recognise its executions by.
+        let name = template::local_machine_name(
+            &template.template,
+            &template.values,
+            &workflow.logical_id,
+        )?
+        .unwrap_or_else(|| LOCAL_STATE_MACHINE.to_string());
         let state_machine_arn =
-            workflow::upsert_state_machine(&sfn_client, LOCAL_STATE_MACHINE, &workflow.definition)
-                .await?;
+            workflow::upsert_state_machine(&sfn_client, &name, &workflow.definition).await?;
         template
             .values
             .set_ref(&workflow.logical_id, &state_machine_arn);

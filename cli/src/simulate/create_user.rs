@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::attacker::{Attacker, compromised_jdoe};
 use super::cloudtrail::{ApiCall, Story, iam_response_date};
-use super::deliver::deliver;
+use super::deliver::{Delivery, deliver};
 use crate::local::LOCAL_ACCOUNT;
 
 /// What IAM returned for the created user.
@@ -73,10 +73,10 @@ pub struct SimulatedCreateUser {
 
 /// The compromised user `jdoe` really creates the backdoor user `name` (default: the first
 /// free `support-admin[-N]`) in IAM at `AWS_ENDPOINT_URL`, and the CloudTrail record is
-/// put to the PutEvents API at `events_endpoint` as an EventBridge client would.
+/// delivered to the stack as CloudTrail would.
 pub async fn create_user(
     name: Option<String>,
-    events_endpoint: &str,
+    to: &Delivery,
     allow_aws: bool,
 ) -> anyhow::Result<SimulatedCreateUser> {
     crate::local::endpoint::ensure_local("cordon simulate", allow_aws)?;
@@ -89,7 +89,7 @@ pub async fn create_user(
     };
     let user = create_backdoor_user(&iam, &name).await?;
     let event = create_user_event(&attacker, &user, Utc::now());
-    let ids = deliver(events_endpoint, std::slice::from_ref(&event))
+    let ids = deliver(to, std::slice::from_ref(&event))
         .await
         .with_context(|| format!("the user {name} was created"))?;
     Ok(SimulatedCreateUser {

@@ -1,5 +1,6 @@
-//! Delivering the simulated events to a running `cordon local up` as an EventBridge client
-//! puts them: the PutEvents API (awsJson1_1), at most ten entries a call.
+//! Delivering the simulated events to a running `cordon local up` as CloudTrail delivers
+//! them: through the stack's delivery path ([`crate::local::delivery`]; PutEvents refuses
+//! `aws.*` sources from customers, as on AWS), at most ten entries a call.
 use anyhow::{Context, bail};
 use cordon_loopback::{Client, ClientResponse};
 use serde_json::{Value, json};
@@ -35,15 +36,36 @@ pub async fn put_events(endpoint: &str, request: &Value) -> anyhow::Result<Clien
         .await?)
 }
 
-/// Puts `events` to the PutEvents API at `endpoint`, in order, and returns the event id
-/// EventBridge gave each. Fails on the first entry it refuses, naming its error code.
-pub async fn deliver(endpoint: &str, events: &[Value]) -> anyhow::Result<Vec<String>> {
+/// Where and how to deliver: the PutEvents API of `cordon local up` and the delivery token
+/// it wrote next to its database.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub endpoint: String,
+    pub token: String,
+}
+
+impl Delivery {
+    /// The stack at `endpoint`, with the token read from `token_file`.
+    pub fn to(endpoint: &str, token_file: &std::path::Path) -> anyhow::Result<Delivery> {
+        Ok(Delivery {
+            endpoint: endpoint.to_string(),
+            token: crate::local::delivery::read_token(token_file)?,
+        })
+    }
+}
+
+/// Delivers `events` to the stack, in order, and returns the event id EventBridge gave
+/// each. Fails on the first entry it refuses, naming its error code.
+pub async fn deliver(to: &Delivery, events: &[Value]) -> anyhow::Result<Vec<String>> {
+    let endpoint = to.endpoint.as_str();
     let mut ids = Vec::with_capacity(events.len());
     for chunk in events.chunks(MAX_ENTRIES) {
         let request = json!({"Entries": chunk.iter().map(put_events_entry).collect::<Vec<_>>()});
-        let response = put_events(endpoint, &request).await.with_context(|| {
-            format!("putting the events to {endpoint} (is `cordon local up` running?)")
-        })?;
+        let response = crate::local::delivery::deliver(endpoint, &to.token, &request)
+            .await
+            .with_context(|| {
+                format!("putting the events to {endpoint} (is `cordon local up` running?)")
+            })?;
         let body = response.text();
         if response.status != 200 {
             bail!("PutEvents answered {}: {body}", response.status);

@@ -33,7 +33,7 @@ pub use create_user::{
     CreatedUser, SimulatedCreateUser, create_backdoor_user, create_user, create_user_event,
     free_user_name,
 };
-pub use deliver::{deliver, put_events, put_events_entry};
+pub use deliver::{Delivery, deliver, put_events, put_events_entry};
 pub use scenario::{Lab, Opened, Pending, Scenario, Simulated, Target, run};
 pub use table::SCENARIOS;
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::attacker::{Attacker, compromised_jdoe};
 use super::cloudtrail::Story;
-use super::deliver::deliver;
+use super::deliver::{Delivery, deliver};
 use crate::local::{LOCAL_ACCOUNT, LOCAL_STACK_NAME};
 
 /// The real calls of a scenario, in flight.
@@ -162,10 +162,10 @@ pub struct Simulated {
 
 /// Runs `scenario`: the compromised `jdoe` performs it against the AWS APIs at
 /// `AWS_ENDPOINT_URL` (refused unless they are on loopback, or `allow_aws`), and its events
-/// are put to the PutEvents API at `events_endpoint`.
+/// are delivered to the stack as CloudTrail would (`to`).
 pub async fn run(
     scenario: &'static Scenario,
-    events_endpoint: &str,
+    to: &Delivery,
     allow_aws: bool,
 ) -> anyhow::Result<Simulated> {
     crate::local::endpoint::ensure_local("cordon simulate", allow_aws)?;
@@ -190,7 +190,7 @@ pub async fn run(
     };
     let events = (scenario.events)(&story, &target);
     let incidents = incidents(&events);
-    let event_ids = deliver(events_endpoint, &events).await.with_context(|| {
+    let event_ids = deliver(to, &events).await.with_context(|| {
         if scenario.perform.is_some() {
             format!(
                 "{} was performed, but its events were not delivered",

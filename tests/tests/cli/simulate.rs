@@ -25,9 +25,26 @@ fn events_endpoint() -> &'static str {
     })
 }
 
+/// The fixture stack's delivery token, in a file as `cordon local up` writes it.
+fn token_file() -> &'static str {
+    static FILE: OnceLock<String> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(cordon_aws::testing::unique("cordon-cli-token"));
+        std::fs::write(&path, &fixture().stack.delivery_token).expect("the token file");
+        path.to_string_lossy().into_owned()
+    })
+}
+
 /// `cordon simulate <scenario> --output json` against the fixture's stack.
 fn simulate(scenario: &str) -> Value {
-    fixture().json(&["simulate", scenario, "--events-endpoint", events_endpoint()])
+    fixture().json(&[
+        "simulate",
+        scenario,
+        "--events-endpoint",
+        events_endpoint(),
+        "--delivery-token-file",
+        token_file(),
+    ])
 }
 
 /// Waits until the workflow has assessed the incident; its record.
@@ -206,4 +223,34 @@ fn simulate_refuses_a_remote_endpoint() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a loopback address"), "{err}");
+}
+
+#[test]
+fn simulate_needs_the_stacks_delivery_token() {
+    let missing = std::env::temp_dir().join(cordon_aws::testing::unique("no-token"));
+    let missing = missing.to_string_lossy().into_owned();
+    let err = fixture().fails(&[
+        "simulate",
+        "admin-policy-attach",
+        "--events-endpoint",
+        events_endpoint(),
+        "--delivery-token-file",
+        &missing,
+    ]);
+    assert!(
+        err.contains(&missing) && err.contains("cordon local up"),
+        "{err}"
+    );
+    // A wrong token is refused by the stack.
+    let wrong = std::env::temp_dir().join(cordon_aws::testing::unique("wrong-token"));
+    std::fs::write(&wrong, "not-the-token").expect("a file");
+    let err = fixture().fails(&[
+        "simulate",
+        "admin-policy-attach",
+        "--events-endpoint",
+        events_endpoint(),
+        "--delivery-token-file",
+        &wrong.to_string_lossy(),
+    ]);
+    assert!(err.contains("AccessDeniedException"), "{err}");
 }
