@@ -227,21 +227,7 @@ pub fn parse_cloudtrail(detail: &Value) -> Result<CloudTrailRecord, TaskError> {
     let event_source = required_string(obj, "eventSource", "detail.eventSource")?;
     let event_name = required_string(obj, "eventName", "detail.eventName")?;
     let event_id = required_string(obj, "eventID", "detail.eventID")?;
-    // What CloudTrail writes as objects is an object or null; anything else is a record
-    // that did not come from CloudTrail as it is.
-    let raw = |key: &str| -> Result<Value, TaskError> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(Value::Null),
-            Some(v @ Value::Object(_)) => Ok(v.clone()),
-            Some(other) => Err(TaskError::invalid(
-                format!("detail.{key}"),
-                format!(
-                    "must be a JSON object or null, got {}",
-                    json_type_name(other)
-                ),
-            )),
-        }
-    };
+    let raw = |key: &str| obj.get(key).cloned().unwrap_or(Value::Null);
     Ok(CloudTrailRecord {
         event_version: opt_string(obj, "eventVersion"),
         user_identity,
@@ -253,10 +239,10 @@ pub fn parse_cloudtrail(detail: &Value) -> Result<CloudTrailRecord, TaskError> {
         user_agent: opt_string(obj, "userAgent"),
         error_code: opt_string(obj, "errorCode"),
         error_message: opt_string(obj, "errorMessage"),
-        request_parameters: raw("requestParameters")?,
-        response_elements: raw("responseElements")?,
-        additional_event_data: raw("additionalEventData")?,
-        service_event_details: raw("serviceEventDetails")?,
+        request_parameters: raw("requestParameters"),
+        response_elements: raw("responseElements"),
+        additional_event_data: raw("additionalEventData"),
+        service_event_details: raw("serviceEventDetails"),
         request_id: opt_string(obj, "requestID"),
         event_id,
         event_type,
