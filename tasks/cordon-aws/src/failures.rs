@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
     pub count: KeyCount,
-    /// The incident the key's current window belongs to, if one was linked.
+    /// The incident the key's current window belongs to (this failure's own claim when it
+    /// came first).
     pub incident: Option<String>,
 }
 
@@ -58,21 +59,27 @@ pub enum Escalation {
 #[async_trait]
 pub trait FailureCounter: Send + Sync {
     /// Counts one failure against `key` at `at` (the sign-in's time). The key's window
-    /// opens at its first failure and lasts `window_seconds`.
+    /// opens at its first failure and lasts `window_seconds`. In the same atomic write the
+    /// window is claimed for `claim` (the incident this failure would open) unless an
+    /// incident holds it already: of failures counted at once, exactly one opens the
+    /// window's incident and the others join it ([`Counted::incident`] is the holder).
     async fn count(
         &self,
         key: &FailureKey,
         at: DateTime<Utc>,
         window_seconds: u64,
+        claim: &str,
     ) -> Result<Counted, TaskError>;
 
-    /// Links the key's window that opened at `window_start` to `incident_id`, unless it is
-    /// linked already; returns the incident it is linked to.
+    /// Links the key's window that opened at `window_start` to `incident_id`, unless
+    /// another incident than `replacing` (a claim that lost to `incident_id` on another
+    /// key) holds it; returns the incident it is linked to.
     async fn link(
         &self,
         key: &FailureKey,
         window_start: DateTime<Utc>,
         incident_id: &str,
+        replacing: &str,
         window_seconds: u64,
     ) -> Result<String, TaskError>;
 
@@ -99,7 +106,9 @@ pub trait FailureCounter: Send + Sync {
     /// Starts the incident's own failure count at 1 (its first failure), unless counted.
     async fn first_of_incident(&self, incident_id: &str) -> Result<(), TaskError>;
 
-    /// Adds one failure to the incident's own count; returns the new count.
+    /// Adds one failure to the incident's own count; returns the new count. `Transient`
+    /// while the incident is not recorded yet (the failure that claimed the window is
+    /// still opening it).
     async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError>;
 
     /// Reopens the incident for escalation `level` (once per level) if its first

@@ -130,8 +130,8 @@ async fn current_counts(detection: &Detection, deps: &Deps) -> Result<Vec<KeyCou
 }
 
 /// Counts a failure against its keys. When its user or IP already has an incident in its
-/// window, the failure joins it (the incident's count goes up); otherwise it will open
-/// one. What was counted is kept on the event's marker at once, so a retry never counts
+/// window (opened, or claimed by a failure counted at the same time), the failure joins it
+/// (the incident's count goes up); otherwise it claimed the windows and will open one. What was counted is kept on the event's marker at once, so a retry never counts
 /// it twice.
 async fn count(
     detection: &Detection,
@@ -139,14 +139,16 @@ async fn count(
     window: FailureWindow,
     deps: &Deps,
 ) -> Result<CountedEvent, TaskError> {
+    // Each key's window is claimed for this failure's incident unless another holds it.
+    let mine = &detection.incident_id;
     let mut counts = Vec::new();
     let mut incident = None;
     for key in keys {
         let c = deps
             .failures
-            .count(key, detection.event_time, window.seconds)
+            .count(key, detection.event_time, window.seconds, mine)
             .await?;
-        incident = incident.or(c.incident.clone());
+        incident = incident.or(c.incident.filter(|held| held != mine));
         counts.push(c.count);
     }
     let counted = match incident {
@@ -157,9 +159,10 @@ async fn count(
             counts,
         },
         Some(incident) => {
+            // A key this failure claimed goes to the incident it joins.
             for c in &counts {
                 deps.failures
-                    .link(&c.key, c.window_start, &incident, window.seconds)
+                    .link(&c.key, c.window_start, &incident, mine, window.seconds)
                     .await?;
             }
             let incident_count = deps.failures.add_to_incident(&incident).await?;
@@ -273,7 +276,7 @@ pub(crate) async fn after_opening(
     deps.failures.first_of_incident(id).await?;
     for c in counts {
         deps.failures
-            .link(&c.key, c.window_start, id, deps.window.seconds)
+            .link(&c.key, c.window_start, id, id, deps.window.seconds)
             .await?;
     }
     append_failure(detection, id, 1, counts, deps).await

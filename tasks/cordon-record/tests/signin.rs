@@ -297,3 +297,44 @@ async fn a_success_with_mfa_is_an_incident_only_after_a_burst_of_failures() {
         d.title
     );
 }
+
+/// `open`, retried while it answers `Cordon.Transient` (as the workflow's Retry does).
+async fn open_retrying(deps: &Deps, event: &Value, execution: &str) -> OpenOutput {
+    for _ in 0..100 {
+        match open(deps, event, execution).await {
+            Err(e) if e.is_transient() => tokio::task::yield_now().await,
+            other => return other.expect("open"),
+        }
+    }
+    panic!("{execution} was still transient after 100 attempts");
+}
+
+#[tokio::test]
+async fn failures_counted_at_once_open_one_incident() {
+    let (store, deps) = deps();
+    let e: Vec<Value> = (0..5)
+        .map(|n| failure(Some("alice"), "198.51.100.7", n))
+        .collect();
+    // One PutEvents batch starts five executions at once: their counting interleaves.
+    let outs = tokio::join!(
+        open_retrying(&deps, &e[0], "at-once-0"),
+        open_retrying(&deps, &e[1], "at-once-1"),
+        open_retrying(&deps, &e[2], "at-once-2"),
+        open_retrying(&deps, &e[3], "at-once-3"),
+        open_retrying(&deps, &e[4], "at-once-4"),
+    );
+    let outs = [outs.0, outs.1, outs.2, outs.3, outs.4];
+    let opened: Vec<_> = outs
+        .iter()
+        .filter(|o| o.outcome == Outcome::Opened)
+        .collect();
+    assert_eq!(opened.len(), 1, "{outs:#?}");
+    let id = opened[0].incident_id.clone().expect("id");
+    assert!(
+        outs.iter()
+            .all(|o| o.incident_id.as_deref() == Some(id.as_str())),
+        "every failure belongs to the one incident: {outs:#?}"
+    );
+    assert_eq!(store.incidents().len(), 1);
+    assert_eq!(failure_counts(&store, &id).await.len(), 5);
+}

@@ -42,6 +42,18 @@ fn counted(key: &FailureKey, item: &Item) -> Option<Counted> {
     })
 }
 
+/// The incident a failure joins is claimed but not recorded yet: the failure that claimed
+/// its window is opening it. The workflow retries with backoff.
+fn not_opened_yet(incident_id: &str) -> TaskError {
+    TaskError::transient(
+        "dynamodb:UpdateItem",
+        format!(
+            "incident {incident_id} is being opened by the sign-in failure that claimed its \
+             window; this failure joins it once it is recorded"
+        ),
+    )
+}
+
 fn corrupt(key: &FailureKey) -> TaskError {
     TaskError::Aws {
         operation: "dynamodb:UpdateItem".into(),
@@ -74,6 +86,7 @@ impl FailureCounter for DynamoFailureCounter {
         key: &FailureKey,
         at: DateTime<Utc>,
         window_seconds: u64,
+        claim: &str,
     ) -> Result<Counted, TaskError> {
         let cutoff = time(at - seconds(window_seconds));
         // A racing writer can move the window between two steps: a few rounds settle it.
@@ -81,6 +94,7 @@ impl FailureCounter for DynamoFailureCounter {
             // In the current window: count.
             let in_window = Update::new()
                 .add("n", 1)
+                .set_if_absent("incident", s(claim))
                 .when_greater("window_start", cutoff.clone());
             if let Some(item) = self
                 .table
@@ -95,6 +109,7 @@ impl FailureCounter for DynamoFailureCounter {
                 .put_s("key", key.as_key())
                 .put_n("n", 1)
                 .put_time("window_start", at)
+                .put_s("incident", claim)
                 .put_n("ttl", ttl(at, window_seconds));
             if self.table.put_if_absent(item).await? {
                 return Ok(Counted {
@@ -103,7 +118,7 @@ impl FailureCounter for DynamoFailureCounter {
                         count: 1,
                         window_start: at,
                     },
-                    incident: None,
+                    incident: Some(claim.to_string()),
                 });
             }
             // The window is over: this failure opens the next one.
@@ -111,7 +126,7 @@ impl FailureCounter for DynamoFailureCounter {
                 .set("n", n(1))
                 .set("window_start", time(at))
                 .set("ttl", n(ttl(at, window_seconds)))
-                .remove("incident")
+                .set("incident", s(claim))
                 .when_at_most("window_start", cutoff.clone());
             if self.table.update(counter_key(key), next).await? {
                 return Ok(Counted {
@@ -120,7 +135,7 @@ impl FailureCounter for DynamoFailureCounter {
                         count: 1,
                         window_start: at,
                     },
-                    incident: None,
+                    incident: Some(claim.to_string()),
                 });
             }
         }
@@ -138,17 +153,28 @@ impl FailureCounter for DynamoFailureCounter {
         key: &FailureKey,
         window_start: DateTime<Utc>,
         incident_id: &str,
+        replacing: &str,
         _window_seconds: u64,
     ) -> Result<String, TaskError> {
         let update = Update::new()
-            .set_if_absent("incident", s(incident_id))
-            .when_equal("window_start", time(window_start));
-        Ok(self
+            .set("incident", s(incident_id))
+            .when_equal("window_start", time(window_start))
+            .when_absent_or_equal("incident", s(replacing));
+        if self
             .table
             .update_returning(counter_key(key), update)
             .await?
+            .is_some()
+        {
+            return Ok(incident_id.to_string());
+        }
+        // Held by another incident, or the window moved on (then nothing to link).
+        Ok(self
+            .table
+            .get(counter_key(key))
+            .await?
+            .filter(|item| item.get_time("window_start") == Some(window_start))
             .and_then(|item| item.get_string("incident"))
-            // The window moved on: nothing to link it to.
             .unwrap_or_else(|| incident_id.to_string()))
     }
 
@@ -220,12 +246,16 @@ impl FailureCounter for DynamoFailureCounter {
     }
 
     async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
-        let update = Update::new().add("failure_count", 1).when_item_exists();
+        // Counted from 1 by the failure that opened it (`first_of_incident`); until then it
+        // is still being opened.
+        let update = Update::new()
+            .add("failure_count", 1)
+            .when_present("failure_count");
         let item = self
             .table
             .update_returning(incident_key(incident_id, META_SK), update)
             .await?
-            .ok_or_else(|| crate::incidents::no_incident(incident_id))?;
+            .ok_or_else(|| not_opened_yet(incident_id))?;
         Ok(item
             .get_n("failure_count")
             .and_then(|c| u64::try_from(c).ok())

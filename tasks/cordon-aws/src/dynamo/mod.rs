@@ -319,6 +319,14 @@ impl Update {
         self
     }
 
+    /// `(attribute_not_exists(attribute) OR attribute = value)`.
+    pub fn when_absent_or_equal(mut self, attribute: &str, value: AttributeValue) -> Self {
+        let (n, v) = (self.name(attribute), self.value(value));
+        self.condition
+            .push(format!("(attribute_not_exists({n}) OR {n} = {v})"));
+        self
+    }
+
     /// `attribute IN (values...)`.
     pub fn when_one_of(mut self, attribute: &str, values: Vec<AttributeValue>) -> Self {
         let n = self.name(attribute);

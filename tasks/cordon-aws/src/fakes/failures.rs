@@ -49,6 +49,7 @@ impl FailureCounter for FakeFailureCounter {
         key: &FailureKey,
         at: DateTime<Utc>,
         window_seconds: u64,
+        claim: &str,
     ) -> Result<Counted, TaskError> {
         lock(&self.calls).enter("dynamodb:UpdateItem")?;
         let mut state = lock(&self.state);
@@ -58,6 +59,7 @@ impl FailureCounter for FakeFailureCounter {
             *entry = (0, at, None);
         }
         entry.0 += 1;
+        entry.2.get_or_insert_with(|| claim.to_string());
         Ok(Counted {
             count: KeyCount {
                 key: key.clone(),
@@ -73,13 +75,17 @@ impl FailureCounter for FakeFailureCounter {
         key: &FailureKey,
         window_start: DateTime<Utc>,
         incident_id: &str,
+        replacing: &str,
         _window_seconds: u64,
     ) -> Result<String, TaskError> {
         lock(&self.calls).enter("dynamodb:UpdateItem")?;
         let mut state = lock(&self.state);
         match state.counters.get_mut(&key.as_key()) {
             Some(c) if c.1 == window_start => {
-                Ok(c.2.get_or_insert_with(|| incident_id.to_string()).clone())
+                if c.2.as_deref().is_none_or(|held| held == replacing) {
+                    c.2 = Some(incident_id.to_string());
+                }
+                Ok(c.2.clone().unwrap_or_else(|| incident_id.to_string()))
             }
             _ => Ok(incident_id.to_string()),
         }
@@ -146,10 +152,13 @@ impl FailureCounter for FakeFailureCounter {
     async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
         lock(&self.calls).enter("dynamodb:UpdateItem")?;
         let mut state = lock(&self.state);
-        let n = state
-            .incident_counts
-            .entry(incident_id.to_string())
-            .or_default();
+        // Counted from 1 by the failure that opened it; until then it is being opened.
+        let Some(n) = state.incident_counts.get_mut(incident_id) else {
+            return Err(TaskError::transient(
+                "dynamodb:UpdateItem",
+                format!("incident {incident_id} is being opened"),
+            ));
+        };
         *n += 1;
         Ok(*n)
     }
