@@ -74,15 +74,7 @@ pub(super) fn finding(env: &Envelope, home: &AccountId) -> Result<Classification
         validate_iam_user_name(&f.user, "detail.user")?;
     }
     let expected_arn = |arn: &str| -> bool {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Some((account, resource)) = crate::policy_document::iam_arn(arn) else {
             return false;
         };
         account == home.as_str()

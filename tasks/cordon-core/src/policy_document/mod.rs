@@ -38,11 +38,11 @@ pub const AWS_COMPROMISED_KEY_POLICIES: &[&str] = &[
     "AWSCompromisedKeyQuarantineV3",
 ];
 
-/// The name of an AWS-managed policy (`arn:<partition>:iam::aws:policy/<path><name>`), in
-/// any partition; `None` for anything else.
-pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
+/// An IAM ARN (`arn:<partition>:iam::<account>:<resource>`, any partition) split into its
+/// account (`aws` for AWS-managed policies) and resource; `None` for anything else.
+pub fn iam_arn(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_partition), Some("iam"), Some(""), Some("aws"), Some(resource)) = (
+    let (Some("arn"), Some(_partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -50,6 +50,15 @@ pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
         parts.next(),
         parts.next(),
     ) else {
+        return None;
+    };
+    Some((account, resource))
+}
+
+/// The name of an AWS-managed policy (`arn:<partition>:iam::aws:policy/<path><name>`), in
+/// any partition; `None` for anything else.
+pub fn aws_managed_policy_name(arn: &str) -> Option<&str> {
+    let ("aws", resource) = iam_arn(arn)? else {
         return None;
     };
     resource
@@ -78,17 +87,7 @@ pub fn customer_policy_account(arn: &str) -> Option<&str> {
 /// its account and what follows `policy/`; `None` for anything else (AWS-managed policies
 /// have the account `aws`).
 pub fn customer_policy(arn: &str) -> Option<(&str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
+    let (account, resource) = iam_arn(arn)?;
     let name = resource.strip_prefix("policy/")?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some((account, name))
 }
