@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use cordon_aws::failures::{Counted, CountedEvent, Escalation, FailureCounter, Marker};
 use cordon_aws::fakes::{FakeFailureCounter, FakeIncidentStore};
 use cordon_aws::incidents::IncidentStore;
 use cordon_aws::testing::fixture;
 use cordon_core::TaskError;
 use cordon_core::classify::rules;
+use cordon_core::failures::{FailureKey, KeyCount};
 use cordon_core::model::IncidentStatus;
 use cordon_record::{CloseInput, Deps, Input, OpenInput, OpenOutput, Outcome, Output, handle};
 use serde_json::{Value, json};
@@ -298,12 +300,88 @@ async fn a_success_with_mfa_is_an_incident_only_after_a_burst_of_failures() {
     );
 }
 
-/// `open`, retried while it answers `Cordon.Transient` (as the workflow's Retry does).
-async fn open_retrying(deps: &Deps, event: &Value, execution: &str) -> OpenOutput {
+/// The fake counter, yielding to the other tasks before every call: concurrent `open`s
+/// then interleave at each DynamoDB call, as executions started by one PutEvents batch do.
+struct Yielding(FakeFailureCounter);
+
+#[async_trait::async_trait]
+impl FailureCounter for Yielding {
+    async fn count(
+        &self,
+        key: &FailureKey,
+        at: DateTime<Utc>,
+        window_seconds: u64,
+        claim: &str,
+    ) -> Result<Counted, TaskError> {
+        tokio::task::yield_now().await;
+        self.0.count(key, at, window_seconds, claim).await
+    }
+    async fn link(
+        &self,
+        key: &FailureKey,
+        window_start: DateTime<Utc>,
+        incident_id: &str,
+        replacing: &str,
+        window_seconds: u64,
+    ) -> Result<String, TaskError> {
+        tokio::task::yield_now().await;
+        self.0
+            .link(key, window_start, incident_id, replacing, window_seconds)
+            .await
+    }
+    async fn current(
+        &self,
+        key: &FailureKey,
+        at: DateTime<Utc>,
+        window_seconds: u64,
+    ) -> Result<Option<KeyCount>, TaskError> {
+        tokio::task::yield_now().await;
+        self.0.current(key, at, window_seconds).await
+    }
+    async fn mark(
+        &self,
+        event_id: &str,
+        execution_arn: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Marker>, TaskError> {
+        tokio::task::yield_now().await;
+        self.0.mark(event_id, execution_arn, at).await
+    }
+    async fn settle(&self, event_id: &str, counted: &CountedEvent) -> Result<(), TaskError> {
+        tokio::task::yield_now().await;
+        self.0.settle(event_id, counted).await
+    }
+    async fn first_of_incident(&self, incident_id: &str) -> Result<(), TaskError> {
+        tokio::task::yield_now().await;
+        self.0.first_of_incident(incident_id).await
+    }
+    async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
+        tokio::task::yield_now().await;
+        self.0.add_to_incident(incident_id).await
+    }
+    async fn escalate(
+        &self,
+        incident_id: &str,
+        level: u8,
+        at: DateTime<Utc>,
+        execution_arn: Option<&str>,
+    ) -> Result<Escalation, TaskError> {
+        tokio::task::yield_now().await;
+        self.0.escalate(incident_id, level, at, execution_arn).await
+    }
+}
+
+/// `open`, retried while it answers `Cordon.Transient` (as the workflow's Retry does);
+/// also the number of transient answers.
+async fn open_retrying(deps: &Deps, event: &Value, execution: &str) -> (OpenOutput, u32) {
+    let mut transient = 0;
     for _ in 0..100 {
         match open(deps, event, execution).await {
-            Err(e) if e.is_transient() => tokio::task::yield_now().await,
-            other => return other.expect("open"),
+            Err(e) if e.is_transient() => {
+                transient += 1;
+                tokio::task::yield_now().await;
+            }
+            other => return (other.expect("open"), transient),
         }
     }
     panic!("{execution} was still transient after 100 attempts");
@@ -311,30 +389,41 @@ async fn open_retrying(deps: &Deps, event: &Value, execution: &str) -> OpenOutpu
 
 #[tokio::test]
 async fn failures_counted_at_once_open_one_incident() {
-    let (store, deps) = deps();
-    let e: Vec<Value> = (0..5)
+    let store = Arc::new(FakeIncidentStore::new());
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(Yielding(FakeFailureCounter::new(store.clone()))),
+        Arc::new(t0),
+        cordon_aws::testing::fixture_home_account(),
+    );
+    // Four (below the threshold of five, so no escalation waits for the first execution
+    // to finish) for one user from one IP, started together.
+    let e: Vec<Value> = (0..4)
         .map(|n| failure(Some("alice"), "198.51.100.7", n))
         .collect();
-    // One PutEvents batch starts five executions at once: their counting interleaves.
     let outs = tokio::join!(
         open_retrying(&deps, &e[0], "at-once-0"),
         open_retrying(&deps, &e[1], "at-once-1"),
         open_retrying(&deps, &e[2], "at-once-2"),
         open_retrying(&deps, &e[3], "at-once-3"),
-        open_retrying(&deps, &e[4], "at-once-4"),
     );
-    let outs = [outs.0, outs.1, outs.2, outs.3, outs.4];
+    let outs = [outs.0, outs.1, outs.2, outs.3];
+    // They did interleave: some joined before the incident was recorded, and waited.
+    assert!(
+        outs.iter().any(|(_, transient)| *transient > 0),
+        "no failure ever waited: the test did not interleave: {outs:#?}"
+    );
     let opened: Vec<_> = outs
         .iter()
-        .filter(|o| o.outcome == Outcome::Opened)
+        .filter(|(o, _)| o.outcome == Outcome::Opened)
         .collect();
     assert_eq!(opened.len(), 1, "{outs:#?}");
-    let id = opened[0].incident_id.clone().expect("id");
+    let id = opened[0].0.incident_id.clone().expect("id");
     assert!(
         outs.iter()
-            .all(|o| o.incident_id.as_deref() == Some(id.as_str())),
+            .all(|(o, _)| o.incident_id.as_deref() == Some(id.as_str())),
         "every failure belongs to the one incident: {outs:#?}"
     );
     assert_eq!(store.incidents().len(), 1);
-    assert_eq!(failure_counts(&store, &id).await.len(), 5);
+    assert_eq!(failure_counts(&store, &id).await, [1, 2, 3, 4]);
 }
