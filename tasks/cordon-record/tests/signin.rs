@@ -314,7 +314,7 @@ impl FailureCounter for Yielding {
         claim: &str,
     ) -> Result<Counted, TaskError> {
         tokio::task::yield_now().await;
-        self.0.count(key, at, window_seconds, claim).await
+        FailureCounter::count(&self.0, key, at, window_seconds, claim).await
     }
     async fn link(
         &self,
