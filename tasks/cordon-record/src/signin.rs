@@ -77,7 +77,7 @@ pub(crate) async fn before_opening(
         }
     };
     let counted = match counted {
-        Some(c) => c,
+        Some(c) => added_to_incident(&event_id, c, deps).await?,
         None => count(&detection, &keys, window, deps).await?,
     };
     if counted.opened {
@@ -165,16 +165,36 @@ async fn count(
                     .link(&c.key, c.window_start, &incident, mine, window.seconds)
                     .await?;
             }
-            let incident_count = deps.failures.add_to_incident(&incident).await?;
+            // Kept before the incident's own count is added: a retry (the incident may
+            // still be being opened) carries on from here, never counting the keys again.
             CountedEvent {
                 incident_id: incident,
                 opened: false,
-                incident_count,
+                incident_count: 0,
                 counts,
             }
         }
     };
     deps.failures.settle(&detection.event_id, &counted).await?;
+    added_to_incident(&detection.event_id, counted, deps).await
+}
+
+/// A failure that joins an incident and is not on the incident's own count yet
+/// (`incident_count` 0) is added to it, and what it came to is kept.
+async fn added_to_incident(
+    event_id: &str,
+    counted: CountedEvent,
+    deps: &Deps,
+) -> Result<CountedEvent, TaskError> {
+    if counted.opened || counted.incident_count > 0 {
+        return Ok(counted);
+    }
+    let incident_count = deps.failures.add_to_incident(&counted.incident_id).await?;
+    let counted = CountedEvent {
+        incident_count,
+        ..counted
+    };
+    deps.failures.settle(event_id, &counted).await?;
     Ok(counted)
 }
 
