@@ -23,7 +23,7 @@ use cordon_core::Classification;
 use cordon_core::TaskError;
 use cordon_core::classify::{Dismissal, sign_in_with_mfa};
 use cordon_core::failures::{
-    FailureWindow, KeyCount, after_failures, escalated, escalation, failure_keys,
+    FailureKey, FailureWindow, KeyCount, after_failures, escalated, escalation, failure_keys,
     is_checked_success, is_counted_failure,
 };
 use cordon_core::model::Detection;
@@ -142,15 +142,16 @@ async fn count(
     // Each key's window is claimed for this failure's incident unless another holds it.
     let mine = &detection.incident_id;
     let mut counts = Vec::new();
-    let mut incident = None;
+    let mut held = Vec::new();
     for key in keys {
         let c = deps
             .failures
             .count(key, detection.event_time, window.seconds, mine)
             .await?;
-        incident = incident.or(c.incident.filter(|held| held != mine));
+        held.push((key.clone(), c.incident.filter(|holder| holder != mine)));
         counts.push(c.count);
     }
+    let incident = winner(&held, deps).await?;
     let counted = match incident {
         None => CountedEvent {
             incident_id: detection.incident_id.clone(),
@@ -177,6 +178,33 @@ async fn count(
     };
     deps.failures.settle(&detection.event_id, &counted).await?;
     added_to_incident(&detection.event_id, counted, deps).await
+}
+
+/// Which incident a failure whose keys are `held` (by another incident than its own, or
+/// `None`) belongs to; `None`: its own, which it opens.
+///
+/// Failures counted at the same moment may each claim one of the keys the others need.
+/// So that they all agree, with no two waiting on each other, the source IP decides (a
+/// spray from one IP is one incident, however many user names it tries): the failure
+/// joins whoever holds its IP; one that holds its IP itself still joins an incident already
+/// recorded on its user. (So failures for one user from many IPs at the same moment may
+/// open one incident per IP; counted one after another, they gather on the user's.)
+async fn winner(
+    held: &[(FailureKey, Option<String>)],
+    deps: &Deps,
+) -> Result<Option<String>, TaskError> {
+    let first = held
+        .iter()
+        .min_by_key(|(key, _)| !matches!(key, FailureKey::Ip(_)));
+    if let Some((_, Some(holder))) = first {
+        return Ok(Some(holder.clone()));
+    }
+    for holder in held.iter().filter_map(|(_, h)| h.as_ref()) {
+        if deps.store.get(holder).await?.is_some() {
+            return Ok(Some(holder.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// A failure that joins an incident and is not on the incident's own count yet
