@@ -408,8 +408,8 @@ async fn failures_counted_at_once_open_one_incident() {
         open_retrying(&deps, &e[3], "at-once-3"),
     );
     let outs = [outs.0, outs.1, outs.2, outs.3];
-    // Each yields at every counter call, so all four count before any opens its incident:
-    // without the windows' claims, each would open its own.
+    // They interleave at every counter call (a failure counts while another is opening),
+    // as executions started by one PutEvents batch do.
     let opened: Vec<_> = outs
         .iter()
         .filter(|(o, _)| o.outcome == Outcome::Opened)
