@@ -196,7 +196,8 @@ async fn approval_link(stack: &LocalStack) -> anyhow::Result<Option<String>> {
 }
 
 /// GET the confirmation page (which changes nothing), then submit its form with the
-/// anti-CSRF value and `decision=approve`, exactly as a browser would.
+/// anti-CSRF value, the cookie the page set and `decision=approve`, exactly as a browser
+/// would.
 async fn approve_like_a_browser(link: &str) -> anyhow::Result<()> {
     let client = Client::new();
     let page = client
@@ -217,8 +218,19 @@ async fn approve_like_a_browser(link: &str) -> anyhow::Result<()> {
         "decision=approve&csrf={}&name=demo-operator",
         url_encode(&csrf)
     );
+    // The anti-CSRF value is bound to the cookie the page set in this browser: send it
+    // back, as a browser does.
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
     let mut headers = BROWSER.to_vec();
     headers.push(("content-type", "application/x-www-form-urlencoded"));
+    headers.push(("cookie", &cookie));
     let answer = client
         .post(link, &headers, body)
         .await
