@@ -251,6 +251,44 @@ mod tests {
         assert!(open.get("ResultPath").is_none(), "ResultPath $ is dropped");
     }
 
+    /// Every field a stubbed Task's ResultSelector reads from the function's answer
+    /// (`$.Payload.<field>`) is in its stub: otherwise the generated workflow fails at that
+    /// state (`States.Runtime`) and the bench cannot run.
+    #[test]
+    fn every_result_selector_field_is_stubbed() {
+        let root = util::workspace_root().unwrap();
+        let read = |rel: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(root.join(rel)).unwrap()).unwrap()
+        };
+        let (workflow, stubs) = (read(WORKFLOW), read(STUBS));
+        let mut missing = Vec::new();
+        for (name, stub) in stubs.as_object().unwrap() {
+            let Some(selector) = workflow["States"][name]["ResultSelector"].as_object() else {
+                continue;
+            };
+            for path in selector.values().filter_map(Value::as_str) {
+                let Some(field) = path
+                    .strip_prefix("$.Payload.")
+                    .map(|rest| rest.split(['.', '[']).next().unwrap_or(rest))
+                else {
+                    continue;
+                };
+                let stubbed = stub
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| k.trim_end_matches(".$") == field);
+                if !stubbed {
+                    missing.push(format!("{name}: {field}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{STUBS} lacks what the workflow reads: {missing:?}"
+        );
+    }
+
     #[test]
     fn the_pass_copy_has_no_task_and_no_unreachable_state() {
         let (shaped, pass) = generated();
