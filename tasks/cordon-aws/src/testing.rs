@@ -127,6 +127,22 @@ pub fn fixture_event_in(name: &str, account: &str) -> Value {
     event
 }
 
+/// A role EC2 may assume (a workload's role, as role incidents name), really in IAM at
+/// `iam`; returns its ARN.
+pub async fn create_workload_role(iam: &aws_sdk_iam::Client, name: &str) -> String {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating role {name}: {e:?}"))
+        .role()
+        .map(|r| r.arn().to_string())
+        .unwrap_or_else(|| panic!("IAM created role {name} but returned no ARN"))
+}
+
 /// The detection classifying fixture `name` gives (panics if it is not an incident).
 pub fn fixture_detection(name: &str) -> Detection {
     match classify(&fixture(name), &fixture_home_account()) {

@@ -145,15 +145,7 @@ async fn a_role_is_read_so_its_sessions_can_be_revoked() {
     let m = moto().await;
     let (store, deps) = deps(&m).await;
     let role = unique("app-deployer");
-    m.iam()
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .expect("role");
+    cordon_aws::testing::create_workload_role(&m.iam(), &role).await;
     let d = detection("iam-attach-role-policy-administrator-access", |detail| {
         detail["requestParameters"]["roleName"] = json!(role);
     });

@@ -9,22 +9,11 @@ use cordon_aws::{DynamoIncidentStore, IncidentStore, RoleStore};
 use cordon_core::model::{Detection, IncidentStatus, Principal, PrincipalKind};
 use cordon_core::quarantine::REVOKE_SESSIONS_POLICY_NAME;
 use cordon_core::{ResponsePolicy, TaskError};
-use cordon_release::{Deps, ReleaseInput, ReleaseVia, ReleasedBy, release};
+use cordon_release::{Deps, ReleaseInput, ReleaseOutput, ReleaseVia, ReleasedBy, release};
 use serde_json::Value;
 
 async fn create_role(m: &Moto, name: &str) -> String {
-    m.iam()
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .expect("create role")
-        .role()
-        .map(|r| r.arn().to_string())
-        .expect("role arn")
+    cordon_aws::testing::create_workload_role(&m.iam(), name).await
 }
 
 /// An incident about a session of `role` (an assumed-role principal, as CloudTrail names
@@ -78,6 +67,40 @@ async fn inline_policy(m: &Moto, role: &str) -> Option<Value> {
         .get_role_inline_policy(role, REVOKE_SESSIONS_POLICY_NAME)
         .await
         .expect("get role policy")
+}
+
+/// The release function, as `cordon release` run by alice calls it.
+async fn release_as_alice(
+    m: &Moto,
+    store: &Arc<DynamoIncidentStore>,
+    incident_id: &str,
+    reason: Option<&str>,
+) -> Result<ReleaseOutput, TaskError> {
+    let deps = Deps {
+        identity: Arc::new(m.identity_store()),
+        roles: Arc::new(m.role_store()),
+        store: store.clone(),
+        notifier: Arc::new(m.notifier()),
+        topic_arn: m.create_topic().await,
+        quarantine_policy_arn: None,
+        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
+        clock: cordon_aws::system_clock(),
+    };
+    release(
+        ReleaseInput {
+            incident_id: incident_id.to_string(),
+            released_by: ReleasedBy {
+                name: Some("alice".into()),
+                ip: None,
+                user_agent: None,
+                via: ReleaseVia::Cli,
+                verified: None,
+            },
+            reason: reason.map(str::to_string),
+        },
+        &deps,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -155,32 +178,9 @@ async fn a_roles_sessions_are_revoked_with_the_token_issue_time_and_release_lift
         )
         .await
         .expect("close");
-    let deps = Deps {
-        identity: Arc::new(m.identity_store()),
-        roles: Arc::new(m.role_store()),
-        store: store.clone(),
-        notifier: Arc::new(m.notifier()),
-        topic_arn: m.create_topic().await,
-        quarantine_policy_arn: None,
-        deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
-        clock: cordon_aws::system_clock(),
-    };
-    let released = release(
-        ReleaseInput {
-            incident_id: d.incident_id.clone(),
-            released_by: ReleasedBy {
-                name: Some("alice".into()),
-                ip: None,
-                user_agent: None,
-                via: ReleaseVia::Cli,
-                verified: None,
-            },
-            reason: Some("moto test".into()),
-        },
-        &deps,
-    )
-    .await
-    .expect("release");
+    let released = release_as_alice(&m, &store, &d.incident_id, Some("moto test"))
+        .await
+        .expect("release");
     assert!(
         released
             .actions_taken
@@ -233,31 +233,9 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
         .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None)
         .await
         .expect("close");
-    let out = release(
-        ReleaseInput {
-            incident_id: d.incident_id.clone(),
-            released_by: ReleasedBy {
-                name: Some("alice".into()),
-                ip: None,
-                user_agent: None,
-                via: ReleaseVia::Cli,
-                verified: None,
-            },
-            reason: None,
-        },
-        &Deps {
-            identity: Arc::new(m.identity_store()),
-            roles: Arc::new(m.role_store()),
-            store: store.clone(),
-            notifier: Arc::new(m.notifier()),
-            topic_arn: m.create_topic().await,
-            quarantine_policy_arn: None,
-            deny_all_policy_arn: "arn:aws:iam::aws:policy/AWSDenyAll".into(),
-            clock: cordon_aws::system_clock(),
-        },
-    )
-    .await
-    .expect("release");
+    let out = release_as_alice(&m, &store, &d.incident_id, None)
+        .await
+        .expect("release");
     assert!(
         out.drift.iter().any(|d| d.contains("no longer Cordon's")),
         "{out:?}"

@@ -69,14 +69,7 @@ async fn finish(run: &Run, execution: &str, who: &str) -> Vec<String> {
 pub async fn admin_to_role(run: &Run) -> String {
     let iam = aws_sdk_iam::Client::new(&run.stack.sdk);
     let role = unique("lp-deployer");
-    iam.create_role()
-        .role_name(&role)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .expect("a role");
+    cordon_aws::testing::create_workload_role(&iam, &role).await;
     let execution = deliver(run, "iam-attach-role-policy-administrator-access", |d| {
         d["requestParameters"]["roleName"] = json!(role);
     })

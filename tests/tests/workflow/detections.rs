@@ -130,14 +130,7 @@ async fn admin_granted_to_a_role_revokes_its_older_sessions() {
     let h = Harness::new(Some(&auto("iam.admin-granted-to-role"))).await;
     let iam = aws_sdk_iam::Client::new(&h.sdk);
     let role = unique("app-deployer");
-    iam.create_role()
-        .role_name(&role)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .expect("a role");
+    cordon_aws::testing::create_workload_role(&iam, &role).await;
     let mut event = fixture_event_in("iam-attach-role-policy-administrator-access", LOCAL_ACCOUNT);
     event["detail"]["requestParameters"]["roleName"] = json!(role);
     let case = run(&h, event, &role).await;
