@@ -78,7 +78,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         tap_queue: unique("cordon-burst-tap"),
     };
     options.db = db_dir.join("sfn.sqlite");
-    options.response_policy = Some(AUTO_USER_CREATED.to_owned());
+    options.set_response_policy(AUTO_USER_CREATED);
     let stack = Arc::new(
         LocalStack::start(&options)
             .await

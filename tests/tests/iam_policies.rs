@@ -38,7 +38,7 @@ fn tool(var: &str) -> PathBuf {
 /// `GetAtt` a policy makes resolves to a well-formed ARN.
 fn template() -> LocalTemplate {
     let path = cordon_tests::workspace_root().join("infra/template.yaml");
-    let mut local = LocalTemplate::load(&path, None).expect("the template");
+    let mut local = LocalTemplate::load(&path, &Default::default()).expect("the template");
     local
         .bind_resources(&Resources {
             table_name: "cordon-incidents".into(),

@@ -73,11 +73,28 @@ enum LocalCommand {
         /// The response policy (JSON) the functions get as CORDON_RESPONSE_POLICY.
         #[arg(long)]
         response_policy: Option<PathBuf>,
+        /// A template parameter, as `sam deploy --parameter-overrides` takes it (repeat for
+        /// several), for example `--parameter OidcIssuer=http://127.0.0.1:8086`
+        /// `--parameter OidcClientId=cordon` `--parameter OidcApprovers=you@example.com`.
+        #[arg(long = "parameter", value_name = "NAME=VALUE", value_parser = parameter)]
+        parameters: Vec<(String, String)>,
         /// Run even if AWS_ENDPOINT_URL does not name an emulator on loopback: the stack
         /// then creates its table, topic and policy in the account your credentials name.
         #[arg(long)]
         aws: bool,
     },
+}
+
+/// `Name=Value` (the value may itself hold `=`).
+fn parameter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "\"{text}\" is not NAME=VALUE (for example OidcClientId=cordon)"
+        )),
+    }
 }
 
 fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
@@ -93,6 +110,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             db,
             template,
             response_policy,
+            parameters,
             aws,
         } => {
             let response_policy = match response_policy {
@@ -107,7 +125,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             let mut stack = crate::local::LocalStackOptions::for_template(template);
             stack.db = db;
-            stack.response_policy = response_policy;
+            stack.parameters.extend(parameters);
+            if let Some(policy) = response_policy {
+                stack.set_response_policy(policy);
+            }
             stack.sfn_port = sfn_port;
             stack.approval_port = approval_port;
             stack.allow_aws = aws;

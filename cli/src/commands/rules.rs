@@ -257,7 +257,7 @@ pub struct Listed {
 
 /// Every rule of the template at `path`, as the local stack deploys it, with what it feeds.
 pub fn listed(path: &std::path::Path) -> anyhow::Result<Vec<Listed>> {
-    let local = LocalTemplate::load(path, None)
+    let local = LocalTemplate::load(path, &Default::default())
         .with_context(|| format!("reading the rules of {} (pass --template)", path.display()))?;
     let all = cordon_eventbridge::Rules::from_template(&local.template, &local.values)?;
     let targets = |t: &[cordon_eventbridge::RuleTarget]| -> Vec<String> {

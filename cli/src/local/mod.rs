@@ -44,9 +44,10 @@ pub struct LocalStackOptions {
     /// `infra/template.yaml`: the workflow, its functions and the EventBridge rules.
     pub template: std::path::PathBuf,
     pub names: StackNames,
-    /// The response policy JSON the functions get (the template's `ResponsePolicy`
-    /// parameter, `CORDON_RESPONSE_POLICY`).
-    pub response_policy: Option<String>,
+    /// Template parameter values (`--parameter Name=Value`, as `sam deploy
+    /// --parameter-overrides`); the others take their defaults. A name the template does
+    /// not declare is refused when the stack starts.
+    pub parameters: std::collections::BTreeMap<String, String>,
     /// The engine's SQLite file.
     pub db: std::path::PathBuf,
     /// Loopback port of the Step Functions API (0 picks a free one).
@@ -62,12 +63,19 @@ pub struct LocalStackOptions {
 }
 
 impl LocalStackOptions {
+    /// The response policy JSON the functions get (the template's `ResponsePolicy`
+    /// parameter, `CORDON_RESPONSE_POLICY`; what `--response-policy` sets).
+    pub fn set_response_policy(&mut self, policy: impl Into<String>) {
+        self.parameters
+            .insert("ResponsePolicy".to_string(), policy.into());
+    }
+
     /// Defaults for a checkout rooted at `root`.
     pub fn for_checkout(root: &std::path::Path) -> Self {
         LocalStackOptions {
             template: root.join("infra/template.yaml"),
             names: StackNames::default(),
-            response_policy: None,
+            parameters: Default::default(),
             db: root.join(".cordon/sfn.sqlite"),
             sfn_port: 0,
             approval_port: 0,
@@ -138,8 +146,7 @@ impl LocalStack {
     /// creates (or updates) the incident state machine.
     pub async fn start(options: &LocalStackOptions) -> anyhow::Result<LocalStack> {
         endpoint::ensure_local("the local stack", options.allow_aws)?;
-        let mut template =
-            LocalTemplate::load(&options.template, options.response_policy.as_deref())?;
+        let mut template = LocalTemplate::load(&options.template, &options.parameters)?;
         // The functions' timeouts, as on AWS (`cordon_aws::function_timeouts`).
         let sdk = cordon_aws::load_sdk_config()
             .await

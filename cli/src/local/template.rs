@@ -46,22 +46,21 @@ pub struct LocalTemplate {
 }
 
 impl LocalTemplate {
-    /// Reads the template at `path`; its `ResponsePolicy` parameter is `response_policy`
-    /// when given (what `--response-policy` sets), the other parameters their defaults.
-    pub fn load(path: &Path, response_policy: Option<&str>) -> anyhow::Result<LocalTemplate> {
+    /// Reads the template at `path` with its parameters set to `parameters` (what
+    /// `--response-policy` and `--parameter Name=Value` set), the others their defaults.
+    pub fn load(
+        path: &Path,
+        parameters: &BTreeMap<String, String>,
+    ) -> anyhow::Result<LocalTemplate> {
         let template =
             Template::load(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut parameters = BTreeMap::new();
-        if let Some(policy) = response_policy {
-            parameters.insert("ResponsePolicy".to_string(), policy.to_string());
-        }
         let mut values = Values::new(
             LOCAL_ACCOUNT,
             LOCAL_REGION,
             LOCAL_PARTITION,
             LOCAL_STACK_NAME,
         )
-        .with_parameters(template.parameters(), &parameters)
+        .with_parameters(template.parameters(), parameters)
         .with_context(|| format!("the parameters of {}", path.display()))?;
         for function in template.functions() {
             if let Some(binary) = &function.binary {
@@ -347,7 +346,7 @@ mod tests {
 
     fn local() -> LocalTemplate {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
-        LocalTemplate::load(&path, None).expect("the template")
+        LocalTemplate::load(&path, &Default::default()).expect("the template")
     }
 
     #[test]

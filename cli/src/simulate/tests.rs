@@ -107,7 +107,7 @@ fn story() -> Story {
 
 fn local_rules() -> Vec<cordon_eventbridge::Rule> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
-    crate::local::LocalTemplate::load(&path, None)
+    crate::local::LocalTemplate::load(&path, &Default::default())
         .expect("the template")
         .rules()
         .expect("the rules, resolved for the local stack")

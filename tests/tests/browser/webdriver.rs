@@ -158,6 +158,25 @@ impl Browser {
             .unwrap_or_else(|e| panic!("reloading: {e:#}"));
     }
 
+    /// The names of the cookies the current page's site has set (HttpOnly ones included).
+    pub fn cookie_names(&self) -> Vec<String> {
+        self.get("/cookie")
+            .unwrap_or_else(|e| panic!("reading the cookies: {e:#}"))
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Forgets every cookie of the current page's site (a fresh browser for the next case).
+    pub fn delete_cookies(&self) {
+        call(&self.agent, "DELETE", &self.url("/cookie"), None)
+            .unwrap_or_else(|e| panic!("deleting the cookies: {e:#}"));
+    }
+
     pub fn current_url(&self) -> String {
         self.get("/url")
             .ok()

@@ -46,7 +46,7 @@ impl Run {
             tap_queue: unique("cordon-lp-tap"),
         };
         options.db = db_dir.join("sfn.sqlite");
-        options.response_policy = Some(RESPONSE_POLICY.into());
+        options.set_response_policy(RESPONSE_POLICY);
         // Record, do not refuse: one run reports every call a policy lacks.
         options.access_mode = Mode::Record;
         let stack = LocalStack::start(&options)

@@ -126,7 +126,10 @@ impl Harness {
             tap_queue: cordon_aws::testing::unique("cordon-wf-tap"),
         };
         let template_path = cordon_tests::workspace_root().join("infra/template.yaml");
-        let mut template = LocalTemplate::load(&template_path, response_policy)
+        let parameters = response_policy
+            .map(|p| [("ResponsePolicy".to_string(), p.to_string())].into())
+            .unwrap_or_default();
+        let mut template = LocalTemplate::load(&template_path, &parameters)
             .unwrap_or_else(|e| panic!("reading the template: {e:#}"));
         let resources = cordon::local::bootstrap(
             &sdk,

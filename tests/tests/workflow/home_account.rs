@@ -27,7 +27,7 @@ async fn an_event_from_another_account_is_rejected_and_recorded() {
 
     // The local stack's rules, resolved for its own account, do not route it...
     let template_path = cordon_tests::workspace_root().join("infra/template.yaml");
-    let rules = cordon::local::LocalTemplate::load(&template_path, None)
+    let rules = cordon::local::LocalTemplate::load(&template_path, &Default::default())
         .and_then(|t| t.rules())
         .unwrap_or_else(|e| panic!("the local stack's rules: {e:#}"));
     assert!(

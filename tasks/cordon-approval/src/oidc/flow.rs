@@ -116,6 +116,14 @@ pub(crate) async fn start(
     redirect(&location, &[cookie])
 }
 
+/// Why the sign-in failed as the page's sentence (errors read lower-case), then `then`.
+fn sentence(e: &OidcError, then: &str) -> String {
+    let why = e.to_string();
+    let mut chars = why.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+    format!("{}{}. {then}", first.unwrap_or_default(), chars.as_str())
+}
+
 /// A page that ends a failed sign-in (the sign-in cookie is removed).
 fn failed(req: &Request, status: u16, text: &str) -> Result<Response<Body>, ApprovalError> {
     let resp = respond(status, html::message("Sign-in refused", text))?;
@@ -189,12 +197,12 @@ pub(crate) async fn callback(
             return failed(
                 req,
                 503,
-                &format!("{e}. Try again in a minute; nothing was changed."),
+                &sentence(&e, "Try again in a minute; nothing was changed."),
             );
         }
         Err(e) => {
             warn!(error = %e, outcome = "signin_refused");
-            return failed(req, 403, &format!("{e}. Nothing was changed."));
+            return failed(req, 403, &sentence(&e, "Nothing was changed."));
         }
     };
     // A nonce is good for one sign-in: a replayed ID token (or callback) is refused.
