@@ -115,6 +115,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             .iam_rate_limit(RateLimit::IAM_MUTATING)
             .seed(16),
     );
+    let started = tokio::time::Instant::now();
     let mut puts = tokio::task::JoinSet::new();
     for chunk in events.chunks(10) {
         let body = json!({
@@ -155,6 +156,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let wall = started.elapsed();
     let faults = proxy.stats();
     proxy.set_plan(FaultPlan::none());
 
@@ -170,14 +172,22 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     let store =
         cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
     let mut problems = Vec::new();
+    let (mut contained, mut lost, mut doubled) = (0usize, 0usize, 0usize);
     for (user, event) in &events {
         let event_id = event["detail"]["eventID"].as_str().expect("eventID");
         let id = cordon_core::incident::incident_id_for_event(event_id);
-        match store.get(&id).await.expect("reading the incident") {
-            Some(record) if record.status == IncidentStatus::Contained => {}
-            Some(record) => problems.push(format!("{id} ({user}) is {:?}", record.status)),
-            None => problems.push(format!("{id} ({user}) was never recorded")),
-        }
+        let recorded_contained = match store.get(&id).await.expect("reading the incident") {
+            Some(record) if record.status == IncidentStatus::Contained => true,
+            Some(record) => {
+                problems.push(format!("{id} ({user}) is {:?}", record.status));
+                false
+            }
+            None => {
+                lost += 1;
+                problems.push(format!("{id} ({user}) was never recorded"));
+                false
+            }
+        };
         let attached = iam
             .list_attached_user_policies()
             .user_name(user)
@@ -192,6 +202,8 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         if attached != 1 {
             problems.push(format!("{user} has the quarantine policy {attached} times"));
         }
+        contained += usize::from(recorded_contained && attached == 1);
+        doubled += usize::from(attached > 1);
     }
 
     // Exactly one notification per incident, and no other.
@@ -203,6 +215,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         if kinds != ["contained"] {
             problems.push(format!("{id} ({user}) was notified {kinds:?}"));
         }
+        doubled += usize::from(kinds.len() > 1);
     }
 
     // The figures: time to contain, the retries spent, the executions a redrive would need.
@@ -223,6 +236,11 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     };
     let report = json!({
         "incidents": size,
+        "executions": executions.len(),
+        "contained": contained,
+        "lost": lost + size.saturating_sub(executions.len()),
+        "doubled": doubled,
+        "wall_seconds": wall.as_secs_f64(),
         "fault_fraction": 0.2,
         "iam_rate_limit": {"per_second": RateLimit::IAM_MUTATING.per_second, "burst": RateLimit::IAM_MUTATING.burst},
         "calls": faults.requests(),

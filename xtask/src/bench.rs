@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: measures the embedded engine on a Cordon-shaped definition, the durable
 //! local Step Functions service (`cordon-sfn-local`) under load with the same definition, then
-//! the same definition on moto's Step Functions executor, and writes `BENCHMARKS.md` from that
-//! run.
+//! the same definition on moto's Step Functions executor, then the whole local stack under a
+//! burst of incidents with injected faults, fuzzes every target, and writes `BENCHMARKS.md`
+//! from that run.
 //!
 //! The engine half is `xtask/examples/engine-bench.rs` and the service half
 //! `xtask/examples/service-bench.rs`, both built with `--release` (they are the only users of
@@ -16,6 +17,7 @@ use serde_json::Value;
 use crate::{moto, util};
 
 mod definitions;
+mod fullstack;
 mod model;
 mod peer;
 mod report;
@@ -79,7 +81,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         server.endpoint()
     );
     let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
+    eprintln!(
+        "xtask bench: the full stack: {} CreateUser incidents at once under faults \
+         (tests/tests/burst.rs)",
+        plan.burst_incidents
+    );
+    let burst = fullstack::burst(&root, &plan, &server)?;
     drop(server);
+    let fuzz = match plan.fuzz_seconds {
+        Some(seconds) => {
+            eprintln!("xtask bench: every fuzz target for {seconds} s (cargo xtask fuzz)");
+            Some(crate::fuzz::fuzz(&root, seconds, crate::fuzz::TARGETS)?)
+        }
+        None => None,
+    };
     eprintln!(
         "xtask bench: moto: {:.2} executions/s sequential, {:.2} concurrent (median)",
         moto.sequential.median_rate(),
@@ -107,6 +122,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &service,
         &service_full,
         &moto,
+        &burst,
+        fuzz.as_deref(),
     );
     // A quick run is a smoke test: it must not replace the committed figures.
     let out = if plan.quick {

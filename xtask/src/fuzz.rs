@@ -16,7 +16,7 @@ use crate::util;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// The targets, in `tests/cordon-fuzz`'s order.
-const TARGETS: &[&str] = &[
+pub const TARGETS: &[&str] = &[
     "event",
     "asl",
     "intrinsics",
@@ -50,8 +50,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         chosen = TARGETS.to_vec();
     }
     let root = util::workspace_root()?;
+    fuzz(&root, seconds, &chosen).map(drop)
+}
+
+/// Fuzzes each of `chosen` for `seconds`; the results as a Markdown table (also written to
+/// `<target dir>/fuzz/RESULTS.md`). A crash is an error, after every target has run.
+pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String> {
     ensure_nightly()?;
-    let cargo_fuzz = ensure_cargo_fuzz(&root)?;
+    let cargo_fuzz = ensure_cargo_fuzz(root)?;
     let path = std::env::join_paths(
         std::iter::once(
             cargo_fuzz
@@ -69,7 +75,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .unwrap_or_else(|| root.join("target"));
     let corpus = root.join("fuzz/corpus");
     util::run(
-        util::cargo(&root)
+        util::cargo(root)
             .args([
                 "run",
                 "--quiet",
@@ -85,7 +91,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut failed = Vec::new();
-    for target in chosen {
+    for &target in chosen {
         let started = Instant::now();
         // Through rustup's `cargo +nightly`, which finds `cargo-fuzz` on PATH and tells it
         // which cargo to build with.
@@ -139,7 +145,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             failed.join(", ")
         );
     }
-    Ok(())
+    Ok(report)
 }
 
 fn write_report(target_dir: &Path, report: &str) -> anyhow::Result<()> {

@@ -35,6 +35,12 @@ pub struct Plan {
     pub service_warmup: usize,
     pub service_poll_ms: usize,
     pub service_max_seconds: usize,
+    /// CreateUser incidents in the full-stack burst under faults (`fullstack.rs`).
+    pub burst_incidents: usize,
+    /// Seconds each fuzz target runs (`cargo xtask fuzz`); `None`: not fuzzed (a quick
+    /// run: the nightly sanitizer build alone takes minutes; `cargo xtask test` runs each
+    /// target's fixed-iteration smoke test).
+    pub fuzz_seconds: Option<u64>,
 }
 
 impl Plan {
@@ -59,6 +65,8 @@ impl Plan {
             service_warmup: 50,
             service_poll_ms: 20,
             service_max_seconds: 120,
+            burst_incidents: 1000,
+            fuzz_seconds: Some(20),
         }
     }
 
@@ -83,6 +91,8 @@ impl Plan {
             service_warmup: 10,
             service_poll_ms: 20,
             service_max_seconds: 60,
+            burst_incidents: 10,
+            fuzz_seconds: None,
         }
     }
 }
