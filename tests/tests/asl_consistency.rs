@@ -422,7 +422,13 @@ impl Run {
                     self.ex
                         .send_task_success(
                             &token,
-                            json!({"decision": self.script.decision}),
+                            // As the approval function answers (ApprovalDecision).
+                            json!({
+                                "decision": self.script.decision,
+                                "approvalId": "a".repeat(64),
+                                "decidedBy": {"name": "scripted approver"},
+                                "decidedAt": "2026-01-01T00:00:00.000Z",
+                            }),
                             &self.rt,
                         )
                         .expect("the approval callback");

@@ -143,6 +143,21 @@ pub async fn create_workload_role(iam: &aws_sdk_iam::Client, name: &str) -> Stri
         .unwrap_or_else(|| panic!("IAM created role {name} but returned no ARN"))
 }
 
+/// The output the approval function resumes a waiting workflow with
+/// ([`crate::links::ApprovalDecision`]): `decision` by a link holder who typed `name`, now.
+pub fn approval_output(decision: crate::links::Decision, name: &str) -> Value {
+    serde_json::to_value(crate::links::ApprovalDecision {
+        decision,
+        approval_id: "a".repeat(64),
+        decided_by: crate::links::DecidedBy {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
+        decided_at: Utc::now(),
+    })
+    .expect("an approval decision is JSON")
+}
+
 /// The detection classifying fixture `name` gives (panics if it is not an incident).
 pub fn fixture_detection(name: &str) -> Detection {
     match classify(&fixture(name), &fixture_home_account()) {

@@ -30,7 +30,10 @@ pub struct AppendInput {
     pub incident_id: String,
     pub step: String,
     pub message: String,
-    /// Defaults to now. Pass `$$.State.EnteredTime` so a retried append is a no-op.
+    /// Defaults to now. Pass a time fixed for the entry (RecordDecision passes the
+    /// decision's `decidedAt`) so that a retried, redriven or re-entered append is a no-op:
+    /// the entry's key is this time and the step. (`$$.State.EnteredTime` survives retries
+    /// but not a state entered again.)
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
     #[serde(default)]

@@ -15,6 +15,7 @@ mod hostile;
 mod paths;
 
 use cordon_aws::IncidentStore;
+use cordon_aws::links::Decision;
 use cordon_core::model::IncidentStatus;
 use cordon_engine::ExecutionStatus;
 use harness::{Harness, Injected};
@@ -95,7 +96,7 @@ async fn approval_approved_contains() {
     );
     ex.send_task_success(
         &token,
-        json!({"decision": "approve", "decidedBy": {"name": "alice"}}),
+        cordon_aws::testing::approval_output(Decision::Approve, "alice"),
         h.runtime(),
     )
     .expect("callback accepted");
@@ -138,8 +139,12 @@ async fn approval_rejected_dismisses() {
     let case = h.backdoor_user_event().await;
     let mut ex = h.start(&case.event);
     let token = h.park_for_approval(&mut ex).await;
-    ex.send_task_success(&token, json!({"decision": "reject"}), h.runtime())
-        .expect("callback accepted");
+    ex.send_task_success(
+        &token,
+        cordon_aws::testing::approval_output(Decision::Reject, "bob"),
+        h.runtime(),
+    )
+    .expect("callback accepted");
     assert_eq!(h.finish(&mut ex).await, ExecutionStatus::Succeeded);
     assert!(
         h.states_entered(&ex)

@@ -1,0 +1,116 @@
+//! What the crash tests share: a real `cordon local up` (`CARGO_BIN_EXE_cordon`) on a
+//! database in the test's own directory, which a test delivers events to, SIGKILLs and
+//! starts again on the same database.
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+/// A running `cordon local up`. Dropping it SIGKILLs it too, so a failing test leaves no
+/// stack running.
+pub struct Up {
+    child: Child,
+    exports: BTreeMap<String, String>,
+}
+
+impl Up {
+    /// Starts `cordon local up` on `<dir>/sfn.sqlite` with the response policy `policy`
+    /// (JSON, written to `<dir>/policy.json`), its stderr appended to `log`; returns once it
+    /// has printed its exports.
+    pub fn start(dir: &Path, log: &Path, policy: &str) -> Up {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let policy_file = dir.join("policy.json");
+        std::fs::write(&policy_file, policy).expect("the response policy");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
+            .current_dir(&root)
+            .args(["local", "up", "--sfn-port", "0", "--approval-port", "0"])
+            .args(["--events-port", "0", "--db"])
+            .arg(dir.join("sfn.sqlite"))
+            .arg("--template")
+            .arg(root.join("infra/template.yaml"))
+            .arg("--response-policy")
+            .arg(&policy_file)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("starting cordon local up");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut exports = BTreeMap::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((k, v)) = line
+                    .strip_prefix("export ")
+                    .and_then(|kv| kv.split_once('='))
+                {
+                    exports.insert(k.to_string(), v.to_string());
+                } else if line.starts_with('#') {
+                    let _ = tx.send(exports.clone());
+                    return;
+                }
+            }
+        });
+        let exports = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|e| {
+                panic!("cordon local up did not start ({e}); see {}", log.display())
+            });
+        Up { child, exports }
+    }
+
+    pub fn var(&self, name: &str) -> &str {
+        self.exports
+            .get(name)
+            .unwrap_or_else(|| panic!("cordon local up exported no {name}: {:?}", self.exports))
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Delivers `entries` as CloudTrail does (the stack's delivery path, with the token it
+    /// wrote when it started); every entry must be acknowledged.
+    pub async fn deliver(&self, dir: &Path, entries: &[serde_json::Value]) {
+        let token = cordon::local::delivery::read_token(&dir.join("delivery-token"))
+            .expect("the delivery token");
+        let endpoint = self.var("AWS_ENDPOINT_URL_EVENTBRIDGE");
+        for chunk in entries.chunks(10) {
+            let response =
+                cordon::local::delivery::deliver(endpoint, &token, &json!({ "Entries": chunk }))
+                    .await
+                    .expect("delivering");
+            let answer: serde_json::Value = serde_json::from_str(&response.text()).expect("JSON");
+            assert_eq!(response.status, 200, "{answer}");
+            assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+        }
+    }
+
+    /// An aws-sdk-sfn client for the stack's Step Functions API.
+    pub fn sfn(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::config::Builder::from(sdk)
+                .endpoint_url(self.var("AWS_ENDPOINT_URL_SFN"))
+                .build(),
+        )
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        // Already reaped after `kill`; otherwise (a test that panicked) SIGKILL it now.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
