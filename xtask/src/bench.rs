@@ -119,11 +119,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &plan,
         &engine,
         &peers,
-        &service,
-        &service_full,
+        (&service, &service_full),
         &moto,
-        &burst,
-        fuzz.as_deref(),
+        &fullstack::Robustness { burst, fuzz },
     );
     // A quick run is a smoke test: it must not replace the committed figures.
     let out = if plan.quick {

@@ -1,7 +1,7 @@
 //! Renders `BENCHMARKS.md` from one run's measurements.
 use std::fmt::Write as _;
 
-use super::fullstack::FullStackRun;
+use super::fullstack::{FullStackRun, Robustness};
 use super::model::{
     DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
     median,
@@ -188,11 +188,10 @@ pub fn render(
     plan: &Plan,
     engine: &EngineResults,
     peers: &PeerSetup,
-    service: &ServiceResults,
-    service_full: &ServiceResults,
+    // The durable service with synchronous=NORMAL, then FULL.
+    (service, service_full): (&ServiceResults, &ServiceResults),
     moto: &MotoResults,
-    burst: &FullStackRun,
-    fuzz: Option<&str>,
+    robustness: &Robustness,
 ) -> String {
     let mut o = String::new();
     let w = &mut o;
@@ -342,8 +341,8 @@ pub fn render(
 
     service_section(w, machine, plan, engine, service);
     durability_section(w, service, service_full);
-    burst_section(w, burst);
-    fuzz_section(w, fuzz);
+    burst_section(w, &robustness.burst);
+    fuzz_section(w, robustness.fuzz.as_deref());
 
     let _ = writeln!(w, "\n## Caveats\n");
     if let Some(load) = high_load(machine, service) {
