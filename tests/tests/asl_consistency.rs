@@ -205,6 +205,39 @@ fn field(key: &str) -> &str {
     key.strip_suffix(".$").unwrap_or(key)
 }
 
+/// The metrics and the CLI read the timeline entries the workflow appends by step name:
+/// every `append` names a step cordon-core knows, and each of those is appended.
+#[test]
+fn timeline_appends_name_the_steps_cordon_core_knows() {
+    use cordon_core::model::timeline_step;
+    let mut appended = Vec::new();
+    for (name, state) in all_states(&incident_asl()) {
+        let payload = &state["Parameters"]["Payload"];
+        if payload["action"] != "append" {
+            continue;
+        }
+        let step = payload["step"]
+            .as_str()
+            .unwrap_or_else(|| panic!("state '{name}' appends without a literal step"));
+        assert!(
+            timeline_step::ALL.contains(&step),
+            "state '{name}' appends step {step:?}, which cordon_core::model::timeline_step \
+             does not name"
+        );
+        assert!(
+            payload.get("at.$").is_some(),
+            "state '{name}' appends without a fixed time: a retry would write it twice"
+        );
+        appended.push(step.to_string());
+    }
+    for step in timeline_step::ALL {
+        assert!(
+            appended.iter().any(|s| s == step),
+            "no state appends {step:?}: {appended:?}"
+        );
+    }
+}
+
 #[test]
 fn retries_are_only_for_what_is_transient() {
     for (name, state) in all_states(&incident_asl()) {
@@ -410,14 +443,16 @@ impl Run {
         }
     }
 
-    /// Runs to the end, answering an approval request with the script's decision.
+    /// Runs to the end, answering an approval request with the script's decision (or, for
+    /// `timeout`, letting it time out).
     async fn finish(&mut self) -> ExecutionStatus {
         loop {
             match self.ex.run_until_parked(&self.rt).await {
                 RunOutcome::Finished(status) => return status,
+                // "timeout": nobody answers; the clock runs to the approval timeout below.
                 RunOutcome::Parked {
                     awaiting_callbacks, ..
-                } if awaiting_callbacks > 0 => {
+                } if awaiting_callbacks > 0 && self.script.decision != "timeout" => {
                     let token = self.ex.pending_task_tokens()[0].clone();
                     self.ex
                         .send_task_success(
@@ -476,6 +511,7 @@ fn routes() -> Vec<Script> {
         Script::route("ignore", "approve", false),
         Script::route("approve", "approve", false),
         Script::route("approve", "reject", false),
+        Script::route("approve", "timeout", false),
         Script::route("auto", "approve", true),
     ]
 }

@@ -109,6 +109,10 @@ pub struct AppendOutput {
     pub incident_id: String,
     /// `false` when this entry was already recorded (a retry).
     pub appended: bool,
+    /// The metric this first append counts under (`metrics::counted_entry`); not part of
+    /// the function's answer.
+    #[serde(skip)]
+    pub counts: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

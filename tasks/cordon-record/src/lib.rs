@@ -301,6 +301,7 @@ async fn reject(
 
 async fn append(input: AppendInput, deps: &Deps) -> Result<AppendOutput, TaskError> {
     let at = input.at.unwrap_or_else(|| (deps.clock)());
+    let counts = metrics::counted_entry(&input.step, input.details.as_ref());
     let appended = deps
         .store
         .append(
@@ -322,6 +323,7 @@ async fn append(input: AppendInput, deps: &Deps) -> Result<AppendOutput, TaskErr
     Ok(AppendOutput {
         incident_id: input.incident_id,
         appended,
+        counts: counts.filter(|_| appended),
     })
 }
 
@@ -449,8 +451,9 @@ cordon_aws::task_function! {
     measure: measure,
 }
 
-/// The domain metrics of an invocation's result: first opens and first closes only, so a
-/// retried step counts nothing twice (see `metrics.rs`).
+/// The domain metrics of an invocation's result: first opens, first closes and first
+/// appends of a decision or a timeout only, so a retried step counts nothing twice (see
+/// `metrics.rs`).
 fn measure(output: &Output, at: DateTime<Utc>) -> Vec<cordon_core::metrics::MetricsLine> {
     match output {
         Output::Open(open) if open.outcome == Outcome::Opened && !open.replayed => {
@@ -459,6 +462,9 @@ fn measure(output: &Output, at: DateTime<Utc>) -> Vec<cordon_core::metrics::Metr
         Output::Close(close) if close.changed => {
             metrics::closed(close.status, close.closing.as_ref(), at)
         }
+        Output::Append(AppendOutput {
+            counts: Some(name), ..
+        }) => metrics::count(name, at),
         _ => Vec::new(),
     }
 }

@@ -2,12 +2,15 @@
 //! (`lib.rs`'s `measure` picks the milestones):
 //! incidents opened (per rule, and in all), and how incidents end the first time they are
 //! closed (a retried close that changes nothing counts nothing): containments (with the
-//! time from the event to containment), approvals rejected and responses that failed, in
-//! all and per rule and severity.
+//! time from the event to containment) and responses that failed, in all and per rule and
+//! severity; and what happened to approval requests, from the timeline entries the
+//! workflow appends the first time (a retried append counts nothing): approved, rejected,
+//! timed out.
 use chrono::{DateTime, Utc};
 use cordon_aws::incidents::IncidentRecord;
 use cordon_core::metrics::{MetricsLine, NAMESPACE, Unit, dimension, metric};
-use cordon_core::model::IncidentStatus;
+use cordon_core::model::{IncidentStatus, timeline_step};
+use serde_json::Value;
 
 /// What the metrics need of an incident that was just closed.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +60,6 @@ pub(crate) fn closed(
     let mut lines = Vec::new();
     let name = match status {
         IncidentStatus::Contained => metric::CONTAINMENTS,
-        IncidentStatus::Rejected => metric::REJECTIONS,
         IncidentStatus::Failed => metric::RESPONSE_FAILURES,
         _ => return lines,
     };
@@ -83,6 +85,32 @@ pub(crate) fn closed(
         lines.push(line);
     }
     lines
+}
+
+/// The metric a timeline entry counts under, if any: a human decision (its `details` are
+/// the approval function's output, `decision` `approve` or `reject`), or a timeout.
+pub(crate) fn counted_entry(step: &str, details: Option<&Value>) -> Option<&'static str> {
+    match step {
+        timeline_step::APPROVAL => {
+            match details
+                .and_then(|d| d.get("decision"))
+                .and_then(Value::as_str)
+            {
+                Some("approve") => Some(metric::APPROVALS),
+                Some("reject") => Some(metric::REJECTIONS),
+                _ => None,
+            }
+        }
+        timeline_step::APPROVAL_TIMEOUT => Some(metric::APPROVAL_TIMEOUTS),
+        _ => None,
+    }
+}
+
+/// One count of `name`, in all.
+pub(crate) fn count(name: &str, at: DateTime<Utc>) -> Vec<MetricsLine> {
+    let mut line = MetricsLine::new(NAMESPACE, at);
+    let _ = line.count(name);
+    vec![line]
 }
 
 #[cfg(test)]
@@ -135,8 +163,28 @@ mod tests {
             opened[0].contains("\"Rule\":\"iam.user-created\""),
             "{opened:?}"
         );
-        let rejected = rendered(&closed(IncidentStatus::Rejected, None, at));
-        assert!(rejected[0].contains("\"Rejections\":1.0"), "{rejected:?}");
-        assert!(!rejected[0].contains("TimeToContain"), "{rejected:?}");
+        // A rejected event is not closed by the workflow (OpenIncident fails with it).
+        assert!(closed(IncidentStatus::Rejected, None, at).is_empty());
+    }
+
+    #[test]
+    fn decisions_and_timeouts_count_what_they_are() {
+        let decided = |d: &str| {
+            counted_entry(
+                timeline_step::APPROVAL,
+                Some(&serde_json::json!({"decision": d})),
+            )
+        };
+        assert_eq!(decided("approve"), Some(metric::APPROVALS));
+        assert_eq!(decided("reject"), Some(metric::REJECTIONS));
+        assert_eq!(decided("maybe"), None);
+        assert_eq!(counted_entry(timeline_step::APPROVAL, None), None);
+        assert_eq!(
+            counted_entry(timeline_step::APPROVAL_TIMEOUT, None),
+            Some(metric::APPROVAL_TIMEOUTS)
+        );
+        assert_eq!(counted_entry("Enrich", None), None);
+        let line = rendered(&count(metric::APPROVAL_TIMEOUTS, Utc::now()));
+        assert!(line[0].contains("\"ApprovalTimeouts\":1.0"), "{line:?}");
     }
 }

@@ -339,4 +339,46 @@ cordon_aws::task_function! {
     input: Input,
     output: Output,
     handle: handle,
+    measure: measure,
+}
+
+/// A release counts once (`Releases`): a retry that finds the incident already released
+/// counts nothing.
+fn measure(
+    output: &Output,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<cordon_core::metrics::MetricsLine> {
+    use cordon_core::metrics::{MetricsLine, NAMESPACE, metric};
+    if output.already_released {
+        return Vec::new();
+    }
+    let mut line = MetricsLine::new(NAMESPACE, at);
+    let _ = line.count(metric::RELEASES);
+    vec![line]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_counts_once() {
+        let input = ReleaseInput {
+            incident_id: "ct-1".into(),
+            released_by: Default::default(),
+            reason: None,
+        };
+        let mut out = ReleaseOutput::new(&input, Some("mallory".into()));
+        let at = chrono::Utc::now();
+        let lines: Vec<String> = measure(&out, at)
+            .iter()
+            .flat_map(cordon_core::metrics::MetricsLine::render)
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        cordon_core::metrics::validate(&lines[0]).expect("valid EMF");
+        assert!(lines[0].contains("\"Releases\":1.0"), "{}", lines[0]);
+        // A retry that finds the incident released counts nothing.
+        out.already_released = true;
+        assert!(measure(&out, at).is_empty());
+    }
 }

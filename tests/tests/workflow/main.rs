@@ -179,7 +179,7 @@ async fn approval_timeout_applies_the_policy_default() {
     let waited = h.now() - started;
     assert_eq!(
         h.states_entered(&ex).len(),
-        11,
+        12,
         "the documented transition count"
     );
     assert!(
@@ -192,6 +192,21 @@ async fn approval_timeout_applies_the_policy_default() {
     );
     assert!(h.has_quarantine_policy(&case.user).await);
     assert_eq!(h.record(&case).await.status, IncidentStatus::Contained);
+    // The audit says nobody decided (and the record function counted it).
+    let timeouts: Vec<_> = h
+        .store()
+        .timeline(&h.record(&case).await.incident_id)
+        .await
+        .expect("reading the timeline")
+        .into_iter()
+        .filter(|e| e.step == cordon_core::model::timeline_step::APPROVAL_TIMEOUT)
+        .collect();
+    assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+    assert!(
+        timeouts[0].message.contains("auto"),
+        "the entry names the default applied: {}",
+        timeouts[0].message
+    );
 }
 
 #[tokio::test]

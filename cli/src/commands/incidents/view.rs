@@ -124,16 +124,13 @@ pub struct IncidentDetail {
     pub execution: Option<ExecutionLink>,
 }
 
-/// The timeline step the workflow records a human decision under (`RecordDecision`).
-pub const APPROVAL_STEP: &str = "Approval";
-
 impl IncidentDetail {
     pub fn of(record: &IncidentRecord, timeline: Vec<TimelineEntry>) -> Self {
         let approval = record.approval.clone().or_else(|| {
             timeline
                 .iter()
                 .rev()
-                .filter(|e| e.step == APPROVAL_STEP)
+                .filter(|e| e.step == cordon_core::model::timeline_step::APPROVAL)
                 .find_map(|e| serde_json::from_value(e.details.clone()?).ok())
         });
         Self {

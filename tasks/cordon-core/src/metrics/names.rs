@@ -41,8 +41,15 @@ pub mod metric {
     /// Principals contained (the incident closed `CONTAINED`; also per `Rule` and
     /// `Severity`, as are the two below).
     pub const CONTAINMENTS: &str = "Containments";
-    /// Approvals a human rejected (incidents closed `REJECTED`).
+    /// Containments a human approved (the decision recorded `approve`).
+    pub const APPROVALS: &str = "Approvals";
+    /// Containments a human rejected (the decision recorded `reject`; the incident is
+    /// then dismissed).
     pub const REJECTIONS: &str = "Rejections";
+    /// Approval requests nobody decided in time (the response policy's default applied).
+    pub const APPROVAL_TIMEOUTS: &str = "ApprovalTimeouts";
+    /// Quarantines released (the release function's first release of an incident).
+    pub const RELEASES: &str = "Releases";
     /// Responses that failed and were recorded `FAILED`.
     pub const RESPONSE_FAILURES: &str = "ResponseFailures";
     /// Seconds from the event to containment (with `Containments`).
@@ -56,7 +63,10 @@ pub mod metric {
         DURATION,
         INCIDENTS_OPENED,
         CONTAINMENTS,
+        APPROVALS,
         REJECTIONS,
+        APPROVAL_TIMEOUTS,
+        RELEASES,
         RESPONSE_FAILURES,
         TIME_TO_CONTAIN,
     ];

@@ -7,7 +7,7 @@
 //! `assessment.rs` (severity, disposition and why), `identity.rs` (actor and principal),
 //! `user.rs` (IAM user facts and the pre-containment snapshot), `role.rs` (IAM role facts),
 //! `inspection.rs` (grants an event names but does not carry, and what enrich read of them), `status.rs` (an incident's
-//! lifecycle), `failure.rs` (an error the state machine caught, as its failure path passes
+//! lifecycle, and the timeline steps the workflow writes), `failure.rs` (an error the state machine caught, as its failure path passes
 //! it on), `approver.rs` (a decider's verified identity).
 mod account;
 mod approver;
@@ -28,5 +28,5 @@ pub use failure::{CaughtError, ErrorText};
 pub use identity::{Actor, Principal, PrincipalKind};
 pub use inspection::{Inspect, Inspection};
 pub use role::RoleFacts;
-pub use status::IncidentStatus;
+pub use status::{IncidentStatus, timeline_step};
 pub use user::{AccessKey, AttachedPolicy, KeyStatus, Snapshot, UserFacts};

@@ -31,3 +31,15 @@ impl IncidentStatus {
         }
     }
 }
+
+/// Timeline steps the workflow writes through the record function's `append`, which the
+/// metrics and the CLI read back (`statemachine/incident.asl.json`;
+/// `tests/tests/asl_consistency.rs` checks that every `append` there names one of these).
+pub mod timeline_step {
+    /// A human decision and who made it (RecordDecision).
+    pub const APPROVAL: &str = "Approval";
+    /// Nobody decided within the approval timeout (RecordApprovalTimeout).
+    pub const APPROVAL_TIMEOUT: &str = "ApprovalTimeout";
+    /// Every step above.
+    pub const ALL: &[&str] = &[APPROVAL, APPROVAL_TIMEOUT];
+}

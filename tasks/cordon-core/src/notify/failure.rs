@@ -64,6 +64,12 @@ const STEPS: &[(&str, Containment, &str)] = &[
         "An approver answered, but the decision could not be recorded: nothing was contained.",
     ),
     (
+        "RecordApprovalTimeout",
+        Containment::NotContained,
+        "Nobody decided in time, and the timeout could not be recorded: the response \
+         policy's default was not applied and nothing was contained.",
+    ),
+    (
         "Quarantine",
         Containment::Uncertain,
         "Containment failed part-way: the snapshot may be stored and the deny-all policy may \
