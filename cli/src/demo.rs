@@ -195,85 +195,31 @@ async fn approval_link(stack: &LocalStack) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// GET the confirmation page (which changes nothing), then submit its form with the
-/// anti-CSRF value, the cookie the page set and `decision=approve`, exactly as a browser
-/// would.
+/// Decides through the page as a browser would (`local::browser`), printing both steps.
 async fn approve_like_a_browser(link: &str) -> anyhow::Result<()> {
-    let client = Client::new();
-    let page = client
-        .get(link, BROWSER)
-        .await
-        .context("opening the approval link")?;
-    let html = page.text();
+    let decided = crate::local::browser::decide(
+        &Client::new(),
+        link,
+        "approve",
+        "demo-operator",
+        "cordon-demo (like a browser)",
+    )
+    .await?;
     line(
         "GET",
         format!(
             "{} ({} bytes of confirmation page)",
-            page.status,
-            html.len()
+            decided.page_status, decided.page_bytes
         ),
     );
-    let csrf = form_value(&html, "csrf").context("the confirmation page has no anti-CSRF field")?;
-    let body = format!(
-        "decision=approve&csrf={}&name=demo-operator",
-        url_encode(&csrf)
+    line(
+        "POST",
+        format!("{} {}", decided.answer.status, decided.title()),
     );
-    // The anti-CSRF value is bound to the cookie the page set in this browser: send it
-    // back, as a browser does.
-    let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut headers = BROWSER.to_vec();
-    headers.push(("content-type", "application/x-www-form-urlencoded"));
-    headers.push(("cookie", &cookie));
-    let answer = client
-        .post(link, &headers, body)
-        .await
-        .context("submitting the approval")?;
-    let html = answer.text();
-    let title = html
-        .split("<h1>")
-        .nth(1)
-        .and_then(|s| s.split("</h1>").next())
-        .unwrap_or("")
-        .to_string();
-    line("POST", format!("{} {title}", answer.status));
-    if answer.status != 200 {
-        bail!("the approval was refused ({})", answer.status);
+    if decided.answer.status != 200 {
+        bail!("the approval was refused ({})", decided.answer.status);
     }
     Ok(())
-}
-
-/// What the demo's "browser" sends with every request (the approval records the agent).
-const BROWSER: &[(&str, &str)] = &[
-    ("user-agent", "cordon-demo (like a browser)"),
-    ("accept", "text/html"),
-];
-
-fn form_value(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\"");
-    let at = html.find(&marker)?;
-    let tag_start = html[..at].rfind('<')?;
-    let tag_end = at + html[at..].find('>')?;
-    let tag = &html[tag_start..tag_end];
-    let v = tag.split("value=\"").nth(1)?;
-    Some(v.split('"').next()?.to_string())
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 struct Published {

@@ -9,7 +9,6 @@
 //! apart by the user this test creates, and the execution by the test's own database.
 mod common;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -22,7 +21,7 @@ use cordon_loopback::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use common::Up;
+use common::{Up, list_executions, published};
 
 /// A backdoor user waits for a human.
 const POLICY: &str = r#"{"rules": {"iam.user-created": {"disposition": "approve"}}}"#;
@@ -30,11 +29,8 @@ const POLICY: &str = r#"{"rules": {"iam.user-created": {"disposition": "approve"
 const WAIT: Duration = Duration::from_secs(240);
 /// The name typed on the approval page (link-only mode records it as the approver).
 const APPROVER: &str = "crash-approver";
-/// What the test's "browser" sends with every request.
-const BROWSER: &[(&str, &str)] = &[
-    ("user-agent", "cordon-crash-test (like a browser)"),
-    ("accept", "text/html"),
-];
+/// What the test's "browser" sends as its user agent.
+const USER_AGENT: &str = "cordon-crash-test (like a browser)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_right_after_an_approval_loses_no_decision_and_contains_once() {
@@ -123,7 +119,10 @@ async fn sigkill_right_after_an_approval_loses_no_decision_and_contains_once() {
     // Decide as a browser would, and SIGKILL the service as soon as the approval is
     // acknowledged: before the workflow can quarantine, notify and close.
     let client = Client::new();
-    let answer = approve_like_a_browser(&client, &link).await;
+    let answer = cordon::local::browser::decide(&client, &link, "approve", APPROVER, USER_AGENT)
+        .await
+        .unwrap_or_else(|e| panic!("approving through the page: {e:#}"))
+        .answer;
     up.kill();
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(
@@ -278,7 +277,10 @@ async fn sigkill_right_after_an_approval_loses_no_decision_and_contains_once() {
     );
     let again = format!("{}/a/{link_id}", up.var("CORDON_STACK_APPROVAL_URL"));
     let page = client
-        .get(&again, BROWSER)
+        .get(
+            &again,
+            &[("user-agent", USER_AGENT), ("accept", "text/html")],
+        )
         .await
         .expect("opening the link again");
     let html = page.text();
@@ -304,33 +306,6 @@ async fn sigkill_right_after_an_approval_loses_no_decision_and_contains_once() {
     std::fs::remove_dir_all(&dir).expect("cleaning up");
 }
 
-/// Every execution of `machine` (name, status): the database is this test's own.
-async fn list_executions(
-    sfn: &aws_sdk_sfn::Client,
-    machine: &str,
-) -> Vec<(String, ExecutionStatus)> {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let page = sfn
-            .list_executions()
-            .state_machine_arn(machine)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("ListExecutions");
-        all.extend(
-            page.executions()
-                .iter()
-                .map(|e| (e.execution_arn().to_string(), e.status().clone())),
-        );
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return all;
-        }
-    }
-}
-
 /// The states an execution entered, in order.
 async fn states_entered(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Vec<String> {
     sfn.get_execution_history()
@@ -346,42 +321,6 @@ async fn states_entered(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Vec<S
         .collect()
 }
 
-/// The bodies of the messages of `kind` published to `topic` for `incident_id`, from moto's
-/// record of every publish (`/moto-api/data.json`, the topic's `sent_notifications`):
-/// `cordon local up` itself reads, prints and deletes what reaches the stack's tap queue.
-async fn published(moto: &str, topic: &str, incident_id: &str, kind: &str) -> Vec<String> {
-    let url = format!("{moto}/moto-api/data.json");
-    let response = Client::new()
-        .get(&url, &[])
-        .await
-        .unwrap_or_else(|e| panic!("reading {url}: {e}"));
-    assert_eq!(response.status, 200, "{url}");
-    let data: Value = serde_json::from_slice(&response.body).expect("moto's data.json");
-    let mut seen = BTreeSet::new();
-    let mut bodies = Vec::new();
-    // CreateTopic leaves an instance per call: every instance of the topic's ARN counts.
-    for instance in data["sns"]["Topic"].as_array().into_iter().flatten() {
-        if instance["arn"] != topic {
-            continue;
-        }
-        // (message id, message, subject, attributes, group id)
-        for sent in instance["sent_notifications"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let attribute = |k: &str| sent[3][k]["Value"].as_str();
-            if attribute("incident_id") == Some(incident_id)
-                && attribute("kind") == Some(kind)
-                && seen.insert(sent[0].to_string())
-            {
-                bodies.push(sent[1].as_str().unwrap_or_default().to_string());
-            }
-        }
-    }
-    bodies
-}
-
 /// The approval link (`<approval url>/a/<id>`) in an approval request's body.
 fn link_in(body: &str, approval_url: &str) -> Option<String> {
     let start = body.find(&format!("{approval_url}/a/"))?;
@@ -391,53 +330,6 @@ fn link_in(body: &str, approval_url: &str) -> Option<String> {
             .take_while(|c| !c.is_whitespace())
             .collect(),
     )
-}
-
-/// GET the confirmation page (it sets a cookie and renders the anti-CSRF value bound to
-/// it), then POST its form with that cookie, the value and `decision=approve`, as a browser
-/// does (`cordon demo` approves the same way). Returns the POST's answer.
-async fn approve_like_a_browser(client: &Client, link: &str) -> cordon_loopback::ClientResponse {
-    let page = client
-        .get(link, BROWSER)
-        .await
-        .expect("opening the approval link");
-    let html = page.text();
-    assert_eq!(page.status, 200, "the approval page: {html}");
-    let csrf = form_value(&html, "csrf")
-        .unwrap_or_else(|| panic!("the approval page has no anti-CSRF field: {html}"));
-    assert!(
-        csrf.bytes().all(|b| b.is_ascii_hexdigit()),
-        "an anti-CSRF value that would need encoding: {csrf}"
-    );
-    let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next())
-        .collect::<Vec<_>>()
-        .join("; ");
-    assert!(!cookie.is_empty(), "the approval page set no cookie");
-    let mut headers = BROWSER.to_vec();
-    headers.push(("content-type", "application/x-www-form-urlencoded"));
-    headers.push(("cookie", &cookie));
-    client
-        .post(
-            link,
-            &headers,
-            format!("decision=approve&csrf={csrf}&name={APPROVER}"),
-        )
-        .await
-        .expect("submitting the approval")
-}
-
-/// The `value` of the form field `name` in `html`.
-fn form_value(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\""))?;
-    let tag_start = html[..at].rfind('<')?;
-    let tag_end = at + html[at..].find('>')?;
-    let value = html[tag_start..tag_end].split("value=\"").nth(1)?;
-    Some(value.split('"').next()?.to_string())
 }
 
 /// How far containment had got (for the test's output: the SIGKILL's timing is not

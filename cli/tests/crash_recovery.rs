@@ -6,6 +6,11 @@
 //! The real binary (`CARGO_BIN_EXE_cordon`) against moto (`cargo xtask test` exports
 //! `AWS_ENDPOINT_URL`). The stack uses its default resource names, so incidents are told
 //! apart by the users this test creates.
+//!
+//! `CORDON_CRASH_INCIDENTS` sets the size (default 24; `cargo xtask bench` runs more), and
+//! `CORDON_CRASH_REPORT`, when set, names a JSON file for the figures.
+// Shared with crash_after_approval.rs, which reads more of what was published.
+#[allow(dead_code)]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,9 +21,8 @@ use cordon_aws::IncidentStore;
 use cordon_aws::testing::{moto, unique};
 use cordon_core::model::IncidentStatus;
 
-use common::Up;
+use common::{Up, list_executions, published_all};
 
-const INCIDENTS: usize = 24;
 const KILLS: usize = 3;
 /// How long a burst may take to settle after the last restart.
 const SETTLE: Duration = Duration::from_secs(240);
@@ -27,6 +31,10 @@ const POLICY: &str = r#"{"rules": {"iam.user-created": {"disposition": "auto"}}}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
+    let incidents: usize = std::env::var("CORDON_CRASH_INCIDENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(24);
     let m = moto().await;
     let dir = std::env::temp_dir().join(unique("cordon-crash"));
     std::fs::create_dir_all(&dir).expect("state dir");
@@ -42,7 +50,7 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
     let mut users = Vec::new();
     let mut entries = Vec::new();
     let mut incident_ids = BTreeMap::new();
-    for _ in 0..INCIDENTS {
+    for _ in 0..incidents {
         let created = create_backdoor_user(&iam, &unique("crash-backdoor"))
             .await
             .expect("a backdoor user");
@@ -60,7 +68,8 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
     }
 
     // A third of the burst, then SIGKILL shortly after, three times over.
-    let per_round = INCIDENTS / KILLS;
+    let per_round = incidents.div_ceil(KILLS);
+    let started = tokio::time::Instant::now();
     let mut up = Up::start(&dir, &log, POLICY);
     for (round, batch) in entries.chunks(per_round).enumerate() {
         up.deliver(&dir, batch).await;
@@ -72,27 +81,13 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
     // The last start resumes what was running; wait until every execution has ended.
     let sfn = up.sfn(&m.config);
     let machine = up.var("CORDON_STACK_STATE_MACHINE_ARN").to_string();
-    let deadline = tokio::time::Instant::now() + SETTLE;
+    let restarted = tokio::time::Instant::now();
+    let deadline = restarted + SETTLE;
     let executions = loop {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = sfn
-                .list_executions()
-                .state_machine_arn(&machine)
-                .set_next_token(token)
-                .send()
-                .await
-                .expect("ListExecutions");
-            all.extend(page.executions().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let all = list_executions(&sfn, &machine).await;
         let running = all
             .iter()
-            .filter(|e| e.status() == &aws_sdk_sfn::types::ExecutionStatus::Running)
+            .filter(|(_, status)| *status == aws_sdk_sfn::types::ExecutionStatus::Running)
             .count();
         if running == 0 {
             break all;
@@ -104,21 +99,33 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    let settled = restarted.elapsed();
+    let wall = started.elapsed();
 
-    // One execution per acknowledged event (the database is this test's own), all done.
-    assert_eq!(executions.len(), INCIDENTS, "one execution per event");
     let failed: Vec<_> = executions
         .iter()
-        .filter(|e| e.status() != &aws_sdk_sfn::types::ExecutionStatus::Succeeded)
-        .map(|e| (e.name().to_string(), e.status().clone()))
+        .filter(|(_, status)| *status != aws_sdk_sfn::types::ExecutionStatus::Succeeded)
+        .cloned()
         .collect();
-    assert!(failed.is_empty(), "{failed:?}; see {}", log.display());
 
     // Every backdoor user contained once, its incident closed as CONTAINED.
     let store = m.aws.incident_store("cordon-incidents".to_string());
     let quarantine = up.var("CORDON_STACK_QUARANTINE_POLICY_ARN").to_string();
+    let topic = up.var("CORDON_STACK_INCIDENT_TOPIC_ARN").to_string();
     let mut not_contained = BTreeSet::new();
+    let mut notified_twice = BTreeSet::new();
+    let sent = published_all(&m.endpoint, &topic).await;
     for user in &users {
+        let notified = sent
+            .iter()
+            .filter(|p| {
+                p.incident_id.as_ref() == Some(&incident_ids[user])
+                    && p.kind.as_deref() == Some("contained")
+            })
+            .count();
+        if notified > 1 {
+            notified_twice.insert(format!("{user}: {notified} contained notifications"));
+        }
         let attached: Vec<String> = iam
             .list_attached_user_policies()
             .user_name(user)
@@ -138,9 +145,34 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
             not_contained.insert(format!("{user}: {:?}, {attached:?}", record.status));
         }
     }
+    let report = serde_json::json!({
+        "incidents": incidents,
+        "kills": KILLS,
+        "executions": executions.len(),
+        "succeeded": executions.len() - failed.len(),
+        "contained": users.len() - not_contained.len(),
+        "lost": incidents.saturating_sub(executions.len()),
+        "doubled": executions.len().saturating_sub(incidents) + notified_twice.len(),
+        "settle_seconds_after_last_restart": settled.as_secs_f64(),
+        "wall_seconds": wall.as_secs_f64(),
+    });
+    println!("crash recovery: {report}");
+    if let Ok(path) = std::env::var("CORDON_CRASH_REPORT") {
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).expect("JSON"))
+            .unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
+
+    // One execution per acknowledged event (the database is this test's own), all done.
+    assert_eq!(executions.len(), incidents, "one execution per event");
+    assert!(failed.is_empty(), "{failed:?}; see {}", log.display());
     assert!(
         not_contained.is_empty(),
         "{not_contained:?}; see {}",
+        log.display()
+    );
+    assert!(
+        notified_twice.is_empty(),
+        "{notified_twice:?}; see {}",
         log.display()
     );
     up.kill();

@@ -87,6 +87,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         plan.burst_incidents
     );
     let burst = fullstack::burst(&root, &plan, &server)?;
+    eprintln!(
+        "xtask bench: crash recovery: {} incidents, cordon local up SIGKILLed three times \
+         (cli/tests/crash_recovery.rs)",
+        plan.crash_incidents
+    );
+    let crash = fullstack::crash(&root, &plan, &server)?;
     drop(server);
     let fuzz = match plan.fuzz_seconds {
         Some(seconds) => {
@@ -121,7 +127,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &peers,
         (&service, &service_full),
         &moto,
-        &fullstack::Robustness { burst, fuzz },
+        &fullstack::Robustness { burst, crash, fuzz },
     );
     // A quick run is a smoke test: it must not replace the committed figures.
     let out = if plan.quick {

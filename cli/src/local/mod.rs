@@ -19,6 +19,7 @@ use cordon_sfn_local::InProcessLambda;
 use serde_json::Value;
 
 mod bootstrap;
+pub mod browser;
 pub mod delivery;
 pub mod endpoint;
 mod handlers;

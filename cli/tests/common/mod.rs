@@ -1,13 +1,16 @@
 //! What the crash tests share: a real `cordon local up` (`CARGO_BIN_EXE_cordon`) on a
 //! database in the test's own directory, which a test delivers events to, SIGKILLs and
-//! starts again on the same database.
-use std::collections::BTreeMap;
+//! starts again on the same database; and reading back its executions and what it
+//! published.
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::json;
+use aws_sdk_sfn::types::ExecutionStatus;
+use cordon_loopback::Client;
+use serde_json::{Value, json};
 
 /// A running `cordon local up`. Dropping it SIGKILLs it too, so a failing test leaves no
 /// stack running.
@@ -113,4 +116,88 @@ impl Drop for Up {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Every execution of `machine` (name, status): the database is this test's own.
+pub async fn list_executions(
+    sfn: &aws_sdk_sfn::Client,
+    machine: &str,
+) -> Vec<(String, ExecutionStatus)> {
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .list_executions()
+            .state_machine_arn(machine)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListExecutions");
+        all.extend(
+            page.executions()
+                .iter()
+                .map(|e| (e.execution_arn().to_string(), e.status().clone())),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return all;
+        }
+    }
+}
+
+/// One message published to the incident topic.
+pub struct Published {
+    pub incident_id: Option<String>,
+    pub kind: Option<String>,
+    pub body: String,
+}
+
+/// Every message published to `topic`, from moto's record of every publish
+/// (`/moto-api/data.json`, the topic's `sent_notifications`): `cordon local up` itself
+/// reads, prints and deletes what reaches the stack's tap queue.
+pub async fn published_all(moto: &str, topic: &str) -> Vec<Published> {
+    let url = format!("{moto}/moto-api/data.json");
+    let response = Client::new()
+        .get(&url, &[])
+        .await
+        .unwrap_or_else(|e| panic!("reading {url}: {e}"));
+    assert_eq!(response.status, 200, "{url}");
+    let data: Value = serde_json::from_slice(&response.body).expect("moto's data.json");
+    let mut seen = BTreeSet::new();
+    let mut all = Vec::new();
+    // CreateTopic leaves an instance per call: every instance of the topic's ARN counts.
+    for instance in data["sns"]["Topic"].as_array().into_iter().flatten() {
+        if instance["arn"] != topic {
+            continue;
+        }
+        // (message id, message, subject, attributes, group id)
+        for sent in instance["sent_notifications"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if !seen.insert(sent[0].to_string()) {
+                continue;
+            }
+            let attribute = |k: &str| sent[3][k]["Value"].as_str().map(str::to_string);
+            all.push(Published {
+                incident_id: attribute("incident_id"),
+                kind: attribute("kind"),
+                body: sent[1].as_str().unwrap_or_default().to_string(),
+            });
+        }
+    }
+    all
+}
+
+/// The bodies of the messages of `kind` published to `topic` for `incident_id`.
+pub async fn published(moto: &str, topic: &str, incident_id: &str, kind: &str) -> Vec<String> {
+    published_all(moto, topic)
+        .await
+        .into_iter()
+        .filter(|p| {
+            p.incident_id.as_deref() == Some(incident_id) && p.kind.as_deref() == Some(kind)
+        })
+        .map(|p| p.body)
+        .collect()
 }

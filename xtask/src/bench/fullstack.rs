@@ -3,7 +3,9 @@
 //!
 //! - `tests/tests/burst.rs`: CreateUser incidents delivered at once through PutEvents,
 //!   the rules, the engine and the real handlers, against moto behind the fault proxy (a
-//!   fifth of the calls failed, IAM's mutating calls rate-limited).
+//!   fifth of the calls failed, IAM's mutating calls rate-limited);
+//! - `cli/tests/crash_recovery.rs`: the real `cordon local up` SIGKILLed three times
+//!   while a burst of incidents runs, restarted on the same database each time.
 //!
 //! They run as `cargo test` runs them (the test profile the suite has just built, not a
 //! release build): what they measure is dominated by moto and the injected faults.
@@ -19,6 +21,7 @@ use crate::{moto, util};
 /// What the bench measured beyond the executors: the burst under faults and the fuzzing.
 pub struct Robustness {
     pub burst: FullStackRun,
+    pub crash: FullStackRun,
     /// `cargo xtask fuzz`'s results table; `None` in a quick run.
     pub fuzz: Option<String>,
 }
@@ -40,6 +43,18 @@ pub fn burst(root: &Path, plan: &Plan, server: &moto::Moto) -> anyhow::Result<Fu
         "a_burst_under_faults_contains_every_incident_exactly_once",
         &[("CORDON_BURST_SIZE", plan.burst_incidents.to_string())],
         "CORDON_BURST_REPORT",
+    )
+}
+
+/// The crash-recovery run at `plan.crash_incidents`.
+pub fn crash(root: &Path, plan: &Plan, server: &moto::Moto) -> anyhow::Result<FullStackRun> {
+    run_test(
+        root,
+        server,
+        "crash_recovery",
+        "sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice",
+        &[("CORDON_CRASH_INCIDENTS", plan.crash_incidents.to_string())],
+        "CORDON_CRASH_REPORT",
     )
 }
 
@@ -70,8 +85,8 @@ fn run_test(
     let wall_seconds = started.elapsed().as_secs_f64();
     let text = std::fs::read_to_string(&report)
         .with_context(|| format!("the {binary} test wrote no report to {}", report.display()))?;
-    let report: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", report.display()))?;
+    let report: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", report.display()))?;
     if !report.is_object() {
         bail!("{}: the report is not an object", report);
     }

@@ -37,6 +37,8 @@ pub struct Plan {
     pub service_max_seconds: usize,
     /// CreateUser incidents in the full-stack burst under faults (`fullstack.rs`).
     pub burst_incidents: usize,
+    /// Incidents delivered across the three SIGKILLs of the crash-recovery run.
+    pub crash_incidents: usize,
     /// Seconds each fuzz target runs (`cargo xtask fuzz`); `None`: not fuzzed (a quick
     /// run: the nightly sanitizer build alone takes minutes; `cargo xtask test` runs each
     /// target's fixed-iteration smoke test).
@@ -66,6 +68,7 @@ impl Plan {
             service_poll_ms: 20,
             service_max_seconds: 120,
             burst_incidents: 1000,
+            crash_incidents: 300,
             fuzz_seconds: Some(20),
         }
     }
@@ -92,6 +95,7 @@ impl Plan {
             service_poll_ms: 20,
             service_max_seconds: 60,
             burst_incidents: 10,
+            crash_incidents: 9,
             fuzz_seconds: None,
         }
     }

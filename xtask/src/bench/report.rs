@@ -342,6 +342,7 @@ pub fn render(
     service_section(w, machine, plan, engine, service);
     durability_section(w, service, service_full);
     burst_section(w, &robustness.burst);
+    crash_section(w, &robustness.crash);
     fuzz_section(w, robustness.fuzz.as_deref());
 
     let _ = writeln!(w, "\n## Caveats\n");
@@ -378,7 +379,7 @@ pub fn render(
          sizes; time to contain from event in to the deny policy read back from IAM (the burst \
          above times each execution), and CPU seconds per incident split between moto and \
          Cordon; the cost model. Nor: the service's HTTP Lambda backend, and a restart under \
-         load (`cli/tests/crash_recovery.rs` tests one; its figures are not here)."
+         load of the durable service alone (the crash run above restarts the whole stack)."
     );
 
     let _ = writeln!(w, "\n## Reproduce\n");
@@ -571,9 +572,17 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
         "| doubled side effects (second attachment or notification) | {} |",
         n("doubled")
     );
-    let _ = writeln!(w, "| executions that needed a redrive | {} |", n("needed_redrive"));
+    let _ = writeln!(
+        w,
+        "| executions that needed a redrive | {} |",
+        n("needed_redrive")
+    );
     let _ = writeln!(w, "| calls to AWS through the proxy | {} |", n("calls"));
-    let _ = writeln!(w, "| faults injected | {} ({faults}) |", n("faults_injected"));
+    let _ = writeln!(
+        w,
+        "| faults injected | {} ({faults}) |",
+        n("faults_injected")
+    );
     let _ = writeln!(w, "| step retries spent | {} |", n("step_retries"));
     let _ = writeln!(
         w,
@@ -588,6 +597,58 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
         r["wall_seconds"]
             .as_f64()
             .map_or("?".to_string(), |v| format!("{v:.1}"))
+    );
+    let _ = writeln!(
+        w,
+        "| the whole test, build check and set-up included (s) | {:.0} |",
+        run.wall_seconds
+    );
+}
+
+/// The real `cordon local up` SIGKILLed mid-burst and restarted on its database.
+fn crash_section(w: &mut String, run: &FullStackRun) {
+    let r = &run.report;
+    let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
+    let secs = |k: &str| r[k].as_f64().map_or("?".to_string(), |v| format!("{v:.1}"));
+    let _ = writeln!(w, "\n## Crash recovery under load\n");
+    let _ = writeln!(
+        w,
+        "`cli/tests/crash_recovery.rs` with {} incidents: the `cordon` binary runs `cordon \
+         local up` (response policy `auto`), a third of the CreateUser events is delivered, \
+         the process is killed with SIGKILL a moment later and started again on the same \
+         SQLite database, {} times; then every execution must end. Against moto directly \
+         (no injected faults).\n",
+        n("incidents"),
+        n("kills")
+    );
+    let _ = writeln!(w, "| | |\n|---|--:|");
+    let _ = writeln!(
+        w,
+        "| incidents acknowledged by PutEvents | {} |",
+        n("incidents")
+    );
+    let _ = writeln!(w, "| executions (one per event) | {} |", n("executions"));
+    let _ = writeln!(w, "| succeeded | {} |", n("succeeded"));
+    let _ = writeln!(
+        w,
+        "| users contained, incident CONTAINED | {} |",
+        n("contained")
+    );
+    let _ = writeln!(w, "| lost | {} |", n("lost"));
+    let _ = writeln!(
+        w,
+        "| doubled (extra executions, second `contained` notification) | {} |",
+        n("doubled")
+    );
+    let _ = writeln!(
+        w,
+        "| last restart to every execution ended (s) | {} |",
+        secs("settle_seconds_after_last_restart")
+    );
+    let _ = writeln!(
+        w,
+        "| first delivery to every execution ended (s) | {} |",
+        secs("wall_seconds")
     );
     let _ = writeln!(
         w,
