@@ -256,3 +256,206 @@ async fn put_events_validates_entries_like_eventbridge() {
     assert!(up.executions().await.is_empty());
     up.stop().await;
 }
+
+/// What became of one hostile entry delivered through the PutEvents API.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// An AWS-shaped error: the whole request (`ValidationException`…) or the entry's
+    /// `ErrorCode`; nothing started.
+    Refused(String),
+    /// Accepted, routed, and recorded as one REJECTED incident holding the raw event.
+    Rejected,
+    /// Accepted and handled as the incident it is.
+    Handled,
+}
+
+impl Up {
+    /// Delivers `entry` alone (as CloudTrail would) and follows what it started to its end.
+    async fn outcome_of(&self, entry: Value) -> Outcome {
+        let before = self.executions().await;
+        let (status, error, body) = self.deliver(&json!({ "Entries": [entry] })).await;
+        if status != 200 {
+            assert!(error.is_some(), "an error without x-amzn-errortype: {body}");
+            assert_eq!(
+                self.executions().await,
+                before,
+                "a refused request started work"
+            );
+            return Outcome::Refused(error.unwrap_or_default());
+        }
+        if let Some(code) = body["Entries"][0]["ErrorCode"].as_str() {
+            assert_eq!(
+                self.executions().await,
+                before,
+                "a failed entry started work"
+            );
+            return Outcome::Refused(code.to_string());
+        }
+        let started: Vec<String> = self
+            .executions()
+            .await
+            .into_iter()
+            .filter(|e| !before.contains(e))
+            .collect();
+        assert_eq!(
+            started.len(),
+            1,
+            "one execution per accepted entry: {started:?}"
+        );
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let described = loop {
+            let d = self
+                .stack
+                .sfn_client
+                .describe_execution()
+                .execution_arn(&started[0])
+                .send()
+                .await
+                .expect("DescribeExecution");
+            if d.status != aws_sdk_sfn::types::ExecutionStatus::Running {
+                break d;
+            }
+            // The default policy asks a human about a new user: waiting for one is the
+            // incident handled as it should be.
+            let waiting = self
+                .stack
+                .progress(&started[0])
+                .await
+                .expect("GetExecutionHistory")
+                .entered
+                .last()
+                .is_some_and(|s| s == "RequestApproval");
+            if waiting {
+                return Outcome::Handled;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} still running after {WAIT:?}",
+                started[0]
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let entered = self
+            .stack
+            .progress(&started[0])
+            .await
+            .expect("GetExecutionHistory")
+            .entered;
+        if entered.iter().any(|s| s == "Rejected") {
+            // The incident holds the event exactly as the workflow received it.
+            let input: Value =
+                serde_json::from_str(described.input().unwrap_or("{}")).expect("JSON input");
+            let id = cordon_core::incident::rejected_incident_id(&input);
+            let record = cordon_aws::Aws::new(self.stack.sdk.clone())
+                .incident_store(self.stack.resources.table_name.clone());
+            let record = cordon_aws::IncidentStore::get(&record, &id)
+                .await
+                .expect("reading the incident")
+                .unwrap_or_else(|| panic!("no REJECTED incident {id}"));
+            assert_eq!(
+                record.status,
+                cordon_core::model::IncidentStatus::Rejected,
+                "{id}"
+            );
+            assert_eq!(record.event, Some(input), "the raw event is on record");
+            return Outcome::Rejected;
+        }
+        assert!(
+            !entered.iter().any(|s| s.ends_with("Failed")),
+            "the execution failed: {entered:?}: {:?}",
+            self.stack
+                .progress(&started[0])
+                .await
+                .expect("GetExecutionHistory")
+                .failure
+        );
+        Outcome::Handled
+    }
+}
+
+/// Hostile input through the PutEvents API and the whole workflow: every malformed
+/// fixture, an event near and over the 256 KB entry limit, and 10,000 levels of nesting.
+/// Each ends as an AWS-shaped error or as one REJECTED incident, and none contains anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_entries_end_as_an_aws_error_or_one_rejected_incident() {
+    let up = Up::start().await;
+    let local = cordon::local::LOCAL_ACCOUNT;
+    let fixture = |name: &str| {
+        simulate::put_events_entry(&cordon_aws::testing::fixture_event_in(name, local))
+    };
+
+    // The shared fixtures that are broken on purpose. The first two have no `detail`
+    // object to re-aim at this account: they go as they are.
+    for name in [
+        "malformed-missing-detail.json",
+        "malformed-detail-not-object.json",
+    ] {
+        let entry = simulate::put_events_entry(&cordon_aws::testing::fixture(name));
+        assert_eq!(
+            up.outcome_of(entry).await,
+            Outcome::Refused("MalformedDetail".into()),
+            "{name}"
+        );
+    }
+    let expected = [
+        ("malformed-missing-user-identity.json", Outcome::Rejected),
+        (
+            "malformed-create-user-username-65-chars.json",
+            Outcome::Rejected,
+        ),
+        (
+            "malformed-create-user-username-unicode.json",
+            Outcome::Rejected,
+        ),
+    ];
+    for (name, outcome) in expected {
+        assert_eq!(up.outcome_of(fixture(name)).await, outcome, "{name}");
+    }
+
+    // A CreateUser whose user agent pads the entry to the limit: one byte under is taken
+    // by PutEvents (and handled, or refused by Step Functions' own input limit, never
+    // lost silently); at the limit the request is refused as AWS refuses it.
+    let padded = |size: usize| {
+        let mut entry = fixture("iam-create-user-by-iam-user.json");
+        let base = cordon_eventbridge::put_events::entries_size(std::slice::from_ref(&entry));
+        let mut detail: Value =
+            serde_json::from_str(entry["Detail"].as_str().expect("Detail")).expect("JSON");
+        let agent = detail["userAgent"].as_str().unwrap_or_default().to_string();
+        detail["userAgent"] = json!(format!("{agent}{}", "x".repeat(size - base)));
+        entry["Detail"] = json!(detail.to_string());
+        assert_eq!(
+            cordon_eventbridge::put_events::entries_size(std::slice::from_ref(&entry)),
+            size
+        );
+        entry
+    };
+    let limit = cordon_eventbridge::put_events::MAX_ENTRIES_SIZE;
+    assert_eq!(
+        up.outcome_of(padded(limit)).await,
+        Outcome::Refused("ValidationException".into())
+    );
+    let near = up.outcome_of(padded(limit - 1)).await;
+    println!("an entry one byte under the limit: {near:?}");
+    assert!(
+        matches!(near, Outcome::Handled | Outcome::Refused(_)),
+        "{near:?}"
+    );
+    assert_eq!(
+        up.outcome_of(padded(limit - 4096)).await,
+        Outcome::Handled,
+        "4 KB under the limit the event is an ordinary incident"
+    );
+
+    // 10,000 levels of nesting in a field the classifier does not read.
+    let mut deep = fixture("iam-create-user-by-iam-user.json");
+    let mut detail: Value =
+        serde_json::from_str(deep["Detail"].as_str().expect("Detail")).expect("JSON");
+    detail["requestParameters"]["tags"] = json!("__DEEP__");
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    deep["Detail"] = json!(detail.to_string().replace("\"__DEEP__\"", &nested));
+    assert_eq!(
+        up.outcome_of(deep).await,
+        Outcome::Refused("MalformedDetail".into())
+    );
+    up.stop().await;
+}

@@ -2,7 +2,8 @@
 //! (aws-sdk-eventbridge, the AWS CLI, `cordon simulate create-user`) can put events locally.
 //!
 //! awsJson1_1 on loopback (`POST /`, `X-Amz-Target: AWSEvents.PutEvents`), validating like
-//! AWS: at most 10 entries (`ValidationException`), and per entry `Source`, `DetailType` and
+//! AWS: at most 10 entries whose total size, as AWS computes it, is under 256 KB
+//! (`ValidationException`), and per entry `Source`, `DetailType` and
 //! `Detail` are required (`InvalidArgument`) and `Detail` must be a JSON object
 //! (`MalformedDetail`). Each accepted entry becomes its envelope and goes on the bus. An
 //! entry no rule matches is accepted, as on AWS. SigV4 signatures are not checked.
@@ -25,8 +26,12 @@ use crate::bus::{Bus, Delivery, DeliveryError};
 use crate::event::{Entry, Event};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-/// PutEvents requests are at most 256 KiB on AWS; allow some slack for JSON escaping.
+/// What the server reads of a request at most: the entries' size is checked as AWS
+/// computes it ([`MAX_ENTRIES_SIZE`]); this leaves room for JSON escaping around them.
 const MAX_BODY: usize = 1024 * 1024;
+/// "The total entry size must be less than 256KB", computed as AWS documents
+/// ([`entries_size`]).
+pub const MAX_ENTRIES_SIZE: usize = 256 * 1024;
 /// The most entries one PutEvents call may carry.
 pub const MAX_ENTRIES: usize = 10;
 
@@ -292,6 +297,12 @@ fn validate(
             ),
         ));
     }
+    if entries_size(entries) >= MAX_ENTRIES_SIZE {
+        return Err(ApiError::new(
+            "ValidationException",
+            "Total size of the entries in the request is over the limit.",
+        ));
+    }
     entries
         .iter()
         .map(|entry| {
@@ -304,6 +315,28 @@ fn validate(
             Ok(self::entry(entry, now, sender).map(|e| Event::envelope(e, account, region)))
         })
         .collect()
+}
+
+/// The entries' size as EventBridge computes it ("Calculating PutEvents event entry
+/// size"): 14 bytes for a `Time`, and the UTF-8 bytes of `Source`, `DetailType`,
+/// `Detail` and each of `Resources`.
+pub fn entries_size(entries: &[Value]) -> usize {
+    let text = |v: &Value| v.as_str().map_or(0, str::len);
+    entries
+        .iter()
+        .map(|e| {
+            let time = if e.get("Time").is_some_and(|t| !t.is_null()) {
+                14
+            } else {
+                0
+            };
+            let resources: usize = e
+                .get("Resources")
+                .and_then(Value::as_array)
+                .map_or(0, |r| r.iter().map(text).sum());
+            time + text(&e["Source"]) + text(&e["DetailType"]) + text(&e["Detail"]) + resources
+        })
+        .sum()
 }
 
 fn string_field<'a>(entry: &'a Value, name: &str) -> Result<Option<&'a str>, ApiError> {
@@ -470,6 +503,44 @@ mod tests {
         );
         assert!(validate(&json!({"Entries": []})).is_err());
         assert!(validate(&json!({})).is_err());
+    }
+
+    #[test]
+    fn the_entries_total_size_is_limited_as_aws_computes_it() {
+        let entry = |detail_len: usize| {
+            json!({
+                "Source": "app", "DetailType": "t", "Time": "2026-01-01T00:00:00Z",
+                "Resources": ["r1"],
+                "Detail": format!("{{\"x\":\"{}\"}}", "a".repeat(detail_len)),
+            })
+        };
+        // 14 (Time) + 3 + 1 + 2 (Resources) + the Detail's bytes.
+        assert_eq!(entries_size(&[entry(0)]), 14 + 3 + 1 + 2 + 8);
+        let fits = MAX_ENTRIES_SIZE - 1 - (14 + 3 + 1 + 2 + 8);
+        let body = |entries: Vec<Value>| json!({ "Entries": entries });
+        let ok = validate(&body(vec![entry(fits)]), "1", "r", at(), Sender::Customer)
+            .expect("just under the limit");
+        assert!(ok[0].is_ok());
+        let over = validate(
+            &body(vec![entry(fits + 1)]),
+            "1",
+            "r",
+            at(),
+            Sender::Customer,
+        )
+        .expect_err("at the limit");
+        assert_eq!(over.code, "ValidationException");
+        assert!(over.message.contains("over the limit"), "{}", over.message);
+        // The sum over the entries counts, not each alone.
+        let halves = validate(
+            &body(vec![entry(fits / 2), entry(fits / 2)]),
+            "1",
+            "r",
+            at(),
+            Sender::Customer,
+        )
+        .expect_err("two halves and their overheads");
+        assert_eq!(halves.code, "ValidationException");
     }
 
     #[test]

@@ -172,24 +172,27 @@ impl<'a> Call<'a> {
                 .entry("actorMfaAuthenticated".into())
                 .or_insert(json!(mfa));
         }
-        Ok(Classification::Incident(Detection {
-            incident_id: incident_id_for_event(&self.rec.event_id),
-            rule: rule.to_string(),
-            title,
-            event_id: self.rec.event_id.clone(),
-            event_name: self.rec.event_name.clone(),
-            event_source: self.rec.event_source.clone(),
-            event_time: self.rec.event_time,
-            region: self.region(),
-            account: self.account(),
-            principal,
-            actor: self.actor.clone(),
-            source_ip: self.rec.source_ip_address.clone(),
-            user_agent: self.rec.user_agent.clone(),
-            evidence,
-            root_activity: self.is_root(),
-            inspect,
-        }))
+        Ok(Classification::Incident(
+            Detection {
+                incident_id: incident_id_for_event(&self.rec.event_id),
+                rule: rule.to_string(),
+                title,
+                event_id: self.rec.event_id.clone(),
+                event_name: self.rec.event_name.clone(),
+                event_source: self.rec.event_source.clone(),
+                event_time: self.rec.event_time,
+                region: self.region(),
+                account: self.account(),
+                principal,
+                actor: self.actor.clone(),
+                source_ip: self.rec.source_ip_address.clone(),
+                user_agent: self.rec.user_agent.clone(),
+                evidence,
+                root_activity: self.is_root(),
+                inspect,
+            }
+            .bounded(),
+        ))
     }
 
     /// `requestParameters.<key>` as a validated IAM user name. `None` when absent/null.

@@ -41,3 +41,61 @@ pub struct Detection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspect: Option<Inspect>,
 }
+
+/// The most characters a free-text field of a detection keeps (the user agent, each text
+/// in the evidence). A detection travels through every state of the workflow and is
+/// stored beside the raw event, which keeps every byte: an event near EventBridge's
+/// 256 KB limit must not make the workflow's state exceed Step Functions' 256 KiB or the
+/// incident item DynamoDB's 400 KB (an attacker could otherwise pad a call to escape
+/// containment).
+pub const MAX_TEXT_CHARS: usize = 1024;
+
+impl Detection {
+    /// This detection with every free-text field cut to [`MAX_TEXT_CHARS`], marked.
+    pub fn bounded(mut self) -> Detection {
+        if let Some(ua) = &mut self.user_agent {
+            bound_text(ua);
+        }
+        for value in self.evidence.values_mut() {
+            bound_value(value);
+        }
+        self
+    }
+}
+
+fn bound_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => bound_text(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(bound_value),
+        serde_json::Value::Object(map) => map.values_mut().for_each(bound_value),
+        _ => {}
+    }
+}
+
+fn bound_text(text: &mut String) {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+        let dropped = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("…[{dropped} more bytes in the event]"));
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_and_say_so() {
+        let mut short = "curl/8.0".to_string();
+        bound_text(&mut short);
+        assert_eq!(short, "curl/8.0");
+        let mut long = "é".repeat(MAX_TEXT_CHARS + 10);
+        bound_text(&mut long);
+        assert!(long.starts_with(&"é".repeat(MAX_TEXT_CHARS)), "{long}");
+        assert!(long.ends_with("…[20 more bytes in the event]"), "{long}");
+        let mut evidence = serde_json::json!({"a": ["x".repeat(5000)], "n": 1});
+        bound_value(&mut evidence);
+        assert!(evidence["a"][0].as_str().unwrap().len() < 1100);
+        assert_eq!(evidence["n"], 1);
+    }
+}
