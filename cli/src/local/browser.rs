@@ -87,16 +87,9 @@ fn form_value(html: &str, name: &str) -> Option<String> {
     Some(value.split('"').next()?.to_string())
 }
 
-/// `application/x-www-form-urlencoded` for one value (unreserved characters kept).
+/// `application/x-www-form-urlencoded` for one value.
 fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[cfg(test)]
@@ -113,7 +106,7 @@ mod tests {
 
     #[test]
     fn form_values_are_encoded() {
-        assert_eq!(url_encode("demo operator&x=1"), "demo%20operator%26x%3D1");
-        assert_eq!(url_encode("a-b_c.d~"), "a-b_c.d~");
+        assert_eq!(url_encode("demo operator&x=1"), "demo+operator%26x%3D1");
+        assert_eq!(url_encode("a-b_c.d*"), "a-b_c.d*");
     }
 }
