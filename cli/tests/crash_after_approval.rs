@@ -21,7 +21,7 @@ use cordon_loopback::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use common::{Up, list_executions, published};
+use common::{Up, attached_policy_arns, list_executions, published};
 
 /// A backdoor user waits for a human.
 const POLICY: &str = r#"{"rules": {"iam.user-created": {"disposition": "approve"}}}"#;
@@ -182,16 +182,7 @@ async fn sigkill_right_after_an_approval_loses_no_decision_and_contains_once() {
     );
 
     // IAM: the quarantine policy attached once, and the tag.
-    let attached: Vec<String> = iam
-        .list_attached_user_policies()
-        .user_name(&user)
-        .send()
-        .await
-        .expect("ListAttachedUserPolicies")
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect();
+    let attached = attached_policy_arns(&iam, &user).await;
     assert_eq!(
         attached.iter().filter(|a| **a == quarantine).count(),
         1,

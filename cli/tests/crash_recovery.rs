@@ -21,7 +21,7 @@ use cordon_aws::IncidentStore;
 use cordon_aws::testing::{moto, unique};
 use cordon_core::model::IncidentStatus;
 
-use common::{Up, list_executions, published_all};
+use common::{Up, attached_policy_arns, list_executions, published_all};
 
 const KILLS: usize = 3;
 /// How long a burst may take to settle after the last restart.
@@ -126,16 +126,7 @@ async fn sigkill_three_times_mid_burst_loses_nothing_and_runs_nothing_twice() {
         if notified > 1 {
             notified_twice.insert(format!("{user}: {notified} contained notifications"));
         }
-        let attached: Vec<String> = iam
-            .list_attached_user_policies()
-            .user_name(user)
-            .send()
-            .await
-            .expect("ListAttachedUserPolicies")
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect();
+        let attached = attached_policy_arns(&iam, user).await;
         let record = store
             .get(&incident_ids[user])
             .await

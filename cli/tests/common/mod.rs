@@ -201,3 +201,16 @@ pub async fn published(moto: &str, topic: &str, incident_id: &str, kind: &str) -
         .map(|p| p.body)
         .collect()
 }
+
+/// The ARNs of the policies attached to `user`.
+pub async fn attached_policy_arns(iam: &aws_sdk_iam::Client, user: &str) -> Vec<String> {
+    iam.list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .expect("ListAttachedUserPolicies")
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
