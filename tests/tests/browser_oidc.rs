@@ -200,6 +200,11 @@ async fn approvers_sign_in_through_a_real_oidc_provider() {
     let a = attack(&stack, &attacker, "oidc").await;
     wait_for_approval_state(&stack, &a.execution_arn).await;
     let link = mail.link_for(&stack, &a.id).await;
+    assert_eq!(
+        incident_status(&stack, &a.id).await,
+        IncidentStatus::AwaitingApproval,
+        "the request is out: the incident waits for a human"
+    );
     let id = link_id(&link);
 
     // Refused by Cordon although the provider signed the person in.

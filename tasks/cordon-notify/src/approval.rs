@@ -4,6 +4,7 @@
 use chrono::Duration;
 use cordon_aws::links::{LinkKind, LinkStatus, LinkSummary, NewLink, redact};
 use cordon_core::TaskError;
+use cordon_core::model::IncidentStatus;
 use cordon_core::notify::NotificationContext;
 use tracing::info;
 
@@ -50,6 +51,7 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         .map_err(|e| redact(e, &token))?;
     let approval = created.record;
     if let Some(message_id) = approval.message_id.clone() {
+        awaiting_approval(deps, &id, now).await?;
         info!(incident_id = %id, step = "notify", kind = kind.as_str(), approval = approval.hash.short(), outcome = "already_sent");
         return Ok(Output::already_sent(id, kind, Some(message_id)));
     }
@@ -81,6 +83,7 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
     deps.store
         .mark_notified(&id, kind.as_str(), Some(&message_id), now)
         .await?;
+    awaiting_approval(deps, &id, now).await?;
     info!(
         incident_id = %id,
         step = "notify",
@@ -91,4 +94,18 @@ pub(crate) async fn request_approval(input: Input, deps: &Deps) -> Result<Output
         message_id = %message_id,
     );
     Ok(Output::sent(id, kind, message_id))
+}
+
+/// The request is out: the incident waits for a human (`AWAITING_APPROVAL`, what
+/// `cordon incidents list --status awaiting_approval` finds) until the workflow closes it.
+/// A no-op on a retry, and on an incident already closed.
+async fn awaiting_approval(
+    deps: &Deps,
+    incident_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), TaskError> {
+    deps.store
+        .set_status(incident_id, IncidentStatus::AwaitingApproval, now)
+        .await
+        .map(drop)
 }

@@ -16,19 +16,21 @@ const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAsecret-task-token-7f3c9d";
 struct World {
     notifier: Arc<FakeNotifier>,
     approvals: Arc<FakeLinkStore>,
+    store: Arc<FakeIncidentStore>,
     deps: Deps,
 }
 
 fn world(approval_url: Option<&str>) -> World {
     let notifier = Arc::new(FakeNotifier::new());
     let approvals = Arc::new(FakeLinkStore::new());
+    let store = Arc::new(FakeIncidentStore::new());
     let at = Utc
         .with_ymd_and_hms(2024, 9, 27, 14, 6, 0)
         .single()
         .expect("time");
     let deps = Deps {
         notifier: notifier.clone(),
-        store: Arc::new(FakeIncidentStore::new()),
+        store: store.clone(),
         links: approvals.clone(),
         topic_arn: TOPIC.into(),
         approval_url: approval_url.map(str::to_string),
@@ -40,6 +42,7 @@ fn world(approval_url: Option<&str>) -> World {
     World {
         notifier,
         approvals,
+        store,
         deps,
     }
 }
@@ -100,6 +103,41 @@ async fn an_approval_request_stores_the_token_and_mails_only_a_link() {
             .expect("json")
             .contains(TOKEN)
     );
+}
+
+#[tokio::test]
+async fn the_incident_waits_for_a_human_once_the_request_is_out() {
+    use cordon_aws::IncidentStore;
+    use cordon_core::model::IncidentStatus;
+    let w = world(Some(BASE));
+    let d = fixture_detection("iam-create-user-by-iam-user");
+    cordon_aws::testing::open_incident(w.store.as_ref(), &d, json!({})).await;
+    let status = || async {
+        w.store
+            .get(&d.incident_id)
+            .await
+            .expect("get")
+            .expect("the incident")
+            .status
+    };
+    assert_eq!(status().await, IncidentStatus::Open);
+    handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("sent");
+    assert_eq!(status().await, IncidentStatus::AwaitingApproval);
+    // A retry keeps it so; a closed incident is never reopened by one.
+    handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("already sent");
+    assert_eq!(status().await, IncidentStatus::AwaitingApproval);
+    w.store
+        .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None)
+        .await
+        .expect("close");
+    handle(approval_input(Some(TOKEN)), &w.deps)
+        .await
+        .expect("already sent");
+    assert_eq!(status().await, IncidentStatus::Contained);
 }
 
 #[tokio::test]
