@@ -221,11 +221,17 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     // The figures: time to contain, the retries spent, the executions a redrive would need.
     let mut to_contain: Vec<f64> = Vec::new();
     let mut step_retries = 0usize;
+    // What AWS would bill each execution for (see `billing`).
+    let (mut transitions, mut invocations, mut lambda_ms) = (Vec::new(), Vec::new(), Vec::new());
     for execution in &executions {
         if let Some(stop) = execution.stop_date {
             to_contain.push((stop.as_secs_f64() - execution.start_date.as_secs_f64()).max(0.0));
         }
-        step_retries += failed_attempts(&stack, &execution.execution_arn).await;
+        let b = billing(&stack, &execution.execution_arn).await;
+        step_retries += b.failed_attempts;
+        transitions.push(b.transitions as f64);
+        invocations.push(b.invocations as f64);
+        lambda_ms.push(b.lambda_ms);
     }
     to_contain.sort_by(f64::total_cmp);
     let percentile = |p: f64| {
@@ -250,6 +256,11 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             m
         }),
         "step_retries": step_retries,
+        "per_execution": {
+            "state_transitions": summary(&mut transitions),
+            "lambda_invocations": summary(&mut invocations),
+            "lambda_milliseconds": summary(&mut lambda_ms),
+        },
         "needed_redrive": failed.len(),
         "time_to_contain_seconds": {
             "p50": percentile(0.5),
@@ -309,7 +320,19 @@ async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::Executio
 }
 
 /// How many task attempts of an execution failed (each one a Retry the engine spent).
-async fn failed_attempts(stack: &LocalStack, execution_arn: &str) -> usize {
+/// What one execution did that AWS bills: state transitions (each state entered, and
+/// each retry of a step, as Step Functions Standard counts them), Lambda invocations
+/// (every attempt), and the milliseconds the functions ran (each attempt from start to
+/// end, as the history times it).
+struct Billing {
+    failed_attempts: usize,
+    transitions: usize,
+    invocations: usize,
+    lambda_ms: f64,
+}
+
+async fn billing(stack: &LocalStack, execution_arn: &str) -> Billing {
+    use aws_sdk_sfn::types::HistoryEventType as T;
     let history = stack
         .sfn_client
         .get_execution_history()
@@ -318,19 +341,46 @@ async fn failed_attempts(stack: &LocalStack, execution_arn: &str) -> usize {
         .send()
         .await
         .expect("GetExecutionHistory");
-    history
-        .events()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.r#type(),
-                aws_sdk_sfn::types::HistoryEventType::LambdaFunctionFailed
-                    | aws_sdk_sfn::types::HistoryEventType::TaskFailed
-                    | aws_sdk_sfn::types::HistoryEventType::LambdaFunctionTimedOut
-                    | aws_sdk_sfn::types::HistoryEventType::TaskTimedOut
-            )
-        })
-        .count()
+    let mut b = Billing {
+        failed_attempts: 0,
+        transitions: 0,
+        invocations: 0,
+        lambda_ms: 0.0,
+    };
+    let mut started: Option<f64> = None;
+    for e in history.events() {
+        let at = e.timestamp().as_secs_f64();
+        match e.r#type() {
+            t if t.as_str().ends_with("StateEntered") => b.transitions += 1,
+            T::TaskScheduled | T::LambdaFunctionScheduled => b.invocations += 1,
+            T::TaskStarted | T::LambdaFunctionStarted => started = Some(at),
+            T::TaskSucceeded | T::LambdaFunctionSucceeded => {
+                b.lambda_ms += started.take().map_or(0.0, |s| (at - s) * 1000.0);
+            }
+            T::TaskFailed
+            | T::LambdaFunctionFailed
+            | T::TaskTimedOut
+            | T::LambdaFunctionTimedOut => {
+                b.failed_attempts += 1;
+                b.lambda_ms += started.take().map_or(0.0, |s| (at - s) * 1000.0);
+            }
+            _ => {}
+        }
+    }
+    // A retried step is a transition too (the retry runs the state again).
+    b.transitions += b.failed_attempts;
+    b
+}
+
+/// p50, mean and max of `values`.
+fn summary(values: &mut [f64]) -> Value {
+    values.sort_by(f64::total_cmp);
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    json!({
+        "p50": values.get(values.len() / 2).copied().unwrap_or(f64::NAN),
+        "mean": mean,
+        "max": values.last().copied().unwrap_or(f64::NAN),
+    })
 }
 
 /// Every message the topic delivered to the tap queue: the `kind` attributes by incident.

@@ -342,6 +342,7 @@ pub fn render(
     service_section(w, machine, plan, engine, service);
     durability_section(w, service, service_full);
     burst_section(w, &robustness.burst);
+    cost_section(w, &robustness.burst);
     crash_section(w, &robustness.crash);
     fuzz_section(w, robustness.fuzz.as_deref());
 
@@ -376,9 +377,10 @@ pub fn render(
          - **Not measured by this bench (issue 15 asks for them; still to do):** task cold start \
          (spawn to the first `GET /invocation/next` under a local Runtime API emulator, beside a \
          Python 3.11 + boto3 handler under `awslambdaric`), peak RSS and stripped bootstrap \
-         sizes; time to contain from event in to the deny policy read back from IAM (the burst \
-         above times each execution), and CPU seconds per incident split between moto and \
-         Cordon; the cost model. Nor: the service's HTTP Lambda backend, and a restart under \
+         sizes (unless the cold-start section above has them); time to contain from event in to \
+         the deny policy read back from IAM (the burst above times each execution), and CPU \
+         seconds per incident split between moto and Cordon; the cost of the approval and \
+         notify paths (the cost model prices the path the burst took). Nor: the service's HTTP Lambda backend, and a restart under \
          load of the durable service alone (the crash run above restarts the whole stack)."
     );
 
@@ -602,6 +604,75 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
         w,
         "| the whole test, build check and set-up included (s) | {:.0} |",
         run.wall_seconds
+    );
+}
+
+/// Step Functions Standard, US East (N. Virginia): $0.025 per 1,000 state transitions
+/// (<https://aws.amazon.com/step-functions/pricing/>).
+const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
+/// Lambda on arm64 (the template's architecture), US East (N. Virginia): $0.20 per million
+/// requests and $0.0000133334 per GB-second, first pricing tier
+/// (<https://aws.amazon.com/lambda/pricing/>).
+const USD_PER_INVOCATION: f64 = 0.20 / 1_000_000.0;
+const USD_PER_GB_SECOND: f64 = 0.000_013_333_4;
+/// The memory the cost model bills at (128 MiB, as the issue sets it).
+const GB: f64 = 128.0 / 1024.0;
+
+/// What 10,000 incidents cost on the path the burst took, from what the burst measured,
+/// next to the same work in one Lambda with no orchestration.
+fn cost_section(w: &mut String, run: &FullStackRun) {
+    let per = &run.report["per_execution"];
+    let mean = |k: &str| per[k]["mean"].as_f64().unwrap_or(f64::NAN);
+    let (transitions, invocations, ms) = (
+        mean("state_transitions"),
+        mean("lambda_invocations"),
+        mean("lambda_milliseconds"),
+    );
+    let n = 10_000.0;
+    let sfn = transitions * USD_PER_TRANSITION * n;
+    let requests = invocations * USD_PER_INVOCATION * n;
+    let compute = ms / 1000.0 * GB * USD_PER_GB_SECOND * n;
+    let single = (USD_PER_INVOCATION + ms / 1000.0 * GB * USD_PER_GB_SECOND) * n;
+    let _ = writeln!(w, "\n## Cost model\n");
+    let _ = writeln!(
+        w,
+        "Per execution of the burst above (the `auto` path: open, enrich, quarantine, tag, \
+         notify, close; under its injected faults, so retries included), from each \
+         execution's history: {transitions:.1} state transitions (states entered, plus each \
+         retried attempt, as Step Functions Standard counts them), {invocations:.1} Lambda \
+         invocations (every attempt) and {ms:.0} ms of function time (each attempt from \
+         start to end; against moto on loopback, so AWS's own latencies would add to it). \
+         Priced at US East list prices, arm64 at 128 MiB, free tiers left out: Step \
+         Functions Standard $0.025 per 1,000 transitions \
+         (<https://aws.amazon.com/step-functions/pricing/>), Lambda $0.20 per million \
+         requests and $0.0000133334 per GB-second (<https://aws.amazon.com/lambda/pricing/>).\n"
+    );
+    let _ = writeln!(
+        w,
+        "| per 10,000 incidents | Cordon (Step Functions + 5 Lambdas) | one Lambda, no orchestration |\n|---|--:|--:|"
+    );
+    let _ = writeln!(w, "| state transitions | ${sfn:.4} | — |");
+    let _ = writeln!(
+        w,
+        "| Lambda requests | ${requests:.4} | ${:.4} |",
+        USD_PER_INVOCATION * n
+    );
+    let _ = writeln!(
+        w,
+        "| Lambda compute | ${compute:.4} | ${:.4} |",
+        ms / 1000.0 * GB * USD_PER_GB_SECOND * n
+    );
+    let _ = writeln!(
+        w,
+        "| **total** | **${:.4}** | **${single:.4}** |",
+        sfn + requests + compute
+    );
+    let _ = writeln!(
+        w,
+        "\nThe one-Lambda reference does the same calls in one invocation (the same function \
+         time, one request, no transitions). It cannot wait an hour for an approver, retry one \
+         step without repeating the others, or be redriven from the failed step; Step \
+         Functions' transitions are what those cost, and they dominate Cordon's bill."
     );
 }
 
