@@ -17,8 +17,11 @@ verbs:
   lint                          rustfmt, clippy -D warnings, ASL checks, the IAM policy checks (parliament),
                                 cfn-lint, sam validate --lint, checkov
   moto                          start moto in the foreground and print its endpoint (Ctrl-C stops it)
-  bench [--quick]               measure the engine (beside aws-local-stepfunctions and moto) and the durable
-                                service; write BENCHMARKS.md (--quick: a smoke run, written under the target dir)
+  bench [--quick]               measure the engine (beside aws-local-stepfunctions and moto), the durable
+                                service, the full stack under faults and crashes, task cold start (beside
+                                Python under awslambdaric) and fuzz; write BENCHMARKS.md (--quick: a smoke
+                                run without cold start and fuzzing, written under the target dir)
+  coldstart [--quick]           the task cold-start comparison alone, printed
   fuzz [--seconds N] [TARGET..] run every fuzz target under cargo-fuzz (nightly) for N seconds each
 ";
 
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         "moto" => moto_foreground(),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "coldstart" => coldstart(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
@@ -218,6 +222,25 @@ fn iam_tools(root: &std::path::Path) -> anyhow::Result<Vec<(&'static str, std::p
             site.join("samtranslator/policy_templates_data/policy_templates.json"),
         ),
     ])
+}
+
+/// `cargo xtask coldstart [--quick]`: the task cold-start comparison alone (the section
+/// `cargo xtask bench` writes into BENCHMARKS.md), printed to stdout.
+fn coldstart(args: &[String]) -> anyhow::Result<()> {
+    let quick = match args {
+        [] => false,
+        [q] if q == "--quick" => true,
+        _ => anyhow::bail!("usage: cargo xtask coldstart [--quick]"),
+    };
+    let root = util::workspace_root()?;
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    let measured = bench::coldstart::measure(&root, quick, &server.endpoint())?;
+    drop(server);
+    let mut text = String::new();
+    bench::coldstart::section(&mut text, &measured);
+    print!("{text}");
+    Ok(())
 }
 
 fn moto_foreground() -> anyhow::Result<()> {

@@ -33,10 +33,12 @@ pub trait Configure: Clone + Send + Sync + Sized + 'static {
     /// `Cordon.Config`: a message naming the variable and how to fix it, never its secret.
     fn configure(env: Lookup<'_>, aws: &Aws, clock: Clock) -> Result<Self, TaskError>;
 
-    /// What must be learnt from AWS before the first invocation. Runs once, at the first
-    /// invocation; if it fails it runs again at the next one. No task needs it today: what
-    /// a function needs to know about itself (its own role) comes from its environment,
-    /// so no function makes a network call before its first event.
+    /// What must be learnt from AWS before the function can answer (the unique ids of
+    /// its own roles, protected principals and allowlisted actors). Runs once, at the
+    /// first invocation, never at start-up, so no function makes a network call before its
+    /// first event (`cargo xtask bench`'s cold-start section checks it); if it fails it
+    /// runs again at the next one. What a function needs to know about itself (its own
+    /// role) comes from its environment.
     fn prepare(&mut self, _aws: &Aws) -> impl Future<Output = Result<(), TaskError>> + Send {
         async { Ok(()) }
     }

@@ -20,18 +20,17 @@ use crate::{env, telemetry};
 /// What a `main` returns.
 pub use lambda_runtime::Error;
 
-/// Logging, AWS and the function configured from the process environment, prepared once
-/// (a failure to prepare is logged and tried again at the first invocation). For a
-/// function on another runtime (the approval pages on `lambda_http`).
+/// Logging, AWS and the function configured from the process environment. Nothing goes
+/// to the network here: what the function must learn from AWS (`Configure::prepare`) is
+/// learnt at its first invocation, so the runtime asks for its first event as soon as the
+/// process is up. For a function on another runtime (the approval pages on `lambda_http`)
+/// too; it calls `Running::ready` per request.
 pub async fn start<C: Configure>() -> Running<C> {
     telemetry::init_tracing();
     // The log stream is where CloudWatch extracts the metrics from.
     crate::metrics::set_sink(crate::metrics::Sink::Stdout);
     let aws = Aws::from_env().await;
-    let running = Running::<C>::start(&env::process_env, aws, system_clock());
-    // The outcome is kept (or retried) by `Running`; the first invocation asks again.
-    let _ = running.ready().await;
-    running
+    Running::<C>::start(&env::process_env, aws, system_clock())
 }
 
 /// Runs `F` on the Lambda runtime until the sandbox shuts down.

@@ -18,14 +18,6 @@ use serde_json::Value;
 use super::model::Plan;
 use crate::{moto, util};
 
-/// What the bench measured beyond the executors: the burst under faults and the fuzzing.
-pub struct Robustness {
-    pub burst: FullStackRun,
-    pub crash: FullStackRun,
-    /// `cargo xtask fuzz`'s results table; `None` in a quick run.
-    pub fuzz: Option<String>,
-}
-
 /// One test's figures.
 pub struct FullStackRun {
     /// What the test wrote.

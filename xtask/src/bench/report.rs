@@ -1,7 +1,7 @@
 //! Renders `BENCHMARKS.md` from one run's measurements.
 use std::fmt::Write as _;
 
-use super::fullstack::{FullStackRun, Robustness};
+use super::fullstack::FullStackRun;
 use super::model::{
     DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
     median,
@@ -183,6 +183,18 @@ fn service_section(
     );
 }
 
+/// What the bench measured beyond the executors.
+pub struct Extras {
+    /// The burst under faults (`fullstack.rs`).
+    pub burst: FullStackRun,
+    /// The crash-recovery run (`fullstack.rs`).
+    pub crash: FullStackRun,
+    /// `cargo xtask fuzz`'s results table; `None` in a quick run.
+    pub fuzz: Option<String>,
+    /// Task cold start beside the Python reference (`coldstart.rs`); `None` in a quick run.
+    pub coldstart: Option<super::coldstart::ColdStart>,
+}
+
 pub fn render(
     machine: &Machine,
     plan: &Plan,
@@ -191,7 +203,7 @@ pub fn render(
     // The durable service with synchronous=NORMAL, then FULL.
     (service, service_full): (&ServiceResults, &ServiceResults),
     moto: &MotoResults,
-    robustness: &Robustness,
+    extras: &Extras,
 ) -> String {
     let mut o = String::new();
     let w = &mut o;
@@ -341,10 +353,20 @@ pub fn render(
 
     service_section(w, machine, plan, engine, service);
     durability_section(w, service, service_full);
-    burst_section(w, &robustness.burst);
-    cost_section(w, &robustness.burst);
-    crash_section(w, &robustness.crash);
-    fuzz_section(w, robustness.fuzz.as_deref());
+    burst_section(w, &extras.burst);
+    cost_section(w, &extras.burst);
+    crash_section(w, &extras.crash);
+    fuzz_section(w, extras.fuzz.as_deref());
+    match &extras.coldstart {
+        Some(c) => super::coldstart::section(w, c),
+        None => {
+            let _ = writeln!(
+                w,
+                "\n## Task cold start\n\nNot run in a `--quick` run (it needs release builds \
+                 of the task binaries, minutes on this machine)."
+            );
+        }
+    }
 
     let _ = writeln!(w, "\n## Caveats\n");
     if let Some(load) = high_load(machine, service) {
@@ -374,14 +396,13 @@ pub fn render(
          - The aws-local-stepfunctions comparison runs each side in its own process on a shared \
          machine; alternating the runs spreads a change in load over both, but does not remove \
          it: compare the spreads, not only the medians.\n\
-         - **Not measured by this bench (issue 15 asks for them; still to do):** task cold start \
-         (spawn to the first `GET /invocation/next` under a local Runtime API emulator, beside a \
-         Python 3.11 + boto3 handler under `awslambdaric`), peak RSS and stripped bootstrap \
-         sizes (unless the cold-start section above has them); time to contain from event in to \
-         the deny policy read back from IAM (the burst above times each execution), and CPU \
+         - **Not measured by this bench (still to do):** time to contain from event in to the \
+         deny policy read back from IAM (the burst above times each execution), and CPU \
          seconds per incident split between moto and Cordon; the cost of the approval and \
-         notify paths (the cost model prices the path the burst took). Nor: the service's HTTP Lambda backend, and a restart under \
-         load of the durable service alone (the crash run above restarts the whole stack)."
+         notify paths (the cost model prices the path the burst took); the cold start of the \
+         other four task binaries (the cold-start section times quarantine's). Nor: the \
+         service's HTTP Lambda backend, and a restart under load of the durable service alone \
+         (the crash run above restarts the whole stack)."
     );
 
     let _ = writeln!(w, "\n## Reproduce\n");
