@@ -24,6 +24,8 @@ pub struct FullStackRun {
     pub report: Value,
     /// Compile and run, as the bench saw it.
     pub wall_seconds: f64,
+    /// Whether the test's assertions held (every incident contained once, nothing lost).
+    pub passed: bool,
 }
 
 /// The burst at `plan.burst_incidents`.
@@ -73,7 +75,11 @@ fn run_test(
         .env(report_var, &report);
     server.export_to(&mut cmd);
     let started = Instant::now();
-    util::run(&mut cmd, &format!("the {binary} test ({test})"))?;
+    // A test that fails its assertions has written its figures first: they are reported,
+    // with the failure, rather than lost (a failure is a result too).
+    let passed = util::run(&mut cmd, &format!("the {binary} test ({test})"))
+        .inspect_err(|e| eprintln!("xtask bench: {e:#}; reporting its figures as a failure"))
+        .is_ok();
     let wall_seconds = started.elapsed().as_secs_f64();
     let text = std::fs::read_to_string(&report)
         .with_context(|| format!("the {binary} test wrote no report to {}", report.display()))?;
@@ -85,5 +91,6 @@ fn run_test(
     Ok(FullStackRun {
         report,
         wall_seconds,
+        passed,
     })
 }

@@ -554,6 +554,7 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
             .map_or("?".to_string(), |v| format!("{v:.1}"))
     };
     let _ = writeln!(w, "\n## Full stack: a burst of incidents under faults\n");
+    verdict(w, run);
     let _ = writeln!(
         w,
         "`tests/tests/burst.rs` at {} incidents: that many users created in moto, then their \
@@ -626,6 +627,21 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
         w,
         "| the whole test, build check and set-up included (s) | {:.0} |",
         run.wall_seconds
+    );
+}
+
+/// Whether the run's test held, said first.
+fn verdict(w: &mut String, run: &FullStackRun) {
+    let _ = writeln!(
+        w,
+        "{}\n",
+        if run.passed {
+            "**Passed**: the test's assertions held (every incident contained and recorded once, \
+             nothing lost, nothing doubled, no execution left running)."
+        } else {
+            "**FAILED**: the test's assertions did not hold in this run; the figures below are \
+             what it measured (see the lost, doubled and redrive rows)."
+        }
     );
 }
 
@@ -704,6 +720,7 @@ fn crash_section(w: &mut String, run: &FullStackRun) {
     let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
     let secs = |k: &str| r[k].as_f64().map_or("?".to_string(), |v| format!("{v:.1}"));
     let _ = writeln!(w, "\n## Crash recovery under load\n");
+    verdict(w, run);
     let _ = writeln!(
         w,
         "`cli/tests/crash_recovery.rs` with {} incidents: the `cordon` binary runs `cordon \
