@@ -1,8 +1,7 @@
 //! A burst of CreateUser incidents at once through the whole local stack (the template's
 //! rules on the local bus, the engine, the real handlers) with moto behind the
 //! fault-injection proxy: a fifth of every IAM, DynamoDB and SNS call throttled, failed,
-//! reset or stalled, or (IAM and DynamoDB) carried out with its answer lost, and IAM's
-//! mutating calls rate-limited. Every incident must end
+//! reset or stalled, and IAM's mutating calls rate-limited. Every incident must end
 //! contained and recorded, with exactly one quarantine attachment and one notification,
 //! and no execution stuck, lost or doubled.
 //!
