@@ -138,6 +138,17 @@ impl Mode {
     }
 }
 
+/// A figure with as many digits as are worth reading: none from 100, one from 10, else two.
+pub fn readable(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 pub fn median(xs: &[f64]) -> f64 {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);

@@ -4,21 +4,10 @@ use std::fmt::Write as _;
 use super::fullstack::FullStackRun;
 use super::model::{
     DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
-    median,
+    median, readable,
 };
 use super::peer::{PACKAGE, PeerSetup};
 use crate::moto::MOTO_VERSION;
-
-/// A rate with as many digits as are worth reading.
-fn rate(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
 
 fn ratio(x: f64) -> String {
     if x >= 10.0 {
@@ -36,8 +25,8 @@ fn row(out: &mut String, executor: &str, mode: &str, m: &Mode, transitions: usiz
         m.seconds.len(),
         m.min(),
         m.median(),
-        rate(m.best_rate()),
-        rate(m.median_rate()),
+        readable(m.best_rate()),
+        readable(m.median_rate()),
         m.us_per_transition(transitions),
     );
 }
@@ -139,7 +128,7 @@ fn service_section(
             r.executions,
             r.peak_active,
             r.seconds,
-            rate(r.executions as f64 / r.seconds),
+            readable(r.executions as f64 / r.seconds),
             r.client.p50,
             r.client.p99,
             r.client.max,
@@ -158,11 +147,11 @@ fn service_section(
          concurrently (above): the difference is the HTTP API, the SQLite writes, the polling \
          client sharing the CPUs, and the service's one actor task per execution. Final output: \
          {}.",
-        rate(m.median_rate()),
+        readable(m.median_rate()),
         m.us_per_transition(s.transitions),
         s.transitions,
         s.history_events,
-        rate(engine.concurrent.median_rate()),
+        readable(engine.concurrent.median_rate()),
         if s.output == engine.output {
             "identical to the engine's"
         } else {
@@ -345,8 +334,8 @@ pub fn render(
         let _ = writeln!(
             w,
             "| {mode} | {} | {} | **{}** |",
-            rate(e.median_rate()),
-            rate(m.median_rate()),
+            readable(e.median_rate()),
+            readable(m.median_rate()),
             ratio(e.median_rate() / m.median_rate())
         );
     }
@@ -535,7 +524,7 @@ fn durability_section(w: &mut String, normal: &ServiceResults, full: &ServiceRes
             "| {} | {} | {} | **{}** | {:.0} / {:.0} | **{:.1}** |",
             s.synchronous,
             s.runs.len(),
-            rate(per_second),
+            readable(per_second),
             ratio(per_second / SERVICE_BASELINE_PER_SECOND),
             mid.client.p50,
             mid.client.p99,

@@ -2,27 +2,22 @@
 use std::fmt::Write as _;
 
 use super::model::*;
-use crate::bench::model::median;
+use crate::bench::model::{median, readable};
 use crate::moto::MOTO_VERSION;
 
 pub(super) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-fn ms(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
-
 fn spread(xs: &[f64]) -> String {
     let min = xs.iter().copied().fold(f64::INFINITY, f64::min);
     let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!("**{} ms** ({}–{})", ms(median(xs)), ms(min), ms(max))
+    format!(
+        "**{} ms** ({}–{})",
+        readable(median(xs)),
+        readable(min),
+        readable(max)
+    )
 }
 
 fn ratio(x: f64) -> String {
@@ -196,9 +191,9 @@ pub fn section(w: &mut String, c: &ColdStart) {
                 "**Not met**: short by a factor of {:.1} (the Rust init would have to take \
                  {} ms or less against Python's {} ms; it took {} ms).",
                 SPEEDUP_GOAL / next_ratio,
-                ms(median(&p.to_first_next_ms) / SPEEDUP_GOAL),
-                ms(median(&p.to_first_next_ms)),
-                ms(rust_next)
+                readable(median(&p.to_first_next_ms) / SPEEDUP_GOAL),
+                readable(median(&p.to_first_next_ms)),
+                readable(rust_next)
             )
         }
     );
@@ -213,8 +208,8 @@ pub fn section(w: &mut String, c: &ColdStart) {
             format!(
                 "; the Rust invocation spends {} of its {} ms (medians) with a request to \
                  moto open",
-                ms(median(&r.invocation_aws_ms)),
-                ms(median(&r.invocation_ms()))
+                readable(median(&r.invocation_aws_ms)),
+                readable(median(&r.invocation_ms()))
             )
         }
     );
@@ -372,8 +367,8 @@ pub fn section(w: &mut String, c: &ColdStart) {
          to it open for {} of its {} ms (medians), so spawn → first response measures moto \
          as much as the task. Against AWS each call's latency is added to both sides alike.",
         c.nproc,
-        ms(median(&r.invocation_aws_ms)),
-        ms(median(&r.invocation_ms()))
+        readable(median(&r.invocation_aws_ms)),
+        readable(median(&r.invocation_ms()))
     );
     let busiest = [&c.load_before, &c.load_after]
         .iter()

@@ -130,9 +130,9 @@ impl RuntimeApi {
                     ending: ending.clone(),
                 });
             }
-            let now = Instant::now();
-            if now >= deadline {
-                bail!(
+            state = match self.wait_changed(state, deadline) {
+                Ok(state) => state,
+                Err(state) => bail!(
                     "no response within {timeout:?} (first /next: {}; unknown requests: {:?})",
                     if state.first_next.is_some() {
                         "seen"
@@ -140,15 +140,28 @@ impl RuntimeApi {
                         "never"
                     },
                     state.unknown
-                );
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+                ),
+            };
         }
+    }
+
+    /// Waits for the next change of the state until `deadline`: `Err` with the state when
+    /// the deadline has passed.
+    fn wait_changed<'a>(
+        &'a self,
+        state: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(state);
+        }
+        Ok(self
+            .shared
+            .changed
+            .wait_timeout(state, deadline - now)
+            .unwrap_or_else(|p| p.into_inner())
+            .0)
     }
 
     /// Waits (at most `timeout`) until the runtime asks for its next event: it is idle again.
@@ -157,16 +170,10 @@ impl RuntimeApi {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         while state.next_requests < 2 {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            state = match self.wait_changed(state, deadline) {
+                Ok(state) => state,
+                Err(_) => return false,
+            };
         }
         true
     }
