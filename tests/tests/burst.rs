@@ -141,7 +141,18 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     // the budget is spent: then it is stuck).
     let deadline = tokio::time::Instant::now() + SETTLE;
     let executions = loop {
-        let executions = list_executions(&stack).await;
+        // The service is busiest now: a listing that times out is tried again.
+        let executions = match try_list_executions(&stack).await {
+            Ok(executions) => executions,
+            Err(e) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "ListExecutions still failing after {SETTLE:?}: {e}"
+                );
+                eprintln!("burst: ListExecutions failed ({e}); trying again");
+                continue;
+            }
+        };
         let running = executions
             .iter()
             .filter(|e| e.status == aws_sdk_sfn::types::ExecutionStatus::Running)
@@ -221,6 +232,10 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     // The figures: time to contain, the retries spent, the executions a redrive would need.
     let mut to_contain: Vec<f64> = Vec::new();
     let mut step_retries = 0usize;
+    // Failed attempts by step and error, with one cause of each; and what ended each
+    // execution that did not succeed (its last failed attempt).
+    let mut attempt_failures: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut last_failures: BTreeMap<String, usize> = BTreeMap::new();
     // What AWS would bill each execution for (see `billing`).
     let (mut transitions, mut invocations, mut lambda_ms) = (Vec::new(), Vec::new(), Vec::new());
     for execution in &executions {
@@ -229,6 +244,24 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         }
         let b = billing(&stack, &execution.execution_arn).await;
         step_retries += b.failed_attempts;
+        for (state, error, cause) in &b.failures {
+            let entry = attempt_failures
+                .entry(format!("{state}: {error}"))
+                .or_insert_with(|| (0, cause.chars().take(300).collect()));
+            entry.0 += 1;
+        }
+        if execution.status != aws_sdk_sfn::types::ExecutionStatus::Succeeded {
+            let last = b.failures.last().map_or_else(
+                || "(no failed attempt)".to_owned(),
+                |(state, error, cause)| {
+                    format!(
+                        "{state}: {error}: {}",
+                        cause.chars().take(200).collect::<String>()
+                    )
+                },
+            );
+            *last_failures.entry(last).or_default() += 1;
+        }
         transitions.push(b.transitions as f64);
         invocations.push(b.invocations as f64);
         lambda_ms.push(b.lambda_ms);
@@ -262,6 +295,8 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             "lambda_milliseconds": summary(&mut lambda_ms),
         },
         "needed_redrive": failed.len(),
+        "failed_attempts_by_step": attempt_failures.iter().map(|(k, (n, cause))| (k.clone(), json!({"count": n, "a_cause": cause}))).collect::<serde_json::Map<_, _>>(),
+        "why_executions_failed": last_failures,
         "time_to_contain_seconds": {
             "p50": percentile(0.5),
             "p99": percentile(0.99),
@@ -286,9 +321,10 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         faults.faulted() > 0,
         "the proxy injected no fault, so this proved nothing: {faults:?}"
     );
-    assert!(
-        failed.is_empty(),
-        "executions that did not succeed: {failed:#?}"
+    problems.extend(
+        failed
+            .iter()
+            .map(|f| format!("execution {f} did not succeed")),
     );
     assert!(
         problems.is_empty(),
@@ -298,7 +334,9 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     );
 }
 
-async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+async fn try_list_executions(
+    stack: &LocalStack,
+) -> Result<Vec<aws_sdk_sfn::types::ExecutionListItem>, String> {
     let mut all = Vec::new();
     let mut token = None;
     loop {
@@ -310,11 +348,11 @@ async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::Executio
             .set_next_token(token)
             .send()
             .await
-            .expect("ListExecutions");
+            .map_err(|e| format!("{}", aws_sdk_sfn::error::DisplayErrorContext(e)))?;
         all.extend(page.executions);
         token = page.next_token;
         if token.is_none() {
-            return all;
+            return Ok(all);
         }
     }
 }
@@ -326,6 +364,8 @@ async fn list_executions(stack: &LocalStack) -> Vec<aws_sdk_sfn::types::Executio
 /// end, as the history times it).
 struct Billing {
     failed_attempts: usize,
+    /// Each failed attempt: the state, the error and its cause.
+    failures: Vec<(String, String, String)>,
     transitions: usize,
     invocations: usize,
     lambda_ms: f64,
@@ -343,15 +383,22 @@ async fn billing(stack: &LocalStack, execution_arn: &str) -> Billing {
         .expect("GetExecutionHistory");
     let mut b = Billing {
         failed_attempts: 0,
+        failures: Vec::new(),
         transitions: 0,
         invocations: 0,
         lambda_ms: 0.0,
     };
     let mut started: Option<f64> = None;
+    let mut state = String::new();
     for e in history.events() {
         let at = e.timestamp().as_secs_f64();
         match e.r#type() {
-            t if t.as_str().ends_with("StateEntered") => b.transitions += 1,
+            t if t.as_str().ends_with("StateEntered") => {
+                b.transitions += 1;
+                if let Some(d) = e.state_entered_event_details() {
+                    state = d.name().to_owned();
+                }
+            }
             T::TaskScheduled | T::LambdaFunctionScheduled => b.invocations += 1,
             T::TaskStarted | T::LambdaFunctionStarted => started = Some(at),
             T::TaskSucceeded | T::LambdaFunctionSucceeded => {
@@ -362,6 +409,8 @@ async fn billing(stack: &LocalStack, execution_arn: &str) -> Billing {
             | T::TaskTimedOut
             | T::LambdaFunctionTimedOut => {
                 b.failed_attempts += 1;
+                let (error, cause) = failure_of(e);
+                b.failures.push((state.clone(), error, cause));
                 b.lambda_ms += started.take().map_or(0.0, |s| (at - s) * 1000.0);
             }
             _ => {}
@@ -370,6 +419,27 @@ async fn billing(stack: &LocalStack, execution_arn: &str) -> Billing {
     // A retried step is a transition too (the retry runs the state again).
     b.transitions += b.failed_attempts;
     b
+}
+
+/// The error and cause a failed task event carries.
+fn failure_of(e: &aws_sdk_sfn::types::HistoryEvent) -> (String, String) {
+    let pair = |error: Option<&str>, cause: Option<&str>| {
+        (
+            error.unwrap_or("(no error)").to_owned(),
+            cause.unwrap_or_default().to_owned(),
+        )
+    };
+    if let Some(d) = e.task_failed_event_details() {
+        pair(d.error(), d.cause())
+    } else if let Some(d) = e.lambda_function_failed_event_details() {
+        pair(d.error(), d.cause())
+    } else if let Some(d) = e.task_timed_out_event_details() {
+        pair(d.error(), d.cause())
+    } else if let Some(d) = e.lambda_function_timed_out_event_details() {
+        pair(d.error(), d.cause())
+    } else {
+        pair(None, None)
+    }
 }
 
 /// p50, mean and max of `values`.

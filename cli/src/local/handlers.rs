@@ -4,6 +4,7 @@
 //! refuses what they do not allow, as AWS would: every workflow test is also a
 //! least-privilege test).
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
@@ -55,15 +56,28 @@ pub fn register_handler(
 ) -> anyhow::Result<()> {
     let env = &function.environment;
     let lookup = |name: &str| env.get(name).cloned();
-    let aws = cordon_aws::Aws::new(sdk.clone()).with_access(function.access.clone());
+    let aws = cordon_aws::Aws::new(sdk.clone())
+        .with_access(function.access.clone())
+        .with_unlimited_retry_quota();
+    let timeout = function.timeout;
     let function = function.binary.as_str();
     match function {
-        "cordon-record" => register::<cordon_record::Deps>(lambdas, function, &lookup, aws),
-        "cordon-enrich" => register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws),
-        "cordon-quarantine" => register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws),
-        "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws),
-        "cordon-notify" => register::<cordon_notify::Deps>(lambdas, function, &lookup, aws),
-        "cordon-release" => register::<cordon_release::Deps>(lambdas, function, &lookup, aws),
+        "cordon-record" => {
+            register::<cordon_record::Deps>(lambdas, function, &lookup, aws, timeout)
+        }
+        "cordon-enrich" => {
+            register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws, timeout)
+        }
+        "cordon-quarantine" => {
+            register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws, timeout)
+        }
+        "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws, timeout),
+        "cordon-notify" => {
+            register::<cordon_notify::Deps>(lambdas, function, &lookup, aws, timeout)
+        }
+        "cordon-release" => {
+            register::<cordon_release::Deps>(lambdas, function, &lookup, aws, timeout)
+        }
         other => anyhow::bail!("{other} is not one of the workflow's task functions"),
     }
     Ok(())
@@ -82,6 +96,7 @@ pub fn approval_deps(
         cordon_approval::Config::from_lookup(&lookup).context("configuring cordon-approval")?;
     let aws = cordon_aws::Aws::new(sdk.clone())
         .with_access(approval.access.clone())
+        .with_unlimited_retry_quota()
         .with_sfn_endpoint(sfn_endpoint);
     cordon_approval::Deps::build(config, &aws, cordon_aws::system_clock())
         .context("building cordon-approval")
@@ -97,7 +112,9 @@ pub fn release_deps(
     let lookup = |name: &str| env.get(name).cloned();
     let config =
         cordon_release::Config::from_lookup(&lookup).context("configuring cordon-release")?;
-    let aws = cordon_aws::Aws::new(sdk.clone()).with_access(release.access.clone());
+    let aws = cordon_aws::Aws::new(sdk.clone())
+        .with_access(release.access.clone())
+        .with_unlimited_retry_quota();
     Ok(cordon_release::Deps::build(
         config,
         &aws,
@@ -108,20 +125,93 @@ pub fn release_deps(
 /// Runs a task function in process: the payload goes to `cordon_aws::Running` as the
 /// Lambda runtime would hand it over, and a `TaskError` becomes a function error whose
 /// `errorType` is its `Cordon.*` name.
+///
+/// Each invocation has the function's template `Timeout` from the moment it starts. One
+/// that runs longer ends as Lambda ends it, with `Sandbox.Timedout` (the runner's own
+/// deadline normally stops the handler first, with `Cordon.Transient`).
 fn register<F: Function>(
     lambdas: &InProcessLambda,
     name: &str,
     env: cordon_aws::env::Lookup<'_>,
     aws: cordon_aws::Aws,
+    timeout: Duration,
 ) {
     let running = Arc::new(Running::<F>::start(env, aws, cordon_aws::system_clock()));
     lambdas.register(name, move |payload: Value| {
         let running = running.clone();
         async move {
-            running
-                .invoke_json(payload)
+            let deadline = tokio::time::Instant::now() + timeout;
+            match tokio::time::timeout_at(deadline, running.invoke_json_before(payload, deadline))
                 .await
-                .map_err(|e| LambdaError::new(e.error_name(), e.to_string()))
+            {
+                Ok(answer) => answer.map_err(|e| LambdaError::new(e.error_name(), e.to_string())),
+                Err(_) => Err(LambdaError::new(
+                    "Sandbox.Timedout",
+                    format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+                )),
+            }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cordon_aws::{Aws, Clock, Configure};
+    use cordon_core::TaskError;
+    use cordon_sfn_local::{InvokeError, InvokeRequest, LambdaBackend};
+    use serde_json::json;
+
+    /// Works for `ms` milliseconds (a handler waiting on a slow call).
+    #[derive(Clone)]
+    struct Sleeper;
+
+    impl Configure for Sleeper {
+        fn configure(_: cordon_aws::env::Lookup<'_>, _: &Aws, _: Clock) -> Result<Self, TaskError> {
+            Ok(Sleeper)
+        }
+    }
+
+    impl Function for Sleeper {
+        type Input = Value;
+        type Output = Value;
+        async fn handle(&self, input: Value) -> Result<Value, TaskError> {
+            let ms = input["ms"].as_u64().unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(json!({"slept": ms}))
+        }
+    }
+
+    async fn invoke(lambdas: &InProcessLambda, ms: u64) -> Result<Value, InvokeError> {
+        lambdas
+            .invoke(InvokeRequest {
+                function_name: "sleeper".into(),
+                function_ref: "sleeper".into(),
+                qualifier: None,
+                payload: json!({ "ms": ms }),
+            })
+            .await
+            .map(|out| out.payload)
+    }
+
+    #[tokio::test]
+    async fn an_invocation_is_stopped_before_its_timeout_and_retryable() {
+        let lambdas = InProcessLambda::new();
+        let aws = Aws::new(aws_config::SdkConfig::builder().build());
+        let timeout = cordon_aws::deadline::MARGIN + Duration::from_millis(400);
+        register::<Sleeper>(&lambdas, "sleeper", &|_| None, aws, timeout);
+
+        assert_eq!(
+            invoke(&lambdas, 10).await.expect("in time"),
+            json!({"slept": 10})
+        );
+        // Past the runner's cut (400 ms) but within the timeout: the runner answers
+        // Cordon.Transient, which the workflow retries, before Lambda would end it.
+        match invoke(&lambdas, 60_000).await {
+            Err(InvokeError::Function(e)) => {
+                assert_eq!(e.error_type, "Cordon.Transient", "{e:?}");
+            }
+            other => panic!("expected a function error, got {other:?}"),
+        }
+    }
 }

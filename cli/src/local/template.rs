@@ -33,6 +33,9 @@ pub struct LocalFunction {
     /// Its role's policies, resolved, with the stack's encryption: install with
     /// `cordon_aws::Aws::with_access`.
     pub access: Access,
+    /// How long one invocation may run (the template's `Timeout`): the local stack ends an
+    /// invocation that runs longer with `Sandbox.Timedout`, as Lambda does.
+    pub timeout: std::time::Duration,
 }
 
 /// Every function, by binary.
@@ -225,6 +228,10 @@ impl LocalTemplate {
             binary: binary.to_owned(),
             environment: self.environment(binary)?,
             access,
+            timeout: self
+                .template
+                .timeout_of(function, &self.values)
+                .with_context(|| format!("the timeout of {}", function.logical_id))?,
         })
     }
 

@@ -32,6 +32,9 @@ pub struct Function {
     /// Whether it has a Function URL (`Properties.FunctionUrlConfig`); SAM then creates the
     /// `AWS::Lambda::Url` resource `<LogicalId>Url`.
     pub has_function_url: bool,
+    /// `Properties.Timeout` (seconds), if the function sets its own (see
+    /// [`crate::Template::timeout_of`] for `Globals` and SAM's default).
+    pub timeout: Option<Expr>,
 }
 
 impl Function {
@@ -104,6 +107,7 @@ impl Serverless {
                 policies: policies(logical_id, properties.get("Policies"))?,
                 events: events(logical_id, properties.get("Events"))?,
                 has_function_url: properties.get("FunctionUrlConfig").is_some(),
+                timeout: properties.get("Timeout").cloned(),
             }),
             "AWS::Serverless::StateMachine" => Serverless::StateMachine(StateMachine {
                 logical_id: logical_id.to_owned(),

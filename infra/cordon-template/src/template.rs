@@ -19,6 +19,8 @@ pub struct Template {
     parameters: Vec<Parameter>,
     /// `Globals.Function.Environment.Variables`, in template order.
     function_environment: Vec<(String, Expr)>,
+    /// `Globals.Function.Timeout`, if set.
+    function_timeout: Option<Expr>,
     resources: Vec<Resource>,
 }
 
@@ -82,6 +84,7 @@ impl Template {
             dir,
             parameters: parameters(doc.get("Parameters"))?,
             function_environment: globals_environment(&doc)?,
+            function_timeout: globals_timeout(&doc)?,
             resources,
         })
     }
@@ -159,6 +162,31 @@ impl Template {
             }
         }
         merged
+    }
+
+    /// How long `function` may run per invocation once deployed: its own `Timeout`, else
+    /// `Globals.Function.Timeout`, else SAM's default of 3 seconds; resolved against
+    /// `values` and within Lambda's range (1 to 900 seconds).
+    pub fn timeout_of(
+        &self,
+        function: &Function,
+        values: &Values,
+    ) -> Result<std::time::Duration, Error> {
+        const SAM_DEFAULT_SECONDS: u64 = 3;
+        let at = || format!("{}: Timeout", function.logical_id);
+        let Some(expr) = function.timeout.as_ref().or(self.function_timeout.as_ref()) else {
+            return Ok(std::time::Duration::from_secs(SAM_DEFAULT_SECONDS));
+        };
+        let text = values
+            .resolve_string(expr)
+            .map_err(|source| Error::Resolve { at: at(), source })?;
+        match text.trim().parse::<u64>() {
+            Ok(seconds @ 1..=900) => Ok(std::time::Duration::from_secs(seconds)),
+            _ => Err(Error::Section {
+                at: at(),
+                message: format!("`{text}` is not a whole number of seconds from 1 to 900"),
+            }),
+        }
     }
 
     /// The environment `function` gets once deployed: [`Template::environment_of`] with
@@ -257,6 +285,15 @@ fn resource(logical_id: &str, body: &Yaml) -> Result<Resource, Error> {
         metadata,
         serverless,
     })
+}
+
+fn globals_timeout(doc: &Yaml) -> Result<Option<Expr>, Error> {
+    doc.get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Timeout"))
+        .map(|t| to_expr(t, "Globals.Function.Timeout"))
+        .transpose()
+        .map_err(|(at, message)| Error::Section { at, message })
 }
 
 fn globals_environment(doc: &Yaml) -> Result<Vec<(String, Expr)>, Error> {

@@ -302,3 +302,53 @@ fn malformed_templates_are_refused_with_the_place() {
         "{e}"
     );
 }
+
+#[test]
+fn a_functions_timeout_is_its_own_else_the_globals_else_sams_default() {
+    use std::time::Duration;
+    let text = r#"
+Parameters:
+  Slow: {Type: Number, Default: 120}
+Globals:
+  Function:
+    Timeout: 30
+Resources:
+  Plain: {Type: AWS::Serverless::Function, Properties: {}}
+  Own: {Type: AWS::Serverless::Function, Properties: {Timeout: 5}}
+  FromParameter: {Type: AWS::Serverless::Function, Properties: {Timeout: !Ref Slow}}
+  TooLong: {Type: AWS::Serverless::Function, Properties: {Timeout: 901}}
+  Fractional: {Type: AWS::Serverless::Function, Properties: {Timeout: "2.5"}}
+"#;
+    let template = Template::parse(text).expect("parses");
+    let values = local_values(&template);
+    let timeout = |id: &str| template.timeout_of(template.function(id).expect(id), &values);
+    assert_eq!(timeout("Plain").expect("globals"), Duration::from_secs(30));
+    assert_eq!(timeout("Own").expect("own"), Duration::from_secs(5));
+    assert_eq!(
+        timeout("FromParameter").expect("ref"),
+        Duration::from_secs(120)
+    );
+    for id in ["TooLong", "Fractional"] {
+        let e = timeout(id).expect_err(id).to_string();
+        assert!(e.contains(id) && e.contains("1 to 900"), "{e}");
+    }
+
+    let bare =
+        Template::parse("Resources:\n  F: {Type: AWS::Serverless::Function, Properties: {}}\n")
+            .expect("parses");
+    let values = local_values(&bare);
+    assert_eq!(
+        bare.timeout_of(bare.function("F").expect("F"), &values)
+            .expect("default"),
+        Duration::from_secs(3),
+        "SAM's default"
+    );
+
+    // Every function of the real template: the 30 s its Globals set, unless its own.
+    let infra = infra();
+    let values = local_values(&infra);
+    for f in infra.functions() {
+        let t = infra.timeout_of(f, &values).expect("resolves");
+        assert!(t >= Duration::from_secs(30), "{}: {t:?}", f.logical_id);
+    }
+}

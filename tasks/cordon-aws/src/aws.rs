@@ -42,12 +42,23 @@ pub struct Aws {
     /// Where Step Functions is, when not where the configuration says (the local stack's
     /// own Step Functions service).
     sfn_endpoint: Option<String>,
+    /// Whether retries draw on no quota (see [`Aws::with_unlimited_retry_quota`]) rather
+    /// than the SDK's process-wide one.
+    unlimited_retry_quota: bool,
 }
 
 /// A service config builder with the access guard installed, when there is one.
 macro_rules! guarded {
     ($self:ident, $sdk:ident) => {{
         let mut builder = $sdk::config::Builder::from(&$self.config);
+        if $self.unlimited_retry_quota {
+            use $sdk::config::retry::{RetryPartition, TokenBucket};
+            builder = builder.retry_partition(
+                RetryPartition::custom("cordon-unlimited-retry-quota")
+                    .token_bucket(TokenBucket::unlimited())
+                    .build(),
+            );
+        }
         if let Some(access) = &$self.access {
             builder = builder
                 .interceptor(crate::access::interceptor(access))
@@ -91,6 +102,7 @@ impl Aws {
             config,
             access: None,
             sfn_endpoint: None,
+            unlimited_retry_quota: false,
         }
     }
 
@@ -99,6 +111,17 @@ impl Aws {
     /// them): see [`crate::access`].
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Some(access);
+        self
+    }
+
+    /// Every client built from here on retries (up to the SDK's attempts) without drawing
+    /// on the SDK's retry quota, a token bucket shared by every client of a service in the
+    /// process. On AWS each concurrent invocation runs in its own sandbox, whose bucket one
+    /// invocation at a time does not drain; the local stack runs a burst's invocations in
+    /// one process, where a thousand of them would share (and empty) one bucket and fail
+    /// calls AWS would have retried.
+    pub fn with_unlimited_retry_quota(mut self) -> Self {
+        self.unlimited_retry_quota = true;
         self
     }
 

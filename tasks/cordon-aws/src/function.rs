@@ -125,10 +125,28 @@ impl<F: Function> Running<F> {
     /// configuration error comes first, whatever the payload; a payload that does not fit
     /// the function is `Cordon.InvalidEvent`.
     pub async fn invoke_json(&self, payload: Value) -> Result<Value, TaskError> {
+        self.invoke_json_until(payload, None).await
+    }
+
+    /// [`Running::invoke_json`] for an invocation that Lambda ends at `deadline`: the
+    /// handler is stopped shortly before, with `Cordon.Transient` (see [`crate::deadline`]).
+    pub async fn invoke_json_before(
+        &self,
+        payload: Value,
+        deadline: tokio::time::Instant,
+    ) -> Result<Value, TaskError> {
+        self.invoke_json_until(payload, Some(deadline)).await
+    }
+
+    async fn invoke_json_until(
+        &self,
+        payload: Value,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Value, TaskError> {
         // One metrics line per invocation, whatever the outcome (crate::metrics).
         let (started, at) = (std::time::Instant::now(), chrono::Utc::now());
         let mut domain = Vec::new();
-        let result = async {
+        let work = async {
             let function = self.ready().await?;
             let input: F::Input = serde_json::from_value(payload).map_err(|e| {
                 TaskError::invalid("$", format!("does not fit this function's input: {e}"))
@@ -138,8 +156,11 @@ impl<F: Function> Running<F> {
             serde_json::to_value(output).map_err(|e| {
                 TaskError::invalid("(output)", format!("could not be serialized: {e}"))
             })
-        }
-        .await;
+        };
+        let result = match deadline {
+            Some(deadline) => crate::deadline::within(deadline, work).await,
+            None => work.await,
+        };
         let name = crate::metrics::function_name::<F>(self.function_name.clone());
         let lines =
             crate::metrics::invocation(&name, at, started.elapsed(), result.as_ref().err(), domain);

@@ -38,7 +38,8 @@ pub async fn run<F: Function>() -> Result<(), Error> {
     let running = start::<F>().await;
     let running = &running;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        running.invoke_json(event.payload).await
+        let deadline = crate::deadline::from_epoch_millis(event.context.deadline);
+        running.invoke_json_before(event.payload, deadline).await
     }))
     .await
 }

@@ -50,6 +50,7 @@ pub mod caller;
 pub mod caller_identity;
 pub mod clock;
 pub mod credential_report;
+pub mod deadline;
 pub mod dynamo;
 pub mod env;
 pub mod error;

@@ -44,6 +44,9 @@ impl Configure for Greeter {
 #[derive(serde::Deserialize)]
 struct Input {
     name: String,
+    /// How long the handler works before it answers.
+    #[serde(default)]
+    work_ms: u64,
 }
 
 impl Function for Greeter {
@@ -52,6 +55,7 @@ impl Function for Greeter {
 
     async fn handle(&self, input: Input) -> Result<Value, TaskError> {
         assert!(self.prepared, "handle runs only once prepared");
+        tokio::time::sleep(std::time::Duration::from_millis(input.work_ms)).await;
         Ok(json!({"text": format!("{}, {}", self.greeting, input.name)}))
     }
 }
@@ -119,4 +123,29 @@ async fn preparing_is_retried_until_it_succeeds_then_kept() {
         .expect("prepared on the next invocation");
     assert_eq!(out["text"], "hi, bob");
     running.ready().await.expect("still prepared");
+}
+
+#[tokio::test]
+async fn a_handler_still_working_near_the_deadline_is_stopped_as_transient() {
+    use std::time::Duration;
+    let running = start(&[("GREETING", "hi")]);
+    let margin = cordon_aws::deadline::MARGIN;
+    // Lambda would end this invocation 300 ms after the runner's cut; the handler needs 5 s.
+    let deadline = tokio::time::Instant::now() + margin + Duration::from_millis(300);
+    let err = running
+        .invoke_json_before(json!({"name": "carol", "work_ms": 5000}), deadline)
+        .await
+        .expect_err("cut before the deadline");
+    assert!(err.is_transient(), "the workflow retries it: {err:?}");
+    assert!(
+        tokio::time::Instant::now() < deadline,
+        "answered before Lambda would have ended the invocation"
+    );
+    // With time to spare, the same work is done.
+    let deadline = tokio::time::Instant::now() + margin + Duration::from_secs(10);
+    let out = running
+        .invoke_json_before(json!({"name": "carol", "work_ms": 10}), deadline)
+        .await
+        .expect("done in time");
+    assert_eq!(out["text"], "hi, carol");
 }

@@ -1,5 +1,7 @@
 //! Sending a notification once: check the incident's marker, render, publish, mark.
 //! Approval requests go to [`crate::approval`].
+use std::time::Duration;
+
 use cordon_aws::links::{LinkKind, LinkSummary, NewLink};
 use cordon_core::TaskError;
 use cordon_core::notify::{NotificationContext, NotificationKind};
@@ -131,9 +133,10 @@ struct AfterPublish<'a> {
 }
 
 impl AfterPublish<'_> {
-    /// Runs `op`, retrying a transient failure four times with a short backoff; if it
-    /// still fails transiently, logs it and answers `unwritten` so the step succeeds.
-    /// A permanent failure is returned.
+    /// Runs `op`, retrying a transient failure with a short backoff for as long as the
+    /// invocation has time left (with no deadline, four times); if it still fails
+    /// transiently, logs it and answers `unwritten` so the step succeeds. A permanent
+    /// failure is returned.
     async fn write<T, F, Fut>(&self, what: &str, unwritten: T, mut op: F) -> Result<T, TaskError>
     where
         F: FnMut() -> Fut,
@@ -143,9 +146,10 @@ impl AfterPublish<'_> {
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && attempt < 4 => {
+                Err(e) if e.is_transient() && may_retry(attempt) => {
                     attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                    let backoff = Duration::from_millis(50 << attempt.min(4));
+                    tokio::time::sleep(backoff).await;
                 }
                 Err(e) if e.is_transient() => {
                     warn!(
@@ -161,5 +165,17 @@ impl AfterPublish<'_> {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// Whether a write after a publish is tried again: while the invocation has time for one
+/// more (a call that stalls takes up to the SDK's attempt timeout, and the runner stops
+/// the handler before its deadline: a write cut there would fail the step, and the
+/// workflow's retry would publish again); without a deadline, four times.
+fn may_retry(attempt: u32) -> bool {
+    const TIME_FOR_ONE_MORE: Duration = Duration::from_secs(12);
+    match cordon_aws::deadline::remaining() {
+        Some(left) => left > TIME_FOR_ONE_MORE,
+        None => attempt < 4,
     }
 }

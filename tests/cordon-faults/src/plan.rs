@@ -56,6 +56,9 @@ pub struct Rule {
     /// At most this many faults from this rule (then calls pass).
     limit: Option<u64>,
     fired: u64,
+    /// The first this many matching calls pass untouched.
+    skip: u64,
+    seen: u64,
 }
 
 impl Rule {
@@ -68,6 +71,8 @@ impl Rule {
             faults: Vec::new(),
             limit: None,
             fired: 0,
+            skip: 0,
+            seen: 0,
         }
     }
 
@@ -105,6 +110,13 @@ impl Rule {
     /// Fires at most `times` times, then lets calls through.
     pub fn times(mut self, times: u64) -> Rule {
         self.limit = Some(times);
+        self
+    }
+
+    /// Lets the first `calls` matching calls through before the rule applies (to aim a
+    /// fault at the n-th write of an operation).
+    pub fn after(mut self, calls: u64) -> Rule {
+        self.skip = calls;
         self
     }
 
@@ -186,6 +198,10 @@ impl FaultPlan {
     /// What to do with `call`: `None` forwards it. `draw` gives uniform numbers in [0, 1).
     pub(crate) fn decide(&mut self, call: &Call, mut draw: impl FnMut() -> f64) -> Option<Fault> {
         let rule = self.rules.iter_mut().find(|r| r.matches(call))?;
+        rule.seen += 1;
+        if rule.seen <= rule.skip {
+            return None;
+        }
         if rule.exhausted() || rule.faults.is_empty() || draw() >= rule.probability {
             return None;
         }
@@ -216,6 +232,32 @@ mod tests {
             operation: operation.into(),
             protocol: Protocol::Query,
         }
+    }
+
+    #[test]
+    fn a_rule_can_wait_for_the_nth_call() {
+        let mut plan = FaultPlan::none().rule(
+            Rule::service("dynamodb")
+                .operation("PutItem")
+                .fault(Fault::ResponseLost)
+                .after(2)
+                .times(1),
+        );
+        let always = || 0.0;
+        let put = call("dynamodb", "PutItem");
+        assert_eq!(plan.decide(&put, always), None, "first passes");
+        assert_eq!(
+            plan.decide(&call("dynamodb", "GetItem"), always),
+            None,
+            "not counted"
+        );
+        assert_eq!(plan.decide(&put, always), None, "second passes");
+        assert_eq!(
+            plan.decide(&put, always),
+            Some(Fault::ResponseLost),
+            "third is hit"
+        );
+        assert_eq!(plan.decide(&put, always), None, "once");
     }
 
     #[test]

@@ -173,11 +173,20 @@ impl DynamoLinkStore {
     async fn write_new(&self, link: &NewLink, id: LinkId) -> Result<Created, TaskError> {
         let record = LinkRecord::pending(link, id.hash());
         if !self.put_link(&record).await? {
-            // 128 random bits collided with an existing link: never in practice.
-            return Err(TaskError::transient(
-                "dynamodb:PutItem",
-                "a link with this id already exists; retry",
-            ));
+            // The hash is of 128 fresh random bits, so an item under it is our own put's,
+            // whose answer was lost (the SDK sent it again, and the second one's condition
+            // failed on the first one's item): it is written.
+            let ours = self
+                .get(link.kind, &record.hash)
+                .await?
+                .is_some_and(|r| r.incident_id == record.incident_id);
+            if !ours {
+                // 128 random bits collided with an existing link: never in practice.
+                return Err(TaskError::transient(
+                    "dynamodb:PutItem",
+                    "a link with this id already exists; retry",
+                ));
+            }
         }
         self.point_incident(&record).await?;
         Ok(Created {
@@ -222,10 +231,23 @@ impl LinkStore for DynamoLinkStore {
             .index_target(index_key(link), link.kind)
             .await?
             .ok_or_else(|| corrupt(link.kind, "index"))?;
-        let record = self
-            .get(link.kind, &current)
-            .await?
-            .ok_or_else(|| corrupt(link.kind, current.short()))?;
+        if current == id.hash() {
+            // The move was ours: its answer was lost, and the SDK's second try found the
+            // index already moved.
+            return self.write_new(link, id).await;
+        }
+        // Another run moved it; until it has written its link, this run cannot know
+        // whether that link's email goes out: try again later.
+        let record = self.get(link.kind, &current).await?.ok_or_else(|| {
+            TaskError::transient(
+                "dynamodb:GetItem",
+                format!(
+                    "another run is creating this incident's {} link ({}); retry",
+                    link.kind.as_str(),
+                    current.short()
+                ),
+            )
+        })?;
         Ok(Created { record, id: None })
     }
 

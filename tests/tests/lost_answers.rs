@@ -1,0 +1,134 @@
+//! A write whose answer is lost: DynamoDB applied it, the connection dropped before the
+//! answer arrived, and the SDK sent it again, so the second try meets the first one's
+//! effect (a conditional write then fails its condition). Every such write Cordon makes
+//! must read that as done, not as someone else's work or a corrupt item. The fault proxy
+//! loses exactly one answer per case, aimed at the n-th write of an operation.
+//!
+//! Found by the 1,000-incident burst: a release link's index move whose answer was lost
+//! was read as "another run moved it", and the link it pointed at (this run's own, not yet
+//! written) as a corrupt item, which failed the contained notification for good.
+//!
+//! This binary holds one test on purpose: the SDK reads `AWS_ENDPOINT_URL` from the
+//! environment, so the test points it at the proxy before anything else runs. Needs moto;
+//! fails, never skips, without it.
+use cordon_aws::links::{LinkKind, LinkStatus, LinkStore, LinkSummary, NewLink};
+use cordon_aws::testing::unique;
+use cordon_faults::{Fault, FaultPlan, FaultProxy, Rule};
+
+#[test]
+fn a_write_whose_answer_was_lost_counts_as_done() {
+    let moto_url = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .expect("this test needs moto: run it with `cargo xtask test` (AWS_ENDPOINT_URL is unset)");
+    let port = cordon_loopback::free_port().expect("a free port for the proxy");
+    // SAFETY: this is the binary's only test and no other thread exists yet (the runtime
+    // is built below), so nothing reads the environment while it changes.
+    unsafe { std::env::set_var("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")) };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(release_links(&moto_url, port));
+}
+
+/// Creating a release link (notify, before the contained email) with the answer of each
+/// of its writes lost in turn.
+async fn release_links(moto_url: &str, port: u16) {
+    let proxy = FaultProxy::start(moto_url, port)
+        .await
+        .expect("starting the fault proxy");
+    // The SDK's standard retries (3 attempts), as the functions have them.
+    let moto = cordon_aws::testing::moto().await;
+    let table = moto.incident_store().await.table_name().to_owned();
+    let links = moto.aws.link_store(&table);
+    let new_link = |incident: &str| {
+        NewLink::release(
+            incident,
+            LinkSummary::default(),
+            chrono::Utc::now(),
+            chrono::Duration::days(7),
+        )
+    };
+    let lose = |operation: &str, after: u64| {
+        FaultPlan::none().rule(
+            Rule::service("dynamodb")
+                .operation(operation)
+                .fault(Fault::ResponseLost)
+                .after(after)
+                .times(1),
+        )
+    };
+
+    // 1. The index claim's answer is lost (the first PutItem), then the link's (the second).
+    for (what, after) in [("the index claim", 0), ("the link item", 1)] {
+        let incident = unique("inc-lost");
+        proxy.reset_stats();
+        proxy.set_plan(lose("PutItem", after));
+        let created = links
+            .create(&new_link(&incident))
+            .await
+            .unwrap_or_else(|e| panic!("{what}'s answer lost: {e}"));
+        proxy.set_plan(FaultPlan::none());
+        assert_eq!(
+            proxy.stats().faulted(),
+            1,
+            "{what}: the answer was lost once"
+        );
+        let id = created.id.expect("a fresh link");
+        assert_eq!(created.record.status, LinkStatus::Pending);
+        assert_fresh_link(&links, &incident, &id.hash(), what).await;
+    }
+
+    // 2. A run claimed the index and stopped before writing its link (every try of the
+    //    link's put reset before reaching DynamoDB); the next run moves the index to its
+    //    own link, and the move's answer is lost.
+    let incident = unique("inc-lost");
+    proxy.set_plan(
+        FaultPlan::none().rule(
+            Rule::service("dynamodb")
+                .operation("PutItem")
+                .fault(Fault::Reset)
+                .after(1)
+                .times(3),
+        ),
+    );
+    links
+        .create(&new_link(&incident))
+        .await
+        .expect_err("the first run stops after its claim");
+    proxy.reset_stats();
+    proxy.set_plan(lose("UpdateItem", 0));
+    let created = links
+        .create(&new_link(&incident))
+        .await
+        .unwrap_or_else(|e| panic!("the index move's answer lost: {e}"));
+    proxy.set_plan(FaultPlan::none());
+    assert_eq!(
+        proxy.stats().faulted(),
+        1,
+        "the move's answer was lost once"
+    );
+    let id = created.id.expect("a fresh link, the stale claim replaced");
+    assert_fresh_link(&links, &incident, &id.hash(), "the index move").await;
+
+    proxy.shutdown().await;
+}
+
+/// The incident's release link is the one just created, pending and unsent.
+async fn assert_fresh_link(
+    links: &cordon_aws::dynamo::links::DynamoLinkStore,
+    incident: &str,
+    hash: &cordon_aws::links::LinkHash,
+    what: &str,
+) {
+    let found = links
+        .find_for_incident(LinkKind::Release, incident)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: reading the link back: {e}"))
+        .unwrap_or_else(|| panic!("{what}: the incident has no release link"));
+    assert_eq!(&found.hash, hash, "{what}: the index names the new link");
+    assert_eq!(found.status, LinkStatus::Pending, "{what}");
+    assert_eq!(found.message_id, None, "{what}: nothing sent yet");
+}
