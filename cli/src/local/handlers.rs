@@ -59,24 +59,21 @@ pub fn register_handler(
     let aws = cordon_aws::Aws::new(sdk.clone())
         .with_access(function.access.clone())
         .with_unlimited_retry_quota();
-    let timeout = function.timeout;
+    let limits = Limits {
+        timeout: function.timeout,
+        concurrency: function.reserved_concurrency,
+    };
     let function = function.binary.as_str();
     match function {
-        "cordon-record" => {
-            register::<cordon_record::Deps>(lambdas, function, &lookup, aws, timeout)
-        }
-        "cordon-enrich" => {
-            register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws, timeout)
-        }
+        "cordon-record" => register::<cordon_record::Deps>(lambdas, function, &lookup, aws, limits),
+        "cordon-enrich" => register::<cordon_enrich::Deps>(lambdas, function, &lookup, aws, limits),
         "cordon-quarantine" => {
-            register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws, timeout)
+            register::<cordon_quarantine::Deps>(lambdas, function, &lookup, aws, limits)
         }
-        "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws, timeout),
-        "cordon-notify" => {
-            register::<cordon_notify::Deps>(lambdas, function, &lookup, aws, timeout)
-        }
+        "cordon-tag" => register::<cordon_tag::Deps>(lambdas, function, &lookup, aws, limits),
+        "cordon-notify" => register::<cordon_notify::Deps>(lambdas, function, &lookup, aws, limits),
         "cordon-release" => {
-            register::<cordon_release::Deps>(lambdas, function, &lookup, aws, timeout)
+            register::<cordon_release::Deps>(lambdas, function, &lookup, aws, limits)
         }
         other => anyhow::bail!("{other} is not one of the workflow's task functions"),
     }
@@ -122,22 +119,35 @@ pub fn release_deps(
     ))
 }
 
+/// What Lambda bounds a function by: how long one invocation may run (`Timeout`), and
+/// how many may run at once (`ReservedConcurrentExecutions`; `None`: unlimited).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    timeout: Duration,
+    concurrency: Option<u32>,
+}
+
 /// Runs a task function in process: the payload goes to `cordon_aws::Running` as the
 /// Lambda runtime would hand it over, and a `TaskError` becomes a function error whose
 /// `errorType` is its `Cordon.*` name.
 ///
 /// Each invocation has the function's template `Timeout` from the moment it starts. One
 /// that runs longer ends as Lambda ends it, with `Sandbox.Timedout` (the runner's own
-/// deadline normally stops the handler first, with `Cordon.Transient`).
+/// deadline normally stops the handler first, with `Cordon.Transient`). Beyond its reserved
+/// concurrency an invocation is throttled (`Lambda.TooManyRequestsException`).
 fn register<F: Function>(
     lambdas: &InProcessLambda,
     name: &str,
     env: cordon_aws::env::Lookup<'_>,
     aws: cordon_aws::Aws,
-    timeout: Duration,
+    limits: Limits,
 ) {
+    let Limits {
+        timeout,
+        concurrency,
+    } = limits;
     let running = Arc::new(Running::<F>::start(env, aws, cordon_aws::system_clock()));
-    lambdas.register(name, move |payload: Value| {
+    lambdas.register_limited(name, concurrency, move |payload: Value| {
         let running = running.clone();
         async move {
             let deadline = tokio::time::Instant::now() + timeout;
@@ -195,11 +205,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_invocation_is_stopped_before_its_timeout_and_retryable() {
+    async fn an_invocation_is_stopped_before_its_timeout_and_throttled_beyond_its_concurrency() {
         let lambdas = InProcessLambda::new();
         let aws = Aws::new(aws_config::SdkConfig::builder().build());
         let timeout = cordon_aws::deadline::MARGIN + Duration::from_millis(400);
-        register::<Sleeper>(&lambdas, "sleeper", &|_| None, aws, timeout);
+        let limits = Limits {
+            timeout,
+            concurrency: Some(1),
+        };
+        register::<Sleeper>(&lambdas, "sleeper", &|_| None, aws, limits);
 
         assert_eq!(
             invoke(&lambdas, 10).await.expect("in time"),
@@ -213,5 +227,18 @@ mod tests {
             }
             other => panic!("expected a function error, got {other:?}"),
         }
+        // One at a time (reserved concurrency 1): a second invocation while one runs is
+        // throttled, as Lambda throttles it; once it is done, the next one runs.
+        let running = tokio::spawn({
+            let lambdas = lambdas.clone();
+            async move { invoke(&lambdas, 200).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match invoke(&lambdas, 10).await {
+            Err(InvokeError::TooManyRequests(_)) => {}
+            other => panic!("expected a throttle, got {other:?}"),
+        }
+        running.await.expect("joined").expect("the first one ran");
+        invoke(&lambdas, 10).await.expect("a slot is free again");
     }
 }

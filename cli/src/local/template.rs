@@ -36,6 +36,9 @@ pub struct LocalFunction {
     /// How long one invocation may run (the template's `Timeout`): the local stack ends an
     /// invocation that runs longer with `Sandbox.Timedout`, as Lambda does.
     pub timeout: std::time::Duration,
+    /// Its reserved concurrency (`ReservedConcurrentExecutions`): the local stack throttles
+    /// an invocation beyond it with `TooManyRequestsException`, as Lambda does.
+    pub reserved_concurrency: Option<u32>,
 }
 
 /// Every function, by binary.
@@ -232,6 +235,10 @@ impl LocalTemplate {
                 .template
                 .timeout_of(function, &self.values)
                 .with_context(|| format!("the timeout of {}", function.logical_id))?,
+            reserved_concurrency: self
+                .template
+                .reserved_concurrency_of(function, &self.values)
+                .with_context(|| format!("the concurrency of {}", function.logical_id))?,
         })
     }
 

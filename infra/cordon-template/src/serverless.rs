@@ -35,6 +35,8 @@ pub struct Function {
     /// `Properties.Timeout` (seconds), if the function sets its own (see
     /// [`crate::Template::timeout_of`] for `Globals` and SAM's default).
     pub timeout: Option<Expr>,
+    /// `Properties.ReservedConcurrentExecutions`, if set.
+    pub reserved_concurrency: Option<Expr>,
 }
 
 impl Function {
@@ -108,6 +110,7 @@ impl Serverless {
                 events: events(logical_id, properties.get("Events"))?,
                 has_function_url: properties.get("FunctionUrlConfig").is_some(),
                 timeout: properties.get("Timeout").cloned(),
+                reserved_concurrency: properties.get("ReservedConcurrentExecutions").cloned(),
             }),
             "AWS::Serverless::StateMachine" => Serverless::StateMachine(StateMachine {
                 logical_id: logical_id.to_owned(),

@@ -189,6 +189,30 @@ impl Template {
         }
     }
 
+    /// How many invocations of `function` may run at once once deployed (its
+    /// `ReservedConcurrentExecutions`, resolved against `values`), or `None` if it draws
+    /// on the account's unreserved concurrency.
+    pub fn reserved_concurrency_of(
+        &self,
+        function: &Function,
+        values: &Values,
+    ) -> Result<Option<u32>, Error> {
+        let Some(expr) = &function.reserved_concurrency else {
+            return Ok(None);
+        };
+        let at = || format!("{}: ReservedConcurrentExecutions", function.logical_id);
+        let text = values
+            .resolve_string(expr)
+            .map_err(|source| Error::Resolve { at: at(), source })?;
+        match text.trim().parse::<u32>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(Error::Section {
+                at: at(),
+                message: format!("`{text}` is not a whole number of concurrent executions"),
+            }),
+        }
+    }
+
     /// The environment `function` gets once deployed: [`Template::environment_of`] with
     /// every intrinsic resolved against `values`.
     pub fn resolved_environment(

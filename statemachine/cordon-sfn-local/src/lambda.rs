@@ -75,7 +75,14 @@ pub trait LambdaBackend: Send + Sync {
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Value, LambdaError>> + Send>>;
-type Handler = Arc<dyn Fn(Value) -> BoxFuture + Send + Sync>;
+
+/// A registered function: its handler, and the invocations it may run at once (its
+/// reserved concurrency), if limited.
+#[derive(Clone)]
+struct Handler {
+    run: Arc<dyn Fn(Value) -> BoxFuture + Send + Sync>,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+}
 
 /// Handlers registered by function name, called in-process.
 #[derive(Default, Clone)]
@@ -94,7 +101,27 @@ impl InProcessLambda {
         F: Fn(Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, LambdaError>> + Send + 'static,
     {
-        let h: Handler = Arc::new(move |v| Box::pin(f(v)));
+        self.register_limited(name, None, f)
+    }
+
+    /// [`InProcessLambda::register`] for a function with a reserved concurrency of
+    /// `concurrency` (`None`: unlimited): an invocation while that many run is refused
+    /// with `TooManyRequestsException`, as Lambda throttles it (the state machine's Retry
+    /// backs off and tries again).
+    pub fn register_limited<F, Fut>(
+        &self,
+        name: impl Into<String>,
+        concurrency: Option<u32>,
+        f: F,
+    ) -> &Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, LambdaError>> + Send + 'static,
+    {
+        let h = Handler {
+            run: Arc::new(move |v| Box::pin(f(v))),
+            slots: concurrency.map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
+        };
         self.handlers
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -125,8 +152,21 @@ impl LambdaBackend for InProcessLambda {
         let Some(h) = h else {
             return Err(InvokeError::ResourceNotFound(req.function_ref));
         };
+        let slot = match &h.slots {
+            Some(slots) => match slots.clone().try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    return Err(InvokeError::TooManyRequests(
+                        "Rate Exceeded. (the function's reserved concurrency is in use)".into(),
+                    ));
+                }
+            },
+            None => None,
+        };
         // A panicking handler is a function error, not a crashed service.
-        match tokio::spawn(h(req.payload)).await {
+        let ran = tokio::spawn((h.run)(req.payload)).await;
+        drop(slot);
+        match ran {
             Ok(Ok(payload)) => Ok(InvokeOutput {
                 payload,
                 executed_version: "$LATEST".into(),

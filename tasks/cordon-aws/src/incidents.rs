@@ -219,14 +219,16 @@ pub trait IncidentStore: Send + Sync {
     /// is never reopened.
     async fn reopen(&self, incident: &NewIncident, at: DateTime<Utc>) -> Result<bool, TaskError>;
 
-    /// Store enrich's result (its severity and disposition are indexed too). A missing
-    /// incident is an error (the input names no incident).
+    /// Store enrich's result (its severity and disposition are indexed too); `true` if the
+    /// incident had no assessment before (a retry or a replay's enrich answers `false`, so
+    /// the first assessment is counted once). A missing incident is an error (the input
+    /// names no incident).
     async fn save_assessment(
         &self,
         incident_id: &str,
         assessment: &Assessment,
         at: DateTime<Utc>,
-    ) -> Result<(), TaskError>;
+    ) -> Result<bool, TaskError>;
 
     /// Move an open incident to `status` (e.g. `AWAITING_APPROVAL`); `false` if the incident
     /// is missing or already closed.

@@ -160,7 +160,7 @@ async fn assessment_status_and_close_are_conditional() {
         .await
         .expect("open");
 
-    store
+    let first = store
         .save_assessment(
             &id,
             &assessment(Severity::Critical, Disposition::Auto),
@@ -168,6 +168,16 @@ async fn assessment_status_and_close_are_conditional() {
         )
         .await
         .expect("save assessment");
+    assert!(first, "the incident's first assessment");
+    let again = store
+        .save_assessment(
+            &id,
+            &assessment(Severity::Critical, Disposition::Auto),
+            t0(),
+        )
+        .await
+        .expect("save assessment again (a retried enrich)");
+    assert!(!again, "a retried enrich's assessment is not the first");
     let missing = store
         .save_assessment(
             "ct-missing",

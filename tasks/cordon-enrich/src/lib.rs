@@ -17,6 +17,7 @@ use cordon_aws::env::{self, Lookup};
 use cordon_aws::identities::Identities;
 use cordon_aws::incidents::{IncidentStore, TimelineEntry};
 use cordon_aws::{Aws, Clock, IdentityStore, PolicyReader, RoleStore};
+use cordon_core::metrics::{MetricsLine, NAMESPACE, dimension, metric};
 use cordon_core::model::{
     Assessment, Detection, Disposition, Inspection, PrincipalKind, RoleFacts, UserFacts,
 };
@@ -110,6 +111,11 @@ pub struct Output {
     /// From the response policy: what happens when nobody answers (`auto`, `notify`,
     /// `ignore`).
     pub on_approval_timeout: Disposition,
+    /// The rule of an incident assessed for the first time by this call (not a retry, not
+    /// a replay's enrich): counted once in `IncidentsOpened` per rule and severity. Not
+    /// part of the payload.
+    #[serde(skip)]
+    pub first_assessed: Option<String>,
 }
 
 pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
@@ -138,7 +144,7 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
     let assessment = deps.policy.assess_with(d, &all, &deps.identities.resolved);
 
     let now = (deps.clock)();
-    deps.store.save_assessment(id, &assessment, now).await?;
+    let first = deps.store.save_assessment(id, &assessment, now).await?;
     deps.store
         .append(
             id,
@@ -175,7 +181,26 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         assessment,
         approval_timeout_seconds: deps.policy.approval_timeout_seconds,
         on_approval_timeout: deps.policy.on_approval_timeout,
+        first_assessed: first.then(|| d.rule.clone()),
     })
+}
+
+/// Incidents opened, per rule and severity: counted by the first assessment, when the
+/// severity is known (record counts them per rule, and in all, when it opens them).
+fn measure(output: &Output, at: chrono::DateTime<chrono::Utc>) -> Vec<MetricsLine> {
+    let Some(rule) = &output.first_assessed else {
+        return Vec::new();
+    };
+    let line = MetricsLine::new(NAMESPACE, at)
+        .dimension(dimension::RULE, rule)
+        .and_then(|l| l.dimension(dimension::SEVERITY, output.assessment.severity.as_str()));
+    match line {
+        Ok(mut line) => {
+            let _ = line.count(metric::INCIDENTS_OPENED);
+            vec![line]
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 cordon_aws::task_function! {
@@ -185,4 +210,5 @@ cordon_aws::task_function! {
     output: Output,
     handle: handle,
     identities: identities,
+    measure: measure,
 }

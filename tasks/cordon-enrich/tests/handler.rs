@@ -183,3 +183,46 @@ fn config_rejects_a_bad_policy_naming_the_variable() {
     let err = cordon_enrich::Config::from_lookup(&env).expect_err("bad policy");
     assert!(err.to_string().contains("CORDON_RESPONSE_POLICY"), "{err}");
 }
+
+#[tokio::test]
+async fn the_first_assessment_counts_the_incident_per_rule_and_severity_once() {
+    use cordon_aws::Function;
+    let d = detection("iam-attach-user-policy-administrator-access");
+    let (_, _, deps) = deps(
+        FakeIdentityStore::new().with_user(FakeIdentityStore::sample_user("support-admin")),
+        ResponsePolicy::default(),
+        &d,
+    );
+    let input = || Input {
+        incident_id: d.incident_id.clone(),
+        detection: d.clone(),
+    };
+    let at = Utc::now();
+    let first = handle(input(), &deps).await.expect("enrich");
+    assert_eq!(first.first_assessed.as_deref(), Some(d.rule.as_str()));
+    let lines: Vec<String> = deps
+        .measure(&first, at)
+        .iter()
+        .flat_map(|l| l.render())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    for line in &lines {
+        cordon_core::metrics::validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let emf: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON");
+    assert_eq!(emf["IncidentsOpened"], 1.0, "{emf}");
+    assert_eq!(emf["Rule"], d.rule.as_str(), "{emf}");
+    assert_eq!(emf["Severity"], first.assessment.severity.as_str(), "{emf}");
+    assert!(
+        serde_json::to_value(&first)
+            .expect("json")
+            .get("firstAssessed")
+            .is_none(),
+        "not part of the payload"
+    );
+
+    // A retried enrich (or a replay's) assesses again and counts nothing.
+    let again = handle(input(), &deps).await.expect("enrich again");
+    assert_eq!(again.first_assessed, None);
+    assert!(deps.measure(&again, at).is_empty());
+}

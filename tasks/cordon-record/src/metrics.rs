@@ -1,6 +1,7 @@
 //! The domain metrics of the record function, which sees every milestone of an incident
 //! (`lib.rs`'s `measure` picks the milestones):
-//! incidents opened (per rule, and in all), and how incidents end the first time they are
+//! incidents opened (per rule, and in all; enrich counts them per rule and severity, once
+//! it knows the severity), and how incidents end the first time they are
 //! closed (a retried close that changes nothing counts nothing): containments (with the
 //! time from the event to containment) and responses that failed, in all and per rule and
 //! severity; and what happened to approval requests, from the timeline entries the

@@ -250,7 +250,7 @@ impl IncidentStore for DynamoIncidentStore {
         incident_id: &str,
         assessment: &Assessment,
         at: DateTime<Utc>,
-    ) -> Result<(), TaskError> {
+    ) -> Result<bool, TaskError> {
         let now = timestamp(at);
         let update = Update::new()
             .set("severity", enum_s(&assessment.severity))
@@ -259,10 +259,13 @@ impl IncidentStore for DynamoIncidentStore {
             .set("updated_at", s(&now))
             .set("gsi1sk", s(index_sk(&now, incident_id)))
             .when_item_exists();
-        if self.table.update(key(incident_id, META_SK), update).await? {
-            Ok(())
-        } else {
-            Err(no_incident(incident_id))
+        match self
+            .table
+            .update_returning_old(key(incident_id, META_SK), update)
+            .await?
+        {
+            Some(before) => Ok(before.get_s("severity").is_none()),
+            None => Err(no_incident(incident_id)),
         }
     }
 

@@ -408,7 +408,7 @@ impl Table {
 
     /// Apply `update` to the item at `key` if its condition holds; `false` if it did not.
     pub async fn update(&self, key: Item, update: Update) -> Result<bool, TaskError> {
-        Ok(self.send_update(key, update, false).await?.is_some())
+        Ok(self.send_update(key, update, None).await?.is_some())
     }
 
     /// As [`Table::update`], returning the item as it is after the update.
@@ -417,14 +417,26 @@ impl Table {
         key: Item,
         update: Update,
     ) -> Result<Option<Item>, TaskError> {
-        self.send_update(key, update, true).await
+        self.send_update(key, update, Some(ReturnValue::AllNew))
+            .await
+    }
+
+    /// As [`Table::update`], returning what the attributes it set held before (an
+    /// attribute it added is absent).
+    pub async fn update_returning_old(
+        &self,
+        key: Item,
+        update: Update,
+    ) -> Result<Option<Item>, TaskError> {
+        self.send_update(key, update, Some(ReturnValue::UpdatedOld))
+            .await
     }
 
     async fn send_update(
         &self,
         key: Item,
         update: Update,
-        return_new: bool,
+        returning: Option<ReturnValue>,
     ) -> Result<Option<Item>, TaskError> {
         let mut req = self
             .client
@@ -435,8 +447,8 @@ impl Table {
         if !update.condition.is_empty() {
             req = req.condition_expression(update.condition.join(" AND "));
         }
-        if return_new {
-            req = req.return_values(ReturnValue::AllNew);
+        if let Some(returning) = returning {
+            req = req.return_values(returning);
         }
         for (attribute, placeholder) in update.names {
             req = req.expression_attribute_names(placeholder, attribute);

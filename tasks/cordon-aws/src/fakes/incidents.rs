@@ -188,17 +188,18 @@ impl IncidentStore for FakeIncidentStore {
         incident_id: &str,
         assessment: &Assessment,
         at: DateTime<Utc>,
-    ) -> Result<(), TaskError> {
+    ) -> Result<bool, TaskError> {
         lock(&self.calls).enter("dynamodb:SaveAssessment")?;
         let mut incidents = lock(&self.incidents);
         let r = incidents
             .get_mut(incident_id)
             .ok_or_else(|| no_incident(incident_id))?;
+        let first = r.severity.is_none();
         r.severity = Some(assessment.severity);
         r.disposition = Some(assessment.disposition);
         r.assessment = Some(assessment.clone());
         r.updated_at = Some(at);
-        Ok(())
+        Ok(first)
     }
 
     async fn set_status(
