@@ -20,14 +20,18 @@
 //! # Ok(()) }
 //! ```
 mod api;
+mod chunk;
 pub mod error;
 mod journal;
 pub mod lambda;
+mod packed;
 mod router;
+mod save;
 mod server;
 mod service;
 pub mod store;
 mod stored;
+mod writer;
 
 pub use error::{ApiError, ServeError, StoreError};
 pub use lambda::{
@@ -37,4 +41,5 @@ pub use lambda::{
 pub use router::Router;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;
+pub use save::PreparedSave;
 pub use store::Synchronous;
