@@ -73,6 +73,11 @@ impl PreparedSave {
         })
     }
 
+    /// The execution, its history length once this is committed, and whether it still runs.
+    pub(crate) fn progress(&self) -> (String, usize, bool) {
+        (self.arn.clone(), self.history_len, self.status == "RUNNING")
+    }
+
     /// Writes the save (inside the writer's transaction).
     pub(crate) fn write(&self, conn: &Connection) -> Result<(), StoreError> {
         let arn = &self.arn;

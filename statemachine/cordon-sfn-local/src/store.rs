@@ -17,6 +17,7 @@
 //!
 //! Every write goes through one writer thread that commits all the writes waiting in one
 //! transaction (`writer.rs`); a write's caller gets its answer only after that commit.
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -185,10 +186,21 @@ pub enum Inserted {
 }
 
 pub struct Store {
+    /// The connection that writes (the writer thread's; state machines and definition
+    /// texts are written through it directly).
     conn: Arc<Mutex<Connection>>,
-    /// Declared after `conn`'s users: dropping it lets queued writes finish first.
+    /// A second connection for reads, for a database file: in WAL mode it reads the last
+    /// commit while the writer runs the next transaction (an in-memory database has one
+    /// connection, `conn`).
+    reader: Option<Mutex<Connection>>,
+    /// Dropping it lets the queued writes commit, then closes the write connection.
     writer: Writer,
     definition_ids: Mutex<DefinitionIds>,
+    /// How many history events of each running execution are committed, so a save encodes
+    /// only the new ones without waiting for the connection (read from the row when
+    /// missing). Saves of one execution are sequential, and this is updated only after a
+    /// commit, so it is never ahead of the database.
+    stored_events: Mutex<HashMap<String, usize>>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -253,10 +265,13 @@ impl Store {
 
     /// Opens (creating if needed) the database at `path`, committing as `synchronous` says.
     pub fn open_with(path: &Path, synchronous: Synchronous) -> Result<Self, StoreError> {
-        let store = Self::init(Connection::open(path)?)?;
+        let mut store = Self::init(Connection::open(path)?)?;
         if synchronous == Synchronous::Full {
             store.conn().pragma_update(None, "synchronous", "FULL")?;
         }
+        let reader = Connection::open(path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        store.reader = Some(Mutex::new(reader));
         Ok(store)
     }
 
@@ -277,12 +292,36 @@ impl Store {
         Ok(Self {
             writer: Writer::start(conn.clone())?,
             conn,
+            reader: None,
             definition_ids: Mutex::new(DefinitionIds::default()),
+            stored_events: Mutex::new(HashMap::new()),
         })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connection to read with (sees every commit that has been answered).
+    fn read(&self) -> std::sync::MutexGuard<'_, Connection> {
+        match &self.reader {
+            Some(r) => r.lock().unwrap_or_else(|e| e.into_inner()),
+            None => self.conn(),
+        }
+    }
+
+    fn stored_events(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.stored_events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers how much of an execution's history is committed (forgotten once it ended).
+    fn committed(&self, arn: String, history_len: usize, running: bool) {
+        let mut stored = self.stored_events();
+        if running {
+            stored.insert(arn, history_len);
+        } else {
+            stored.remove(&arn);
+        }
     }
 
 
@@ -329,7 +368,7 @@ impl Store {
 
     pub fn state_machine(&self, arn: &str) -> Result<Option<StateMachineRow>, StoreError> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 &format!("SELECT {SM_COLS} FROM state_machines WHERE arn = ?1"),
                 [arn],
@@ -340,7 +379,7 @@ impl Store {
 
     pub fn state_machine_by_name(&self, name: &str) -> Result<Option<StateMachineRow>, StoreError> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 &format!("SELECT {SM_COLS} FROM state_machines WHERE name = ?1"),
                 [name],
@@ -351,7 +390,7 @@ impl Store {
 
     /// Every state machine, oldest first.
     pub fn state_machines(&self) -> Result<Vec<StateMachineRow>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(&format!(
             "SELECT {SM_COLS} FROM state_machines ORDER BY created, rowid"
         ))?;
@@ -383,7 +422,7 @@ impl Store {
     /// Encodes the save that creates a new execution (see [`Self::insert`]).
     pub fn prepare_insert(&self, snap: &Snapshot<'_>) -> Result<PreparedSave, StoreError> {
         let st = snap.state;
-        let input = serde_json::to_string(&st.input).map_err(corrupt)?;
+        let input = input_text(snap)?;
         let definition_id = self.definition_id(st)?;
         let new_row = NewRow {
             sm_arn: st.identity.state_machine_arn.clone(),
@@ -400,27 +439,38 @@ impl Store {
         let st = snap.state;
         let arn = &st.identity.execution_arn;
         let definition_id = self.definition_id(st)?;
-        // Saves of one execution are sequential, so the committed length is current.
-        let stored_len: i64 = self
-            .conn()
-            .prepare_cached("SELECT history_len FROM executions WHERE arn = ?1")?
-            .query_row([arn], |r| r.get(0))?;
-        let stored_len = usize::try_from(stored_len).unwrap_or(0);
+        let known = self.stored_events().get(arn).copied();
+        let stored_len = match known {
+            Some(n) => n,
+            None => {
+                let n: i64 = self
+                    .read()
+                    .prepare_cached("SELECT history_len FROM executions WHERE arn = ?1")?
+                    .query_row([arn], |r| r.get(0))?;
+                usize::try_from(n).unwrap_or(0)
+            }
+        };
         // The text the row holds (the same serialisation as at insert).
-        let input = serde_json::to_string(&st.input).map_err(corrupt)?;
+        let input = input_text(snap)?;
         PreparedSave::encode(snap, definition_id, stored_len, &input, None)
     }
 
     /// Inserts a new execution unless its name is taken on its state machine; resolves once
     /// committed.
     pub async fn insert(&self, save: PreparedSave) -> Result<Inserted, StoreError> {
+        let (arn, len, running) = save.progress();
         let inserted = self.writer.write(move |conn| insert_in(conn, &save)).await?;
+        if matches!(inserted, Inserted::New) {
+            self.committed(arn, len, running);
+        }
         Ok(inserted)
     }
 
     /// Writes a prepared save; resolves once committed.
     pub async fn save(&self, save: PreparedSave) -> Result<(), StoreError> {
+        let (arn, len, running) = save.progress();
         self.writer.write(move |conn| save.write(conn)).await?;
+        self.committed(arn, len, running);
         Ok(())
     }
 
@@ -428,9 +478,13 @@ impl Store {
     /// until committed).
     pub fn insert_execution(&self, snap: &Snapshot<'_>) -> Result<Inserted, StoreError> {
         let save = self.prepare_insert(snap)?;
+        let (arn, len, running) = save.progress();
         let inserted = self
             .writer
             .write_blocking(move |conn| insert_in(conn, &save))?;
+        if matches!(inserted, Inserted::New) {
+            self.committed(arn, len, running);
+        }
         Ok(inserted)
     }
 
@@ -438,7 +492,9 @@ impl Store {
     /// until committed).
     pub fn save_execution(&self, snap: &Snapshot<'_>) -> Result<(), StoreError> {
         let save = self.prepare_save(snap)?;
+        let (arn, len, running) = save.progress();
         self.writer.write_blocking(move |conn| save.write(conn))?;
+        self.committed(arn, len, running);
         Ok(())
     }
 
@@ -487,7 +543,7 @@ impl Store {
 
     pub fn execution(&self, arn: &str) -> Result<Option<ExecutionRow>, StoreError> {
         let row = self
-            .conn()
+            .read()
             .query_row(
                 &format!("SELECT {EXEC_COLS} FROM executions WHERE arn = ?1"),
                 [arn],
@@ -503,7 +559,7 @@ impl Store {
         sm_arn: &str,
         status: Option<&str>,
     ) -> Result<Vec<ExecutionRow>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(&format!(
             "SELECT {EXEC_COLS} FROM executions WHERE sm_arn = ?1 AND (?2 IS NULL OR status = ?2) ORDER BY rowid DESC"
         ))?;
@@ -513,7 +569,7 @@ impl Store {
 
     /// The full engine state of an execution, history included.
     pub fn load_state(&self, arn: &str) -> Result<Option<ExecutionState>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read();
         let row: Option<(SqlValue, SqlValue, SqlValue)> = conn
             .query_row(
                 "SELECT state, input, description FROM executions WHERE arn = ?1",
@@ -546,12 +602,12 @@ impl Store {
 
     /// An execution's history events.
     pub fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
-        Self::events(&self.conn(), arn)
+        Self::events(&self.read(), arn)
     }
 
     /// The ARNs of executions that were running when last persisted.
     pub fn running_executions(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt =
             conn.prepare("SELECT arn FROM executions WHERE status = 'RUNNING' ORDER BY rowid")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
@@ -561,7 +617,7 @@ impl Store {
     /// The execution a task token was issued by, and whether it is still pending.
     pub fn token_owner(&self, token: &str) -> Result<Option<(String, bool)>, StoreError> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 "SELECT execution_arn, pending FROM task_tokens WHERE token = ?1",
                 [token],
@@ -611,7 +667,7 @@ impl Store {
         &self,
         execution_arn: &str,
     ) -> Result<Vec<JournaledCallback>, StoreError> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, execution_arn, state_name, token, callback FROM callbacks \
              WHERE execution_arn = ?1 ORDER BY seq",
@@ -641,13 +697,22 @@ impl Store {
     /// The due time of a running execution's next timer (epoch seconds).
     pub fn timer(&self, arn: &str) -> Result<Option<f64>, StoreError> {
         Ok(self
-            .conn()
+            .read()
             .query_row(
                 "SELECT due FROM timers WHERE execution_arn = ?1",
                 [arn],
                 |r| r.get(0),
             )
             .optional()?)
+    }
+}
+
+/// The execution input's text, as the row stores it: the view has it already (the engine's
+/// compact serialisation, the same as `serde_json::to_string`).
+fn input_text(snap: &Snapshot<'_>) -> Result<String, StoreError> {
+    match snap.description.get("input").and_then(Value::as_str) {
+        Some(text) => Ok(text.to_owned()),
+        None => serde_json::to_string(&snap.state.input).map_err(corrupt),
     }
 }
 
