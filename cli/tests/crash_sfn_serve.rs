@@ -49,7 +49,12 @@ fn serve(db: &Path, log: &Path) -> (Child, String) {
     });
     let endpoint = rx
         .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("cordon local serve did not start ({e}); see {}", log.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cordon local serve did not start ({e}); see {}",
+                log.display()
+            )
+        });
     (child, endpoint)
 }
 

@@ -55,8 +55,10 @@ pub(crate) fn encode(
     // substitution is only reversible if that holds.
     if !text.contains([INPUT, OUTPUT]) {
         // The output first: it often embeds the input, and would no longer match whole.
-        for (source, marker, flag) in [(output, OUTPUT, HAS_OUTPUT), (Some(input), INPUT, HAS_INPUT)]
-        {
+        for (source, marker, flag) in [
+            (output, OUTPUT, HAS_OUTPUT),
+            (Some(input), INPUT, HAS_INPUT),
+        ] {
             let Some(source) = source.filter(|s| s.len() > 8) else {
                 continue;
             };

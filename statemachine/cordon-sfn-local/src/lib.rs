@@ -39,7 +39,7 @@ pub use lambda::{
     LambdaDispatcher, LambdaError,
 };
 pub use router::Router;
+pub use save::PreparedSave;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;
-pub use save::PreparedSave;
 pub use store::Synchronous;

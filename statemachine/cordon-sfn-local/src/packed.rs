@@ -32,7 +32,11 @@ pub(crate) fn pack(text: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len() / 4 + 64);
         loop {
             let read = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
-            match c.compress_vec(&text[read.min(text.len())..], &mut out, FlushCompress::Finish) {
+            match c.compress_vec(
+                &text[read.min(text.len())..],
+                &mut out,
+                FlushCompress::Finish,
+            ) {
                 Ok(Status::StreamEnd) => return out,
                 // Out of room: grow and go on.
                 Ok(_) => out.reserve(out.capacity().max(64)),
@@ -54,12 +58,18 @@ pub(crate) fn inflate(blob: &[u8]) -> Result<String, StoreError> {
             let read = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
             let before = (d.total_in(), d.total_out());
             let status = d
-                .decompress_vec(&blob[read.min(blob.len())..], &mut out, FlushDecompress::None)
+                .decompress_vec(
+                    &blob[read.min(blob.len())..],
+                    &mut out,
+                    FlushDecompress::None,
+                )
                 .map_err(|e| corrupt(format!("a packed column does not inflate: {e}")))?;
             match status {
                 Status::StreamEnd => break,
                 _ if out.len() < out.capacity() && before == (d.total_in(), d.total_out()) => {
-                    return Err(corrupt("a packed column ends before its deflate stream does"));
+                    return Err(corrupt(
+                        "a packed column ends before its deflate stream does",
+                    ));
                 }
                 _ => out.reserve(out.capacity().max(64)),
             }
@@ -88,7 +98,12 @@ mod tests {
     fn packed_text_reads_back_and_old_text_still_reads() {
         let text = r#"{"a":"x","b":[1,2,3],"c":"x"}"#.repeat(50);
         let blob = pack(text.as_bytes());
-        assert!(blob.len() < text.len() / 10, "{} of {}", blob.len(), text.len());
+        assert!(
+            blob.len() < text.len() / 10,
+            "{} of {}",
+            blob.len(),
+            text.len()
+        );
         assert_eq!(unpack(ValueRef::Blob(&blob)).expect("inflates"), text);
         assert_eq!(unpack(ValueRef::Text(b"{}")).expect("text"), "{}");
         assert!(unpack(ValueRef::Blob(b"\xff\x00garbage")).is_err());

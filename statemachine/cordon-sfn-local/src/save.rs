@@ -1,12 +1,27 @@
 //! One execution's save, encoded before it reaches the writer thread: the caller's thread
 //! serialises and deflates (`stored.rs`, `chunk.rs`), the writer only runs the statements.
+use chrono::{DateTime, Utc};
+use cordon_engine::ExecutionState;
 use rusqlite::{Connection, params};
+use serde_json::Value;
 
 use crate::chunk;
 use crate::error::StoreError;
 use crate::packed;
-use crate::store::{Snapshot, epoch};
-use crate::stored;
+use crate::stored::{self, epoch};
+
+/// Everything persisted about an execution after it moved.
+pub struct Snapshot<'a> {
+    pub state: &'a ExecutionState,
+    pub description: Value,
+    pub pending_tokens: Vec<String>,
+    /// Tokens answered, timed out or aborted: journaled callbacks for them are reflected
+    /// by this state and leave the journal with it.
+    pub next_wakeup: Option<DateTime<Utc>>,
+    pub retired_tokens: Vec<String>,
+    pub redrivable: bool,
+    pub redrive_date: Option<f64>,
+}
 
 /// The columns of a new execution's row that never change.
 pub(crate) struct NewRow {

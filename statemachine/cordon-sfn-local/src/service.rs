@@ -240,11 +240,7 @@ impl Core {
     /// committed. A failure is logged and the execution goes on in memory: the callbacks
     /// it took are in the journal, so a restart resumes from the last saved state and
     /// applies them again (tasks are re-run from there, as after a crash).
-    async fn persist(
-        &self,
-        arn: &str,
-        prepared: Result<PreparedSave, crate::error::StoreError>,
-    ) {
+    async fn persist(&self, arn: &str, prepared: Result<PreparedSave, crate::error::StoreError>) {
         let saved = match prepared {
             Ok(save) => self.store.save(save).await,
             Err(e) => Err(e),

@@ -21,14 +21,15 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
 use cordon_engine::{ExecutionState, HistoryEvent};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::save::{NewRow, PreparedSave};
+use crate::save::NewRow;
+pub use crate::save::{PreparedSave, Snapshot};
+pub use crate::stored::epoch;
 use crate::stored::{self, DefinitionIds};
 use crate::writer::Writer;
 use crate::{chunk, packed};
@@ -119,11 +120,6 @@ pub enum Synchronous {
     Full,
 }
 
-/// Seconds since the epoch, with milliseconds, as AWS's JSON timestamps.
-pub fn epoch(t: &DateTime<Utc>) -> f64 {
-    t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0
-}
-
 /// A stored state machine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateMachineRow {
@@ -151,19 +147,6 @@ pub struct ExecutionRow {
     pub redrive_date: Option<f64>,
     pub redrivable: bool,
     pub description: Value,
-}
-
-/// Everything persisted about an execution after it moved.
-pub struct Snapshot<'a> {
-    pub state: &'a ExecutionState,
-    pub description: Value,
-    pub pending_tokens: Vec<String>,
-    /// Tokens answered, timed out or aborted: journaled callbacks for them are reflected
-    /// by this state and leave the journal with it.
-    pub next_wakeup: Option<DateTime<Utc>>,
-    pub retired_tokens: Vec<String>,
-    pub redrivable: bool,
-    pub redrive_date: Option<f64>,
 }
 
 /// A callback written to the journal before it was acknowledged.
@@ -324,7 +307,6 @@ impl Store {
         }
     }
 
-
     // ------------------------------------------------------------ state machines
 
     pub fn insert_state_machine(&self, sm: &StateMachineRow) -> Result<(), StoreError> {
@@ -459,7 +441,10 @@ impl Store {
     /// committed.
     pub async fn insert(&self, save: PreparedSave) -> Result<Inserted, StoreError> {
         let (arn, len, running) = save.progress();
-        let inserted = self.writer.write(move |conn| insert_in(conn, &save)).await?;
+        let inserted = self
+            .writer
+            .write(move |conn| insert_in(conn, &save))
+            .await?;
         if matches!(inserted, Inserted::New) {
             self.committed(arn, len, running);
         }
@@ -586,7 +571,12 @@ impl Store {
         let description: Value =
             serde_json::from_str(&packed::unpack(ValueRef::from(&description))?)
                 .map_err(corrupt)?;
-        stored::restore_state(&conn, &mut v, &input, stored::description_output(&description))?;
+        stored::restore_state(
+            &conn,
+            &mut v,
+            &input,
+            stored::description_output(&description),
+        )?;
         let events = Self::events(&conn, arn)?;
         drop(conn);
         if let Some(o) = v.as_object_mut() {

@@ -19,6 +19,11 @@ use serde_json::Value;
 
 use crate::error::StoreError;
 
+/// Seconds since the epoch, with milliseconds, as AWS's JSON timestamps.
+pub fn epoch(t: &DateTime<Utc>) -> f64 {
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0
+}
+
 /// The table of definition texts; executions name theirs by id.
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS definitions (

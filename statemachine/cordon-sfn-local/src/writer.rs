@@ -63,7 +63,10 @@ where
             .execute_batch("SAVEPOINT write")
             .map_err(StoreError::from)
             .and_then(|()| match work(conn) {
-                Ok(r) => conn.execute_batch("RELEASE write").map(|()| r).map_err(Into::into),
+                Ok(r) => conn
+                    .execute_batch("RELEASE write")
+                    .map(|()| r)
+                    .map_err(Into::into),
                 Err(e) => {
                     // Undo this write alone; the transaction goes on with the others.
                     let _ = conn.execute_batch("ROLLBACK TO write; RELEASE write");

@@ -228,7 +228,10 @@ async fn a_large_input_is_stored_once_with_its_history() -> Result<(), StoreErro
         .state()
         .history
         .iter()
-        .filter(|e| serde_json::to_string(e).is_ok_and(|t| t.contains(&input["bulk"].as_str().unwrap_or_default()[..64])))
+        .filter(|e| {
+            serde_json::to_string(e)
+                .is_ok_and(|t| t.contains(&input["bulk"].as_str().unwrap_or_default()[..64]))
+        })
         .count();
     assert_eq!(carrying, 8, "the history carries the input in 8 events");
     let stored = stored_bytes(&db, &arn);
