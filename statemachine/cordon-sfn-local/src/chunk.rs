@@ -62,9 +62,10 @@ pub(crate) fn encode(
             let Some(source) = source.filter(|s| s.len() > 8) else {
                 continue;
             };
-            let pattern = escaped(source)?;
-            if text.contains(&pattern) {
-                text = text.replace(&pattern, marker.encode_utf8(&mut [0; 4]));
+            // One pass: a replacement that shortened the text found the pattern.
+            let replaced = text.replace(&escaped(source)?, marker.encode_utf8(&mut [0; 4]));
+            if replaced.len() != text.len() {
+                text = replaced;
                 flags |= flag;
             }
         }
