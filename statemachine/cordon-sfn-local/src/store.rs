@@ -4,12 +4,14 @@
 //!
 //! Tables: `state_machines` (current definition) and `state_machine_revisions` (every
 //! definition an update produced), `executions` (the input, the engine's serialized
-//! `ExecutionState` minus its history, input and definition text, status, the
-//! DescribeExecution view minus the input; the name is unique per state machine),
+//! `ExecutionState` minus its history, input, output and definition text, status, the
+//! DescribeExecution view minus the input, the large ones deflated; the name is unique
+//! per state machine),
 //! `definitions` (each definition text an execution ran, once), `history_chunks` (the
 //! events each save added, compactly: `chunk.rs`; `history`, one row per event, is what
-//! older versions wrote and is still read), `task_tokens` (tokens issued and whether still pending), `timers` (the next
-//! wake-up of each running execution) and `callbacks`, the callback journal: a
+//! older versions wrote and is still read), `task_tokens` (tokens issued and whether
+//! still pending), `timers` (the next wake-up of each running execution) and `callbacks`,
+//! the callback journal: a
 //! `SendTaskSuccess`/`SendTaskFailure` is written there before the API acknowledges it,
 //! and removed in the same transaction that saves a state which reflects it, so a
 //! callback the API acknowledged survives a crash at any moment (`service.rs` replays the
@@ -103,7 +105,9 @@ CREATE TABLE IF NOT EXISTS callbacks (
 CREATE INDEX IF NOT EXISTS callbacks_by_execution ON callbacks (execution_arn);
 "#;
 
-const PAGE_SIZE: i64 = 16384;
+/// The page size of a new database (an existing one keeps its own): an execution's row and
+/// its history chunk are 2-3 KiB each, which left half of each 4 KiB page empty.
+const PAGE_SIZE: i64 = 8192;
 
 /// How hard a commit waits for the disk (SQLite's `synchronous`, in WAL mode). Either way
 /// the API answers a request only after the transaction holding what it acknowledges
