@@ -30,7 +30,7 @@ use tokio::sync::{Semaphore, mpsc};
 const USAGE: &str = "\
 usage: service-bench --definition FILE --input FILE [--executions N] [--in-flight K]
                      [--runs R] [--warmup N] [--poll-ms MS] [--max-seconds S]
-                     [--synchronous normal|full]
+                     [--synchronous normal|full] [--keep-db yes]
 
   --executions N   executions started per measured run (default 1000)
   --in-flight K    most requests outstanding at once (default 64): half for StartExecution,
@@ -41,6 +41,8 @@ usage: service-bench --definition FILE --input FILE [--executions N] [--in-fligh
   --max-seconds S  a run fails if its executions are not all finished after this long; no new
                    run starts after this long either (default 120)
   --synchronous M  normal (the default: WAL, synchronous=NORMAL) or full (an fsync per commit)
+  --keep-db yes    leave the SQLite file in the temp dir (its path is on stderr) to inspect
+                   where the stored bytes go
 ";
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/cordon-bench";
@@ -55,6 +57,7 @@ struct Args {
     poll_ms: u64,
     max_seconds: u64,
     synchronous: Synchronous,
+    keep_db: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
         poll_ms: 20,
         max_seconds: 120,
         synchronous: Synchronous::Normal,
+        keep_db: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -98,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--synchronous {other}: normal or full")),
                 }
             }
+            "--keep-db" => a.keep_db = value == "yes",
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -663,8 +668,12 @@ fn main() -> ExitCode {
         let rt = tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))?;
         rt.block_on(bench(&args, &db, &definition, &input))
     });
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(with_suffix(&db, suffix));
+    if args.keep_db {
+        eprintln!("service-bench: database kept at {}", db.display());
+    } else {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(with_suffix(&db, suffix));
+        }
     }
     match result {
         Ok(v) => {

@@ -114,8 +114,9 @@ pub(crate) async fn call(core: &Arc<Core>, op: &str, body: &Value) -> Result<Val
         "StartExecution" => {
             let arn = req_str(body, "stateMachineArn")?;
             check_sm_arn(&arn)?;
-            let (exec, start) =
-                core.start_execution(&arn, opt_str(body, "name")?, opt_str(body, "input")?)?;
+            let (exec, start) = core
+                .start_execution(&arn, opt_str(body, "name")?, opt_str(body, "input")?)
+                .await?;
             Ok(json!({"executionArn": exec, "startDate": start}))
         }
         "DescribeExecution" => describe_execution(core, body),

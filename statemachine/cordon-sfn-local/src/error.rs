@@ -81,6 +81,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("corrupt stored record: {0}")]
     Corrupt(String),
+    /// The transaction holding the write did not commit (or the writer has stopped), so
+    /// nothing of it was stored.
+    #[error("SQLite commit: {0}")]
+    Commit(String),
 }
 
 /// Why the service could not start.

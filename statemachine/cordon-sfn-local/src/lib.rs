@@ -20,14 +20,18 @@
 //! # Ok(()) }
 //! ```
 mod api;
+mod chunk;
 pub mod error;
 mod journal;
 pub mod lambda;
+mod packed;
 mod router;
+mod save;
 mod server;
 mod service;
 pub mod store;
 mod stored;
+mod writer;
 
 pub use error::{ApiError, ServeError, StoreError};
 pub use lambda::{
@@ -35,6 +39,7 @@ pub use lambda::{
     LambdaDispatcher, LambdaError,
 };
 pub use router::Router;
+pub use save::PreparedSave;
 pub use server::{ServiceHandle, serve};
 pub use service::ServiceConfig;
 pub use store::Synchronous;

@@ -26,6 +26,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::journal::{self, Recovery, Replays};
 use crate::lambda::{InProcessLambda, LambdaBackend, LambdaDispatcher};
+use crate::save::PreparedSave;
 use crate::store::{Inserted, Snapshot, StateMachineRow, Store, Synchronous, epoch};
 
 /// How to run the service.
@@ -230,14 +231,23 @@ impl Core {
         }
     }
 
-    /// Saves the execution's state. A failure is logged and the execution goes on in
-    /// memory: the callbacks it took are in the journal, so a restart resumes from the
-    /// last saved state and applies them again (tasks are re-run from there, as after a
-    /// crash).
-    fn persist(&self, ex: &Execution) {
-        if let Err(e) = self.store.save_execution(&Self::snapshot(ex)) {
+    /// Encodes the execution's save (on this thread, before it goes to the writer).
+    fn prepare(&self, ex: &Execution) -> Result<PreparedSave, crate::error::StoreError> {
+        self.store.prepare_save(&Self::snapshot(ex))
+    }
+
+    /// Saves the execution's state (prepared by [`Self::prepare`]), returning once it is
+    /// committed. A failure is logged and the execution goes on in memory: the callbacks
+    /// it took are in the journal, so a restart resumes from the last saved state and
+    /// applies them again (tasks are re-run from there, as after a crash).
+    async fn persist(&self, arn: &str, prepared: Result<PreparedSave, crate::error::StoreError>) {
+        let saved = match prepared {
+            Ok(save) => self.store.save(save).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
             tracing::error!(
-                execution = %ex.state().identity.execution_arn,
+                execution = %arn,
                 "cannot persist the execution (a restart resumes it from its last saved \
                  state): {e}"
             );
@@ -265,7 +275,8 @@ impl Core {
         let arn = ex.state().identity.execution_arn.clone();
         loop {
             let outcome = ex.run_until_parked(&self.rt).await;
-            self.persist(&ex);
+            let prepared = self.prepare(&ex);
+            self.persist(&arn, prepared).await;
             let RunOutcome::Parked { next_wakeup, .. } = outcome else {
                 break;
             };
@@ -278,7 +289,7 @@ impl Core {
             };
             tokio::select! {
                 cmd = ex.next_command() => match cmd {
-                    Some(cmd) => self.apply(&mut ex, cmd),
+                    Some(cmd) => self.apply(&arn, &mut ex, cmd).await,
                     None => return,
                 },
                 _ = timer => {}
@@ -293,12 +304,13 @@ impl Core {
         self.replays.drop_execution(&arn);
     }
 
-    /// Applies a command to a parked execution, persisting before replying.
-    fn apply(&self, ex: &mut Execution, cmd: Command) {
+    /// Applies a command to a parked execution, persisting (committed) before replying.
+    async fn apply(&self, arn: &str, ex: &mut Execution, cmd: Command) {
         let Command { callback, reply } = cmd;
         let result = ex.apply(callback, &self.rt);
         if result.is_ok() {
-            self.persist(ex);
+            let prepared = self.prepare(ex);
+            self.persist(arn, prepared).await;
         }
         reply.send(result);
     }
@@ -348,17 +360,17 @@ impl Core {
                     Ok(()) => applied = true,
                     Err(e) => {
                         tracing::warn!(execution = %arn, "a journaled callback no longer applies: {e}");
-                        self.store.forget_callback(j.seq)?;
+                        self.store.forget_callback_blocking(j.seq)?;
                     }
                 },
-                Recovery::Done => self.store.forget_callback(j.seq)?,
+                Recovery::Done => self.store.forget_callback_blocking(j.seq)?,
                 Recovery::Replay(state) => {
                     tracing::info!(execution = %arn, state = %state, "a callback acknowledged before the crash completes the next dispatch of its state");
                     self.replays.add(j, state);
                 }
                 Recovery::Lost => {
                     tracing::error!(execution = %arn, seq = j.seq, "a journaled callback cannot be recovered");
-                    self.store.forget_callback(j.seq)?;
+                    self.store.forget_callback_blocking(j.seq)?;
                 }
             }
         }
@@ -382,19 +394,22 @@ impl Core {
             match handle.send(callback).await {
                 Ok(()) => {
                     // Journal it again under the new token, so the next save retires it.
-                    let _ = self.store.journal_callback(
-                        &arn,
-                        journaled.state_name.as_deref(),
-                        &token,
-                        &journaled.callback,
-                    );
-                    if let Err(e) = self.store.forget_callback(journaled.seq) {
+                    let _ = self
+                        .store
+                        .journal_callback(
+                            &arn,
+                            journaled.state_name.as_deref(),
+                            &token,
+                            &journaled.callback,
+                        )
+                        .await;
+                    if let Err(e) = self.store.forget_callback(journaled.seq).await {
                         tracing::error!(execution = %arn, "cannot update the callback journal: {e}");
                     }
                 }
                 Err(e) => {
                     tracing::warn!(execution = %arn, "a replayed callback was refused: {e}");
-                    let _ = self.store.forget_callback(journaled.seq);
+                    let _ = self.store.forget_callback(journaled.seq).await;
                 }
             }
         });
@@ -407,7 +422,7 @@ impl Core {
         }
     }
 
-    pub(crate) fn start_execution(
+    pub(crate) async fn start_execution(
         self: &Arc<Self>,
         sm_arn: &str,
         name: Option<String>,
@@ -462,10 +477,11 @@ impl Core {
         };
         let ex = Execution::start(def, input.clone(), opts, &self.rt)?;
         let start = epoch(&ex.state().start_time);
-        let mut actors = lock(&self.actors);
-        match self.store.insert_execution(&Self::snapshot(&ex))? {
+        let prepared = self.store.prepare_insert(&Self::snapshot(&ex))?;
+        // Answered only once the new execution is committed.
+        match self.store.insert(prepared).await? {
             Inserted::New => {
-                self.spawn_actor(&mut actors, ex);
+                self.spawn_actor(&mut lock(&self.actors), ex);
                 Ok((arn, start))
             }
             Inserted::Exists(row) => {
@@ -513,6 +529,7 @@ impl Core {
             Some(stored) => Some(
                 self.store
                     .journal_callback(&owner, state_name.as_deref(), token, &stored)
+                    .await
                     .map_err(|e| {
                         tracing::error!(execution = %owner, "cannot journal a callback; refused: {e}");
                         ApiError::internal(format!(
@@ -526,7 +543,7 @@ impl Core {
             Ok(()) => Ok(()),
             Err(e) => {
                 if let Some(seq) = journaled
-                    && let Err(store) = self.store.forget_callback(seq)
+                    && let Err(store) = self.store.forget_callback(seq).await
                 {
                     tracing::error!(execution = %owner, "cannot remove a refused callback from the journal: {store}");
                 }
@@ -588,15 +605,20 @@ impl Core {
             .store
             .execution(arn)?
             .ok_or_else(|| exec_does_not_exist(arn))?;
-        if let Some(handle) = self.actor(arn) {
-            // The actor may have finished meanwhile; the stored row tells.
-            let _ = handle.send(Callback::Stop { error, cause }).await;
-        }
+        let mut stop = Some(Callback::Stop { error, cause });
         // A stop handed to an execution with a dispatch in flight is persisted when the
         // engine returns; wait (briefly) for that so a DescribeExecution that follows agrees.
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
         let mut row = row;
         loop {
+            // An execution committed by a StartExecution still being answered gets its actor
+            // a moment later: the stop goes to it as soon as it has one.
+            if let Some(handle) = self.actor(arn)
+                && let Some(stop) = stop.take()
+            {
+                // The actor may have finished meanwhile; the stored row tells.
+                let _ = handle.send(stop).await;
+            }
             row = self.store.execution(arn)?.unwrap_or(row);
             if row.status != "RUNNING" || tokio::time::Instant::now() >= deadline {
                 break;

@@ -4,7 +4,8 @@
 //! nothing large that never changes may ride in them: the execution input is stored once
 //! (the `executions.input` column), the definition text once per distinct definition (the
 //! `definitions` table, shared by every execution of it), and the history once per event
-//! (the `history` table). The stored state and view name those instead of holding them.
+//! (`chunk.rs`). The stored state and view name those instead of holding them, the state
+//! holds no output either (the view has it), and both are deflated (`packed.rs`).
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +18,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::StoreError;
+
+/// Seconds since the epoch, with milliseconds, as AWS's JSON timestamps.
+pub fn epoch(t: &DateTime<Utc>) -> f64 {
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0
+}
 
 /// The table of definition texts; executions name theirs by id.
 pub(crate) const SCHEMA: &str = "
@@ -33,8 +39,8 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-/// [`ExecutionState`] as stored: every field but the history, the input and the
-/// definition text, which is named by id. Built by destructuring, so a field added to the
+/// [`ExecutionState`] as stored: every field but the history, the input, the output (the
+/// DescribeExecution view holds it) and the definition text, which is named by id. Built by destructuring, so a field added to the
 /// engine's state fails to compile here until it is stored too.
 #[derive(Serialize)]
 struct StoredState<'a> {
@@ -43,7 +49,6 @@ struct StoredState<'a> {
     start_time: &'a DateTime<Utc>,
     stop_time: &'a Option<DateTime<Utc>>,
     status: ExecutionStatus,
-    output: &'a Option<Value>,
     error: &'a Option<String>,
     cause: &'a Option<String>,
     redrive_count: u32,
@@ -67,7 +72,7 @@ pub(crate) fn state_text(st: &ExecutionState, definition_id: i64) -> Result<Stri
         start_time,
         stop_time,
         status,
-        output,
+        output: _,
         error,
         cause,
         redrive_count,
@@ -88,7 +93,6 @@ pub(crate) fn state_text(st: &ExecutionState, definition_id: i64) -> Result<Stri
         start_time,
         stop_time,
         status: *status,
-        output,
         error,
         cause,
         redrive_count: *redrive_count,
@@ -105,12 +109,14 @@ pub(crate) fn state_text(st: &ExecutionState, definition_id: i64) -> Result<Stri
     .map_err(corrupt)
 }
 
-/// Puts the definition text and the input back into a stored state (a state stored before
-/// they were split off still holds both, and is left as it is).
+/// Puts the definition text, the input and the output (`output_text`, from the view) back
+/// into a stored state (a state stored before they were split off still holds them, and is
+/// left as it is).
 pub(crate) fn restore_state(
     conn: &Connection,
     state: &mut Value,
     input_text: &str,
+    output_text: Option<&str>,
 ) -> Result<(), StoreError> {
     let Some(o) = state.as_object_mut() else {
         return Err(corrupt("the stored execution state is not an object"));
@@ -131,7 +137,19 @@ pub(crate) fn restore_state(
         let input: Value = serde_json::from_str(input_text).map_err(corrupt)?;
         o.insert("input".into(), input);
     }
+    if !o.contains_key("output") {
+        let output = match output_text {
+            Some(t) => serde_json::from_str(t).map_err(corrupt)?,
+            None => Value::Null,
+        };
+        o.insert("output".into(), output);
+    }
     Ok(())
+}
+
+/// The output text a stored DescribeExecution view reports (SUCCEEDED executions only).
+pub(crate) fn description_output(description: &Value) -> Option<&str> {
+    description.get("output").and_then(Value::as_str)
 }
 
 /// The DescribeExecution view as stored: without `input`, which the row holds once.
@@ -174,6 +192,11 @@ pub(crate) fn restore_description(description: &mut Value, input_text: &str) {
 pub(crate) struct DefinitionIds(HashMap<Arc<str>, i64>);
 
 impl DefinitionIds {
+    /// The id of `text`, if it was stored or looked up before.
+    pub(crate) fn cached(&self, text: &Arc<str>) -> Option<i64> {
+        self.0.get(text).copied()
+    }
+
     /// The id of `text` in the `definitions` table, inserting it the first time.
     pub(crate) fn id(&mut self, conn: &Connection, text: &Arc<str>) -> Result<i64, StoreError> {
         if let Some(id) = self.0.get(text) {

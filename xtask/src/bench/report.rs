@@ -77,7 +77,10 @@ fn service_section(
         "`cordon-sfn-local` (release build of `xtask/examples/service-bench.rs`): \
          `cordon_sfn_local::serve` on 127.0.0.1:0 with a fresh SQLite file in the temp dir \
          ({}; WAL, `synchronous=NORMAL`, every execution persisted before the API answers and at \
-         every parked point), and an `InProcessLambda` whose functions ({}) are no-op handlers \
+         every parked point; one writer thread commits the writes of all waiting requests in one \
+         transaction and answers each only after that commit; the history is stored as one \
+         deflated chunk per save, the execution input referenced rather than repeated in its \
+         events), and an `InProcessLambda` whose functions ({}) are no-op handlers \
          that return their payload, which the service wraps in Lambda's envelope: the same \
          definition and input as above. Everything goes through **aws-sdk-sfn** over loopback \
          HTTP (retries disabled, so a failed request is counted, not hidden). The client runs \
