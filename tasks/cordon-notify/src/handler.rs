@@ -93,6 +93,14 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
         kind: kind.as_str(),
         message_id: &message_id,
     };
+    // The marker first: it is what a rerun checks before anything else, so the window in
+    // which a crash makes a rerun publish again is this one write.
+    let marked = after
+        .write("the notified marker", true, || {
+            deps.store
+                .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
+        })
+        .await?;
     if let Some(hash) = &release_link {
         after
             .write("the release link's message id", (), || {
@@ -101,12 +109,6 @@ pub async fn handle(input: Input, deps: &Deps) -> Result<Output, TaskError> {
             })
             .await?;
     }
-    let marked = after
-        .write("the notified marker", true, || {
-            deps.store
-                .mark_notified(&id, &marker, Some(&message_id), (deps.clock)())
-        })
-        .await?;
     if !marked {
         warn!(
             incident_id = %id,
