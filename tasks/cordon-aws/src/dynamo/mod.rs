@@ -421,14 +421,14 @@ impl Table {
             .await
     }
 
-    /// As [`Table::update`], returning what the attributes it set held before (an
-    /// attribute it added is absent).
+    /// As [`Table::update`], returning the item as it was before the update (`ALL_OLD`:
+    /// every attribute, so an attribute the update set to the value it had is there too).
     pub async fn update_returning_old(
         &self,
         key: Item,
         update: Update,
     ) -> Result<Option<Item>, TaskError> {
-        self.send_update(key, update, Some(ReturnValue::UpdatedOld))
+        self.send_update(key, update, Some(ReturnValue::AllOld))
             .await
     }
 
