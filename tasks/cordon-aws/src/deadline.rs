@@ -27,11 +27,19 @@ tokio::task_local! {
 /// Runs `work` until `deadline` minus [`MARGIN`]; if it is not done by then it is dropped
 /// (the call it was making is abandoned, as a timed-out Lambda's would be) and the answer
 /// is `Cordon.Transient`. Within `work`, [`remaining`] counts down to that cut.
+///
+/// A deadline that leaves no more than the margin when the invocation starts is not one
+/// Lambda gives (a function's timeout is at least a second, and the margin is taken from
+/// it only when there is more): some local emulators send none, or one already past.
+/// `work` then runs without a cut.
 pub async fn within<T>(
     deadline: Instant,
     work: impl Future<Output = Result<T, TaskError>>,
 ) -> Result<T, TaskError> {
     let cut = deadline.checked_sub(MARGIN).unwrap_or(deadline);
+    if cut <= Instant::now() {
+        return work.await;
+    }
     DEADLINE
         .scope(cut, async {
             match tokio::time::timeout_at(cut, work).await {
@@ -93,6 +101,16 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(remaining(), None, "no deadline outside an invocation");
+
+        // An emulator's deadline already past (or within the margin): no cut.
+        let past = Instant::now();
+        let done = within(past, async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, TaskError>(remaining())
+        })
+        .await
+        .expect("not cut");
+        assert_eq!(done, None, "no countdown without a usable deadline");
     }
 
     #[test]
