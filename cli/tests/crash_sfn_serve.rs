@@ -5,10 +5,13 @@
 //! what keeps "answered only once committed" honest under that batching.
 //!
 //! The real binary (`CARGO_BIN_EXE_cordon`); no emulator is needed.
+// Shared with the other crash tests; this one only starts the binary with it.
+#[allow(dead_code)]
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,36 +29,12 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/cordon-crash";
 
 /// `cordon local serve` on `db`, with its endpoint once it printed it.
 fn serve(db: &Path, log: &Path) -> (Child, String) {
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("the log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(["local", "serve", "--port", "0", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("starting cordon local serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("AWS_ENDPOINT_URL_SFN=") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let endpoint = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|e| {
-            panic!(
-                "cordon local serve did not start ({e}); see {}",
-                log.display()
-            )
-        });
-    (child, endpoint)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordon"));
+    cmd.args(["local", "serve", "--port", "0", "--db"]).arg(db);
+    common::spawn_until(cmd, log, Duration::from_secs(60), |line| {
+        line.strip_prefix("AWS_ENDPOINT_URL_SFN=")
+            .map(str::to_owned)
+    })
 }
 
 async fn client(endpoint: &str) -> Client {

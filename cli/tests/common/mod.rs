@@ -12,6 +12,41 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use cordon_loopback::Client;
 use serde_json::{Value, json};
 
+/// Starts `cmd` (a `cordon` command) with its stderr appended to `log`, reads its stdout a
+/// line at a time until `ready` returns a value, and returns the child with that value;
+/// panics, naming the log, if that takes longer than `wait`.
+pub fn spawn_until<T: Send + 'static>(
+    mut cmd: Command,
+    log: &Path,
+    wait: Duration,
+    mut ready: impl FnMut(&str) -> Option<T> + Send + 'static,
+) -> (Child, T) {
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("the log");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(value) = ready(&line) {
+                let _ = tx.send(value);
+                return;
+            }
+        }
+    });
+    let value = rx
+        .recv_timeout(wait)
+        .unwrap_or_else(|e| panic!("{cmd:?} did not start ({e}); see {}", log.display()));
+    (child, value)
+}
+
 /// A running `cordon local up`. Dropping it SIGKILLs it too, so a failing test leaves no
 /// stack running.
 pub struct Up {
@@ -27,45 +62,26 @@ impl Up {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let policy_file = dir.join("policy.json");
         std::fs::write(&policy_file, policy).expect("the response policy");
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("the log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-            .current_dir(&root)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordon"));
+        cmd.current_dir(&root)
             .args(["local", "up", "--sfn-port", "0", "--approval-port", "0"])
             .args(["--events-port", "0", "--db"])
             .arg(dir.join("sfn.sqlite"))
             .arg("--template")
             .arg(root.join("infra/template.yaml"))
             .arg("--response-policy")
-            .arg(&policy_file)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("starting cordon local up");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut exports = BTreeMap::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((k, v)) = line
-                    .strip_prefix("export ")
-                    .and_then(|kv| kv.split_once('='))
-                {
-                    exports.insert(k.to_string(), v.to_string());
-                } else if line.starts_with('#') {
-                    let _ = tx.send(exports.clone());
-                    return;
-                }
+            .arg(&policy_file);
+        // Its exports, up to the `#` line that follows them.
+        let mut exports = BTreeMap::new();
+        let (child, exports) = spawn_until(cmd, log, Duration::from_secs(120), move |line| {
+            if let Some((k, v)) = line
+                .strip_prefix("export ")
+                .and_then(|kv| kv.split_once('='))
+            {
+                exports.insert(k.to_string(), v.to_string());
             }
+            line.starts_with('#').then(|| exports.clone())
         });
-        let exports = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|e| {
-                panic!("cordon local up did not start ({e}); see {}", log.display())
-            });
         Up { child, exports }
     }
 
