@@ -448,7 +448,9 @@ fn peer_section(w: &mut String, peers: &PeerSetup) {
          with the same echo the engine's no-op dispatcher gives, and each execution gets a \
          context object like the engine's (the package's default has no `Execution.Id`). \
          Allocations are counted by a counting global allocator in the engine bench (every \
-         `alloc`, `alloc_zeroed` and `realloc`), over the measured executions of each run. \
+         `alloc`, `alloc_zeroed` and `realloc`), switched on only for 200 executions run after \
+         each timed run and not timed themselves (two atomic additions per allocation would \
+         otherwise be part of the engine's time). \
          The goal is the engine at least 10× faster per transition.",
         peers.package, peers.node
     );
