@@ -1,9 +1,10 @@
 //! A burst of CreateUser incidents at once through the whole local stack (the template's
 //! rules on the local bus, the engine, the real handlers) with moto behind the
 //! fault-injection proxy: a fifth of every IAM, DynamoDB and SNS call throttled, failed,
-//! reset or stalled, and IAM's mutating calls rate-limited. Every incident must end
-//! contained and recorded, with exactly one quarantine attachment and one notification,
-//! and no execution stuck, lost or doubled.
+//! reset or stalled, or (IAM and DynamoDB) its answer lost after it took effect, and IAM's
+//! mutating calls rate-limited. Every incident must end contained and recorded (its
+//! timeline opened once and closed once), with exactly one quarantine attachment and one
+//! notification, and no execution stuck, lost or doubled.
 //!
 //! `CORDON_BURST_SIZE` sets the size (default 100; `cargo xtask bench` runs 1,000), and
 //! `CORDON_BURST_REPORT`, when set, names a JSON file for the figures (time to contain,
@@ -215,6 +216,23 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         }
         contained += usize::from(recorded_contained && attached == 1);
         doubled += usize::from(attached > 1);
+
+        // The audit: opened once and closed once, as contained. (Writes whose answers are
+        // lost are sent again; each must still be written once.)
+        let timeline = store.timeline(&id).await.expect("reading the timeline");
+        let entries = |step: &str| timeline.iter().filter(|e| e.step == step).count();
+        let closing: Vec<&str> = timeline
+            .iter()
+            .filter(|e| e.step == "Close")
+            .map(|e| e.message.as_str())
+            .collect();
+        if entries("OpenIncident") != 1 || closing != ["closed as CONTAINED"] {
+            problems.push(format!(
+                "{id} ({user}): the timeline has {} opening(s) and closings {closing:?}",
+                entries("OpenIncident")
+            ));
+        }
+        doubled += usize::from(entries("OpenIncident") > 1 || closing.len() > 1);
     }
 
     // Exactly one notification per incident, and no other.

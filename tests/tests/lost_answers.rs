@@ -6,13 +6,17 @@
 //!
 //! Found by the 1,000-incident burst: a release link's index move whose answer was lost
 //! was read as "another run moved it", and the link it pointed at (this run's own, not yet
-//! written) as a corrupt item, which failed the contained notification for good.
+//! written) as a corrupt item, which failed the contained notification for good. An
+//! incident's close whose answer was lost was read as "already closed", so the closing
+//! timeline entry and the close's metrics were never written.
 //!
 //! This binary holds one test on purpose: the SDK reads `AWS_ENDPOINT_URL` from the
 //! environment, so the test points it at the proxy before anything else runs. Needs moto;
 //! fails, never skips, without it.
+use cordon_aws::incidents::IncidentStore;
 use cordon_aws::links::{LinkKind, LinkStatus, LinkStore, LinkSummary, NewLink};
 use cordon_aws::testing::unique;
+use cordon_core::model::IncidentStatus;
 use cordon_faults::{Fault, FaultPlan, FaultProxy, Rule};
 
 #[test]
@@ -30,15 +34,76 @@ fn a_write_whose_answer_was_lost_counts_as_done() {
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(release_links(&moto_url, port));
+        .block_on(async {
+            let proxy = FaultProxy::start(&moto_url, port)
+                .await
+                .expect("starting the fault proxy");
+            release_links(&proxy).await;
+            incident_close(&proxy).await;
+            proxy.shutdown().await;
+        });
+}
+
+/// One lost answer of `operation`'s `after`-th call (from 0) to DynamoDB.
+fn lose(operation: &str, after: u64) -> FaultPlan {
+    FaultPlan::none().rule(
+        Rule::service("dynamodb")
+            .operation(operation)
+            .fault(Fault::ResponseLost)
+            .after(after)
+            .times(1),
+    )
+}
+
+/// Closing an incident (record, at the end of every path) whose conditional update's
+/// answer is lost: the SDK's second try finds the incident closed, by this very write.
+/// It must count as this call's close (the closing timeline entry and the metrics hang on
+/// it), not as someone else's.
+async fn incident_close(proxy: &FaultProxy) {
+    let moto = cordon_aws::testing::moto().await;
+    let store = moto.incident_store().await;
+    let execution = "arn:aws:states:us-east-1:123456789012:execution:cordon:lost-close";
+    let id = unique("inc-lost-close");
+    let at = chrono::Utc::now();
+    proxy.reset_stats();
+    proxy.set_plan(lose("UpdateItem", 0));
+    let outcome = store
+        .close(&id, IncidentStatus::Contained, at, None, Some(execution))
+        .await
+        .expect("the close, its answer lost once");
+    proxy.set_plan(FaultPlan::none());
+    assert_eq!(proxy.stats().faulted(), 1, "the close's answer was lost once");
+    assert!(outcome.changed, "the close is this call's: {outcome:?}");
+    assert!(outcome.by_caller, "{outcome:?}");
+    assert_eq!(outcome.status, IncidentStatus::Contained);
+
+    // The same close sent again later (a retried step) is the caller's, but not a change.
+    let again = store
+        .close(
+            &id,
+            IncidentStatus::Contained,
+            at + chrono::Duration::seconds(5),
+            None,
+            Some(execution),
+        )
+        .await
+        .expect("the retried close");
+    assert!(!again.changed && again.by_caller, "{again:?}");
+    assert_eq!(
+        again.closed_at.map(|t| t.timestamp_millis()),
+        Some(at.timestamp_millis())
+    );
+    // Another execution's close is neither.
+    let other = store
+        .close(&id, IncidentStatus::Contained, at, None, Some("another"))
+        .await
+        .expect("another close");
+    assert!(!other.changed && !other.by_caller, "{other:?}");
 }
 
 /// Creating a release link (notify, before the contained email) with the answer of each
 /// of its writes lost in turn.
-async fn release_links(moto_url: &str, port: u16) {
-    let proxy = FaultProxy::start(moto_url, port)
-        .await
-        .expect("starting the fault proxy");
+async fn release_links(proxy: &FaultProxy) {
     // The SDK's standard retries (3 attempts), as the functions have them.
     let moto = cordon_aws::testing::moto().await;
     let table = moto.incident_store().await.table_name().to_owned();
@@ -49,15 +114,6 @@ async fn release_links(moto_url: &str, port: u16) {
             LinkSummary::default(),
             chrono::Utc::now(),
             chrono::Duration::days(7),
-        )
-    };
-    let lose = |operation: &str, after: u64| {
-        FaultPlan::none().rule(
-            Rule::service("dynamodb")
-                .operation(operation)
-                .fault(Fault::ResponseLost)
-                .after(after)
-                .times(1),
         )
     };
 
@@ -112,8 +168,6 @@ async fn release_links(moto_url: &str, port: u16) {
     );
     let id = created.id.expect("a fresh link, the stale claim replaced");
     assert_fresh_link(&links, &incident, &id.hash(), "the index move").await;
-
-    proxy.shutdown().await;
 }
 
 /// The incident's release link is the one just created, pending and unsent.

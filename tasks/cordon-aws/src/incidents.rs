@@ -136,6 +136,8 @@ pub struct IncidentRecord {
     pub summary: Option<String>,
     /// The execution handling the incident now (a replay takes it over).
     pub execution_arn: Option<String>,
+    /// The execution that closed it, when the close named one.
+    pub closed_by: Option<String>,
     /// When a replay last reopened the incident after it had failed.
     pub replayed_at: Option<DateTime<Utc>>,
 }
@@ -165,6 +167,7 @@ impl IncidentRecord {
             error: None,
             summary: None,
             execution_arn: None,
+            closed_by: None,
             replayed_at: None,
         }
     }
@@ -173,10 +176,19 @@ impl IncidentRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CloseOutcome {
-    /// `false` when the incident was already closed (its status is left as it was).
+    /// `false` when the incident was already closed (its status is left as it was). A
+    /// write of this very call whose answer was lost, and that the SDK sent again, is this
+    /// call's: `true`.
     pub changed: bool,
     /// The status the incident has after the call.
     pub status: IncidentStatus,
+    /// When the incident was closed (by this call or before it).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Whether the close that holds is the caller's: this call's, or an earlier call's made
+    /// by the same `by` with the same status (a retried step whose first try closed the
+    /// incident and stopped before it said so). Such a caller finishes what the close
+    /// entails (its timeline entry, keyed by `closed_at`, is written once) but counts nothing.
+    pub by_caller: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,7 +251,8 @@ pub trait IncidentStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<bool, TaskError>;
 
-    /// Set the final status, once. An already-closed incident keeps its status
+    /// Set the final status, once, recording who closed it (`by`: the execution, so a
+    /// retried step recognises its own close). An already-closed incident keeps its status
     /// (`changed: false`). A missing incident is created as a bare closed item, so a failure
     /// is never lost even if opening it failed.
     async fn close(
@@ -248,6 +261,7 @@ pub trait IncidentStore: Send + Sync {
         status: IncidentStatus,
         at: DateTime<Utc>,
         summary: Option<&str>,
+        by: Option<&str>,
     ) -> Result<CloseOutcome, TaskError>;
 
     /// Store the pre-containment snapshot unless one is stored; return the stored one.

@@ -197,13 +197,13 @@ async fn assessment_status_and_close_are_conditional() {
         Ok(true)
     );
     let closed = store
-        .close(&id, IncidentStatus::Contained, t0(), Some("quarantined"))
+        .close(&id, IncidentStatus::Contained, t0(), Some("quarantined"), None)
         .await
         .expect("close");
     assert!(closed.changed);
     // Closing again (redrive) keeps the first final status.
     let again = store
-        .close(&id, IncidentStatus::Failed, t0(), None)
+        .close(&id, IncidentStatus::Failed, t0(), None, None)
         .await
         .expect("close again");
     assert!(!again.changed);
@@ -224,7 +224,7 @@ async fn assessment_status_and_close_are_conditional() {
     // Closing an incident that was never opened records it rather than losing it.
     let ghost = unique("ct");
     let c = store
-        .close(&ghost, IncidentStatus::Failed, t0(), Some("open failed"))
+        .close(&ghost, IncidentStatus::Failed, t0(), Some("open failed"), None)
         .await
         .expect("close ghost");
     assert!(c.changed);

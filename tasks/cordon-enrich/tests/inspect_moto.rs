@@ -220,6 +220,7 @@ async fn containment_undone_is_contained_again_only_while_an_incident_holds_the_
             IncidentStatus::Contained,
             chrono::Utc::now(),
             None,
+            None,
         )
         .await
         .expect("close");

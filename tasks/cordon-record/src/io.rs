@@ -48,6 +48,10 @@ pub struct CloseInput {
     pub status: IncidentStatus,
     #[serde(default)]
     pub summary: Option<String>,
+    /// The execution closing it (`$$.Execution.Id`): kept on the incident, so that a retry
+    /// of this step recognises the close as its own.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
 }
 
 /// What the failure path knows (the `<Step>Failed` states of the ASL build it).

@@ -352,14 +352,20 @@ async fn fail(input: FailInput, deps: &Deps) -> Result<CloseOutput, TaskError> {
     let now = (deps.clock)();
     let outcome = deps
         .store
-        .close(&incident_id, IncidentStatus::Failed, now, Some(&summary))
+        .close(
+            &incident_id,
+            IncidentStatus::Failed,
+            now,
+            Some(&summary),
+            input.execution_arn.as_deref(),
+        )
         .await?;
-    if outcome.changed {
+    if outcome.changed || outcome.by_caller {
         deps.store
             .append(
                 &incident_id,
                 &TimelineEntry {
-                    at: now,
+                    at: outcome.closed_at.unwrap_or(now),
                     step: "Close".into(),
                     message: format!("closed as FAILED: {summary}"),
                     details: Some(serde_json::json!({
@@ -397,14 +403,18 @@ async fn close(input: CloseInput, deps: &Deps) -> Result<CloseOutput, TaskError>
             input.status,
             now,
             input.summary.as_deref(),
+            input.execution_arn.as_deref(),
         )
         .await?;
-    if outcome.changed {
+    // The closing entry is written by the call that closed the incident, or by a retry of
+    // it (same execution, same status) in case the first try stopped before writing it; it
+    // is keyed by the close time, so it is written once.
+    if outcome.changed || outcome.by_caller {
         deps.store
             .append(
                 &input.incident_id,
                 &TimelineEntry {
-                    at: now,
+                    at: outcome.closed_at.unwrap_or(now),
                     step: "Close".into(),
                     message: match &input.summary {
                         Some(s) => format!("closed as {}: {s}", outcome.status.as_str()),

@@ -208,6 +208,7 @@ async fn append_and_close_are_idempotent() {
             incident_id: id.clone(),
             status,
             summary: Some("quarantined".into()),
+            execution_arn: Some("arn:aws:states:us-east-1:111122223333:execution:m:first".into()),
         })
     };
     let closed = handle(close(IncidentStatus::Contained), &deps)
@@ -230,6 +231,62 @@ async fn append_and_close_are_idempotent() {
         timeline_steps(&store, &id).await,
         ["OpenIncident", "Quarantine", "Close"]
     );
+}
+
+/// A close step whose first try closed the incident and stopped before writing the closing
+/// entry (the function timed out, or the answer of its write was lost): the retry, the same
+/// execution closing with the same status, writes the entry once, at the close time, and
+/// counts nothing. Another execution's close writes nothing.
+#[tokio::test]
+async fn a_retried_close_finishes_its_own_close_once() {
+    let (store, deps) = deps();
+    let id = "ct-retried-close".to_string();
+    let execution = "arn:aws:states:us-east-1:111122223333:execution:m:ours";
+    let first_try = now() - Duration::milliseconds(500);
+    store
+        .close(
+            &id,
+            IncidentStatus::Contained,
+            first_try,
+            None,
+            Some(execution),
+        )
+        .await
+        .expect("the first try's close");
+    let close = |execution: &str, status| {
+        Input::Close(CloseInput {
+            incident_id: id.clone(),
+            status,
+            summary: None,
+            execution_arn: Some(execution.to_string()),
+        })
+    };
+    for _ in 0..2 {
+        let retried = handle(close(execution, IncidentStatus::Contained), &deps)
+            .await
+            .expect("the retry");
+        assert_eq!(
+            serde_json::to_value(&retried).expect("json"),
+            json!({"incidentId": id, "status": "CONTAINED", "changed": false}),
+            "a retry counts nothing"
+        );
+    }
+    for (other, status) in [
+        ("arn:aws:states:us-east-1:111122223333:execution:m:other", IncidentStatus::Contained),
+        (execution, IncidentStatus::Failed),
+    ] {
+        handle(close(other, status), &deps).await.expect("close");
+    }
+    let timeline = store.timeline(&id).await.expect("timeline");
+    assert_eq!(
+        timeline.iter().map(|e| e.step.as_str()).collect::<Vec<_>>(),
+        ["Close"],
+        "{timeline:?}"
+    );
+    assert_eq!(timeline[0].at, first_try, "keyed by the close time");
+    assert_eq!(timeline[0].message, "closed as CONTAINED");
+    let record = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(record.closed_by.as_deref(), Some(execution));
 }
 
 #[test]

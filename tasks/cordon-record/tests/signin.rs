@@ -76,6 +76,7 @@ async fn close(deps: &Deps, id: &str) {
             incident_id: id.to_string(),
             status: IncidentStatus::Notified,
             summary: None,
+            execution_arn: None,
         }),
         deps,
     )

@@ -67,6 +67,7 @@ async fn a_spray_of_200_failures_from_one_ip_is_one_incident_counted_to_200() {
                         incident_id: id,
                         status: IncidentStatus::Notified,
                         summary: None,
+                        execution_arn: None,
                     }),
                     &deps,
                 )

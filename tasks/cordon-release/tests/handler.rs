@@ -146,6 +146,7 @@ async fn contained_user(user: UserFacts, remediate: bool) -> World {
             IncidentStatus::Contained,
             t0(),
             Some("contained"),
+            None,
         )
         .await
         .expect("close");

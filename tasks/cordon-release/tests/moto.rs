@@ -100,6 +100,7 @@ async fn contained() -> Contained {
             IncidentStatus::Contained,
             Utc::now(),
             Some("contained"),
+            None,
         )
         .await
         .expect("close");

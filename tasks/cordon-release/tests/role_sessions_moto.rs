@@ -175,6 +175,7 @@ async fn a_roles_sessions_are_revoked_with_the_token_issue_time_and_release_lift
             IncidentStatus::Contained,
             Utc::now(),
             Some("contained"),
+            None,
         )
         .await
         .expect("close");
@@ -230,7 +231,7 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
         .await
         .expect("put");
     store
-        .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None)
+        .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None, None)
         .await
         .expect("close");
     let out = release_as_alice(&m, &store, &d.incident_id, None)

@@ -175,24 +175,37 @@ impl FaultPlan {
     /// `fraction` of every call to IAM, DynamoDB and SNS gets one of the faults a client
     /// meets on AWS, in proportions that favour throttling, as a bad day does. Stalls last
     /// `stall`.
+    ///
+    /// IAM and DynamoDB calls also lose their answers ([`Fault::ResponseLost`]): the call
+    /// took effect and the caller saw a reset, so every write must be safe to send again.
+    /// SNS calls do not: a standard topic has no deduplication (email cannot subscribe to a
+    /// FIFO topic), so a publish whose answer is lost is sent again and mailed twice, on AWS
+    /// as here. Cordon's notifications are at least once; a test that counts exactly one per
+    /// incident cannot include that fault.
     pub fn aws_bad_day(fraction: f64, stall: Duration) -> FaultPlan {
-        let mixed = |service: &str, throttles: &[Fault]| {
+        let mixed = |service: &str, throttles: &[Fault], lost: u32| {
             let mut rule = Rule::service(service).probability(fraction);
             for fault in throttles {
                 rule = rule.weighted(*fault, 4);
             }
-            rule.weighted(Fault::InternalError, 2)
+            rule = rule
+                .weighted(Fault::InternalError, 2)
                 .weighted(Fault::ServiceUnavailable, 2)
                 .weighted(Fault::Reset, 1)
-                .weighted(Fault::Stall(stall), 1)
+                .weighted(Fault::Stall(stall), 1);
+            if lost > 0 {
+                rule = rule.weighted(Fault::ResponseLost, lost);
+            }
+            rule
         };
         FaultPlan::none()
-            .rule(mixed("iam", &[Fault::Throttle]))
+            .rule(mixed("iam", &[Fault::Throttle], 1))
             .rule(mixed(
                 "dynamodb",
                 &[Fault::Throttle, Fault::ProvisionedThroughputExceeded],
+                1,
             ))
-            .rule(mixed("sns", &[Fault::Throttle]))
+            .rule(mixed("sns", &[Fault::Throttle], 0))
     }
 
     /// What to do with `call`: `None` forwards it. `draw` gives uniform numbers in [0, 1).
@@ -302,10 +315,16 @@ mod tests {
         let total: u32 = faults.values().sum();
         let rate = f64::from(total) / f64::from(n);
         assert!((0.18..0.22).contains(&rate), "{rate}: {faults:?}");
-        // Weights 4, 4, 2, 2, 1, 1 of 14.
+        // Weights 4, 4, 2, 2, 1, 1, 1 of 15.
         let share = |name: &str| f64::from(faults[name]) / f64::from(total);
-        assert!((share("Throttle") - 4.0 / 14.0).abs() < 0.03, "{faults:?}");
-        assert!((share("Stall") - 1.0 / 14.0).abs() < 0.02, "{faults:?}");
-        assert!(!faults.contains_key("ResponseLost"), "{faults:?}");
+        assert!((share("Throttle") - 4.0 / 15.0).abs() < 0.03, "{faults:?}");
+        assert!((share("Stall") - 1.0 / 15.0).abs() < 0.02, "{faults:?}");
+        assert!((share("ResponseLost") - 1.0 / 15.0).abs() < 0.02, "{faults:?}");
+        // A publish is never answered-and-lost: that would be a second email.
+        let mut sns = FaultPlan::aws_bad_day(1.0, Duration::from_secs(1));
+        for _ in 0..2_000 {
+            let f = sns.decide(&call("sns", "Publish"), || rng.f64());
+            assert_ne!(f, Some(Fault::ResponseLost));
+        }
     }
 }

@@ -105,6 +105,7 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Option<IncidentRecord>, Ta
         error: item.get_string("error"),
         summary: item.get_string("summary"),
         execution_arn: item.get_string("execution_arn"),
+        closed_by: item.get_string("closed_by"),
         replayed_at: item.get_time("replayed_at"),
     }))
 }
@@ -288,6 +289,7 @@ impl IncidentStore for DynamoIncidentStore {
         status: IncidentStatus,
         at: DateTime<Utc>,
         summary: Option<&str>,
+        by: Option<&str>,
     ) -> Result<CloseOutcome, TaskError> {
         let now = timestamp(at);
         // An upsert: a missing incident becomes a bare closed item (see the trait).
@@ -303,20 +305,30 @@ impl IncidentStore for DynamoIncidentStore {
         if let Some(summary) = summary {
             update = update.set("summary", s(summary));
         }
+        if let Some(by) = by {
+            update = update.set("closed_by", s(by));
+        }
         if self.table.update(key(incident_id, META_SK), update).await? {
             return Ok(CloseOutcome {
                 changed: true,
                 status,
+                closed_at: Some(at),
+                by_caller: true,
             });
         }
-        let current = self
-            .get_meta(incident_id)
-            .await?
-            .and_then(|item| item.get_enum("status"))
-            .unwrap_or(status);
+        // Closed already: by someone else, by an earlier try of the caller's, or by this
+        // very write, whose answer was lost and which the SDK sent again (same time, same
+        // closer, same status).
+        let item = self.get_meta(incident_id).await?;
+        let current = item.as_ref().and_then(|i| i.get_enum("status"));
+        let closed_at = item.as_ref().and_then(|i| i.get_s("closed_at"));
+        let closed_by = item.as_ref().and_then(|i| i.get_s("closed_by"));
+        let by_caller = current == Some(status) && closed_by == by;
         Ok(CloseOutcome {
-            changed: false,
-            status: current,
+            changed: by_caller && closed_at == Some(now.as_str()),
+            status: current.unwrap_or(status),
+            closed_at: item.as_ref().and_then(|i| i.get_time("closed_at")),
+            by_caller: by_caller && by.is_some(),
         })
     }
 

@@ -226,6 +226,7 @@ impl IncidentStore for FakeIncidentStore {
         status: IncidentStatus,
         at: DateTime<Utc>,
         summary: Option<&str>,
+        by: Option<&str>,
     ) -> Result<CloseOutcome, TaskError> {
         lock(&self.calls).enter("dynamodb:Close")?;
         let mut incidents = lock(&self.incidents);
@@ -233,20 +234,28 @@ impl IncidentStore for FakeIncidentStore {
             .entry(incident_id.to_string())
             .or_insert_with(|| IncidentRecord::bare(incident_id, status, at));
         if r.closed_at.is_some() {
+            // As the table does (see `DynamoIncidentStore::close`).
+            let by_caller = r.status == status && r.closed_by.as_deref() == by;
+            let same_write = r.closed_at.map(timestamp) == Some(timestamp(at));
             return Ok(CloseOutcome {
-                changed: false,
+                changed: by_caller && same_write,
                 status: r.status,
+                closed_at: r.closed_at,
+                by_caller: by_caller && by.is_some(),
             });
         }
         r.status = status;
         r.closed_at = Some(at);
         r.updated_at = Some(at);
+        r.closed_by = by.map(str::to_string);
         if let Some(s) = summary {
             r.summary = Some(s.to_string());
         }
         Ok(CloseOutcome {
             changed: true,
             status,
+            closed_at: Some(at),
+            by_caller: true,
         })
     }
 
