@@ -66,19 +66,19 @@ impl Execution {
     }
 
     /// Appends `*StateExited` of state `name` with its output and the variables it assigned.
-    /// The output's text is kept for the frame's next `*StateEntered`: every caller moves the
-    /// frame on with this very output as the next state's input, and writing the same JSON
-    /// text twice is most of what a transition costs.
+    /// `text` is the output's JSON text. It is kept for the frame's next `*StateEntered`: every caller moves
+    /// the frame on with this very output as the next state's input (or, at the frame's end,
+    /// as its result), and writing the same JSON text twice is most of what a transition
+    /// costs.
     pub(super) fn push_exited(
         &mut self,
         rt: &Runtime,
         frame: FrameId,
         t: EventType,
         name: &str,
-        output: &Value,
+        text: String,
         assigned: Option<serde_json::Map<String, Value>>,
     ) {
-        let text = compact(output);
         self.push(
             rt,
             frame,
@@ -86,6 +86,20 @@ impl Execution {
             EventDetails::state_exited(name, text.clone(), assigned),
         );
         self.carried_text = Some((frame, text));
+    }
+
+    /// The input text the `*StateEntered` of the frame's current state (`name`) recorded: the
+    /// text of an output that is that very input.
+    pub(super) fn entered_text(&self, frame: FrameId, name: &str) -> Option<String> {
+        let id = self.frame(frame)?.entered_event_id;
+        let event = self
+            .st
+            .history
+            .get(usize::try_from(id).ok()?.checked_sub(1)?)?;
+        match &event.details.state_entered_event_details {
+            Some(d) if event.id == id && d.name == name => Some(d.input.clone()),
+            _ => None,
+        }
     }
 
     /// The text of the frame's input: the output text its last `*StateExited` recorded when
