@@ -1075,3 +1075,43 @@ async fn a_failed_output_path_leaves_the_raw_input_for_a_redrive() {
         assert_eq!(seen, vec![input.clone(), input.clone()], "{result_path}");
     }
 }
+
+/// `$$.Execution.Input` is there for every way a state can read it (the input is copied
+/// into `$$` only for the states that could).
+#[tokio::test]
+async fn every_way_to_read_the_execution_input_finds_it() {
+    let input = json!({"user": "eve", "n": [1, 2]});
+    let cases = [
+        ("$$.Execution.Input", input.clone()),
+        ("$$.Execution.Input.user", json!("eve")),
+        ("$$['Execution']['Input']", input.clone()),
+        ("$$.Execution['Input'].n", json!([1, 2])),
+        ("$$..user", json!(["eve"])),
+        ("$$.Execution.*", json!(null)),
+        ("$$.Execution", json!(null)),
+        ("$$", json!(null)),
+        (
+            "States.JsonToString($$.Execution.Input)",
+            json!(input.to_string()),
+        ),
+        ("States.Format('{}', $$.Execution.Input.user)", json!("eve")),
+    ];
+    for (expr, expected) in cases {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": expr, "id.$": "$$.Execution.Id"}, "End": true}}});
+        let (ex, _) = run(&def, input.clone(), Arc::new(UnresolvedDispatcher)).await;
+        assert_eq!(ex.status(), ExecutionStatus::Succeeded, "{expr}");
+        let v = ex.describe().output.unwrap()["v"].clone();
+        match expr {
+            "$$.Execution.*" => assert!(v.as_array().unwrap().contains(&input), "{expr}: {v}"),
+            "$$.Execution" => assert_eq!(v["Input"], input, "{expr}"),
+            "$$" => assert_eq!(v["Execution"]["Input"], input, "{expr}"),
+            _ => assert_eq!(v, expected, "{expr}"),
+        }
+    }
+    // JSONata reaches it through `$states.context`.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Output": "{% $states.context.Execution.Input.user %}", "End": true}}});
+    let (ex, _) = run(&def, input.clone(), Arc::new(UnresolvedDispatcher)).await;
+    assert_eq!(ex.describe().output.unwrap(), json!("eve"));
+}

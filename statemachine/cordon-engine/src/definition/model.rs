@@ -157,6 +157,10 @@ pub(crate) struct State {
     /// Whether any field of the state could read the context object (`$$` in JSONPath,
     /// `$states` in JSONata): the interpreter builds `$$` only for the states that do.
     pub reads_context: bool,
+    /// Whether a field of the state could read `$$.Execution.Input` (the whole of `$$` or of
+    /// `$$.Execution`, a wildcard, `$states`): only then does a state other than a Task (whose
+    /// dispatch is handed the whole `$$`) have the execution input copied into its `$$`.
+    pub reads_execution_input: bool,
 }
 
 /// A state machine or a branch (Parallel branch, Map ItemProcessor).
