@@ -156,6 +156,17 @@ impl Path {
         }
     }
 
+    /// The field name of a path of one step, `$.name` (or `$['name']`).
+    pub(crate) fn single_field(&self) -> Option<&str> {
+        match (&self.root, &self.query) {
+            (Root::Document, Query::Direct(segments)) => match segments.as_slice() {
+                [Segment::Field(name)] => Some(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// [`Path::put`] that can be taken back: on refusal the target comes back untouched
     /// with the error; on success with what [`Path::undo_put`] needs to restore it.
     pub(crate) fn put_undoable(

@@ -9,7 +9,7 @@ use super::error::FlowError;
 use super::jsonpath::{OptPath, apply_path, apply_path_ref, result_path_error};
 use super::template::Template;
 use crate::error::StatesError;
-use crate::json_text::compact;
+use crate::json_text::{compact, with_field_added};
 use crate::paths::{Path, PutUndo, VariableLookup};
 
 /// AWS's maximum payload size for state input, output and results.
@@ -156,10 +156,14 @@ impl DataFlow {
     /// copied when `raw` is its only holder. On success `raw` may be left holding a
     /// placeholder (the input is in the output now); on failure it holds the raw input as it
     /// was, which a Retry, a Catch or a redrive of the failed state reads.
+    ///
+    /// `raw_text`, the compact text of the raw input when the caller has it, saves writing
+    /// the input again in the output's text when the output is the input with a field added.
     pub(crate) fn output(
         &self,
         state: &str,
         raw: &mut Arc<Value>,
+        raw_text: Option<&str>,
         context: &Value,
         variables: &dyn VariableLookup,
         result: Value,
@@ -170,21 +174,45 @@ impl DataFlow {
                     Some(sel) => sel.eval(&result, &Env::new(raw, context, variables))?,
                     None => result,
                 };
+                let no_output_path = matches!(f.output_path, OptPath::Default);
+                // The output's text, when it can be had without writing the whole output.
+                let mut text = None;
                 let (out, undo) = match &f.result_path {
                     OptPath::Default => (result, Undo::Nothing),
-                    OptPath::Null => (take(raw), Undo::Input),
-                    OptPath::Path(path) => match path.put_undoable(take(raw), result) {
-                        Ok((out, u)) => (out, Undo::Put(path, u)),
-                        Err((e, target)) => {
-                            let err = result_path_error(path, e, &target);
-                            *raw = Arc::new(target);
-                            return Err(err);
+                    OptPath::Null => {
+                        if no_output_path {
+                            text = raw_text.map(str::to_owned);
                         }
-                    },
+                        (take(raw), Undo::Input)
+                    }
+                    OptPath::Path(path) => {
+                        // A new field of an object: the input's text with the field added.
+                        if no_output_path
+                            && let (Some(raw_text), Some(name), Value::Object(fields)) =
+                                (raw_text, path.single_field(), &**raw)
+                            && !fields.contains_key(name)
+                        {
+                            text = with_field_added(raw_text, name, &compact(&result));
+                        }
+                        match path.put_undoable(take(raw), result) {
+                            Ok((out, u)) => (out, Undo::Put(path, u)),
+                            Err((e, target)) => {
+                                let err = result_path_error(path, e, &target);
+                                *raw = Arc::new(target);
+                                return Err(err);
+                            }
+                        }
+                    }
                 };
                 // Without an OutputPath this is the output, whose text the exit event records:
                 // written once, for both.
-                let text = matches!(f.output_path, OptPath::Default).then(|| compact(&out));
+                if no_output_path && text.is_none() {
+                    text = Some(compact(&out));
+                }
+                debug_assert!(
+                    text.as_deref().is_none_or(|t| t == compact(&out)),
+                    "the output's text is the text of the output"
+                );
                 let size = text
                     .as_ref()
                     .map_or_else(|| payload_size(&out), String::len);

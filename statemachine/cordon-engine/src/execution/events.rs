@@ -91,13 +91,22 @@ impl Execution {
     /// The input text the `*StateEntered` of the frame's current state (`name`) recorded: the
     /// text of an output that is that very input.
     pub(super) fn entered_text(&self, frame: FrameId, name: &str) -> Option<String> {
+        self.entered_text_ref(frame, name).map(str::to_owned)
+    }
+
+    /// [`Execution::entered_text`], borrowed. Only for an event this process recorded (so
+    /// known to be the compact text of the frame's input), not one from a resumed history.
+    pub(super) fn entered_text_ref(&self, frame: FrameId, name: &str) -> Option<&str> {
         let id = self.frame(frame)?.entered_event_id;
+        if id <= self.resumed_events {
+            return None;
+        }
         let event = self
             .st
             .history
             .get(usize::try_from(id).ok()?.checked_sub(1)?)?;
         match &event.details.state_entered_event_details {
-            Some(d) if event.id == id && d.name == name => Some(d.input.clone()),
+            Some(d) if event.id == id && d.name == name => Some(&d.input),
             _ => None,
         }
     }
@@ -105,10 +114,12 @@ impl Execution {
     /// The text of the frame's input: the output text its last `*StateExited` recorded when
     /// that is what the frame carries, written anew otherwise.
     pub(super) fn input_text(&mut self, frame: FrameId, input: &Value) -> String {
-        match self.carried_text.take() {
+        let text = match self.carried_text.take() {
             Some((f, text)) if f == frame => text,
             _ => compact(input),
-        }
+        };
+        debug_assert_eq!(text, compact(input));
+        text
     }
 
     /// Appends a frame's event now.

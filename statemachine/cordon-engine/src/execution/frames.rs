@@ -101,6 +101,7 @@ impl Execution {
                         Some((f, text)) if f == fid => text,
                         _ => compact(&out),
                     };
+                    debug_assert_eq!(output, compact(&out));
                     let d = EventDetails {
                         execution_succeeded_event_details: Some(OutputEventDetails {
                             output,

@@ -107,7 +107,9 @@ impl Execution {
 
     fn from_parts(def: Arc<Definition>, st: ExecutionState) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let resumed_events = st.history.len() as u64;
         Self {
+            resumed_events,
             def,
             st,
             inflight: JoinSet::new(),

@@ -125,9 +125,10 @@ impl Execution {
                 .transpose();
             // The result moves into the output (JSONata binds it as `$states.result` there).
             assigned.and_then(|assigned| {
+                let text = self.entered_text_ref(fid, &state.name);
                 let out = state
                     .flow
-                    .output(&state.name, &mut input, &ctx, &vars, result)?;
+                    .output(&state.name, &mut input, text, &ctx, &vars, result)?;
                 Ok(Exit {
                     output: out.value,
                     text: out.text,
@@ -215,7 +216,10 @@ impl Execution {
         drop(self.input_for_output(fid, state));
         let out = {
             let vars = self.st.variables.view(self.scope_of(fid));
-            state.flow.output(&state.name, &mut input, &ctx, &vars, res)
+            let text = self.entered_text_ref(fid, &state.name);
+            state
+                .flow
+                .output(&state.name, &mut input, text, &ctx, &vars, res)
         };
         let out = match out {
             Ok(out) => out,
@@ -284,6 +288,7 @@ impl Execution {
             None => (self.frame_input(fid), self.entered_text(fid, &state.name)),
         };
         let assigned = self.commit_assignments(fid, assigned)?;
+        debug_assert!(text.as_deref().is_none_or(|t| t == compact(&output)));
         let text = text.unwrap_or_else(|| compact(&output));
         self.push_exited(
             rt,
@@ -397,6 +402,7 @@ impl Execution {
             let eff = state.flow.effective_input(&env)?;
             (state.flow.output_of_input(&env, &eff)?, None)
         };
+        debug_assert!(text.as_deref().is_none_or(|t| t == compact(&out)));
         let text = text.unwrap_or_else(|| compact(&out));
         self.push_exited(
             rt,
