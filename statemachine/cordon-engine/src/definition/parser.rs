@@ -1,11 +1,11 @@
 //! The parser's frame: machines (the top level and each branch), their states' common
 //! fields, and the checks over a whole machine (transition targets, reachability, an end).
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use super::diagnostics::{Diagnostic, ValidationError};
-use super::model::{Kind, Machine, State};
+use super::model::{Kind, Machine, State, StateIndex};
 use super::reader::Obj;
 use crate::dataflow::{DataFlow, JsonPathFlow, JsonataFlow, JsonataScope, QueryLanguage};
 
@@ -142,7 +142,7 @@ impl Parser {
         self.machines.push(Machine {
             start_at: String::new(),
             states: Vec::new(),
-            index: HashMap::new(),
+            index: StateIndex::default(),
         });
         let start_at = match obj.get("StartAt") {
             Some(Value::String(s)) => s.clone(),
