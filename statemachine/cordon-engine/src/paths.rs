@@ -156,6 +156,14 @@ impl Path {
         }
     }
 
+    /// The steps of a `$`-rooted path of names and indexes only (which a walk selects).
+    pub(crate) fn document_steps(&self) -> Option<&[Segment]> {
+        match (&self.root, &self.query) {
+            (Root::Document, Query::Direct(segments)) if !self.trailing_function => Some(segments),
+            _ => None,
+        }
+    }
+
     /// The field name of a path of one step, `$.name` (or `$['name']`).
     pub(crate) fn single_field(&self) -> Option<&str> {
         match (&self.root, &self.query) {
@@ -567,8 +575,22 @@ fn appliable(target: &Value, init: &[Segment], last: &Segment) -> bool {
     }
 }
 
+/// Takes the node `segments` lead to out of `doc` (leaving `null` in its place), if there is
+/// one: what [`walk`] finds, moved rather than copied.
+pub(crate) fn take_at(doc: &mut Value, segments: &[Segment]) -> Option<Value> {
+    let mut cur = doc;
+    for seg in segments {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map.get_mut(name)?,
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur.take())
+}
+
 /// The node `segments` lead to from `doc`, if there is one.
-fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+pub(crate) fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
     let mut cur = doc;
     for seg in segments {
         cur = match (seg, cur) {

@@ -1115,3 +1115,56 @@ async fn every_way_to_read_the_execution_input_finds_it() {
     let (ex, _) = run(&def, input.clone(), Arc::new(UnresolvedDispatcher)).await;
     assert_eq!(ex.describe().output.unwrap(), json!("eve"));
 }
+
+/// A ResultSelector selects the same values whether it takes them out of the result or
+/// copies them (paths that lead to the same value or into one another), and a path that
+/// finds nothing is reported with the whole result.
+#[tokio::test]
+async fn result_selectors_select_the_same_values_however_they_read_the_result() {
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(|_req: TaskRequest| async {
+        Ok(json!({"a": {"b": 1}, "c": [1, 2], "s": "t"}))
+    }));
+    let cases = [
+        (
+            json!({"x.$": "$.a", "z.$": "$.c[1]", "w.$": "$.c[0]", "k": 1, "n": {"s.$": "$.s"}}),
+            json!({"x": {"b": 1}, "z": 2, "w": 1, "k": 1, "n": {"s": "t"}}),
+        ),
+        (
+            json!({"x.$": "$.a", "y.$": "$.a.b", "again.$": "$.a"}),
+            json!({"x": {"b": 1}, "y": 1, "again": {"b": 1}}),
+        ),
+        (
+            json!({"all.$": "$", "s.$": "$.s"}),
+            json!({"all": {"a": {"b": 1}, "c": [1, 2], "s": "t"}, "s": "t"}),
+        ),
+        (
+            json!({"all.$": "$"}),
+            json!({"all": {"a": {"b": 1}, "c": [1, 2], "s": "t"}}),
+        ),
+        (
+            json!({"l.$": "States.ArrayLength($.c)", "c.$": "$.c"}),
+            json!({"l": 2, "c": [1, 2]}),
+        ),
+    ];
+    for (selector, expected) in cases {
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "ResultSelector": selector,
+            "ResultPath": "$.r", "End": true}}});
+        let (ex, _) = run(&def, json!({"in": true}), d.clone()).await;
+        assert_eq!(
+            ex.describe().output,
+            Some(json!({"in": true, "r": expected})),
+            "{selector}"
+        );
+    }
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "ResultSelector": {"x.$": "$.a", "m.$": "$.missing"}, "End": true}}});
+    let (ex, _) = run(&def, json!({}), d).await;
+    assert_eq!(ex.describe().error.as_deref(), Some("States.Runtime"));
+    let cause = ex.describe().cause.unwrap_or_default();
+    assert!(
+        cause.contains(r#"'{"a":{"b":1},"c":[1,2],"s":"t"}'"#),
+        "{cause}"
+    );
+}

@@ -92,6 +92,9 @@ pub(crate) struct JsonPathFlow {
     pub parameters: Option<Template>,
     /// `ResultSelector` of Task, Parallel and Map.
     pub result_selector: Option<Template>,
+    /// Whether the ResultSelector can take its values out of the result
+    /// ([`Template::can_take`]).
+    pub result_selector_takes: bool,
     pub result_path: OptPath,
     pub output_path: OptPath,
 }
@@ -171,7 +174,17 @@ impl DataFlow {
         match self {
             DataFlow::JsonPath(f) => {
                 let result = match &f.result_selector {
-                    Some(sel) => sel.eval(&result, &Env::new(raw, context, variables))?,
+                    Some(sel) => {
+                        let mut result = result;
+                        let taken = match f.result_selector_takes {
+                            true => sel.eval_taking(&mut result),
+                            false => None,
+                        };
+                        match taken {
+                            Some(selected) => selected,
+                            None => sel.eval(&result, &Env::new(raw, context, variables))?,
+                        }
+                    }
                     None => result,
                 };
                 let no_output_path = matches!(f.output_path, OptPath::Default);
