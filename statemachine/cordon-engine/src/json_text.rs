@@ -15,6 +15,26 @@ pub fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// The compact text of an object with one more field, `name` with the value whose compact
+/// text is `value`, added after the others, from the object's compact text `object`: what
+/// [`compact`] writes for the object with the field inserted, without writing the object
+/// again. `None` when `object` is not an object's text.
+pub fn with_field_added(object: &str, name: &str, value: &str) -> Option<String> {
+    let body = object.strip_prefix('{')?.strip_suffix('}')?;
+    let key = serde_json::to_string(name).ok()?;
+    let mut out = String::with_capacity(object.len() + key.len() + value.len() + 2);
+    out.push('{');
+    out.push_str(body);
+    if !body.is_empty() {
+        out.push(',');
+    }
+    out.push_str(&key);
+    out.push(':');
+    out.push_str(value);
+    out.push('}');
+    Some(out)
+}
+
 /// How a JSON value prints through Java's `toString` (what `States.Format` shows):
 /// `{a=1, b=[x, y]}`, strings unquoted.
 pub fn java_to_string(v: &Value) -> String {
@@ -119,5 +139,36 @@ fn write(v: &Value, style: &Style, out: &mut String) {
         }
         // null, booleans and (quoted) strings print the same in both styles.
         other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod field_added_tests {
+    use serde_json::json;
+
+    use super::{compact, with_field_added};
+
+    /// The text with a field added is what writing the object with the field inserted gives.
+    #[test]
+    fn a_field_added_to_an_object_text_is_the_objects_text() {
+        for (object, name, value) in [
+            (json!({}), "a", json!(1)),
+            (
+                json!({"x": [1, {"y": "z"}], "q": null}),
+                "new",
+                json!({"n": [1.5, "s\"\n"]}),
+            ),
+            (json!({"a": 1}), "we\"ird\u{1}ключ", json!("v")),
+        ] {
+            let mut with = object.clone();
+            with.as_object_mut()
+                .unwrap()
+                .insert(name.to_owned(), value.clone());
+            assert_eq!(
+                with_field_added(&compact(&object), name, &compact(&value)).as_deref(),
+                Some(compact(&with).as_str())
+            );
+        }
+        assert_eq!(with_field_added("[1]", "a", "1"), None);
     }
 }

@@ -156,6 +156,57 @@ impl Path {
         }
     }
 
+    /// The steps of a `$`-rooted path of names and indexes only (which a walk selects).
+    pub(crate) fn document_steps(&self) -> Option<&[Segment]> {
+        match (&self.root, &self.query) {
+            (Root::Document, Query::Direct(segments)) if !self.trailing_function => Some(segments),
+            _ => None,
+        }
+    }
+
+    /// The field name of a path of one step, `$.name` (or `$['name']`).
+    pub(crate) fn single_field(&self) -> Option<&str> {
+        match (&self.root, &self.query) {
+            (Root::Document, Query::Direct(segments)) => match segments.as_slice() {
+                [Segment::Field(name)] => Some(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// [`Path::put`] that can be taken back: on refusal the target comes back untouched
+    /// with the error; on success with what [`Path::undo_put`] needs to restore it.
+    pub(crate) fn put_undoable(
+        &self,
+        target: Value,
+        value: Value,
+    ) -> Result<(Value, PutUndo), (PathError, Value)> {
+        match &self.query {
+            Query::Direct(segments) => {
+                put_undoable(&self.text, &self.root, segments, target, value)
+            }
+            Query::Rfc(_) => match ReferencePath::parse(&self.text) {
+                Ok(r) => put_undoable(&self.text, &self.root, &r.segments, target, value),
+                Err(e) => Err((e, target)),
+            },
+        }
+    }
+
+    /// Restores the target a [`Path::put_undoable`] placed into as it was, from its output.
+    pub(crate) fn undo_put(&self, out: Value, undo: PutUndo) -> Value {
+        match &self.query {
+            Query::Direct(segments) => undo_put(segments, out, undo),
+            Query::Rfc(_) => match ReferencePath::parse(&self.text) {
+                Ok(r) => undo_put(&r.segments, out, undo),
+                Err(_) => match undo {
+                    PutUndo::Whole(target) => target,
+                    PutUndo::Placed { .. } => out,
+                },
+            },
+        }
+    }
+
     /// Where the path starts.
     pub fn root(&self) -> &Root {
         &self.root
@@ -362,50 +413,145 @@ fn put_at(
     text: &str,
     root: &Root,
     segments: &[Segment],
-    mut target: Value,
+    target: Value,
     value: Value,
 ) -> Result<Value, PathError> {
+    put_undoable(text, root, segments, target, value)
+        .map(|(out, _)| out)
+        .map_err(|(e, _)| e)
+}
+
+/// How to take a [`put_undoable`] back: what the placement replaced or created.
+#[derive(Debug)]
+pub(crate) enum PutUndo {
+    /// The path was `$`: the output is the value, this is the target.
+    Whole(Value),
+    /// The value went to the path's last step; before, the target had `replaced` there (a
+    /// field that was absent: `None`). `created`: the first step of the path whose object
+    /// the placement created (everything from it down is new, `replaced` is `None`).
+    Placed {
+        created: Option<usize>,
+        replaced: Option<Value>,
+    },
+}
+
+/// [`put_at`] for a caller that must be able to get the target back as it was: when the
+/// placement is refused (the target comes back untouched with the error), and afterwards
+/// (with [`undo_put`], should the output turn out to be refused).
+fn put_undoable(
+    text: &str,
+    root: &Root,
+    segments: &[Segment],
+    mut target: Value,
+    value: Value,
+) -> Result<(Value, PutUndo), (PathError, Value)> {
     if *root != Root::Document {
-        return Err(invalid(
+        let e = invalid(
             text,
             "a ResultPath can only write into the state input ('$')",
-        ));
+        );
+        return Err((e, target));
     }
     let Some((last, init)) = segments.split_last() else {
-        return Ok(value);
+        return Ok((value, PutUndo::Whole(target)));
     };
     // Decided before anything changes, so the error can print the input as it was
     // without a copy of it being kept for the purpose.
     if !appliable(&target, init, last) {
-        return Err(PathError::Unappliable(format!(
+        let e = PathError::Unappliable(format!(
             "Unable to apply ResultPath '{text}' to input '{}'",
             jackson(&target)
-        )));
+        ));
+        return Err((e, target));
     }
-    // `appliable` said every step exists or can be made: the refusals below never happen.
-    let unappliable = || PathError::Unappliable(format!("Unable to apply ResultPath '{text}'"));
-    let mut cur = &mut target;
-    for seg in init {
+    match place(&mut target, init, last, value) {
+        Ok(undo) => Ok((target, undo)),
+        // `appliable` said every step exists or can be made: this never happens.
+        Err(()) => Err((
+            PathError::Unappliable(format!("Unable to apply ResultPath '{text}'")),
+            target,
+        )),
+    }
+}
+
+/// The placement [`put_undoable`] makes once `appliable` allowed it.
+fn place(
+    target: &mut Value,
+    init: &[Segment],
+    last: &Segment,
+    value: Value,
+) -> Result<PutUndo, ()> {
+    let mut created = None;
+    let mut cur = target;
+    for (depth, seg) in init.iter().enumerate() {
         cur = match (seg, cur) {
-            (Segment::Field(name), Value::Object(map)) => map
-                .entry(name.clone())
-                .or_insert_with(|| Value::Object(Map::new())),
-            (Segment::Index(i), Value::Array(items)) => {
-                items.get_mut(*i).ok_or_else(unappliable)?
+            (Segment::Field(name), Value::Object(map)) => {
+                if !map.contains_key(name) {
+                    created.get_or_insert(depth);
+                    map.insert(name.clone(), Value::Object(Map::new()));
+                }
+                map.get_mut(name).ok_or(())?
             }
-            _ => return Err(unappliable()),
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i).ok_or(())?,
+            _ => return Err(()),
         };
     }
-    match (last, cur) {
-        (Segment::Field(name), Value::Object(map)) => {
-            map.insert(name.clone(), value);
-        }
+    let replaced = match (last, cur) {
+        (Segment::Field(name), Value::Object(map)) => match map.get_mut(name) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => map.insert(name.clone(), value),
+        },
         (Segment::Index(i), Value::Array(items)) => {
-            *items.get_mut(*i).ok_or_else(unappliable)? = value;
+            Some(std::mem::replace(items.get_mut(*i).ok_or(())?, value))
         }
-        _ => return Err(unappliable()),
+        _ => return Err(()),
+    };
+    Ok(PutUndo::Placed { created, replaced })
+}
+
+/// Takes a [`put_undoable`] back: `out` becomes the target as it was (fields in their order).
+fn undo_put(segments: &[Segment], mut out: Value, undo: PutUndo) -> Value {
+    let (created, replaced) = match undo {
+        PutUndo::Whole(target) => return target,
+        PutUndo::Placed { created, replaced } => (created, replaced),
+    };
+    let Some((last, init)) = segments.split_last() else {
+        return out;
+    };
+    // The step to take back: the first object the placement created, or the last step.
+    let (walk_to, step) = match created {
+        Some(depth) => (&init[..depth], &init[depth]),
+        None => (init, last),
+    };
+    let mut cur = &mut out;
+    for seg in walk_to {
+        let next = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map.get_mut(name),
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return out,
+        }
     }
-    Ok(target)
+    match (step, cur, replaced) {
+        // A field that was there keeps its place in the object.
+        (Segment::Field(name), Value::Object(map), Some(old)) => {
+            map.insert(name.clone(), old);
+        }
+        // A field that was added went last: removing it leaves the others in order.
+        (Segment::Field(name), Value::Object(map), None) => {
+            map.shift_remove(name);
+        }
+        (Segment::Index(i), Value::Array(items), Some(old)) => {
+            if let Some(slot) = items.get_mut(*i) {
+                *slot = old;
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Whether [`ReferencePath::put`] can place a value at `init` + `last` in `target`: every
@@ -429,8 +575,22 @@ fn appliable(target: &Value, init: &[Segment], last: &Segment) -> bool {
     }
 }
 
+/// Takes the node `segments` lead to out of `doc` (leaving `null` in its place), if there is
+/// one: what [`walk`] finds, moved rather than copied.
+pub(crate) fn take_at(doc: &mut Value, segments: &[Segment]) -> Option<Value> {
+    let mut cur = doc;
+    for seg in segments {
+        cur = match (seg, cur) {
+            (Segment::Field(name), Value::Object(map)) => map.get_mut(name)?,
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur.take())
+}
+
 /// The node `segments` lead to from `doc`, if there is one.
-fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+pub(crate) fn walk<'v>(doc: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
     let mut cur = doc;
     for seg in segments {
         cur = match (seg, cur) {

@@ -985,3 +985,186 @@ async fn an_unappliable_result_path_reports_the_input_as_it_was() {
         "{cause}"
     );
 }
+
+/// A state whose output is refused after its result was placed into its input (the payload
+/// limit) fails with its raw input as it was: a Retry dispatches it again, a Catch
+/// places the error into it, and a redrive restarts from it.
+#[tokio::test]
+async fn a_refused_output_leaves_the_raw_input_as_it_was() {
+    // The result fits (262,140 bytes); placed into the input, it does not.
+    let big = "x".repeat(262_140 - 11);
+    let inputs: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = inputs.clone();
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(move |req: TaskRequest| {
+        let big = big.clone();
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(req.input.clone());
+            Ok(json!({"blob": big}))
+        }
+    }));
+    let input = json!({"a": 1, "r": "old", "n": {"m": [1, 2]}, "z": 2});
+    let input_text = serde_json::to_string(&input).unwrap();
+    for result_path in ["$.r", "$.new", "$.n.m[1]", "$.deep.er.still"] {
+        let t = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "ResultPath": result_path,
+            "Retry": [{"ErrorEquals": ["States.DataLimitExceeded"], "MaxAttempts": 1}],
+            "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"],
+                       "ResultPath": "$.err", "Next": "C"}],
+            "End": true});
+        let def = json!({"StartAt": "T", "States": {"T": t, "C": {"Type": "Pass", "End": true}}});
+        inputs.lock().unwrap().clear();
+        let (ex, _) = run(&def, input.clone(), d.clone()).await;
+        let seen = inputs.lock().unwrap().clone();
+        assert_eq!(seen, vec![input.clone(), input.clone()], "{result_path}");
+        let out = ex.describe().output.unwrap_or_default();
+        let mut expected = input.clone();
+        expected["err"] = out["err"].clone();
+        assert!(out["err"]["Error"].is_string(), "{result_path}: {out}");
+        assert_eq!(out, expected, "{result_path}");
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(
+            text.starts_with(&input_text[..input_text.len() - 1]),
+            "{result_path}: the fields keep their order: {text}"
+        );
+
+        // Not caught: a redrive restarts the state from the same input.
+        let mut t = def["States"]["T"].clone();
+        t.as_object_mut().unwrap().remove("Catch");
+        t.as_object_mut().unwrap().remove("Retry");
+        let def = json!({"StartAt": "T", "States": {"T": t}});
+        inputs.lock().unwrap().clear();
+        let (rt, _) = runtime(d.clone());
+        let mut ex = start(&def, input.clone(), &rt);
+        ex.run_until_finished(&rt).await;
+        assert_eq!(ex.status(), ExecutionStatus::Failed);
+        ex.redrive(&rt).unwrap();
+        ex.run_until_finished(&rt).await;
+        let seen = inputs.lock().unwrap().clone();
+        assert_eq!(seen, vec![input.clone(), input.clone()], "{result_path}");
+    }
+}
+
+/// An OutputPath that selects nothing (`States.Runtime`, which nothing catches) fails the
+/// state with its raw input as it was, which a redrive restarts it from.
+#[tokio::test]
+async fn a_failed_output_path_leaves_the_raw_input_for_a_redrive() {
+    let inputs: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = inputs.clone();
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(move |req: TaskRequest| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(req.input.clone());
+            Ok(json!({"small": true}))
+        }
+    }));
+    let input = json!({"a": 1, "r": "old", "z": 2});
+    for result_path in ["$.r", "$.new", "$.deep.er", "$"] {
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "ResultPath": result_path,
+            "OutputPath": "$.missing", "End": true}}});
+        inputs.lock().unwrap().clear();
+        let (rt, _) = runtime(d.clone());
+        let mut ex = start(&def, input.clone(), &rt);
+        ex.run_until_finished(&rt).await;
+        assert_eq!(ex.status(), ExecutionStatus::Failed);
+        assert_eq!(ex.describe().error.as_deref(), Some("States.Runtime"));
+        ex.redrive(&rt).unwrap();
+        ex.run_until_finished(&rt).await;
+        let seen = inputs.lock().unwrap().clone();
+        assert_eq!(seen, vec![input.clone(), input.clone()], "{result_path}");
+    }
+}
+
+/// `$$.Execution.Input` is there for every way a state can read it (the input is copied
+/// into `$$` only for the states that could).
+#[tokio::test]
+async fn every_way_to_read_the_execution_input_finds_it() {
+    let input = json!({"user": "eve", "n": [1, 2]});
+    let cases = [
+        ("$$.Execution.Input", input.clone()),
+        ("$$.Execution.Input.user", json!("eve")),
+        ("$$['Execution']['Input']", input.clone()),
+        ("$$.Execution['Input'].n", json!([1, 2])),
+        ("$$..user", json!(["eve"])),
+        ("$$.Execution.*", json!(null)),
+        ("$$.Execution", json!(null)),
+        ("$$", json!(null)),
+        (
+            "States.JsonToString($$.Execution.Input)",
+            json!(input.to_string()),
+        ),
+        ("States.Format('{}', $$.Execution.Input.user)", json!("eve")),
+    ];
+    for (expr, expected) in cases {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": expr, "id.$": "$$.Execution.Id"}, "End": true}}});
+        let (ex, _) = run(&def, input.clone(), Arc::new(UnresolvedDispatcher)).await;
+        assert_eq!(ex.status(), ExecutionStatus::Succeeded, "{expr}");
+        let v = ex.describe().output.unwrap()["v"].clone();
+        match expr {
+            "$$.Execution.*" => assert!(v.as_array().unwrap().contains(&input), "{expr}: {v}"),
+            "$$.Execution" => assert_eq!(v["Input"], input, "{expr}"),
+            "$$" => assert_eq!(v["Execution"]["Input"], input, "{expr}"),
+            _ => assert_eq!(v, expected, "{expr}"),
+        }
+    }
+    // JSONata reaches it through `$states.context`.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Output": "{% $states.context.Execution.Input.user %}", "End": true}}});
+    let (ex, _) = run(&def, input.clone(), Arc::new(UnresolvedDispatcher)).await;
+    assert_eq!(ex.describe().output.unwrap(), json!("eve"));
+}
+
+/// A ResultSelector selects the same values whether it takes them out of the result or
+/// copies them (paths that lead to the same value or into one another), and a path that
+/// finds nothing is reported with the whole result.
+#[tokio::test]
+async fn result_selectors_select_the_same_values_however_they_read_the_result() {
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(|_req: TaskRequest| async {
+        Ok(json!({"a": {"b": 1}, "c": [1, 2], "s": "t"}))
+    }));
+    let cases = [
+        (
+            json!({"x.$": "$.a", "z.$": "$.c[1]", "w.$": "$.c[0]", "k": 1, "n": {"s.$": "$.s"}}),
+            json!({"x": {"b": 1}, "z": 2, "w": 1, "k": 1, "n": {"s": "t"}}),
+        ),
+        (
+            json!({"x.$": "$.a", "y.$": "$.a.b", "again.$": "$.a"}),
+            json!({"x": {"b": 1}, "y": 1, "again": {"b": 1}}),
+        ),
+        (
+            json!({"all.$": "$", "s.$": "$.s"}),
+            json!({"all": {"a": {"b": 1}, "c": [1, 2], "s": "t"}, "s": "t"}),
+        ),
+        (
+            json!({"all.$": "$"}),
+            json!({"all": {"a": {"b": 1}, "c": [1, 2], "s": "t"}}),
+        ),
+        (
+            json!({"l.$": "States.ArrayLength($.c)", "c.$": "$.c"}),
+            json!({"l": 2, "c": [1, 2]}),
+        ),
+    ];
+    for (selector, expected) in cases {
+        let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "ResultSelector": selector,
+            "ResultPath": "$.r", "End": true}}});
+        let (ex, _) = run(&def, json!({"in": true}), d.clone()).await;
+        assert_eq!(
+            ex.describe().output,
+            Some(json!({"in": true, "r": expected})),
+            "{selector}"
+        );
+    }
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "ResultSelector": {"x.$": "$.a", "m.$": "$.missing"}, "End": true}}});
+    let (ex, _) = run(&def, json!({}), d).await;
+    assert_eq!(ex.describe().error.as_deref(), Some("States.Runtime"));
+    let cause = ex.describe().cause.unwrap_or_default();
+    assert!(
+        cause.contains(r#"'{"a":{"b":1},"c":[1,2],"s":"t"}'"#),
+        "{cause}"
+    );
+}

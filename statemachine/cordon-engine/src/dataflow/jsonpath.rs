@@ -165,18 +165,6 @@ pub(crate) fn apply_path_ref<'v>(
     }
 }
 
-/// [`apply_path`] on a value the caller gives up: moved through when the path is absent.
-pub(crate) fn apply_path_owned(
-    p: &OptPath,
-    value: Value,
-    env: &Env<'_>,
-) -> Result<Value, FlowError> {
-    match p {
-        OptPath::Default => Ok(value),
-        _ => apply_path(p, &value, env),
-    }
-}
-
 /// ResultPath: absent means `$` (the result replaces the input), null discards the result.
 pub(crate) fn apply_result_path(
     p: &OptPath,
@@ -186,19 +174,26 @@ pub(crate) fn apply_result_path(
     match p {
         OptPath::Default => Ok(result),
         OptPath::Null => Ok(raw_input.clone()),
-        OptPath::Path(path) => path.put(raw_input.clone(), result).map_err(|e| match e {
-            PathError::Unappliable(m) => {
-                FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
-            }
-            PathError::Invalid { .. } => FlowError::Named(StatesError::new(
-                error::RESULT_PATH_MATCH_FAILURE,
-                format!(
-                    "Unable to apply ReferencePath {} to input {}",
-                    path.as_str(),
-                    compact(raw_input)
-                ),
-            )),
-        }),
+        OptPath::Path(path) => path
+            .put(raw_input.clone(), result)
+            .map_err(|e| result_path_error(path, e, raw_input)),
+    }
+}
+
+/// A ResultPath's refusal to place a result into `raw_input`, as AWS reports it.
+pub(crate) fn result_path_error(path: &Path, e: PathError, raw_input: &Value) -> FlowError {
+    match e {
+        PathError::Unappliable(m) => {
+            FlowError::Named(StatesError::new(error::RESULT_PATH_MATCH_FAILURE, m))
+        }
+        PathError::Invalid { .. } => FlowError::Named(StatesError::new(
+            error::RESULT_PATH_MATCH_FAILURE,
+            format!(
+                "Unable to apply ReferencePath {} to input {}",
+                path.as_str(),
+                compact(raw_input)
+            ),
+        )),
     }
 }
 

@@ -32,7 +32,9 @@ pub use assign::{MAX_STORED_VARIABLE_BYTES, MAX_VARIABLE_BYTES};
 pub(crate) use env::Env;
 pub(crate) use error::FlowError;
 pub use flow::MAX_PAYLOAD_BYTES;
-pub(crate) use flow::{DataFlow, JsonPathFlow, JsonataFlow, payload_size, within_limit};
+pub(crate) use flow::{
+    DataFlow, JsonPathFlow, JsonataFlow, payload_size, placeholder_input, within_limit,
+};
 pub(crate) use jsonata::{JsonataExpr, expression_text};
 pub(crate) use jsonpath::{
     FixedOrPath, NumberRule, OptPath, apply_result_path, resolve_optional, select_required,

@@ -14,7 +14,7 @@ use super::query::QueryLanguage;
 use crate::error::StatesError;
 use crate::intrinsics::{self, Intrinsic, IntrinsicError};
 use crate::json_text::compact;
-use crate::paths::{Path, Root};
+use crate::paths::{Path, Root, Segment, take_at, walk};
 
 /// One dynamic value.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +114,87 @@ impl Template {
         match language {
             QueryLanguage::JsonPath => compile_jsonpath(v, at, problems),
             QueryLanguage::JsonAta => compile_jsonata(v, at, at, scope, problems),
+        }
+    }
+
+    /// Whether the template can take its values out of the document it reads rather than
+    /// copy them: every dynamic field is a `$`-rooted path of names and indexes, none leading
+    /// to another's value or into it. (ResultSelector: the result is not read again.)
+    pub(crate) fn can_take(&self) -> bool {
+        let mut steps = Vec::new();
+        if !self.document_steps(&mut steps) {
+            return false;
+        }
+        steps.iter().enumerate().all(|(i, a)| {
+            steps[i + 1..]
+                .iter()
+                .all(|b| !a.starts_with(b) && !b.starts_with(a))
+        })
+    }
+
+    /// The steps of every path of the template, if all are `$`-rooted walks.
+    fn document_steps<'t>(&'t self, out: &mut Vec<&'t [Segment]>) -> bool {
+        match self {
+            Template::Const(_) => true,
+            Template::Object(fields) => fields.iter().all(|(_, t)| t.document_steps(out)),
+            Template::Array(items) => items.iter().all(|t| t.document_steps(out)),
+            Template::Dynamic {
+                expr: Expr::Path(p),
+                ..
+            } => match p.document_steps() {
+                Some(steps) => {
+                    out.push(steps);
+                    true
+                }
+                None => false,
+            },
+            Template::Dynamic { .. } => false,
+        }
+    }
+
+    /// [`Template::eval`] of a template that [`Template::can_take`], taking the values out of
+    /// `document` rather than copying them, when every path finds one. `None` (`document`
+    /// untouched) when one does not: [`Template::eval`] then reports it.
+    pub(crate) fn eval_taking(&self, document: &mut Value) -> Option<Value> {
+        self.all_found(document).then(|| self.take_from(document))
+    }
+
+    fn all_found(&self, document: &Value) -> bool {
+        match self {
+            Template::Const(_) => true,
+            Template::Object(fields) => fields.iter().all(|(_, t)| t.all_found(document)),
+            Template::Array(items) => items.iter().all(|t| t.all_found(document)),
+            Template::Dynamic {
+                expr: Expr::Path(p),
+                ..
+            } => p
+                .document_steps()
+                .is_some_and(|steps| walk(document, steps).is_some()),
+            Template::Dynamic { .. } => false,
+        }
+    }
+
+    fn take_from(&self, document: &mut Value) -> Value {
+        match self {
+            Template::Const(v) => v.clone(),
+            Template::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (k, t) in fields {
+                    out.insert(k.clone(), t.take_from(document));
+                }
+                Value::Object(out)
+            }
+            Template::Array(items) => {
+                Value::Array(items.iter().map(|t| t.take_from(document)).collect())
+            }
+            Template::Dynamic {
+                expr: Expr::Path(p),
+                ..
+            } => p
+                .document_steps()
+                .and_then(|steps| take_at(document, steps))
+                .unwrap_or(Value::Null),
+            Template::Dynamic { .. } => Value::Null,
         }
     }
 

@@ -2,6 +2,7 @@
 //! data flow and its error handling. Plain data; `parser.rs` builds it, the interpreter reads
 //! it.
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::choice::ChoiceRule;
 use crate::dataflow::{Assign, DataFlow, FixedOrPath, JsonataExpr, OptPath, Template};
@@ -157,6 +158,10 @@ pub(crate) struct State {
     /// Whether any field of the state could read the context object (`$$` in JSONPath,
     /// `$states` in JSONata): the interpreter builds `$$` only for the states that do.
     pub reads_context: bool,
+    /// Whether a field of the state could read `$$.Execution.Input` (the whole of `$$` or of
+    /// `$$.Execution`, a wildcard, `$states`): only then does a state other than a Task (whose
+    /// dispatch is handed the whole `$$`) have the execution input copied into its `$$`.
+    pub reads_execution_input: bool,
 }
 
 /// A state machine or a branch (Parallel branch, Map ItemProcessor).
@@ -164,7 +169,33 @@ pub(crate) struct State {
 pub(crate) struct Machine {
     pub start_at: String,
     pub states: Vec<State>,
-    pub(super) index: HashMap<String, usize>,
+    pub(super) index: StateIndex,
+}
+
+/// State names to positions, looked up several times per transition: hashed with FNV-1a
+/// rather than SipHash, which costs more than the rest of the lookup for names this short
+/// (the names come from the definition, and a machine holds a bounded number of them).
+pub(super) type StateIndex = HashMap<String, usize, BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a, 64 bits.
+pub(crate) struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Machine {

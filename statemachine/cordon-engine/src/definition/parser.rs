@@ -1,11 +1,11 @@
 //! The parser's frame: machines (the top level and each branch), their states' common
 //! fields, and the checks over a whole machine (transition targets, reachability, an end).
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use super::diagnostics::{Diagnostic, ValidationError};
-use super::model::{Kind, Machine, State};
+use super::model::{Kind, Machine, State, StateIndex};
 use super::reader::Obj;
 use crate::dataflow::{DataFlow, JsonPathFlow, JsonataFlow, JsonataScope, QueryLanguage};
 
@@ -142,7 +142,7 @@ impl Parser {
         self.machines.push(Machine {
             start_at: String::new(),
             states: Vec::new(),
-            index: HashMap::new(),
+            index: StateIndex::default(),
         });
         let start_at = match obj.get("StartAt") {
             Some(Value::String(s)) => s.clone(),
@@ -374,6 +374,7 @@ impl Parser {
             next,
             end,
             reads_context: mentions_context(map),
+            reads_execution_input: mentions_execution_input(map),
         })
     }
 }
@@ -384,6 +385,53 @@ impl Parser {
 fn mentions_context(map: &serde_json::Map<String, Value>) -> bool {
     fn mentions(s: &str) -> bool {
         s.contains("$$") || s.contains("$states")
+    }
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::String(s) => mentions(s),
+            Value::Array(a) => a.iter().any(value),
+            Value::Object(o) => object(o),
+            _ => false,
+        }
+    }
+    fn object(o: &serde_json::Map<String, Value>) -> bool {
+        o.iter().any(|(k, v)| mentions(k) || value(v))
+    }
+    object(map)
+}
+
+/// Whether any key or string in the state's JSON (nested states included) could read
+/// `$$.Execution.Input`. Over-approximates, never misses: every `$$` must be followed by
+/// `.Name` with `Name` other than `Execution`, or by `.Execution.Name` with `Name` other
+/// than `Input` (names of letters, digits and `_`); anything else (`$$` alone, brackets,
+/// wildcards, `..`, `$states` in JSONata) counts as a read.
+fn mentions_execution_input(map: &serde_json::Map<String, Value>) -> bool {
+    /// The leading run of letters, digits and `_` of `s`, and what follows it.
+    fn name(s: &str) -> (&str, &str) {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        s.split_at(end)
+    }
+    /// Whether the path after a `$$` could reach `Execution.Input`.
+    fn reaches_input(rest: &str) -> bool {
+        let Some(rest) = rest.strip_prefix('.') else {
+            return true;
+        };
+        let (first, rest) = name(rest);
+        if first != "Execution" {
+            return first.is_empty();
+        }
+        let Some(rest) = rest.strip_prefix('.') else {
+            return true;
+        };
+        let (second, _) = name(rest);
+        second.is_empty() || second == "Input"
+    }
+    fn mentions(s: &str) -> bool {
+        s.contains("$states")
+            || s.match_indices("$$")
+                .any(|(i, _)| reaches_input(&s[i + 2..]))
     }
     fn value(v: &Value) -> bool {
         match v {
@@ -421,4 +469,41 @@ fn transitions(s: &State) -> Vec<(String, String)> {
         out.push((format!("Catch[{i}].Next"), c.next.clone()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::mentions_execution_input;
+
+    fn reads(v: serde_json::Value) -> bool {
+        mentions_execution_input(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn only_paths_that_cannot_reach_the_execution_input_skip_it() {
+        for skip in [
+            json!({"a.$": "$$.Execution.Id"}),
+            json!({"a.$": "States.Format('{}-{}', $$.Execution.Name, $$.State.Name)"}),
+            json!({"a.$": "$$.Task.Token", "b.$": "$$.Map.Item.Value", "c.$": "$.x"}),
+            json!({"a.$": "$$.Execution.Inputs"}),
+        ] {
+            assert!(!reads(skip.clone()), "{skip}");
+        }
+        for read in [
+            json!({"a.$": "$$"}),
+            json!({"a.$": "$$.Execution"}),
+            json!({"a.$": "$$.Execution.Input"}),
+            json!({"a.$": "$$.Execution.*"}),
+            json!({"a.$": "$$..x"}),
+            json!({"a.$": "$$['Execution']"}),
+            json!({"a.$": "$$.Execution['Input']"}),
+            json!({"a.$": "States.JsonToString($$)"}),
+            json!({"Output": "{% $states.context %}"}),
+            json!({"$$.Execution.Input": 1}),
+        ] {
+            assert!(reads(read.clone()), "{read}");
+        }
+    }
 }

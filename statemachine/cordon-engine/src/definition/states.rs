@@ -465,6 +465,7 @@ fn results_and_errors(o: &mut Obj<'_>, flow: &mut DataFlow, parameters: bool) ->
                 f.parameters = o.template("Parameters");
             }
             f.result_selector = o.template("ResultSelector");
+            f.result_selector_takes = f.result_selector.as_ref().is_some_and(|t| t.can_take());
             f.result_path = o.opt_path("ResultPath", true);
         }
         DataFlow::JsonAta(f) => {

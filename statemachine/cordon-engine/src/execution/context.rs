@@ -1,10 +1,12 @@
 //! The context object (`$$`), as a state sees it. Built here and only here.
 //!
 //! It is built only for a state that could read it ([`State::reads_context`], decided when
-//! the definition is parsed): it copies the execution input, which for most states would be
-//! copied for nothing.
+//! the definition is parsed), and copies the execution input into `$$.Execution.Input` only
+//! for a state that could read that ([`State::reads_execution_input`]) or hands `$$` on (a
+//! Task's dispatch): for most states it would be copied for nothing.
 //!
 //! [`State::reads_context`]: crate::definition::State
+//! [`State::reads_execution_input`]: crate::definition::State
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -53,11 +55,16 @@ impl Execution {
     ) -> Value {
         let st = &self.st;
         let mut state = Map::new();
+        let mut with_input = true;
         if let Some(f) = self.frame(fid) {
             let current = self.def.machines[f.machine].get(&f.state);
             if current.is_some_and(|s| !s.reads_context) {
                 return Value::Null;
             }
+            // A Task's dispatch is handed the whole of `$$`; another state's `$$` goes no
+            // further than its own fields.
+            with_input =
+                current.is_none_or(|s| s.reads_execution_input || matches!(s.kind, Kind::Task(_)));
             state.insert("Name".into(), json!(f.state));
             state.insert("EnteredTime".into(), json!(timestamp_text(&f.entered_time)));
             let execution_state = current.is_some_and(|s| {
@@ -68,17 +75,16 @@ impl Execution {
             }
         }
         let mut ctx = Map::new();
-        ctx.insert(
-            "Execution".into(),
-            json!({
-                "Id": st.identity.execution_arn,
-                "Input": st.input,
-                "StartTime": timestamp_text(&st.start_time),
-                "Name": st.identity.name,
-                "RoleArn": st.identity.role_arn,
-                "RedriveCount": st.redrive_count,
-            }),
-        );
+        let mut execution = Map::new();
+        execution.insert("Id".into(), json!(st.identity.execution_arn));
+        if with_input {
+            execution.insert("Input".into(), st.input.clone());
+        }
+        execution.insert("StartTime".into(), json!(timestamp_text(&st.start_time)));
+        execution.insert("Name".into(), json!(st.identity.name));
+        execution.insert("RoleArn".into(), json!(st.identity.role_arn));
+        execution.insert("RedriveCount".into(), json!(st.redrive_count));
+        ctx.insert("Execution".into(), Value::Object(execution));
         ctx.insert(
             "StateMachine".into(),
             json!({"Id": st.identity.state_machine_arn, "Name": st.identity.state_machine_name}),

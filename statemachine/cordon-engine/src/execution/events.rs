@@ -66,19 +66,19 @@ impl Execution {
     }
 
     /// Appends `*StateExited` of state `name` with its output and the variables it assigned.
-    /// The output's text is kept for the frame's next `*StateEntered`: every caller moves the
-    /// frame on with this very output as the next state's input, and writing the same JSON
-    /// text twice is most of what a transition costs.
+    /// `text` is the output's JSON text. It is kept for the frame's next `*StateEntered`: every caller moves
+    /// the frame on with this very output as the next state's input (or, at the frame's end,
+    /// as its result), and writing the same JSON text twice is most of what a transition
+    /// costs.
     pub(super) fn push_exited(
         &mut self,
         rt: &Runtime,
         frame: FrameId,
         t: EventType,
         name: &str,
-        output: &Value,
+        text: String,
         assigned: Option<serde_json::Map<String, Value>>,
     ) {
-        let text = compact(output);
         self.push(
             rt,
             frame,
@@ -88,13 +88,38 @@ impl Execution {
         self.carried_text = Some((frame, text));
     }
 
+    /// The input text the `*StateEntered` of the frame's current state (`name`) recorded: the
+    /// text of an output that is that very input.
+    pub(super) fn entered_text(&self, frame: FrameId, name: &str) -> Option<String> {
+        self.entered_text_ref(frame, name).map(str::to_owned)
+    }
+
+    /// [`Execution::entered_text`], borrowed. Only for an event this process recorded (so
+    /// known to be the compact text of the frame's input), not one from a resumed history.
+    pub(super) fn entered_text_ref(&self, frame: FrameId, name: &str) -> Option<&str> {
+        let id = self.frame(frame)?.entered_event_id;
+        if id <= self.resumed_events {
+            return None;
+        }
+        let event = self
+            .st
+            .history
+            .get(usize::try_from(id).ok()?.checked_sub(1)?)?;
+        match &event.details.state_entered_event_details {
+            Some(d) if event.id == id && d.name == name => Some(&d.input),
+            _ => None,
+        }
+    }
+
     /// The text of the frame's input: the output text its last `*StateExited` recorded when
     /// that is what the frame carries, written anew otherwise.
     pub(super) fn input_text(&mut self, frame: FrameId, input: &Value) -> String {
-        match self.carried_text.take() {
+        let text = match self.carried_text.take() {
             Some((f, text)) if f == frame => text,
             _ => compact(input),
-        }
+        };
+        debug_assert_eq!(text, compact(input));
+        text
     }
 
     /// Appends a frame's event now.

@@ -96,9 +96,15 @@ impl Execution {
                     if !self.running() {
                         return;
                     }
+                    // The frame's last `*StateExited` wrote this very output's text.
+                    let output = match self.carried_text.take() {
+                        Some((f, text)) if f == fid => text,
+                        _ => compact(&out),
+                    };
+                    debug_assert_eq!(output, compact(&out));
                     let d = EventDetails {
                         execution_succeeded_event_details: Some(OutputEventDetails {
-                            output: compact(&out),
+                            output,
                             output_details: DataDetails::default(),
                         }),
                         ..EventDetails::default()

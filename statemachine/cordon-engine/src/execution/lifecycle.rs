@@ -11,7 +11,7 @@ use super::options::{StartError, StartOptions};
 use super::state::{ExecutionIdentity, ExecutionState, ExecutionStatus, FrameId, Phase};
 use super::{Execution, Runtime, non_empty};
 use crate::clock::add_secs;
-use crate::dataflow::{MAX_PAYLOAD_BYTES, ROOT_SCOPE, Variables, payload_size};
+use crate::dataflow::{MAX_PAYLOAD_BYTES, ROOT_SCOPE, Variables};
 use crate::definition::Definition;
 use crate::error::StatesError;
 use crate::history::{
@@ -29,7 +29,10 @@ impl Execution {
         opts: StartOptions,
         rt: &Runtime,
     ) -> Result<Execution, StartError> {
-        if payload_size(&input) > MAX_PAYLOAD_BYTES {
+        // The text `ExecutionStarted` and the first `*StateEntered` record is the size AWS
+        // counts: written once, for all three.
+        let text = compact(&input);
+        if text.len() > MAX_PAYLOAD_BYTES {
             return Err(StartError::InvalidInput(format!(
                 "the execution input exceeds the maximum size of {MAX_PAYLOAD_BYTES} bytes"
             )));
@@ -89,7 +92,7 @@ impl Execution {
         let mut ex = Self::from_parts(def, st);
         let details = EventDetails {
             execution_started_event_details: Some(ExecutionStartedEventDetails {
-                input: compact(&input),
+                input: text.clone(),
                 input_details: DataDetails::default(),
                 role_arn: ex.st.identity.role_arn.clone(),
             }),
@@ -97,13 +100,16 @@ impl Execution {
         };
         ex.push_event_at(now, None, EventType::ExecutionStarted, details);
         let start_at = ex.def.root().start_at.clone();
-        ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
+        let fid = ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
+        ex.carried_text = Some((fid, text));
         Ok(ex)
     }
 
     fn from_parts(def: Arc<Definition>, st: ExecutionState) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let resumed_events = st.history.len() as u64;
         Self {
+            resumed_events,
             def,
             st,
             inflight: JoinSet::new(),

@@ -125,6 +125,10 @@ pub struct Execution {
     /// The JSON text of the output a frame last left a state with (see
     /// `events.rs` `push_exited`); not persisted, only a saving.
     carried_text: Option<(FrameId, String)>,
+    /// How many events the history had when the execution was resumed from persisted state:
+    /// the texts of those were not written by this process (see `events.rs`
+    /// `entered_text_ref`).
+    resumed_events: u64,
     /// The context object of a frame's state entry and attempt
     /// (frame, entered event id, retries so far), shared by its reads (see `context.rs`).
     context_cache: Option<((FrameId, u64, u32), Arc<Value>)>,

@@ -10,6 +10,7 @@ use crate::clock::to_chrono;
 use crate::dataflow::{Env, FlowError, apply_result_path};
 use crate::definition::{Catcher, Jitter, Retrier, State};
 use crate::error::{StatesError, error_matches};
+use crate::json_text::compact;
 
 impl Execution {
     /// A Task/Parallel/Map state failed: retry, catch, or fail the frame.
@@ -62,7 +63,7 @@ impl Execution {
                     fid,
                     exited_event(&state.kind),
                     &state.name,
-                    &exit.output,
+                    compact(&exit.output),
                     assigned,
                 );
                 self.goto(fid, c.next.clone(), exit.output);
@@ -108,7 +109,11 @@ impl Execution {
         } else {
             apply_result_path(&c.result_path, &input, error_output.clone())?
         };
-        Ok(Exit { output, assigned })
+        Ok(Exit {
+            output,
+            text: None,
+            assigned,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use super::state::{FrameId, Phase};
 use super::{Execution, Runtime};
 use crate::choice;
 use crate::clock::add_secs;
-use crate::dataflow::{Env, FlowError, NumberRule, Template, select_required};
+use crate::dataflow::{Env, FlowError, NumberRule, Template, placeholder_input, select_required};
 use crate::definition::{ChoiceBranch, Condition, Kind, State, WaitSpec};
 use crate::error::{self, StatesError};
 use crate::history::{EventDetails, EventType};
@@ -20,6 +20,8 @@ use crate::json_text::compact;
 /// as they were when the state was entered) and applied together when it exits.
 pub(super) struct Exit {
     pub output: Value,
+    /// The output's JSON text, when the data flow wrote it already.
+    pub text: Option<String>,
     pub assigned: Option<Vec<(String, Value)>>,
 }
 
@@ -61,12 +63,12 @@ impl Execution {
             return;
         }
         let result = match &state.kind {
-            Kind::Pass { result } => self.run_pass(fid, state, result.as_ref(), &input, rt),
+            Kind::Pass { result } => self.run_pass(fid, state, result.as_ref(), input, rt),
             Kind::Choice { choices, default } => {
                 self.run_choice(fid, state, choices, default.as_deref(), &input, rt)
             }
             Kind::Wait(w) => self.run_wait(fid, state, w, &input, rt),
-            Kind::Succeed => self.run_succeed(fid, state, &input, rt),
+            Kind::Succeed => self.run_succeed(fid, state, input, rt),
             Kind::Fail { error, cause } => {
                 self.run_fail(fid, error.as_ref(), cause.as_ref(), &input, rt)
             }
@@ -111,7 +113,7 @@ impl Execution {
         result: Value,
         rt: &Runtime,
     ) {
-        let input = self.frame_input(fid);
+        let mut input = self.input_for_output(fid, state);
         let ctx = self.context(fid, None, None);
         let exit = {
             let vars = self.st.variables.view(self.scope_of(fid));
@@ -123,15 +125,49 @@ impl Execution {
                 .transpose();
             // The result moves into the output (JSONata binds it as `$states.result` there).
             assigned.and_then(|assigned| {
-                let output = state.flow.output(&state.name, &env, result)?;
-                Ok(Exit { output, assigned })
+                let text = self.entered_text_ref(fid, &state.name);
+                let out = state
+                    .flow
+                    .output(&state.name, &mut input, text, &ctx, &vars, result)?;
+                Ok(Exit {
+                    output: out.value,
+                    text: out.text,
+                    assigned,
+                })
             })
         };
-        let done =
-            exit.and_then(|exit| self.leave(fid, state, exited_event(&state.kind), exit, rt));
+        let done = match exit {
+            Ok(exit) => self.leave(fid, state, exited_event(&state.kind), exit, rt),
+            Err(e) => {
+                self.restore_input(fid, input);
+                Err(e)
+            }
+        };
         if let Err(e) = done {
             let err = self.flow_error(fid, &state.name, e, rt);
             self.state_failed(fid, err, rt);
+        }
+    }
+
+    /// The frame's raw input, for a state about to compute its output. Without `Assign`,
+    /// nothing can fail once the output exists, so the frame gives its input up and the
+    /// output can move it rather than copy it (ResultPath); on a failure before that, the
+    /// caller puts it back ([`Execution::restore_input`]). With `Assign`, committing the
+    /// variables can still fail, and the failed state keeps its input as it was.
+    fn input_for_output(&mut self, fid: FrameId, state: &State) -> Arc<Value> {
+        if state.assign.is_some() {
+            return self.frame_input(fid);
+        }
+        match self.st.frames.get_mut(&fid) {
+            Some(f) => std::mem::replace(&mut f.input, placeholder_input()),
+            None => placeholder_input(),
+        }
+    }
+
+    /// Gives the frame back the raw input [`Execution::input_for_output`] took.
+    fn restore_input(&mut self, fid: FrameId, input: Arc<Value>) {
+        if let Some(f) = self.st.frames.get_mut(&fid) {
+            f.input = input;
         }
     }
 
@@ -146,7 +182,8 @@ impl Execution {
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let assigned = self.commit_assignments(fid, exit.assigned)?;
-        self.push_exited(rt, fid, exited, &state.name, &exit.output, assigned);
+        let text = exit.text.unwrap_or_else(|| compact(&exit.output));
+        self.push_exited(rt, fid, exited, &state.name, text, assigned);
         self.transition(fid, state, exit.output, rt);
         Ok(())
     }
@@ -156,13 +193,13 @@ impl Execution {
         fid: FrameId,
         state: &State,
         result: Option<&Value>,
-        input: &Value,
+        mut input: Arc<Value>,
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let exit = {
+        let (res, assigned) = {
             let vars = self.st.variables.view(self.scope_of(fid));
-            let env = Env::new(input, &ctx, &vars);
+            let env = Env::new(&input, &ctx, &vars);
             let eff = state.flow.effective_input(&env)?;
             let res = match result {
                 Some(r) => r.clone(),
@@ -173,8 +210,28 @@ impl Execution {
                 .as_ref()
                 .map(|a| a.eval(&res, &env))
                 .transpose()?;
-            let output = state.flow.output(&state.name, &env, res)?;
-            Exit { output, assigned }
+            (res, assigned)
+        };
+        // The frame's own hold on the input goes, so the output can move it.
+        drop(self.input_for_output(fid, state));
+        let out = {
+            let vars = self.st.variables.view(self.scope_of(fid));
+            let text = self.entered_text_ref(fid, &state.name);
+            state
+                .flow
+                .output(&state.name, &mut input, text, &ctx, &vars, res)
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                self.restore_input(fid, input);
+                return Err(e);
+            }
+        };
+        let exit = Exit {
+            output: out.value,
+            text: out.text,
+            assigned,
         };
         self.leave(fid, state, EventType::PassStateExited, exit, rt)
     }
@@ -225,17 +282,20 @@ impl Execution {
             (next.to_owned(), output, assigned)
         };
         let (next, output, assigned) = exit;
-        let output = match output {
-            Some(v) => Arc::new(v),
-            None => self.frame_input(fid),
+        // Passed on, the input leaves with the text entering recorded.
+        let (output, text) = match output {
+            Some(v) => (Arc::new(v), None),
+            None => (self.frame_input(fid), self.entered_text(fid, &state.name)),
         };
         let assigned = self.commit_assignments(fid, assigned)?;
+        debug_assert!(text.as_deref().is_none_or(|t| t == compact(&output)));
+        let text = text.unwrap_or_else(|| compact(&output));
         self.push_exited(
             rt,
             fid,
             EventType::ChoiceStateExited,
             &state.name,
-            &output,
+            text,
             assigned,
         );
         self.goto_shared(fid, next, output);
@@ -303,7 +363,14 @@ impl Execution {
                 .map(|a| a.eval(&eff, &env))
                 .transpose()?;
             let output = state.flow.output_of_input(&env, &eff)?;
-            (until, Exit { output, assigned })
+            (
+                until,
+                Exit {
+                    output,
+                    text: None,
+                    assigned,
+                },
+            )
         };
         if let Some(f) = self.st.frames.get_mut(&fid) {
             f.phase = Phase::Waiting {
@@ -319,22 +386,30 @@ impl Execution {
         &mut self,
         fid: FrameId,
         state: &State,
-        input: &Value,
+        input: Arc<Value>,
         rt: &Runtime,
     ) -> Result<(), FlowError> {
-        let ctx = self.context(fid, None, None);
-        let out = {
+        let (out, text) = if state.flow.passes_input_through() {
+            // The output is the input: moved out of the frame, its text the one entering
+            // recorded.
+            let text = self.entered_text(fid, &state.name);
+            drop(self.input_for_output(fid, state));
+            (Arc::unwrap_or_clone(input), text)
+        } else {
+            let ctx = self.context(fid, None, None);
             let vars = self.st.variables.view(self.scope_of(fid));
-            let env = Env::new(input, &ctx, &vars);
+            let env = Env::new(&input, &ctx, &vars);
             let eff = state.flow.effective_input(&env)?;
-            state.flow.output_of_input(&env, &eff)?
+            (state.flow.output_of_input(&env, &eff)?, None)
         };
+        debug_assert!(text.as_deref().is_none_or(|t| t == compact(&out)));
+        let text = text.unwrap_or_else(|| compact(&out));
         self.push_exited(
             rt,
             fid,
             EventType::SucceedStateExited,
             &state.name,
-            &out,
+            text,
             None,
         );
         self.frame_done(fid, Ok(out), rt);

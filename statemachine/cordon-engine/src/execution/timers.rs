@@ -67,7 +67,11 @@ impl Execution {
                     };
                     let state = cur.state();
                     let assigned = (!assigned.is_empty()).then_some(assigned);
-                    let exit = Exit { output, assigned };
+                    let exit = Exit {
+                        output,
+                        text: None,
+                        assigned,
+                    };
                     if let Err(e) = self.leave(fid, state, EventType::WaitStateExited, exit, rt) {
                         let err = self.flow_error(fid, &name, e, rt);
                         self.frame_done(fid, Err(err), rt);

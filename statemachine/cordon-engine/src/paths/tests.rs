@@ -326,3 +326,38 @@ fn quoted_names_take_backslash_escapes() {
     assert_eq!(sel("$['it\\'s']", &input), Some(json!(1)));
     assert_eq!(sel("$[\"it's\"]", &input), Some(json!(1)));
 }
+
+/// A placement taken back leaves the target as it was, fields in their order, whether it
+/// replaced a field, added one, created objects on the way or replaced an array element.
+#[test]
+fn an_undone_put_restores_the_target_exactly() {
+    let target = json!({"a": 1, "b": {"c": [1, 2, 3]}, "z": true});
+    for path in ["$.a", "$.new", "$.b.c[1]", "$.b.d.e.f", "$.x.y", "$", "$.b"] {
+        let p = Path::parse(path).unwrap();
+        let (out, undo) = p.put_undoable(target.clone(), json!("R")).unwrap();
+        assert_eq!(out, p.put(target.clone(), json!("R")).unwrap(), "{path}");
+        let back = p.undo_put(out, undo);
+        assert_eq!(back, target, "{path}");
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&target).unwrap(),
+            "{path}: the order of the fields"
+        );
+    }
+}
+
+/// A refused placement hands the target back untouched, with the error `put` gives.
+#[test]
+fn a_refused_undoable_put_returns_the_target() {
+    let target = json!({"a": [1, 2]});
+    for path in ["$.a.b", "$.a[5]", "$$.x", "$.a[?(@ > 1)]"] {
+        let Ok(p) = Path::parse(path) else { continue };
+        let (e, back) = p.put_undoable(target.clone(), json!(0)).unwrap_err();
+        assert_eq!(back, target, "{path}");
+        assert_eq!(
+            e.to_string(),
+            p.put(target.clone(), json!(0)).unwrap_err().to_string(),
+            "{path}"
+        );
+    }
+}
