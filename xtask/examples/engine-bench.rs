@@ -153,7 +153,12 @@ async fn echo_lambda(mut req: TaskRequest) -> Result<Value, TaskFailure> {
         .get_mut("Payload")
         .map(Value::take)
         .unwrap_or(Value::Null);
-    Ok(json!({"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}))
+    // Built by hand: `json!` would serialise `payload` into a copy rather than move it.
+    let mut response = serde_json::Map::new();
+    response.insert("ExecutedVersion".into(), Value::from("$LATEST"));
+    response.insert("Payload".into(), payload);
+    response.insert("StatusCode".into(), Value::from(200));
+    Ok(Value::Object(response))
 }
 
 fn options(name: String) -> StartOptions {
