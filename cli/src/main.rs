@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cordon::commands::{self, Global};
 
+/// mimalloc, for the embedded engine `local up` and `local serve` run: it allocates a few
+/// hundred small JSON nodes per state transition, and glibc's malloc took about a third of
+/// its time (BENCHMARKS.md measures the engine with this allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cordon",

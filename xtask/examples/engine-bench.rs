@@ -5,7 +5,9 @@
 //! every Task like Lambda would (`{"ExecutedVersion", "Payload", "StatusCode"}`), its `Payload`
 //! an echo of the request's `Payload`: the same thing moto's Docker-less Lambda does, so the
 //! definition behaves identically on both. Prints one JSON object with the timings on stdout.
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +19,8 @@ use cordon_engine::{
 };
 use serde_json::{Value, json};
 
-/// The system allocator, counting every allocation (and reallocation) and the bytes asked
+/// The `cordon` binary's allocator (mimalloc: the engine runs in `cordon local up` and
+/// `local serve`), counting every allocation (and reallocation) and the bytes asked
 /// for while [`COUNTING`] is on, so the bench can report allocations per execution. Counting
 /// is off while executions are timed: two atomic additions per allocation would be part of the
 /// engine's time, and the package it is compared with pays nothing like it.
@@ -34,29 +37,29 @@ fn count(bytes: usize) {
     }
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged.
+// SAFETY: every method forwards to `MiMalloc` with the caller's arguments unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
         // SAFETY: forwarded as is.
-        unsafe { System.alloc(layout) }
+        unsafe { MiMalloc.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { MiMalloc.dealloc(ptr, layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
         // SAFETY: forwarded as is.
-        unsafe { System.alloc_zeroed(layout) }
+        unsafe { MiMalloc.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count(new_size);
         // SAFETY: forwarded as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { MiMalloc.realloc(ptr, layout, new_size) }
     }
 }
 

@@ -74,7 +74,8 @@ fn service_section(
     let _ = writeln!(w, "\n## Durable local service under load\n");
     let _ = writeln!(
         w,
-        "`cordon-sfn-local` (release build of `xtask/examples/service-bench.rs`): \
+        "`cordon-sfn-local` (release build of `xtask/examples/service-bench.rs`, with \
+         mimalloc as its allocator, as the `cordon` binary that serves it has): \
          `cordon_sfn_local::serve` on 127.0.0.1:0 with a fresh SQLite file in the temp dir \
          ({}; WAL, `synchronous=NORMAL`, every execution persisted before the API answers and at \
          every parked point; one writer thread commits the writes of all waiting requests in one \
@@ -257,7 +258,8 @@ pub fn render(
     let _ = writeln!(
         w,
         "\n- **Engine** (`cordon-engine`, in process, release build of \
-         `xtask/examples/engine-bench.rs`): one parsed `Definition` shared by all executions, \
+         `xtask/examples/engine-bench.rs`, with mimalloc as its allocator, as the `cordon` \
+         binary that runs the engine has): one parsed `Definition` shared by all executions, \
          each execution `Execution::start` + `run_until_finished`. The dispatcher is an async fn \
          that returns `{{\"ExecutedVersion\": \"$LATEST\", \"Payload\": <request Payload>, \
          \"StatusCode\": 200}}` at once. Clock: `{}`, the real one (nothing on this path \
@@ -447,7 +449,7 @@ fn peer_section(w: &mut String, peers: &PeerSetup) {
          first in odd ones). The package's Tasks are answered by `taskResourceLocalHandlers` \
          with the same echo the engine's no-op dispatcher gives, and each execution gets a \
          context object like the engine's (the package's default has no `Execution.Id`). \
-         Allocations are counted by a counting global allocator in the engine bench (every \
+         Allocations are counted by a counting global allocator (over mimalloc) in the engine bench (every \
          `alloc`, `alloc_zeroed` and `realloc`), switched on only for 200 executions run after \
          each timed run and not timed themselves (two atomic additions per allocation would \
          otherwise be part of the engine's time). \
