@@ -26,10 +26,23 @@ use crate::stack::CloudFormationStacks;
 
 /// The shared SDK configuration: region, credentials and endpoint overrides from the
 /// environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`). Load it once per process.
+///
+/// Credentials in the environment (a Lambda's, always) are taken from it directly. That is
+/// what the default chain would pick too (the environment is its first source), but
+/// building the chain also builds its web-identity provider's STS client, and with it a TLS
+/// configuration from every root certificate of the system: the larger part of a function's
+/// cold start, for a provider a Lambda never reaches.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let from_env = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let loader = if from_env("AWS_ACCESS_KEY_ID") && from_env("AWS_SECRET_ACCESS_KEY") {
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+    } else {
+        loader
+    };
+    loader.load().await
 }
 
 /// Configuration loaded once per process, and the clients and adapters built from it.
@@ -92,6 +105,18 @@ impl Aws {
             .await
             .into_builder()
             .timeout_config(function_timeouts())
+            .build();
+        Self::new(config)
+    }
+
+    /// As [`Aws::from_env`], for a deployed function: its HTTPS client trusts only the CAs
+    /// that sign AWS's endpoints ([`crate::trust`]).
+    pub async fn for_function() -> Self {
+        let config = load_sdk_config()
+            .await
+            .into_builder()
+            .timeout_config(function_timeouts())
+            .http_client(crate::trust::aws_https_client())
             .build();
         Self::new(config)
     }

@@ -29,7 +29,7 @@ pub async fn start<C: Configure>() -> Running<C> {
     telemetry::init_tracing();
     // The log stream is where CloudWatch extracts the metrics from.
     crate::metrics::set_sink(crate::metrics::Sink::Stdout);
-    let aws = Aws::from_env().await;
+    let aws = Aws::for_function().await;
     Running::<C>::start(&env::process_env, aws, system_clock())
 }
 

@@ -69,6 +69,7 @@ pub mod signin;
 pub mod sns;
 pub mod stack;
 pub mod telemetry;
+pub mod trust;
 
 #[cfg(feature = "fakes")]
 pub mod fakes;
