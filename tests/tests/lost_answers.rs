@@ -8,14 +8,17 @@
 //! was read as "another run moved it", and the link it pointed at (this run's own, not yet
 //! written) as a corrupt item, which failed the contained notification for good. An
 //! incident's close whose answer was lost was read as "already closed", so the closing
-//! timeline entry and the close's metrics were never written.
+//! timeline entry and the close's metrics were never written. A failed sign-in's count
+//! whose answer was lost was added twice.
 //!
 //! This binary holds one test on purpose: the SDK reads `AWS_ENDPOINT_URL` from the
 //! environment, so the test points it at the proxy before anything else runs. Needs moto;
 //! fails, never skips, without it.
+use cordon_aws::failures::FailureCounter;
 use cordon_aws::incidents::IncidentStore;
 use cordon_aws::links::{LinkKind, LinkStatus, LinkStore, LinkSummary, NewLink};
 use cordon_aws::testing::unique;
+use cordon_core::failures::FailureKey;
 use cordon_core::model::IncidentStatus;
 use cordon_faults::{Fault, FaultPlan, FaultProxy, Rule};
 
@@ -40,6 +43,7 @@ fn a_write_whose_answer_was_lost_counts_as_done() {
                 .expect("starting the fault proxy");
             release_links(&proxy).await;
             incident_close(&proxy).await;
+            failure_counts(&proxy).await;
             proxy.shutdown().await;
         });
 }
@@ -72,7 +76,11 @@ async fn incident_close(proxy: &FaultProxy) {
         .await
         .expect("the close, its answer lost once");
     proxy.set_plan(FaultPlan::none());
-    assert_eq!(proxy.stats().faulted(), 1, "the close's answer was lost once");
+    assert_eq!(
+        proxy.stats().faulted(),
+        1,
+        "the close's answer was lost once"
+    );
     assert!(outcome.changed, "the close is this call's: {outcome:?}");
     assert!(outcome.by_caller, "{outcome:?}");
     assert_eq!(outcome.status, IncidentStatus::Contained);
@@ -99,6 +107,79 @@ async fn incident_close(proxy: &FaultProxy) {
         .await
         .expect("another close");
     assert!(!other.changed && !other.by_caller, "{other:?}");
+}
+
+/// Counting failed sign-ins (record, for `signin.*` detections) whose writes' answers are
+/// lost: an `ADD` sent again would count the failure twice, and bring an escalation one
+/// failure early. Each failure must count once, whichever write lost its answer.
+async fn failure_counts(proxy: &FaultProxy) {
+    let moto = cordon_aws::testing::moto().await;
+    let store = moto.incident_store().await;
+    let counter = moto.failure_counter(&store);
+    let key = FailureKey::Ip(format!("198.51.100.{}", fastrand_octet()));
+    let at = chrono::Utc::now();
+    let claim = unique("inc-lost-count");
+    let count = |event: &'static str| {
+        let (counter, key, claim) = (&counter, &key, &claim);
+        async move {
+            counter
+                .count(key, at, 300, claim, event)
+                .await
+                .unwrap_or_else(|e| panic!("counting {event}: {e}"))
+                .count
+                .count
+        }
+    };
+    // The counter's first write (a put) loses its answer, then an ADD does.
+    for (event, operation, expected) in [("evt-1", "PutItem", 1), ("evt-2", "UpdateItem", 2)] {
+        proxy.reset_stats();
+        proxy.set_plan(lose(operation, 0));
+        assert_eq!(
+            count(event).await,
+            expected,
+            "{event}, its {operation}'s answer lost"
+        );
+        proxy.set_plan(FaultPlan::none());
+        assert_eq!(proxy.stats().faulted(), 1, "{event}: one answer lost");
+    }
+    // Counted again (a retried step): no change.
+    assert_eq!(count("evt-2").await, 2, "evt-2 counted again");
+    assert_eq!(count("evt-3").await, 3);
+
+    // The incident's own count: its first failure, then one whose ADD loses its answer.
+    let incident = unique("inc-lost-count");
+    store
+        .close(&incident, IncidentStatus::Notified, at, None, None)
+        .await
+        .expect("an incident to count into");
+    counter
+        .first_of_incident(&incident)
+        .await
+        .expect("its first failure");
+    proxy.reset_stats();
+    proxy.set_plan(lose("UpdateItem", 0));
+    let n = counter
+        .add_to_incident(&incident, "evt-joins")
+        .await
+        .expect("the joining failure, its answer lost");
+    proxy.set_plan(FaultPlan::none());
+    assert_eq!(proxy.stats().faulted(), 1, "one answer lost");
+    assert_eq!(n, 2, "the incident counts the joining failure once");
+    let again = counter
+        .add_to_incident(&incident, "evt-joins")
+        .await
+        .expect("counted again");
+    assert_eq!(again, 2, "a retried step counts nothing");
+}
+
+/// A last octet that differs from run to run (moto keeps its state between test runs).
+fn fastrand_octet() -> u8 {
+    (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        % 250) as u8
+        + 1
 }
 
 /// Creating a release link (notify, before the contained email) with the answer of each

@@ -63,12 +63,15 @@ pub trait FailureCounter: Send + Sync {
     /// window is claimed for `claim` (the incident this failure would open) unless an
     /// incident holds it already: of failures counted at once, exactly one opens the
     /// window's incident and the others join it ([`Counted::incident`] is the holder).
+    /// Each `event_id` is counted once: counting it again (a write whose answer was lost, a
+    /// retried step) answers the count without adding to it.
     async fn count(
         &self,
         key: &FailureKey,
         at: DateTime<Utc>,
         window_seconds: u64,
         claim: &str,
+        event_id: &str,
     ) -> Result<Counted, TaskError>;
 
     /// Links the key's window that opened at `window_start` to `incident_id`, unless
@@ -106,10 +109,10 @@ pub trait FailureCounter: Send + Sync {
     /// Starts the incident's own failure count at 1 (its first failure), unless counted.
     async fn first_of_incident(&self, incident_id: &str) -> Result<(), TaskError>;
 
-    /// Adds one failure to the incident's own count; returns the new count. `Transient`
-    /// while the incident is not recorded yet (the failure that claimed the window is
-    /// still opening it).
-    async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError>;
+    /// Adds failure `event_id` to the incident's own count, once (as [`Self::count`]);
+    /// returns the count. `Transient` while the incident is not recorded yet (the failure
+    /// that claimed the window is still opening it).
+    async fn add_to_incident(&self, incident_id: &str, event_id: &str) -> Result<u64, TaskError>;
 
     /// Reopens the incident for escalation `level` (once per level) if its first
     /// execution is done with it (`NOTIFIED`, `CLOSED`, `DISMISSED` or `FAILED`).

@@ -11,9 +11,7 @@
 //!
 //! The operator's CLI (`cordon`) and the local stack keep the system's roots: they may talk
 //! to endpoints behind an inspecting proxy, or to emulators.
-use aws_smithy_http_client::tls::{
-    Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
-};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// The five roots, PEM-encoded, with their names (as in each certificate's subject CN).

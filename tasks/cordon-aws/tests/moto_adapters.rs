@@ -197,7 +197,13 @@ async fn assessment_status_and_close_are_conditional() {
         Ok(true)
     );
     let closed = store
-        .close(&id, IncidentStatus::Contained, t0(), Some("quarantined"), None)
+        .close(
+            &id,
+            IncidentStatus::Contained,
+            t0(),
+            Some("quarantined"),
+            None,
+        )
         .await
         .expect("close");
     assert!(closed.changed);
@@ -224,7 +230,13 @@ async fn assessment_status_and_close_are_conditional() {
     // Closing an incident that was never opened records it rather than losing it.
     let ghost = unique("ct");
     let c = store
-        .close(&ghost, IncidentStatus::Failed, t0(), Some("open failed"), None)
+        .close(
+            &ghost,
+            IncidentStatus::Failed,
+            t0(),
+            Some("open failed"),
+            None,
+        )
         .await
         .expect("close ghost");
     assert!(c.changed);
@@ -567,4 +579,52 @@ async fn signin_sessions_and_nonces_are_written_once() {
         .item
         .expect("the nonce item");
     assert!(raw.contains_key("ttl"));
+}
+
+/// A failure counter counts each event once, however often it is counted, and keeps its
+/// set of counted events small: past 100 in one window the set starts again, and the count
+/// goes on.
+#[tokio::test]
+async fn a_failure_counts_once_and_the_counted_set_stays_bounded() {
+    use cordon_aws::failures::FailureCounter;
+    use cordon_core::failures::FailureKey;
+    let m = moto().await;
+    let store = m.incident_store().await;
+    let counter = m.failure_counter(&store);
+    let key = FailureKey::User(unique("sprayed"));
+    let at = Utc::now();
+    let count = |event: String| {
+        let (counter, key) = (&counter, &key);
+        async move {
+            counter
+                .count(key, at, 3600, "inc-spray", &event)
+                .await
+                .expect("count")
+                .count
+                .count
+        }
+    };
+    for i in 1..=101u64 {
+        assert_eq!(count(format!("evt-{i}")).await, i);
+    }
+    // evt-101 started a new set (the first 100 filled it); counting it again changes nothing.
+    assert_eq!(count("evt-101".into()).await, 101);
+    assert_eq!(count("evt-102".into()).await, 102);
+    let item = m
+        .aws
+        .dynamodb()
+        .get_item()
+        .table_name(store.table_name())
+        .key(
+            "pk",
+            AttributeValue::S(format!("FAILURES#{}", key.as_key())),
+        )
+        .key("sk", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the counter");
+    let counted = item["counted_events"].as_ss().expect("a string set");
+    assert_eq!(counted.len(), 2, "{counted:?}");
 }

@@ -131,7 +131,13 @@ async fn the_incident_waits_for_a_human_once_the_request_is_out() {
         .expect("already sent");
     assert_eq!(status().await, IncidentStatus::AwaitingApproval);
     w.store
-        .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None, None)
+        .close(
+            &d.incident_id,
+            IncidentStatus::Contained,
+            Utc::now(),
+            None,
+            None,
+        )
         .await
         .expect("close");
     handle(approval_input(Some(TOKEN)), &w.deps)

@@ -146,7 +146,13 @@ async fn count(
     for key in keys {
         let c = deps
             .failures
-            .count(key, detection.event_time, window.seconds, mine)
+            .count(
+                key,
+                detection.event_time,
+                window.seconds,
+                mine,
+                &detection.event_id,
+            )
             .await?;
         held.push((key.clone(), c.incident.filter(|holder| holder != mine)));
         counts.push(c.count);
@@ -217,7 +223,10 @@ async fn added_to_incident(
     if counted.opened || counted.incident_count > 0 {
         return Ok(counted);
     }
-    let incident_count = deps.failures.add_to_incident(&counted.incident_id).await?;
+    let incident_count = deps
+        .failures
+        .add_to_incident(&counted.incident_id, event_id)
+        .await?;
     let counted = CountedEvent {
         incident_count,
         ..counted

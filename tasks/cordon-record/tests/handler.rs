@@ -272,7 +272,10 @@ async fn a_retried_close_finishes_its_own_close_once() {
         );
     }
     for (other, status) in [
-        ("arn:aws:states:us-east-1:111122223333:execution:m:other", IncidentStatus::Contained),
+        (
+            "arn:aws:states:us-east-1:111122223333:execution:m:other",
+            IncidentStatus::Contained,
+        ),
         (execution, IncidentStatus::Failed),
     ] {
         handle(close(other, status), &deps).await.expect("close");

@@ -313,9 +313,10 @@ impl FailureCounter for Yielding {
         at: DateTime<Utc>,
         window_seconds: u64,
         claim: &str,
+        event_id: &str,
     ) -> Result<Counted, TaskError> {
         tokio::task::yield_now().await;
-        FailureCounter::count(&self.0, key, at, window_seconds, claim).await
+        FailureCounter::count(&self.0, key, at, window_seconds, claim, event_id).await
     }
     async fn link(
         &self,
@@ -356,9 +357,9 @@ impl FailureCounter for Yielding {
         tokio::task::yield_now().await;
         self.0.first_of_incident(incident_id).await
     }
-    async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
+    async fn add_to_incident(&self, incident_id: &str, event_id: &str) -> Result<u64, TaskError> {
         tokio::task::yield_now().await;
-        self.0.add_to_incident(incident_id).await
+        self.0.add_to_incident(incident_id, event_id).await
     }
     async fn escalate(
         &self,

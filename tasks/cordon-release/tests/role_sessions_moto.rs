@@ -231,7 +231,13 @@ async fn release_leaves_a_policy_of_the_same_name_that_is_no_longer_cordons() {
         .await
         .expect("put");
     store
-        .close(&d.incident_id, IncidentStatus::Contained, Utc::now(), None, None)
+        .close(
+            &d.incident_id,
+            IncidentStatus::Contained,
+            Utc::now(),
+            None,
+            None,
+        )
         .await
         .expect("close");
     let out = release_as_alice(&m, &store, &d.incident_id, None)

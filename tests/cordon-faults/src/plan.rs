@@ -319,7 +319,10 @@ mod tests {
         let share = |name: &str| f64::from(faults[name]) / f64::from(total);
         assert!((share("Throttle") - 4.0 / 15.0).abs() < 0.03, "{faults:?}");
         assert!((share("Stall") - 1.0 / 15.0).abs() < 0.02, "{faults:?}");
-        assert!((share("ResponseLost") - 1.0 / 15.0).abs() < 0.02, "{faults:?}");
+        assert!(
+            (share("ResponseLost") - 1.0 / 15.0).abs() < 0.02,
+            "{faults:?}"
+        );
         // A publish is never answered-and-lost: that would be a second email.
         let mut sns = FaultPlan::aws_bad_day(1.0, Duration::from_secs(1));
         for _ in 0..2_000 {

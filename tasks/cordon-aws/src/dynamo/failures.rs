@@ -3,6 +3,7 @@
 //! marker per event, and the escalation as a conditional update of the incident item.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use cordon_core::TaskError;
 use cordon_core::failures::{FailureKey, KeyCount};
@@ -14,6 +15,14 @@ use crate::failures::{Counted, CountedEvent, Escalation, FailureCounter, Marker}
 
 /// How long a counter or an event marker outlives its window (for investigation).
 const KEEP_FOR: Duration = Duration::days(1);
+
+/// The string set of the events a count has counted lately, on a key's counter and on an
+/// incident (see [`Update::count_once`]): a count sent again, because its answer was lost
+/// or its step retried, finds its event there and counts nothing.
+const COUNTED_EVENTS: &str = "counted_events";
+
+/// How many events that set keeps before it starts again (4 KiB of ids or so).
+const COUNTED_EVENTS_CAP: i64 = 100;
 
 fn counter_key(key: &FailureKey) -> Item {
     Item::keyed(format!("FAILURES#{}", key.as_key()), META_SK)
@@ -87,21 +96,45 @@ impl FailureCounter for DynamoFailureCounter {
         at: DateTime<Utc>,
         window_seconds: u64,
         claim: &str,
+        event_id: &str,
     ) -> Result<Counted, TaskError> {
         let cutoff = time(at - seconds(window_seconds));
         // A racing writer can move the window between two steps: a few rounds settle it.
         for _ in 0..4 {
-            // In the current window: count.
-            let in_window = Update::new()
-                .add("n", 1)
-                .set_if_absent("incident", s(claim))
-                .when_greater("window_start", cutoff.clone());
-            if let Some(item) = self
-                .table
-                .update_returning(counter_key(key), in_window)
-                .await?
-            {
+            // In the current window: count, once per event.
+            let in_window = |update: Update| {
+                update
+                    .set_if_absent("incident", s(claim))
+                    .when_greater("window_start", cutoff.clone())
+            };
+            let once = in_window(Update::new()).count_once(
+                "n",
+                COUNTED_EVENTS,
+                event_id,
+                COUNTED_EVENTS_CAP,
+            );
+            if let Some(item) = self.table.update_returning(counter_key(key), once).await? {
                 return counted(key, &item).ok_or_else(|| corrupt(key));
+            }
+            if let Some(item) = self.table.get(counter_key(key)).await? {
+                // Counted already: this count's own write, sent again.
+                if item.set_holds(COUNTED_EVENTS, event_id) {
+                    return counted(key, &item).ok_or_else(|| corrupt(key));
+                }
+                // The window's set of counted events is full.
+                let restart = in_window(Update::new()).count_restarting_set(
+                    "n",
+                    COUNTED_EVENTS,
+                    event_id,
+                    COUNTED_EVENTS_CAP,
+                );
+                if let Some(item) = self
+                    .table
+                    .update_returning(counter_key(key), restart)
+                    .await?
+                {
+                    return counted(key, &item).ok_or_else(|| corrupt(key));
+                }
             }
             // No counter yet: this failure opens the first window.
             let mut item = counter_key(key);
@@ -110,7 +143,11 @@ impl FailureCounter for DynamoFailureCounter {
                 .put_n("n", 1)
                 .put_time("window_start", at)
                 .put_s("incident", claim)
-                .put_n("ttl", ttl(at, window_seconds));
+                .put_n("ttl", ttl(at, window_seconds))
+                .put(
+                    COUNTED_EVENTS,
+                    AttributeValue::Ss(vec![event_id.to_string()]),
+                );
             if self.table.put_if_absent(item).await? {
                 return Ok(Counted {
                     count: KeyCount {
@@ -127,6 +164,10 @@ impl FailureCounter for DynamoFailureCounter {
                 .set("window_start", time(at))
                 .set("ttl", n(ttl(at, window_seconds)))
                 .set("incident", s(claim))
+                .set(
+                    COUNTED_EVENTS,
+                    AttributeValue::Ss(vec![event_id.to_string()]),
+                )
                 .when_at_most("window_start", cutoff.clone());
             if self.table.update(counter_key(key), next).await? {
                 return Ok(Counted {
@@ -245,21 +286,50 @@ impl FailureCounter for DynamoFailureCounter {
         Ok(())
     }
 
-    async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
+    async fn add_to_incident(&self, incident_id: &str, event_id: &str) -> Result<u64, TaskError> {
         // Counted from 1 by the failure that opened it (`first_of_incident`); until then it
-        // is still being opened.
-        let update = Update::new()
-            .add("failure_count", 1)
-            .when_present("failure_count");
+        // is still being opened. Each event once (see `count`).
+        let key = || incident_key(incident_id, META_SK);
+        let count = |item: &Item| {
+            item.get_n("failure_count")
+                .and_then(|c| u64::try_from(c).ok())
+                .unwrap_or(1)
+        };
+        let once = Update::new().when_present("failure_count").count_once(
+            "failure_count",
+            COUNTED_EVENTS,
+            event_id,
+            COUNTED_EVENTS_CAP,
+        );
+        if let Some(item) = self.table.update_returning(key(), once).await? {
+            return Ok(count(&item));
+        }
         let item = self
             .table
-            .update_returning(incident_key(incident_id, META_SK), update)
+            .get(key())
             .await?
+            .filter(|item| item.get_n("failure_count").is_some())
             .ok_or_else(|| not_opened_yet(incident_id))?;
-        Ok(item
-            .get_n("failure_count")
-            .and_then(|c| u64::try_from(c).ok())
-            .unwrap_or(1))
+        if item.set_holds(COUNTED_EVENTS, event_id) {
+            // This count's own write, sent again.
+            return Ok(count(&item));
+        }
+        let restart = Update::new()
+            .when_present("failure_count")
+            .count_restarting_set(
+                "failure_count",
+                COUNTED_EVENTS,
+                event_id,
+                COUNTED_EVENTS_CAP,
+            );
+        match self.table.update_returning(key(), restart).await? {
+            Some(item) => Ok(count(&item)),
+            // Another failure took the last place in the set meanwhile: the step retries.
+            None => Err(TaskError::transient(
+                "dynamodb:UpdateItem",
+                format!("the failure count of incident {incident_id} changed under this one"),
+            )),
+        }
     }
 
     async fn escalate(

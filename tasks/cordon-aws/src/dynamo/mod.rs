@@ -169,6 +169,14 @@ impl Item {
         self.get_s(name).map(str::to_string)
     }
 
+    /// Whether the string set `name` holds `value` (`false` when absent).
+    pub fn set_holds(&self, name: &str, value: &str) -> bool {
+        self.0
+            .get(name)
+            .and_then(|v| v.as_ss().ok())
+            .is_some_and(|set| set.iter().any(|v| v == value))
+    }
+
     pub fn get_n(&self, name: &str) -> Option<i64> {
         self.0
             .get(name)
@@ -266,6 +274,49 @@ impl Update {
             self.value(AttributeValue::N(n.to_string())),
         );
         self.add.push(format!("{name} {v}"));
+        self
+    }
+
+    /// `ADD counter 1` for `event`, once: the event joins the string set `events`, and the
+    /// write is refused when the set holds it already (a write sent again after its answer
+    /// was lost, a retried step) or holds `cap` events (see [`Update::count_restarting_set`]).
+    /// The set is what keeps the count exact; `cap` keeps the item small under a flood.
+    pub fn count_once(mut self, counter: &str, events: &str, event: &str, cap: i64) -> Self {
+        self = self.add(counter, 1);
+        let (set, member, single, limit) = (
+            self.name(events),
+            self.value(s(event)),
+            self.value(AttributeValue::Ss(vec![event.to_string()])),
+            self.value(n(cap)),
+        );
+        self.add.push(format!("{set} {single}"));
+        self.condition.push(format!(
+            "NOT contains({set}, {member}) AND (attribute_not_exists({set}) OR size({set}) < {limit})"
+        ));
+        self
+    }
+
+    /// [`Update::count_once`] when `events` is full: counts `event` and starts the set
+    /// again with it alone. An event counted before the restart and sent again after it
+    /// would count twice: that takes `cap` other events between a write and its retry.
+    pub fn count_restarting_set(
+        mut self,
+        counter: &str,
+        events: &str,
+        event: &str,
+        cap: i64,
+    ) -> Self {
+        self = self.add(counter, 1);
+        let (set, member, single, limit) = (
+            self.name(events),
+            self.value(s(event)),
+            self.value(AttributeValue::Ss(vec![event.to_string()])),
+            self.value(n(cap)),
+        );
+        self.set.push(format!("{set} = {single}"));
+        self.condition.push(format!(
+            "NOT contains({set}, {member}) AND size({set}) >= {limit}"
+        ));
         self
     }
 

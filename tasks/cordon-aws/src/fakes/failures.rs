@@ -2,7 +2,7 @@
 //! open at the first failure, links set once, one marker per event, escalation once per
 //! level and only when the incident's first execution is done). The incidents it escalates
 //! live in a [`FakeIncidentStore`].
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -20,6 +20,9 @@ struct State {
     counters: BTreeMap<String, (u64, DateTime<Utc>, Option<String>)>,
     markers: BTreeMap<String, Marker>,
     incident_counts: BTreeMap<String, u64>,
+    /// The events counted, per counter key or incident (the table keeps the latest 100;
+    /// the fake keeps them all).
+    counted_events: BTreeMap<String, BTreeSet<String>>,
     levels: BTreeMap<String, u8>,
 }
 
@@ -50,15 +53,24 @@ impl FailureCounter for FakeFailureCounter {
         at: DateTime<Utc>,
         window_seconds: u64,
         claim: &str,
+        event_id: &str,
     ) -> Result<Counted, TaskError> {
         lock(&self.calls).enter("dynamodb:UpdateItem")?;
         let mut state = lock(&self.state);
+        let state = &mut *state;
         let cutoff = at - Duration::seconds(window_seconds as i64);
         let entry = state.counters.entry(key.as_key()).or_insert((0, at, None));
+        let events = state
+            .counted_events
+            .entry(format!("key#{}", key.as_key()))
+            .or_default();
         if entry.1 <= cutoff || entry.0 == 0 {
             *entry = (0, at, None);
+            events.clear();
         }
-        entry.0 += 1;
+        if events.insert(event_id.to_string()) {
+            entry.0 += 1;
+        }
         entry.2.get_or_insert_with(|| claim.to_string());
         Ok(Counted {
             count: KeyCount {
@@ -149,9 +161,10 @@ impl FailureCounter for FakeFailureCounter {
         Ok(())
     }
 
-    async fn add_to_incident(&self, incident_id: &str) -> Result<u64, TaskError> {
+    async fn add_to_incident(&self, incident_id: &str, event_id: &str) -> Result<u64, TaskError> {
         lock(&self.calls).enter("dynamodb:UpdateItem")?;
         let mut state = lock(&self.state);
+        let state = &mut *state;
         // Counted from 1 by the failure that opened it; until then it is being opened.
         let Some(n) = state.incident_counts.get_mut(incident_id) else {
             return Err(TaskError::transient(
@@ -159,7 +172,13 @@ impl FailureCounter for FakeFailureCounter {
                 format!("incident {incident_id} is being opened"),
             ));
         };
-        *n += 1;
+        let events = state
+            .counted_events
+            .entry(format!("incident#{incident_id}"))
+            .or_default();
+        if events.insert(event_id.to_string()) {
+            *n += 1;
+        }
         Ok(*n)
     }
 
