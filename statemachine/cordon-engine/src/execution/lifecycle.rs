@@ -114,10 +114,12 @@ impl Execution {
             st,
             inflight: JoinSet::new(),
             inflight_ids: HashMap::new(),
+            ready: VecDeque::new(),
             tx: Arc::new(tx),
             rx,
             carried_text: None,
             context_cache: None,
+            context_spare: None,
         }
     }
 
@@ -229,6 +231,7 @@ impl Execution {
         self.st.runnable.clear();
         self.inflight.abort_all();
         self.inflight_ids.clear();
+        self.ready.clear();
     }
 
     pub(super) fn fail_execution(&mut self, err: StatesError, now: DateTime<Utc>) {
