@@ -137,7 +137,7 @@ impl Execution {
                 let mut execution = Map::new();
                 execution.insert("Id".into(), json!(st.identity.execution_arn));
                 if with_input {
-                    execution.insert("Input".into(), st.input.clone());
+                    execution.insert("Input".into(), Value::clone(&st.input));
                 }
                 execution.insert("StartTime".into(), json!(timestamp_text(&st.start_time)));
                 execution.insert("Name".into(), json!(st.identity.name));

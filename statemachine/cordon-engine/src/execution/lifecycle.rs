@@ -67,6 +67,7 @@ impl Execution {
             region,
         };
         let deadline = execution_deadline(&def, opts.express, now);
+        let input = Arc::new(input);
         let st = ExecutionState {
             definition: def.shared_source(),
             identity,
@@ -100,7 +101,7 @@ impl Execution {
         };
         ex.push_event_at(now, None, EventType::ExecutionStarted, details);
         let start_at = ex.def.root().start_at.clone();
-        let fid = ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
+        let fid = ex.spawn_frame_shared(0, None, start_at, input, ROOT_SCOPE);
         ex.carried_text = Some((fid, text));
         Ok(ex)
     }

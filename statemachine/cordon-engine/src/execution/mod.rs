@@ -196,7 +196,7 @@ impl Execution {
             status: st.status,
             start_date: st.start_time,
             stop_date: st.stop_time,
-            input: st.input.clone(),
+            input: Value::clone(&st.input),
             output: st.output.clone(),
             error: st.error.clone(),
             cause: st.cause.clone(),
