@@ -159,10 +159,10 @@ impl Execution {
             None,
             EventType::ExecutionAborted,
             EventDetails {
-                execution_aborted_event_details: Some(ErrorEventDetails {
+                execution_aborted_event_details: Some(Box::new(ErrorEventDetails {
                     error: error.clone(),
                     cause: cause.clone(),
-                }),
+                })),
                 ..EventDetails::default()
             },
         );
@@ -240,10 +240,10 @@ impl Execution {
             return;
         }
         let details = EventDetails {
-            execution_failed_event_details: Some(ErrorEventDetails {
+            execution_failed_event_details: Some(Box::new(ErrorEventDetails {
                 error: non_empty(Some(err.error.clone())),
                 cause: non_empty(err.cause.clone()),
-            }),
+            })),
             ..EventDetails::default()
         };
         self.push_event_at(now, None, EventType::ExecutionFailed, details);

@@ -27,10 +27,10 @@ impl Execution {
         {
             self.capture_redrive_point();
             let details = EventDetails {
-                execution_timed_out_event_details: Some(ErrorEventDetails {
+                execution_timed_out_event_details: Some(Box::new(ErrorEventDetails {
                     error: Some(error::TIMEOUT.into()),
                     cause: Some("The execution timed out.".into()),
-                }),
+                })),
                 ..EventDetails::default()
             };
             self.push_event_at(d, None, EventType::ExecutionTimedOut, details);
