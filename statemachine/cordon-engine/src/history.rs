@@ -203,13 +203,16 @@ pub struct HistoryEvent {
     pub event_type: EventType,
     pub id: u64,
     pub previous_event_id: u64,
-    /// Boxed: the struct has a member for every event type (about 2 KiB), and a history
+    /// Boxed: the struct has a member for every event type (about 750 bytes), and a history
     /// of small events is moved and grown far more cheaply.
     #[serde(flatten)]
     pub details: Box<EventDetails>,
 }
 
-/// The `*EventDetails` members of a history event.
+/// The `*EventDetails` members of a history event. The members of events an execution
+/// records at most once, or only when something fails, are boxed: every event carries
+/// this struct's space, and kept under 1 KiB it is a small allocation (on glibc, one from
+/// the thread cache rather than a large one that first consolidates the fast bins).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventDetails {
@@ -218,11 +221,11 @@ pub struct EventDetails {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub execution_succeeded_event_details: Option<OutputEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub execution_failed_event_details: Option<ErrorEventDetails>,
+    pub execution_failed_event_details: Option<Box<ErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub execution_aborted_event_details: Option<ErrorEventDetails>,
+    pub execution_aborted_event_details: Option<Box<ErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub execution_timed_out_event_details: Option<ErrorEventDetails>,
+    pub execution_timed_out_event_details: Option<Box<ErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub execution_redriven_event_details: Option<ExecutionRedrivenEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -234,21 +237,21 @@ pub struct EventDetails {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub task_started_event_details: Option<TaskStartedEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub task_submitted_event_details: Option<TaskOutputEventDetails>,
+    pub task_submitted_event_details: Option<Box<TaskOutputEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub task_succeeded_event_details: Option<TaskOutputEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub task_failed_event_details: Option<TaskErrorEventDetails>,
+    pub task_failed_event_details: Option<Box<TaskErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub task_timed_out_event_details: Option<TaskErrorEventDetails>,
+    pub task_timed_out_event_details: Option<Box<TaskErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lambda_function_scheduled_event_details: Option<LambdaFunctionScheduledEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lambda_function_succeeded_event_details: Option<OutputEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lambda_function_failed_event_details: Option<ErrorEventDetails>,
+    pub lambda_function_failed_event_details: Option<Box<ErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lambda_function_timed_out_event_details: Option<ErrorEventDetails>,
+    pub lambda_function_timed_out_event_details: Option<Box<ErrorEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map_state_started_event_details: Option<MapStateStartedEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -256,9 +259,9 @@ pub struct EventDetails {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map_iteration_succeeded_event_details: Option<MapIterationEventDetails>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub map_iteration_failed_event_details: Option<MapIterationEventDetails>,
+    pub map_iteration_failed_event_details: Option<Box<MapIterationEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub map_iteration_aborted_event_details: Option<MapIterationEventDetails>,
+    pub map_iteration_aborted_event_details: Option<Box<MapIterationEventDetails>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub evaluation_failed_event_details: Option<Box<EvaluationFailedEventDetails>>,
 }
@@ -308,8 +311,10 @@ impl EventDetails {
         match event_type {
             EventType::MapIterationStarted => out.map_iteration_started_event_details = d,
             EventType::MapIterationSucceeded => out.map_iteration_succeeded_event_details = d,
-            EventType::MapIterationFailed => out.map_iteration_failed_event_details = d,
-            _ => out.map_iteration_aborted_event_details = d,
+            EventType::MapIterationFailed => {
+                out.map_iteration_failed_event_details = d.map(Box::new)
+            }
+            _ => out.map_iteration_aborted_event_details = d.map(Box::new),
         }
         out
     }
@@ -375,7 +380,7 @@ impl TaskEvents<'_> {
     /// `TaskSubmitted`: a `.waitForTaskToken` dispatch returned (always the `Task*` form).
     pub(crate) fn submitted(&self, output: String) -> (EventType, EventDetails) {
         let details = EventDetails {
-            task_submitted_event_details: Some(self.output(output)),
+            task_submitted_event_details: Some(Box::new(self.output(output))),
             ..EventDetails::default()
         };
         (EventType::TaskSubmitted, details)
@@ -408,7 +413,7 @@ impl TaskEvents<'_> {
     ) -> (EventType, EventDetails) {
         let mut d = EventDetails::default();
         if self.0.is_lambda_function() {
-            let e = Some(ErrorEventDetails { error, cause });
+            let e = Some(Box::new(ErrorEventDetails { error, cause }));
             return if timed_out {
                 d.lambda_function_timed_out_event_details = e;
                 (EventType::LambdaFunctionTimedOut, d)
@@ -417,12 +422,12 @@ impl TaskEvents<'_> {
                 (EventType::LambdaFunctionFailed, d)
             };
         }
-        let e = Some(TaskErrorEventDetails {
+        let e = Some(Box::new(TaskErrorEventDetails {
             resource_type: self.0.resource_type().to_owned(),
             resource: self.0.resource_name().to_owned(),
             error,
             cause,
-        });
+        }));
         if timed_out {
             d.task_timed_out_event_details = e;
             (EventType::TaskTimedOut, d)
@@ -466,5 +471,35 @@ mod tests {
         assert!(v.get("stateExitedEventDetails").is_none());
         let back: HistoryEvent = serde_json::from_value(v).unwrap();
         assert_eq!(back, ev);
+    }
+
+    /// Every event allocates an `EventDetails`: it stays a small allocation (glibc serves
+    /// requests up to 1,008 bytes from its small bins and thread cache).
+    #[test]
+    fn event_details_stay_a_small_allocation() {
+        assert!(
+            std::mem::size_of::<EventDetails>() <= 1008,
+            "{} bytes",
+            std::mem::size_of::<EventDetails>()
+        );
+    }
+
+    /// A boxed member reads and writes as the plain one did.
+    #[test]
+    fn boxed_members_serialise_as_plain_ones() {
+        let (ty, d) = TaskEvents(&Resource::parse("arn:aws:states:::lambda:invoke")).failed(
+            Some("E".into()),
+            Some("c".into()),
+            false,
+        );
+        assert_eq!(ty, EventType::TaskFailed);
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"taskFailedEventDetails": {
+                "resourceType": "lambda", "resource": "invoke", "error": "E", "cause": "c"}})
+        );
+        let back: EventDetails = serde_json::from_value(v).unwrap();
+        assert_eq!(back, d);
     }
 }

@@ -1168,3 +1168,128 @@ async fn result_selectors_select_the_same_values_however_they_read_the_result() 
         "{cause}"
     );
 }
+
+/// A task handler that panics fails its state with `States.TaskFailed`, whether it panics
+/// when first polled or after it waited; a Catch takes it like any task failure.
+#[tokio::test]
+async fn a_panicking_task_handler_fails_the_state() {
+    for wait_first in [false, true] {
+        let def = json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}],
+                  "End": true},
+            "Caught": {"Type": "Pass", "End": true}}});
+        let d: Arc<dyn TaskDispatcher> =
+            Arc::new(FnDispatcher(move |_req: TaskRequest| async move {
+                if wait_first {
+                    tokio::task::yield_now().await;
+                }
+                panic!("boom");
+            }));
+        let (ex, _) = run(&def, json!({}), d).await;
+        assert_eq!(
+            ex.status(),
+            ExecutionStatus::Succeeded,
+            "wait_first {wait_first}"
+        );
+        let out = ex.describe().output.unwrap();
+        assert_eq!(out["Error"], "States.TaskFailed", "wait_first {wait_first}");
+        let cause = out["Cause"].as_str().unwrap();
+        assert!(
+            cause.starts_with("the task handler did not complete: task ")
+                && cause.ends_with("panicked with message \"boom\""),
+            "wait_first {wait_first}: {cause}"
+        );
+    }
+}
+
+/// Branches whose handlers answer at once and a branch whose handler answers after waiting
+/// record their events in the order the answers came: the history does not depend on how
+/// the engine runs a dispatch.
+#[tokio::test]
+async fn answers_at_once_and_later_are_recorded_in_the_order_they_came() {
+    let task = |name: &str| {
+        json!({"StartAt": name, "States": {name: {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"who": name},
+            "Next": format!("{name}2")},
+            format!("{name}2"): {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"who": format!("{name}2")}, "End": true}}})
+    };
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Branches": [task("A"), task("Slow"), task("C")],
+              "Next": "After"},
+        "After": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}});
+    let d: Arc<dyn TaskDispatcher> = Arc::new(FnDispatcher(|req: TaskRequest| async move {
+        if req.input["who"] == "Slow" {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(req.input)
+    }));
+    let (ex, _) = run(&def, json!({}), d).await;
+    assert_eq!(ex.status(), ExecutionStatus::Succeeded);
+    let order: Vec<String> = ex
+        .history()
+        .iter()
+        .map(|e| {
+            let d = &e.details;
+            let name = d
+                .state_entered_event_details
+                .as_ref()
+                .map(|s| s.name.clone())
+                .or_else(|| {
+                    d.state_exited_event_details
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                })
+                .unwrap_or_default();
+            format!("{:?} {name}", e.event_type)
+        })
+        .collect();
+    // The same order the engine recorded when every dispatch ran as a task of its own.
+    let expected = [
+        "ExecutionStarted ",
+        "ParallelStateEntered P",
+        "ParallelStateStarted ",
+        "TaskStateEntered A",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskStateEntered Slow",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskStateEntered C",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskSucceeded ",
+        "TaskStateExited A",
+        "TaskStateEntered A2",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskSucceeded ",
+        "TaskStateExited C",
+        "TaskStateEntered C2",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskSucceeded ",
+        "TaskStateExited A2",
+        "TaskSucceeded ",
+        "TaskStateExited C2",
+        "TaskSucceeded ",
+        "TaskStateExited Slow",
+        "TaskStateEntered Slow2",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskSucceeded ",
+        "TaskStateExited Slow2",
+        "ParallelStateSucceeded ",
+        "ParallelStateExited P",
+        "TaskStateEntered After",
+        "TaskScheduled ",
+        "TaskStarted ",
+        "TaskSucceeded ",
+        "TaskStateExited After",
+        "ExecutionSucceeded ",
+    ];
+    assert_eq!(order, expected, "{order:#?}");
+}

@@ -22,6 +22,7 @@ impl Execution {
             if !self.running() {
                 self.inflight.abort_all();
                 self.inflight_ids.clear();
+                self.ready.clear();
                 return RunOutcome::Finished(self.st.status);
             }
             while let Ok(cmd) = self.rx.try_recv() {
@@ -33,6 +34,12 @@ impl Execution {
             }
             if let Some(fid) = self.st.runnable.pop_front() {
                 self.step(fid, rt);
+                continue;
+            }
+            // A dispatch that answered at once is taken up where a spawned one's answer would
+            // be: once no frame can step.
+            if let Some(c) = self.ready.pop_front() {
+                self.on_task_result(c.frame, c.seq, c.result, rt);
                 continue;
             }
             if self.inflight.is_empty() {

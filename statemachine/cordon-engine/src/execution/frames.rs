@@ -25,6 +25,18 @@ impl Execution {
         input: Value,
         scope: ScopeId,
     ) -> FrameId {
+        self.spawn_frame_shared(machine, parent, state, Arc::new(input), scope)
+    }
+
+    /// [`Execution::spawn_frame`] with an input already shared (the execution input).
+    pub(super) fn spawn_frame_shared(
+        &mut self,
+        machine: usize,
+        parent: Option<(FrameId, usize)>,
+        state: String,
+        input: Arc<Value>,
+        scope: ScopeId,
+    ) -> FrameId {
         let id = self.st.next_frame_id;
         self.st.next_frame_id += 1;
         let last_event_id = match parent {
@@ -38,7 +50,7 @@ impl Execution {
                 machine,
                 parent,
                 state,
-                input: Arc::new(input),
+                input,
                 phase: Phase::Enter,
                 entered_event_id: 0,
                 entered_time: DateTime::<Utc>::default(),

@@ -67,6 +67,7 @@ impl Execution {
             region,
         };
         let deadline = execution_deadline(&def, opts.express, now);
+        let input = Arc::new(input);
         let st = ExecutionState {
             definition: def.shared_source(),
             identity,
@@ -100,7 +101,7 @@ impl Execution {
         };
         ex.push_event_at(now, None, EventType::ExecutionStarted, details);
         let start_at = ex.def.root().start_at.clone();
-        let fid = ex.spawn_frame(0, None, start_at, input, ROOT_SCOPE);
+        let fid = ex.spawn_frame_shared(0, None, start_at, input, ROOT_SCOPE);
         ex.carried_text = Some((fid, text));
         Ok(ex)
     }
@@ -114,10 +115,12 @@ impl Execution {
             st,
             inflight: JoinSet::new(),
             inflight_ids: HashMap::new(),
+            ready: VecDeque::new(),
             tx: Arc::new(tx),
             rx,
             carried_text: None,
             context_cache: None,
+            context_spare: None,
         }
     }
 
@@ -156,10 +159,10 @@ impl Execution {
             None,
             EventType::ExecutionAborted,
             EventDetails {
-                execution_aborted_event_details: Some(ErrorEventDetails {
+                execution_aborted_event_details: Some(Box::new(ErrorEventDetails {
                     error: error.clone(),
                     cause: cause.clone(),
-                }),
+                })),
                 ..EventDetails::default()
             },
         );
@@ -229,6 +232,7 @@ impl Execution {
         self.st.runnable.clear();
         self.inflight.abort_all();
         self.inflight_ids.clear();
+        self.ready.clear();
     }
 
     pub(super) fn fail_execution(&mut self, err: StatesError, now: DateTime<Utc>) {
@@ -236,10 +240,10 @@ impl Execution {
             return;
         }
         let details = EventDetails {
-            execution_failed_event_details: Some(ErrorEventDetails {
+            execution_failed_event_details: Some(Box::new(ErrorEventDetails {
                 error: non_empty(Some(err.error.clone())),
                 cause: non_empty(err.cause.clone()),
-            }),
+            })),
             ..EventDetails::default()
         };
         self.push_event_at(now, None, EventType::ExecutionFailed, details);

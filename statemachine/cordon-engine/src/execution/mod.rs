@@ -32,7 +32,7 @@
 //! Not here: a state's input and output processing is [`crate::dataflow`]; what a Task's
 //! resource ARN means is [`crate::resource`]; the shapes of history events are
 //! [`crate::history`].
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -120,6 +120,9 @@ pub struct Execution {
     st: ExecutionState,
     inflight: JoinSet<Completion>,
     inflight_ids: HashMap<tokio::task::Id, (FrameId, u64)>,
+    /// Dispatches that answered at once, in the order they were made, not yet taken up
+    /// (see `task.rs` `start_dispatch`).
+    ready: VecDeque<Completion>,
     tx: Arc<mpsc::UnboundedSender<Command>>,
     rx: mpsc::UnboundedReceiver<Command>,
     /// The JSON text of the output a frame last left a state with (see
@@ -132,6 +135,9 @@ pub struct Execution {
     /// The context object of a frame's state entry and attempt
     /// (frame, entered event id, retries so far), shared by its reads (see `context.rs`).
     context_cache: Option<((FrameId, u64, u32), Arc<Value>)>,
+    /// An earlier context object with `$$.Execution.Input`, no longer held by anything else,
+    /// for the next one to take its execution half from (see `context.rs`).
+    context_spare: Option<serde_json::Map<String, Value>>,
 }
 
 /// The state a frame is in, with the definition held apart from the execution, so that a
@@ -190,7 +196,7 @@ impl Execution {
             status: st.status,
             start_date: st.start_time,
             stop_date: st.stop_time,
-            input: st.input.clone(),
+            input: Value::clone(&st.input),
             output: st.output.clone(),
             error: st.error.clone(),
             cause: st.cause.clone(),

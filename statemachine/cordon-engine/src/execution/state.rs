@@ -156,7 +156,9 @@ pub struct ExecutionState {
     /// every other execution of it.
     pub definition: Arc<str>,
     pub identity: ExecutionIdentity,
-    pub input: Value,
+    /// The execution input. Shared: the first state starts from this very value, so starting
+    /// an execution does not copy it.
+    pub input: Arc<Value>,
     pub start_time: DateTime<Utc>,
     pub stop_time: Option<DateTime<Utc>>,
     pub status: ExecutionStatus,

@@ -29,10 +29,10 @@ impl Execution {
     /// Records `*StateEntered`, then runs the state (or starts the work of a Task, Parallel
     /// or Map state).
     pub(super) fn enter(&mut self, fid: FrameId, rt: &Runtime) {
-        let Some(name) = self.frame(fid).map(|f| f.state.clone()) else {
-            return;
-        };
         let Some(cur) = self.current(fid) else {
+            let Some(name) = self.frame(fid).map(|f| f.state.clone()) else {
+                return;
+            };
             let err = StatesError::new(
                 error::RUNTIME,
                 format!("The state '{name}' does not exist in the state machine."),
@@ -41,6 +41,8 @@ impl Execution {
             return;
         };
         let state = cur.state();
+        // The frame's state, found by this very name.
+        let name = &state.name;
         let now = rt.clock.now();
         let input = self.frame_input(fid);
         let text = self.input_text(fid, &input);
@@ -48,7 +50,7 @@ impl Execution {
             rt,
             fid,
             entered_event(&state.kind),
-            EventDetails::state_entered(&name, text),
+            EventDetails::state_entered(name, text),
         );
         if let Some(f) = self.st.frames.get_mut(&fid) {
             f.entered_event_id = id;
@@ -78,7 +80,7 @@ impl Execution {
             }
         };
         if let Err(e) = result {
-            let err = self.flow_error(fid, &name, e, rt);
+            let err = self.flow_error(fid, name, e, rt);
             self.frame_done(fid, Err(err), rt);
         }
     }

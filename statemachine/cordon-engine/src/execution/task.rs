@@ -1,6 +1,11 @@
 //! Task states: one attempt is one dispatch through the [`TaskDispatcher`](crate::TaskDispatcher),
 //! its result (or, for `.waitForTaskToken`, its submission and later callback), and the Task
 //! history events in the form the resource takes.
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
 use serde_json::Value;
 
 use super::state::{Frame, FrameId, Phase, TaskPhase};
@@ -13,6 +18,9 @@ use crate::error::StatesError;
 use crate::history::TaskEvents;
 use crate::json_text::compact;
 use crate::resource::IntegrationPattern;
+
+/// A dispatch in flight: the dispatcher's answer for the frame and attempt that started it.
+type Dispatch = Pin<Box<dyn Future<Output = Completion> + Send>>;
 
 impl Execution {
     pub(super) fn attempt_task(
@@ -75,15 +83,45 @@ impl Execution {
             });
         }
         let dispatcher = rt.dispatcher.clone();
-        let handle = self.inflight.spawn(async move {
+        let dispatch: Dispatch = Box::pin(async move {
             Completion {
                 frame: fid,
                 seq,
                 result: dispatcher.invoke(req).await,
             }
         });
-        self.inflight_ids.insert(handle.id(), (fid, seq));
+        self.start_dispatch(fid, seq, dispatch);
         Ok(())
+    }
+
+    /// Runs a dispatch as a task of its own, unless it answers when first polled while no
+    /// other dispatch is in flight: then its answer waits in `ready` and is taken up where
+    /// the spawned task's would have been (`driver.rs`), without a task spawned, scheduled
+    /// and joined for it. Only with nothing in flight: an answer ready at once is then also
+    /// the one the spawned task would have given first (tasks run in the order they were
+    /// spawned, and any dispatch after this one is spawned after it).
+    fn start_dispatch(&mut self, fid: FrameId, seq: u64, mut dispatch: Dispatch) {
+        if self.inflight.is_empty() {
+            let mut cx = Context::from_waker(Waker::noop());
+            match catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(&mut cx))) {
+                Ok(Poll::Ready(c)) => {
+                    self.ready.push_back(c);
+                    return;
+                }
+                // Polled again once spawned: a task's first poll, whatever the waker saw.
+                Ok(Poll::Pending) => {}
+                Err(panic) => {
+                    // The handler panicked: failed the way a panic in its task fails it
+                    // (a `JoinError` the driver turns into `States.TaskFailed`).
+                    drop(dispatch);
+                    let handle = self.inflight.spawn(async move { resume_unwind(panic) });
+                    self.inflight_ids.insert(handle.id(), (fid, seq));
+                    return;
+                }
+            }
+        }
+        let handle = self.inflight.spawn(dispatch);
+        self.inflight_ids.insert(handle.id(), (fid, seq));
     }
 
     /// A dispatch returned. Results of an attempt that was since abandoned (timed out,

@@ -20,6 +20,11 @@ impl Execution {
 
     /// Fires the execution deadline, or every frame timer that is due, earliest first.
     pub(super) fn fire_due_timers(&mut self, rt: &Runtime) {
+        // Most steps have no timer at all (no Wait, backoff, task timeout or execution
+        // deadline): then there is no clock to read either.
+        if self.next_timer().is_none() {
+            return;
+        }
         let now = rt.clock.now();
         if let Some(d) = self.st.deadline
             && d <= now
@@ -27,10 +32,10 @@ impl Execution {
         {
             self.capture_redrive_point();
             let details = EventDetails {
-                execution_timed_out_event_details: Some(ErrorEventDetails {
+                execution_timed_out_event_details: Some(Box::new(ErrorEventDetails {
                     error: Some(error::TIMEOUT.into()),
                     cause: Some("The execution timed out.".into()),
-                }),
+                })),
                 ..EventDetails::default()
             };
             self.push_event_at(d, None, EventType::ExecutionTimedOut, details);
