@@ -296,12 +296,14 @@ impl Core {
             }
         }
         let mut actors = lock(&self.actors);
+        // A redrive may have replaced this actor already (its final state was saved, so the
+        // execution was redrivable): the tokens and replays are the new run's then.
         if actors.get(&arn).is_some_and(|a| a.id == id) {
             actors.remove(&arn);
+            drop(actors);
+            lock(&self.tokens).retain(|_, issuer| issuer.execution_arn != arn);
+            self.replays.drop_execution(&arn);
         }
-        drop(actors);
-        lock(&self.tokens).retain(|_, issuer| issuer.execution_arn != arn);
-        self.replays.drop_execution(&arn);
     }
 
     /// Applies a command to a parked execution, persisting (committed) before replying.
@@ -635,7 +637,10 @@ impl Core {
             .store
             .load_state(arn)?
             .ok_or_else(|| exec_does_not_exist(arn))?;
-        if actors.contains_key(arn) || state.status == ExecutionStatus::Running {
+        // What is stored decides, as DescribeExecution shows it: an actor still registered
+        // for a stopped execution has saved its final state and is only cleaning up (it
+        // leaves the new run's entry alone).
+        if state.status == ExecutionStatus::Running {
             return Err(ApiError::new(
                 "ExecutionNotRedrivable",
                 format!("Execution is RUNNING and cannot be redriven: '{arn}'"),
