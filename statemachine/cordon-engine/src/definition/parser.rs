@@ -383,21 +383,20 @@ impl Parser {
 /// context object: `$$` (JSONPath paths, intrinsic arguments) or `$states` (JSONata, whose
 /// `$states.context` is the only way to it). Over-approximates, never misses.
 fn mentions_context(map: &serde_json::Map<String, Value>) -> bool {
-    fn mentions(s: &str) -> bool {
-        s.contains("$$") || s.contains("$states")
-    }
-    fn value(v: &Value) -> bool {
+    any_text(map, &|s| s.contains("$$") || s.contains("$states"))
+}
+
+/// Whether `mentions` holds for any key or string in `map`, at any depth.
+fn any_text(map: &serde_json::Map<String, Value>, mentions: &dyn Fn(&str) -> bool) -> bool {
+    fn value(v: &Value, mentions: &dyn Fn(&str) -> bool) -> bool {
         match v {
             Value::String(s) => mentions(s),
-            Value::Array(a) => a.iter().any(value),
-            Value::Object(o) => object(o),
+            Value::Array(a) => a.iter().any(|v| value(v, mentions)),
+            Value::Object(o) => any_text(o, mentions),
             _ => false,
         }
     }
-    fn object(o: &serde_json::Map<String, Value>) -> bool {
-        o.iter().any(|(k, v)| mentions(k) || value(v))
-    }
-    object(map)
+    map.iter().any(|(k, v)| mentions(k) || value(v, mentions))
 }
 
 /// Whether any key or string in the state's JSON (nested states included) could read
@@ -428,23 +427,11 @@ fn mentions_execution_input(map: &serde_json::Map<String, Value>) -> bool {
         let (second, _) = name(rest);
         second.is_empty() || second == "Input"
     }
-    fn mentions(s: &str) -> bool {
+    any_text(map, &|s| {
         s.contains("$states")
             || s.match_indices("$$")
                 .any(|(i, _)| reaches_input(&s[i + 2..]))
-    }
-    fn value(v: &Value) -> bool {
-        match v {
-            Value::String(s) => mentions(s),
-            Value::Array(a) => a.iter().any(value),
-            Value::Object(o) => object(o),
-            _ => false,
-        }
-    }
-    fn object(o: &serde_json::Map<String, Value>) -> bool {
-        o.iter().any(|(k, v)| mentions(k) || value(v))
-    }
-    object(map)
+    })
 }
 
 /// All transitions out of a state, as (field, target).

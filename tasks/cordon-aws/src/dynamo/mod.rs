@@ -281,43 +281,46 @@ impl Update {
     /// write is refused when the set holds it already (a write sent again after its answer
     /// was lost, a retried step) or holds `cap` events (see [`Update::count_restarting_set`]).
     /// The set is what keeps the count exact; `cap` keeps the item small under a flood.
-    pub fn count_once(mut self, counter: &str, events: &str, event: &str, cap: i64) -> Self {
-        self = self.add(counter, 1);
-        let (set, member, single, limit) = (
-            self.name(events),
-            self.value(s(event)),
-            self.value(AttributeValue::Ss(vec![event.to_string()])),
-            self.value(n(cap)),
-        );
-        self.add.push(format!("{set} {single}"));
-        self.condition.push(format!(
+    pub fn count_once(self, counter: &str, events: &str, event: &str, cap: i64) -> Self {
+        let (mut this, [set, member, single, limit]) =
+            self.count_event(counter, events, event, cap);
+        this.add.push(format!("{set} {single}"));
+        this.condition.push(format!(
             "NOT contains({set}, {member}) AND (attribute_not_exists({set}) OR size({set}) < {limit})"
         ));
-        self
+        this
+    }
+
+    /// `ADD counter 1`, and the placeholders of a counted event: the set's name, the event,
+    /// the event as a one-member set, and the cap.
+    fn count_event(
+        self,
+        counter: &str,
+        events: &str,
+        event: &str,
+        cap: i64,
+    ) -> (Self, [String; 4]) {
+        let mut this = self.add(counter, 1);
+        let placeholders = [
+            this.name(events),
+            this.value(s(event)),
+            this.value(AttributeValue::Ss(vec![event.to_string()])),
+            this.value(n(cap)),
+        ];
+        (this, placeholders)
     }
 
     /// [`Update::count_once`] when `events` is full: counts `event` and starts the set
     /// again with it alone. An event counted before the restart and sent again after it
     /// would count twice: that takes `cap` other events between a write and its retry.
-    pub fn count_restarting_set(
-        mut self,
-        counter: &str,
-        events: &str,
-        event: &str,
-        cap: i64,
-    ) -> Self {
-        self = self.add(counter, 1);
-        let (set, member, single, limit) = (
-            self.name(events),
-            self.value(s(event)),
-            self.value(AttributeValue::Ss(vec![event.to_string()])),
-            self.value(n(cap)),
-        );
-        self.set.push(format!("{set} = {single}"));
-        self.condition.push(format!(
+    pub fn count_restarting_set(self, counter: &str, events: &str, event: &str, cap: i64) -> Self {
+        let (mut this, [set, member, single, limit]) =
+            self.count_event(counter, events, event, cap);
+        this.set.push(format!("{set} = {single}"));
+        this.condition.push(format!(
             "NOT contains({set}, {member}) AND size({set}) >= {limit}"
         ));
-        self
+        this
     }
 
     /// `REMOVE attribute`.
