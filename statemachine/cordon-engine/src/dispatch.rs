@@ -28,7 +28,8 @@ pub struct TaskRequest {
     /// 0 for the first attempt, then 1, 2, ... for each retry.
     pub attempt: u32,
     /// The context object (`$$`) as the state saw it (shared with the state's own fields);
-    /// `null` when no field of the state mentions it (the engine then does not build it).
+    /// `null` when no field of the state mentions it (the engine then does not build it),
+    /// and without `Execution.Input` when no field could read that.
     pub context: Arc<Value>,
 }
 

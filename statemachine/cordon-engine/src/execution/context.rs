@@ -2,8 +2,9 @@
 //!
 //! It is built only for a state that could read it ([`State::reads_context`], decided when
 //! the definition is parsed), and copies the execution input into `$$.Execution.Input` only
-//! for a state that could read that ([`State::reads_execution_input`]) or hands `$$` on (a
-//! Task's dispatch): for most states it would be copied for nothing. Even then it is copied
+//! for a state that could read that ([`State::reads_execution_input`]): for most states it
+//! would be copied for nothing. A Task's dispatch is handed the `$$` its fields saw (a
+//! Lambda on AWS receives none of it unless its Parameters pass it). Even then it is copied
 //! once per execution, not once per state: a context object that nothing holds any more
 //! hands its `Execution` member (input included) on to the next one that carries the input.
 //!
@@ -103,10 +104,7 @@ impl Execution {
             if current.is_some_and(|s| !s.reads_context) {
                 return Value::Null;
             }
-            // A Task's dispatch is handed the whole of `$$`; another state's `$$` goes no
-            // further than its own fields.
-            with_input =
-                current.is_none_or(|s| s.reads_execution_input || matches!(s.kind, Kind::Task(_)));
+            with_input = current.is_none_or(|s| s.reads_execution_input);
             state.insert("Name".into(), json!(f.state));
             state.insert("EnteredTime".into(), json!(timestamp_text(&f.entered_time)));
             let execution_state = current.is_some_and(|s| {
