@@ -116,7 +116,7 @@ async fn failure_counts(proxy: &FaultProxy) {
     let moto = cordon_aws::testing::moto().await;
     let store = moto.incident_store().await;
     let counter = moto.failure_counter(&store);
-    let key = FailureKey::Ip(format!("198.51.100.{}", fastrand_octet()));
+    let key = FailureKey::Ip(format!("198.51.100.{}", varying_octet()));
     let at = chrono::Utc::now();
     let claim = unique("inc-lost-count");
     let count = |event: &'static str| {
@@ -173,7 +173,7 @@ async fn failure_counts(proxy: &FaultProxy) {
 }
 
 /// A last octet that differs from run to run (moto keeps its state between test runs).
-fn fastrand_octet() -> u8 {
+fn varying_octet() -> u8 {
     (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

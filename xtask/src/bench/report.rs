@@ -560,10 +560,9 @@ fn burst_section(w: &mut String, run: &FullStackRun) {
          (`tests/cordon-faults`): {} of the IAM, DynamoDB and SNS calls answered with \
          throttling, 500/503, a connection reset or a stall, or (IAM and DynamoDB, not SNS: \
          a standard topic cannot deduplicate a publish sent twice) forwarded and then their \
-         answer lost, and IAM's mutating calls limited \
-         to {} per second (burst {}; IAM publishes no rate, this is an assumption). Response \
-         policy: `auto` for `iam.user-created`. The test build (`cargo test`'s profile), as \
-         the suite runs it.\n",
+         answer lost, and IAM's mutating calls limited to {} per second (burst {}; IAM \
+         publishes no rate, this is an assumption). Response policy: `auto` for \
+         `iam.user-created`. The test build (`cargo test`'s profile), as the suite runs it.\n",
         n("incidents"),
         r["fault_fraction"]
             .as_f64()
