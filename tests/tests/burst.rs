@@ -36,6 +36,9 @@ const SETTLE: Duration = Duration::from_secs(15 * 60);
 /// timeout (`cordon_aws::function_timeouts`, 10 s), so they wait it out and meet the reset.
 const STALL: Duration = Duration::from_millis(1500);
 
+/// Incidents checked at once after the burst (each check is three reads from moto).
+const CHECKS_IN_FLIGHT: usize = 8;
+
 #[test]
 fn a_burst_under_faults_contains_every_incident_exactly_once() {
     let moto_url = std::env::var("AWS_ENDPOINT_URL")
@@ -117,6 +120,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             .seed(16),
     );
     let started = tokio::time::Instant::now();
+    let cpu_before = CpuTimes::now();
     let mut puts = tokio::task::JoinSet::new();
     for chunk in events.chunks(10) {
         let body = json!({
@@ -169,6 +173,7 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let wall = started.elapsed();
+    let cpu = CpuTimes::now().since(&cpu_before);
     let faults = proxy.stats();
     proxy.set_plan(FaultPlan::none());
 
@@ -180,60 +185,40 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         .map(|e| format!("{} {:?}", e.execution_arn, e.status))
         .collect();
 
-    // Every incident contained and recorded, its user quarantined once.
+    // Every incident contained and recorded, its user quarantined once: the reads go to
+    // moto a few at a time (one by one, a thousand incidents' reads took minutes).
+    let checks_started = tokio::time::Instant::now();
     let store =
         cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
+    let quarantine_arn = Arc::new(stack.resources.quarantine_policy_arn.clone());
+    let limit = Arc::new(tokio::sync::Semaphore::new(CHECKS_IN_FLIGHT));
+    let mut checks = tokio::task::JoinSet::new();
+    for (user, event) in &events {
+        let (store, iam, quarantine_arn, limit) = (
+            store.clone(),
+            iam.clone(),
+            quarantine_arn.clone(),
+            limit.clone(),
+        );
+        let (user, event) = (user.clone(), event.clone());
+        checks.spawn(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            check_incident(&store, &iam, &quarantine_arn, &user, &event).await
+        });
+    }
     let mut problems = Vec::new();
     let (mut contained, mut lost, mut doubled) = (0usize, 0usize, 0usize);
-    for (user, event) in &events {
-        let event_id = event["detail"]["eventID"].as_str().expect("eventID");
-        let id = cordon_core::incident::incident_id_for_event(event_id);
-        let recorded_contained = match store.get(&id).await.expect("reading the incident") {
-            Some(record) if record.status == IncidentStatus::Contained => true,
-            Some(record) => {
-                problems.push(format!("{id} ({user}) is {:?}", record.status));
-                false
-            }
-            None => {
-                lost += 1;
-                problems.push(format!("{id} ({user}) was never recorded"));
-                false
-            }
-        };
-        let attached = iam
-            .list_attached_user_policies()
-            .user_name(user)
-            .send()
-            .await
-            .expect("ListAttachedUserPolicies")
-            .attached_policies
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| p.policy_arn.as_deref() == Some(&stack.resources.quarantine_policy_arn))
-            .count();
-        if attached != 1 {
-            problems.push(format!("{user} has the quarantine policy {attached} times"));
-        }
-        contained += usize::from(recorded_contained && attached == 1);
-        doubled += usize::from(attached > 1);
-
-        // The audit: opened once and closed once, as contained. (Writes whose answers are
-        // lost are sent again; each must still be written once.)
-        let timeline = store.timeline(&id).await.expect("reading the timeline");
-        let entries = |step: &str| timeline.iter().filter(|e| e.step == step).count();
-        let closing: Vec<&str> = timeline
-            .iter()
-            .filter(|e| e.step == "Close")
-            .map(|e| e.message.as_str())
-            .collect();
-        if entries("OpenIncident") != 1 || closing != ["closed as CONTAINED"] {
-            problems.push(format!(
-                "{id} ({user}): the timeline has {} opening(s) and closings {closing:?}",
-                entries("OpenIncident")
-            ));
-        }
-        doubled += usize::from(entries("OpenIncident") > 1 || closing.len() > 1);
+    while let Some(check) = checks.join_next().await {
+        let check = check.expect("an incident's check");
+        contained += usize::from(check.contained);
+        lost += usize::from(check.lost);
+        doubled += check.doubled;
+        problems.extend(check.problems);
     }
+    problems.sort();
 
     // Exactly one notification per incident, and no other.
     let notifications = drain_notifications(&direct, &stack.resources.tap_queue_url).await;
@@ -307,6 +292,15 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             m
         }),
         "step_retries": step_retries,
+        // From the first delivery until the last execution ended.
+        "cpu_seconds": {
+            "test_process": cpu.test_process,
+            "moto": cpu.moto,
+            "per_incident": {
+                "test_process": cpu.test_process / size as f64,
+                "moto": cpu.moto.map(|m| m / size as f64),
+            },
+        },
         "per_execution": {
             "state_transitions": summary(&mut transitions),
             "lambda_invocations": summary(&mut invocations),
@@ -322,6 +316,10 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         },
     });
     println!("burst: {report}");
+    eprintln!(
+        "burst: checking the incidents and their executions took {:.1} s",
+        checks_started.elapsed().as_secs_f64()
+    );
     if let Ok(path) = std::env::var("CORDON_BURST_REPORT") {
         std::fs::write(&path, serde_json::to_vec_pretty(&report).expect("JSON"))
             .unwrap_or_else(|e| panic!("writing {path}: {e}"));
@@ -350,6 +348,127 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// CPU time (user + system, every thread) used so far by this process, which runs the
+/// rules, the engine, the handlers and the fault proxy, and by moto when
+/// `CORDON_MOTO_PID` names it (`cargo xtask bench` does).
+struct CpuTimes {
+    test_process: f64,
+    moto: Option<f64>,
+}
+
+impl CpuTimes {
+    fn now() -> Self {
+        let moto = std::env::var("CORDON_MOTO_PID")
+            .ok()
+            .and_then(|pid| cpu_seconds(&format!("/proc/{}/stat", pid.trim())));
+        Self {
+            test_process: cpu_seconds("/proc/self/stat").expect("reading /proc/self/stat"),
+            moto,
+        }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            test_process: self.test_process - before.test_process,
+            moto: self
+                .moto
+                .zip(before.moto)
+                .map(|(after, before)| after - before),
+        }
+    }
+}
+
+/// `utime + stime` of a `/proc/<pid>/stat`, in seconds (Linux counts them in clock ticks,
+/// 100 a second on every architecture Linux runs Cordon's tests on).
+fn cpu_seconds(stat: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the line are the 12th and 13th after the name.
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// What one incident's check found.
+struct Check {
+    contained: bool,
+    lost: bool,
+    doubled: usize,
+    problems: Vec<String>,
+}
+
+/// Reads one incident back: its record contained, the quarantine policy attached to its
+/// user exactly once, its timeline opened once and closed once as contained.
+async fn check_incident(
+    store: &cordon_aws::DynamoIncidentStore,
+    iam: &aws_sdk_iam::Client,
+    quarantine_arn: &str,
+    user: &str,
+    event: &Value,
+) -> Check {
+    let mut check = Check {
+        contained: false,
+        lost: false,
+        doubled: 0,
+        problems: Vec::new(),
+    };
+    let event_id = event["detail"]["eventID"].as_str().expect("eventID");
+    let id = cordon_core::incident::incident_id_for_event(event_id);
+    let recorded_contained = match store.get(&id).await.expect("reading the incident") {
+        Some(record) if record.status == IncidentStatus::Contained => true,
+        Some(record) => {
+            check
+                .problems
+                .push(format!("{id} ({user}) is {:?}", record.status));
+            false
+        }
+        None => {
+            check.lost = true;
+            check
+                .problems
+                .push(format!("{id} ({user}) was never recorded"));
+            false
+        }
+    };
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .expect("ListAttachedUserPolicies")
+        .attached_policies
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.policy_arn.as_deref() == Some(quarantine_arn))
+        .count();
+    if attached != 1 {
+        check
+            .problems
+            .push(format!("{user} has the quarantine policy {attached} times"));
+    }
+    check.contained = recorded_contained && attached == 1;
+    check.doubled += usize::from(attached > 1);
+
+    // The audit: opened once and closed once, as contained. (Writes whose answers are
+    // lost are sent again; each must still be written once.)
+    let timeline = store.timeline(&id).await.expect("reading the timeline");
+    let entries = |step: &str| timeline.iter().filter(|e| e.step == step).count();
+    let closing: Vec<&str> = timeline
+        .iter()
+        .filter(|e| e.step == "Close")
+        .map(|e| e.message.as_str())
+        .collect();
+    if entries("OpenIncident") != 1 || closing != ["closed as CONTAINED"] {
+        check.problems.push(format!(
+            "{id} ({user}): the timeline has {} opening(s) and closings {closing:?}",
+            entries("OpenIncident")
+        ));
+    }
+    check.doubled += usize::from(entries("OpenIncident") > 1 || closing.len() > 1);
+    check
 }
 
 async fn try_list_executions(

@@ -89,53 +89,76 @@ pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String
         "writing the seed corpus",
     )?;
 
-    let mut rows = Vec::new();
-    let mut failed = Vec::new();
-    for &target in chosen {
-        let started = Instant::now();
+    // One build of every target (`cargo fuzz run` would check it again for each), then the
+    // targets side by side, one per CPU: each is single-threaded, so each gets the time it
+    // asked for on a core of its own.
+    let fuzz_cmd = |args: &[&str]| {
+        let mut cmd = Command::new("cargo");
         // Through rustup's `cargo +nightly`, which finds `cargo-fuzz` on PATH and tells it
         // which cargo to build with.
-        let output = Command::new("cargo")
-            .current_dir(root.join("fuzz"))
+        cmd.current_dir(root.join("fuzz"))
             .env("PATH", &path)
             .env_remove("CARGO")
             .env_remove("RUSTUP_TOOLCHAIN")
-            .args(["+nightly", "fuzz", "run", "--target-dir"])
-            .arg(target_dir.join("fuzz"))
-            .arg(target)
-            .arg(corpus.join(target))
-            .arg("--")
-            .arg(format!("-max_total_time={seconds}"))
-            .arg("-rss_limit_mb=4096")
-            .arg("-timeout=10")
-            .output()
-            .with_context(|| format!("running cargo fuzz for {target}"))?;
-        let log = String::from_utf8_lossy(&output.stderr);
-        let runs = log
-            .lines()
-            .rev()
-            .find_map(|l| {
-                l.strip_prefix("Done ")
-                    .and_then(|r| r.split_whitespace().next())
-            })
-            .unwrap_or("?")
-            .to_owned();
-        let result = if output.status.success() {
-            "no crash".to_owned()
-        } else {
-            failed.push(target);
-            eprintln!("{log}");
-            format!("FAILED ({})", output.status)
+            .args(["+nightly", "fuzz"])
+            .args(args)
+            .arg("--target-dir")
+            .arg(target_dir.join("fuzz"));
+        cmd
+    };
+    let started = Instant::now();
+    util::run(&mut fuzz_cmd(&["build"]), "cargo fuzz build")?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    eprintln!("xtask: fuzz targets built in {build_seconds:.0} s");
+
+    let parallel = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(chosen.len())
+        .max(1);
+    let queue = std::sync::Mutex::new(chosen.iter().copied().enumerate());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| {
+                while let Some((i, target)) = next(&queue) {
+                    let outcome = fuzz_one(&fuzz_cmd, &corpus, target, seconds);
+                    lock(&results).push((i, target, outcome));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, ..)| *i);
+
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (_, target, outcome) in results {
+        let (runs, result) = match outcome {
+            Ok(Outcome {
+                runs,
+                crashed: None,
+            }) => (runs, "no crash".to_owned()),
+            Ok(Outcome {
+                runs,
+                crashed: Some((status, log)),
+            }) => {
+                eprintln!("{log}");
+                failed.push(target);
+                (runs, format!("FAILED ({status})"))
+            }
+            Err(e) => {
+                failed.push(target);
+                ("?".to_owned(), format!("FAILED (could not run: {e:#})"))
+            }
         };
-        let line = format!(
-            "| `{target}` | {seconds} s ({:.0} s with the build) | {runs} | {result} |",
-            started.elapsed().as_secs_f64()
-        );
+        let line = format!("| `{target}` | {seconds} s | {runs} | {result} |");
         println!("{line}");
         rows.push(line);
     }
     let report = format!(
-        "| target | fuzzed for | executions | result |\n|---|---|---|---|\n{}\n",
+        "Built once in {build_seconds:.0} s (`cargo fuzz build`: release, AddressSanitizer); \
+         then {parallel} target(s) at a time, one per CPU.\n\n\
+         | target | fuzzed for | executions | result |\n|---|---|---|---|\n{}\n",
         rows.join("\n")
     );
     write_report(&target_dir, &report)?;
@@ -146,6 +169,50 @@ pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String
         );
     }
     Ok(report)
+}
+
+/// What one target's run did: its executions, and the exit status and log of a crash.
+struct Outcome {
+    runs: String,
+    crashed: Option<(std::process::ExitStatus, String)>,
+}
+
+/// Runs one built target on its corpus for `seconds`.
+fn fuzz_one(
+    fuzz_cmd: &dyn Fn(&[&str]) -> Command,
+    corpus: &Path,
+    target: &str,
+    seconds: u64,
+) -> anyhow::Result<Outcome> {
+    let output = fuzz_cmd(&["run"])
+        .arg(target)
+        .arg(corpus.join(target))
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-rss_limit_mb=4096")
+        .arg("-timeout=10")
+        .output()
+        .with_context(|| format!("running cargo fuzz for {target}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    let runs = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.strip_prefix("Done ")
+                .and_then(|r| r.split_whitespace().next())
+        })
+        .unwrap_or("?")
+        .to_owned();
+    let crashed = (!output.status.success()).then(|| (output.status, log.into_owned()));
+    Ok(Outcome { runs, crashed })
+}
+
+fn next<T: Iterator>(queue: &std::sync::Mutex<T>) -> Option<T::Item> {
+    lock(queue).next()
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn write_report(target_dir: &Path, report: &str) -> anyhow::Result<()> {

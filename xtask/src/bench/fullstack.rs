@@ -15,18 +15,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::model::Plan;
-use crate::{moto, util};
+use super::model::{FullStackRun, Plan};
 
-/// One test's figures.
-pub struct FullStackRun {
-    /// What the test wrote.
-    pub report: Value,
-    /// Compile and run, as the bench saw it.
-    pub wall_seconds: f64,
-    /// Whether the test's assertions held (every incident contained once, nothing lost).
-    pub passed: bool,
-}
+mod report;
+use crate::{moto, util};
+pub use report::{burst_section, crash_section};
 
 /// The burst at `plan.burst_incidents`.
 pub fn burst(root: &Path, plan: &Plan, server: &moto::Moto) -> anyhow::Result<FullStackRun> {
@@ -72,7 +65,9 @@ fn run_test(
     cmd.args(["test", "--workspace", "--lib", "--test", binary, "--"])
         .args(["--exact", test, "--nocapture"])
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .env(report_var, &report);
+        .env(report_var, &report)
+        // The burst splits the CPU time it measures between moto and the test process.
+        .env("CORDON_MOTO_PID", server.pid().to_string());
     server.export_to(&mut cmd);
     let started = Instant::now();
     // A test that fails its assertions has written its figures first: they are reported,

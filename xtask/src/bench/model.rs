@@ -250,3 +250,13 @@ pub struct Machine {
     pub load_before: String,
     pub load_after: String,
 }
+
+/// One full-stack test's figures (`fullstack.rs`).
+pub struct FullStackRun {
+    /// What the test wrote.
+    pub report: Value,
+    /// Compile and run, as the bench saw it.
+    pub wall_seconds: f64,
+    /// Whether the test's assertions held (every incident contained once, nothing lost).
+    pub passed: bool,
+}

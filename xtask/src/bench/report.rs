@@ -1,10 +1,9 @@
 //! Renders `BENCHMARKS.md` from one run's measurements.
 use std::fmt::Write as _;
 
-use super::fullstack::FullStackRun;
 use super::model::{
-    DEFINITION, DbFiles, EngineResults, INPUT, Machine, Mode, MotoResults, Plan, ServiceResults,
-    median, readable,
+    DEFINITION, DbFiles, EngineResults, FullStackRun, INPUT, Machine, Mode, MotoResults, Plan,
+    ServiceResults, median, readable,
 };
 use super::peer::{PACKAGE, PeerSetup};
 use crate::moto::MOTO_VERSION;
@@ -347,9 +346,9 @@ pub fn render(
 
     service_section(w, machine, plan, engine, service);
     durability_section(w, service, service_full);
-    burst_section(w, &extras.burst);
+    super::fullstack::burst_section(w, &extras.burst);
     cost_section(w, &extras.burst);
-    crash_section(w, &extras.crash);
+    super::fullstack::crash_section(w, &extras.crash);
     fuzz_section(w, extras.fuzz.as_deref());
     match &extras.coldstart {
         Some(c) => super::coldstart::section(w, c),
@@ -391,8 +390,9 @@ pub fn render(
          machine; alternating the runs spreads a change in load over both, but does not remove \
          it: compare the spreads, not only the medians.\n\
          - **Not measured by this bench (still to do):** time to contain from event in to the \
-         deny policy read back from IAM (the burst above times each execution), and CPU \
-         seconds per incident split between moto and Cordon; the cost of the approval and \
+         deny policy read back from IAM (the burst above times each execution); CPU per \
+         incident is split between moto and the test process, which also runs the fault \
+         proxy, not between Cordon and the proxy; the cost of the approval and \
          notify paths (the cost model prices the path the burst took); the cold start of the \
          other four task binaries (the cold-start section times quarantine's). Nor: the \
          service's HTTP Lambda backend, and a restart under load of the durable service alone \
@@ -540,121 +540,6 @@ fn durability_section(w: &mut String, normal: &ServiceResults, full: &ServiceRes
     }
 }
 
-/// The whole local stack under a burst of incidents with injected faults.
-fn burst_section(w: &mut String, run: &FullStackRun) {
-    let r = &run.report;
-    let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
-    let secs = |k: &str| {
-        r["time_to_contain_seconds"][k]
-            .as_f64()
-            .map_or("?".to_string(), |v| format!("{v:.1}"))
-    };
-    let _ = writeln!(w, "\n## Full stack: a burst of incidents under faults\n");
-    verdict(w, run);
-    let _ = writeln!(
-        w,
-        "`tests/tests/burst.rs` at {} incidents: that many users created in moto, then their \
-         CreateUser events delivered at once through the local PutEvents API (ten entries a \
-         call, as CloudTrail's delivery does), routed by the template's rules to the engine, \
-         which runs the real handlers in process against moto behind the fault proxy \
-         (`tests/cordon-faults`): {} of the IAM, DynamoDB and SNS calls answered with \
-         throttling, 500/503, a connection reset or a stall, or (IAM and DynamoDB, not SNS: \
-         a standard topic cannot deduplicate a publish sent twice) forwarded and then their \
-         answer lost, and IAM's mutating calls limited to {} per second (burst {}; IAM \
-         publishes no rate, this is an assumption). Response policy: `auto` for \
-         `iam.user-created`. The test build (`cargo test`'s profile), as the suite runs it.\n",
-        n("incidents"),
-        r["fault_fraction"]
-            .as_f64()
-            .map_or("?".to_string(), |f| format!("{:.0}%", f * 100.0)),
-        r["iam_rate_limit"]["per_second"],
-        r["iam_rate_limit"]["burst"],
-    );
-    let faults = r["faults_by_kind"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    let _ = writeln!(w, "| | |\n|---|--:|");
-    let _ = writeln!(w, "| incidents delivered | {} |", n("incidents"));
-    let _ = writeln!(w, "| executions (one per event) | {} |", n("executions"));
-    let _ = writeln!(
-        w,
-        "| contained and recorded, policy attached once | {} |",
-        n("contained")
-    );
-    let _ = writeln!(w, "| lost (no execution or no record) | {} |", n("lost"));
-    let _ = writeln!(
-        w,
-        "| doubled side effects (second attachment or notification) | {} |",
-        n("doubled")
-    );
-    let _ = writeln!(
-        w,
-        "| executions that needed a redrive | {} |",
-        n("needed_redrive")
-    );
-    let _ = writeln!(w, "| calls to AWS through the proxy | {} |", n("calls"));
-    let _ = writeln!(
-        w,
-        "| faults injected | {} ({faults}) |",
-        n("faults_injected")
-    );
-    let _ = writeln!(w, "| step retries spent | {} |", n("step_retries"));
-    let _ = writeln!(
-        w,
-        "| time to contain, p50 / p99 / max (s, execution start to end) | {} / {} / {} |",
-        secs("p50"),
-        secs("p99"),
-        secs("max")
-    );
-    let _ = writeln!(
-        w,
-        "| first event in to last execution ended (s) | {} |",
-        r["wall_seconds"]
-            .as_f64()
-            .map_or("?".to_string(), |v| format!("{v:.1}"))
-    );
-    let _ = writeln!(
-        w,
-        "| the whole test, build check and set-up included (s) | {:.0} |",
-        run.wall_seconds
-    );
-}
-
-/// Whether the run's test held, said first.
-fn verdict(w: &mut String, run: &FullStackRun) {
-    let doubled = run.report["doubled"].as_u64().unwrap_or(0);
-    let _ = if !run.passed {
-        writeln!(
-            w,
-            "**FAILED**: the test's assertions did not hold in this run; the figures below are \
-             what it measured (see the lost, doubled and redrive rows).\n"
-        )
-    } else if doubled == 0 {
-        writeln!(
-            w,
-            "**Passed**: the test's assertions held (every incident contained and recorded once, \
-             nothing lost, nothing doubled, no execution left running).\n"
-        )
-    } else {
-        // Only the crash run tolerates a double: a kill between SNS accepting a publish
-        // and notify recording it sends it again (notifications are at least once).
-        writeln!(
-            w,
-            "**Passed**: the test's assertions held (every incident contained and recorded once, \
-             nothing lost, no execution left running); {doubled} incident(s) were notified \
-             more than once, which a kill between SNS accepting a publish and notify recording \
-             it causes (notifications are at least once; the test fails on a missing one, or \
-             on more than one extra per kill).\n"
-        )
-    };
-}
-
 /// Step Functions Standard, US East (N. Virginia): $0.025 per 1,000 state transitions
 /// (<https://aws.amazon.com/step-functions/pricing/>).
 const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
@@ -721,59 +606,6 @@ fn cost_section(w: &mut String, run: &FullStackRun) {
          time, one request, no transitions). It cannot wait an hour for an approver, retry one \
          step without repeating the others, or be redriven from the failed step; Step \
          Functions' transitions are what those cost, and they dominate Cordon's bill."
-    );
-}
-
-/// The real `cordon local up` SIGKILLed mid-burst and restarted on its database.
-fn crash_section(w: &mut String, run: &FullStackRun) {
-    let r = &run.report;
-    let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
-    let secs = |k: &str| r[k].as_f64().map_or("?".to_string(), |v| format!("{v:.1}"));
-    let _ = writeln!(w, "\n## Crash recovery under load\n");
-    verdict(w, run);
-    let _ = writeln!(
-        w,
-        "`cli/tests/crash_recovery.rs` with {} incidents: the `cordon` binary runs `cordon \
-         local up` (response policy `auto`), a third of the CreateUser events is delivered, \
-         the process is killed with SIGKILL a moment later and started again on the same \
-         SQLite database, {} times; then every execution must end. Against moto directly \
-         (no injected faults).\n",
-        n("incidents"),
-        n("kills")
-    );
-    let _ = writeln!(w, "| | |\n|---|--:|");
-    let _ = writeln!(
-        w,
-        "| incidents acknowledged by PutEvents | {} |",
-        n("incidents")
-    );
-    let _ = writeln!(w, "| executions (one per event) | {} |", n("executions"));
-    let _ = writeln!(w, "| succeeded | {} |", n("succeeded"));
-    let _ = writeln!(
-        w,
-        "| users contained, incident CONTAINED | {} |",
-        n("contained")
-    );
-    let _ = writeln!(w, "| lost | {} |", n("lost"));
-    let _ = writeln!(
-        w,
-        "| doubled (extra executions, second `contained` notification) | {} |",
-        n("doubled")
-    );
-    let _ = writeln!(
-        w,
-        "| last restart to every execution ended (s) | {} |",
-        secs("settle_seconds_after_last_restart")
-    );
-    let _ = writeln!(
-        w,
-        "| first delivery to every execution ended (s) | {} |",
-        secs("wall_seconds")
-    );
-    let _ = writeln!(
-        w,
-        "| the whole test, build check and set-up included (s) | {:.0} |",
-        run.wall_seconds
     );
 }
 
