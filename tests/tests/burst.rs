@@ -7,7 +7,8 @@
 //! notification, and no execution stuck, lost or doubled.
 //!
 //! `CORDON_BURST_SIZE` sets the size (default 100; `cargo xtask bench` runs 1,000), and
-//! `CORDON_BURST_REPORT`, when set, names a JSON file for the figures (time to contain,
+//! `CORDON_BURST_REPORT`, when set, names a JSON file for the figures (time to contain as IAM
+//! lists the deny policy's users, execution times, CPU split between moto and this process,
 //! retries spent, executions that needed a redrive).
 //!
 //! This binary holds one test on purpose: the stack's functions read `AWS_ENDPOINT_URL`
@@ -121,6 +122,15 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     );
     let started = tokio::time::Instant::now();
     let cpu_before = CpuTimes::now();
+    // Event in to deny policy attached, as IAM itself lists the policy's users.
+    let stop_watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_attachments(
+        iam.clone(),
+        stack.resources.quarantine_policy_arn.clone(),
+        events.iter().map(|(user, _)| user.clone()).collect(),
+        started,
+        stop_watching.clone(),
+    ));
     let mut puts = tokio::task::JoinSet::new();
     for chunk in events.chunks(10) {
         let body = json!({
@@ -174,6 +184,9 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     };
     let wall = started.elapsed();
     let cpu = CpuTimes::now().since(&cpu_before);
+    stop_watching.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut attached_after = watcher.await.expect("the attachment watcher");
+    attached_after.sort_by(f64::total_cmp);
     let faults = proxy.stats();
     proxy.set_plan(FaultPlan::none());
 
@@ -220,6 +233,13 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     }
     problems.sort();
 
+    eprintln!(
+        "burst: reading back {} incidents took {:.1} s",
+        events.len(),
+        checks_started.elapsed().as_secs_f64()
+    );
+    let phase = tokio::time::Instant::now();
+
     // Exactly one notification per incident, and no other.
     let notifications = drain_notifications(&direct, &stack.resources.tap_queue_url).await;
     for (user, event) in &events {
@@ -232,8 +252,40 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         doubled += usize::from(kinds.len() > 1);
     }
 
-    // The figures: time to contain, the retries spent, the executions a redrive would need.
-    let mut to_contain: Vec<f64> = Vec::new();
+    eprintln!(
+        "burst: reading back the notifications took {:.1} s",
+        phase.elapsed().as_secs_f64()
+    );
+    let phase = tokio::time::Instant::now();
+    // Every execution's history, a few at a time from the local Step Functions service.
+    let mut histories = tokio::task::JoinSet::new();
+    for (i, execution) in executions.iter().enumerate() {
+        let (stack, arn, limit) = (
+            stack.clone(),
+            execution.execution_arn.clone(),
+            limit.clone(),
+        );
+        histories.spawn(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            (i, billing(&stack, &arn).await)
+        });
+    }
+    let mut billings: Vec<Option<Billing>> = executions.iter().map(|_| None).collect();
+    while let Some(done) = histories.join_next().await {
+        let (i, b) = done.expect("reading an execution's history");
+        billings[i] = Some(b);
+    }
+    eprintln!(
+        "burst: reading back {} execution histories took {:.1} s",
+        executions.len(),
+        phase.elapsed().as_secs_f64()
+    );
+
+    // The figures: execution times, the retries spent, the executions a redrive would need.
+    let mut execution_times: Vec<f64> = Vec::new();
     let mut step_retries = 0usize;
     // Failed attempts by step and error, with one cause of each; and what ended each
     // execution that did not succeed (its last failed attempt).
@@ -241,11 +293,12 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     let mut last_failures: BTreeMap<String, usize> = BTreeMap::new();
     // What AWS would bill each execution for (see `billing`).
     let (mut transitions, mut invocations, mut lambda_ms) = (Vec::new(), Vec::new(), Vec::new());
-    for execution in &executions {
+    for (execution, b) in executions.iter().zip(billings) {
+        let b = b.expect("every history was read");
         if let Some(stop) = execution.stop_date {
-            to_contain.push((stop.as_secs_f64() - execution.start_date.as_secs_f64()).max(0.0));
+            execution_times
+                .push((stop.as_secs_f64() - execution.start_date.as_secs_f64()).max(0.0));
         }
-        let b = billing(&stack, &execution.execution_arn).await;
         step_retries += b.failed_attempts;
         for (state, error, cause) in &b.failures {
             let entry = attempt_failures
@@ -269,13 +322,8 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         invocations.push(b.invocations as f64);
         lambda_ms.push(b.lambda_ms);
     }
-    to_contain.sort_by(f64::total_cmp);
-    let percentile = |p: f64| {
-        to_contain
-            .get(((to_contain.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    execution_times.sort_by(f64::total_cmp);
+    let percentile = |p: f64| percentile_of(&execution_times, p);
     let report = json!({
         "incidents": size,
         "executions": executions.len(),
@@ -309,10 +357,17 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         "needed_redrive": failed.len(),
         "failed_attempts_by_step": attempt_failures.iter().map(|(k, (n, cause))| (k.clone(), json!({"count": n, "a_cause": cause}))).collect::<serde_json::Map<_, _>>(),
         "why_executions_failed": last_failures,
-        "time_to_contain_seconds": {
+        "attached_seconds": {
+            "poll_seconds": ATTACHMENT_POLL.as_secs_f64(),
+            "seen": attached_after.len(),
+            "p50": percentile_of(&attached_after, 0.5),
+            "p99": percentile_of(&attached_after, 0.99),
+            "max": attached_after.last().copied().unwrap_or(f64::NAN),
+        },
+        "execution_seconds": {
             "p50": percentile(0.5),
             "p99": percentile(0.99),
-            "max": to_contain.last().copied().unwrap_or(f64::NAN),
+            "max": execution_times.last().copied().unwrap_or(f64::NAN),
         },
     });
     println!("burst: {report}");
@@ -348,6 +403,64 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// How often the watcher asks IAM which users have the quarantine policy.
+const ATTACHMENT_POLL: Duration = Duration::from_secs(1);
+
+/// Polls IAM (`ListEntitiesForPolicy` on the quarantine policy, every page) until every one
+/// of `users` has it attached, and answers, for each, the seconds from `started` (the first
+/// delivery) to the first poll that listed it: event in to deny policy attached, as IAM
+/// reports it, late by at most one poll. Told to stop once every execution has ended, it
+/// makes one last poll; a user never listed is left out (the report says how many were).
+async fn watch_attachments(
+    iam: aws_sdk_iam::Client,
+    policy_arn: String,
+    users: Vec<String>,
+    started: tokio::time::Instant,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<f64> {
+    let mut waiting: std::collections::HashSet<String> = users.into_iter().collect();
+    let mut seen = Vec::with_capacity(waiting.len());
+    while !waiting.is_empty() {
+        let last = stop.load(std::sync::atomic::Ordering::Relaxed);
+        let mut pages = iam
+            .list_entities_for_policy()
+            .policy_arn(&policy_arn)
+            .entity_filter(aws_sdk_iam::types::EntityType::User)
+            .into_paginator()
+            .send();
+        let mut listed = Vec::new();
+        while let Some(page) = pages.next().await {
+            // moto is busiest now: a poll that fails is simply made again.
+            let Ok(page) = page else { break };
+            listed.extend(
+                page.policy_users
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|u| u.user_name),
+            );
+        }
+        let at = started.elapsed().as_secs_f64();
+        for user in listed {
+            if waiting.remove(&user) {
+                seen.push(at);
+            }
+        }
+        if last {
+            break;
+        }
+        tokio::time::sleep(ATTACHMENT_POLL).await;
+    }
+    seen
+}
+
+/// The `p` quantile of sorted `values` (nearest rank), NaN when there are none.
+fn percentile_of(values: &[f64], p: f64) -> f64 {
+    values
+        .get(((values.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// CPU time (user + system, every thread) used so far by this process, which runs the
@@ -607,7 +720,8 @@ async fn drain_notifications(sdk: &SdkConfig, queue_url: &str) -> HashMap<String
         if batch.is_empty() {
             return by_incident;
         }
-        for message in batch {
+        let mut read = Vec::with_capacity(batch.len());
+        for (i, message) in batch.into_iter().enumerate() {
             let envelope: Value =
                 serde_json::from_str(message.body().unwrap_or("{}")).expect("an SNS envelope");
             let attribute = |name: &str| {
@@ -620,14 +734,32 @@ async fn drain_notifications(sdk: &SdkConfig, queue_url: &str) -> HashMap<String
                 .entry(attribute("incident_id"))
                 .or_default()
                 .push(attribute("kind"));
-            if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("deleting a read message");
+            if let Some(handle) = message.receipt_handle {
+                read.push(
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .expect("a batch entry"),
+                );
             }
         }
+        // Deleted as read, ten a call: an undeleted message would come back once its
+        // visibility timeout ends and be counted twice.
+        if read.is_empty() {
+            continue;
+        }
+        let deleted = sqs
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(read))
+            .send()
+            .await
+            .expect("deleting the read messages");
+        assert!(
+            deleted.failed.is_empty(),
+            "not deleted: {:?}",
+            deleted.failed
+        );
     }
 }

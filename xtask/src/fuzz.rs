@@ -56,119 +56,210 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 /// Fuzzes each of `chosen` for `seconds`; the results as a Markdown table (also written to
 /// `<target dir>/fuzz/RESULTS.md`). A crash is an error, after every target has run.
 pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String> {
-    ensure_nightly()?;
-    let cargo_fuzz = ensure_cargo_fuzz(root)?;
-    let path = std::env::join_paths(
-        std::iter::once(
-            cargo_fuzz
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
-        )
-        .chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
-    .context("building PATH")?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let corpus = root.join("fuzz/corpus");
-    util::run(
-        util::cargo(root)
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "cordon-fuzz",
-                "--example",
-                "seeds",
-                "--",
-            ])
-            .arg(&corpus),
-        "writing the seed corpus",
-    )?;
+    let fuzzing = Fuzzing::prepare(root)?;
+    let started = Instant::now();
+    util::run(&mut fuzzing.command(&["build"]), "cargo fuzz build")?;
+    let built = format!(
+        "Built once in {:.0} s (`cargo fuzz build`: release, AddressSanitizer)",
+        started.elapsed().as_secs_f64()
+    );
+    fuzzing.run(seconds, chosen, &built)
+}
 
-    // One build of every target (`cargo fuzz run` would check it again for each), then the
-    // targets side by side, one per CPU: each is single-threaded, so each gets the time it
-    // asked for on a core of its own.
-    let fuzz_cmd = |args: &[&str]| {
-        let mut cmd = Command::new("cargo");
-        // Through rustup's `cargo +nightly`, which finds `cargo-fuzz` on PATH and tells it
-        // which cargo to build with.
-        cmd.current_dir(root.join("fuzz"))
-            .env("PATH", &path)
+/// cargo-fuzz installed, the seed corpus written: what building and running the targets
+/// needs.
+pub struct Fuzzing {
+    root: PathBuf,
+    /// `PATH` with cargo-fuzz's directory first.
+    path: std::ffi::OsString,
+    target_dir: PathBuf,
+    corpus: PathBuf,
+}
+
+/// A `cargo fuzz build` started by [`Fuzzing::build_in_background`].
+pub struct BackgroundBuild {
+    child: std::process::Child,
+    started: Instant,
+}
+
+impl BackgroundBuild {
+    /// Waits for the build; how it went, for the report.
+    pub fn finish(mut self) -> anyhow::Result<String> {
+        let status = self.child.wait().context("waiting for cargo fuzz build")?;
+        if !status.success() {
+            bail!("cargo fuzz build failed ({status})");
+        }
+        Ok(format!(
+            "Built once (`cargo fuzz build`: release, AddressSanitizer) at the lowest CPU \
+             priority (`nice -n 19`) while the full-stack runs measured, which use about one \
+             of the machine's CPUs (see their CPU row), in {:.0} s",
+            self.started.elapsed().as_secs_f64()
+        ))
+    }
+}
+
+/// A bench that fails before [`BackgroundBuild::finish`] leaves no build running.
+impl Drop for BackgroundBuild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Fuzzing {
+    pub fn prepare(root: &Path) -> anyhow::Result<Self> {
+        ensure_nightly()?;
+        let cargo_fuzz = ensure_cargo_fuzz(root)?;
+        let path = std::env::join_paths(
+            std::iter::once(
+                cargo_fuzz
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            )
+            .chain(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            )),
+        )
+        .context("building PATH")?;
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let corpus = root.join("fuzz/corpus");
+        util::run(
+            util::cargo(root)
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "cordon-fuzz",
+                    "--example",
+                    "seeds",
+                    "--",
+                ])
+                .arg(&corpus),
+            "writing the seed corpus",
+        )?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            path,
+            target_dir,
+            corpus,
+        })
+    }
+
+    /// `cargo +nightly fuzz <args> --target-dir <target>/fuzz`, through rustup's `cargo
+    /// +nightly`, which finds `cargo-fuzz` on PATH and tells it which cargo to build with.
+    /// Its own target dir: it never waits on the workspace's build lock.
+    fn command(&self, args: &[&str]) -> Command {
+        self.cargo_fuzz(Command::new("cargo"), args)
+    }
+
+    /// `program` (`cargo`, or `nice -n 19 cargo`) set up as [`Fuzzing::command`] says.
+    fn cargo_fuzz(&self, mut cmd: Command, args: &[&str]) -> Command {
+        cmd.current_dir(self.root.join("fuzz"))
+            .env("PATH", &self.path)
             .env_remove("CARGO")
             .env_remove("RUSTUP_TOOLCHAIN")
             .args(["+nightly", "fuzz"])
             .args(args)
             .arg("--target-dir")
-            .arg(target_dir.join("fuzz"));
+            .arg(self.target_dir.join("fuzz"));
         cmd
-    };
-    let started = Instant::now();
-    util::run(&mut fuzz_cmd(&["build"]), "cargo fuzz build")?;
-    let build_seconds = started.elapsed().as_secs_f64();
-    eprintln!("xtask: fuzz targets built in {build_seconds:.0} s");
-
-    let parallel = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(chosen.len())
-        .max(1);
-    let queue = std::sync::Mutex::new(chosen.iter().copied().enumerate());
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..parallel {
-            scope.spawn(|| {
-                while let Some((i, target)) = next(&queue) {
-                    let outcome = fuzz_one(&fuzz_cmd, &corpus, target, seconds);
-                    lock(&results).push((i, target, outcome));
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    results.sort_by_key(|(i, ..)| *i);
-
-    let mut rows = Vec::new();
-    let mut failed = Vec::new();
-    for (_, target, outcome) in results {
-        let (runs, result) = match outcome {
-            Ok(Outcome {
-                runs,
-                crashed: None,
-            }) => (runs, "no crash".to_owned()),
-            Ok(Outcome {
-                runs,
-                crashed: Some((status, log)),
-            }) => {
-                eprintln!("{log}");
-                failed.push(target);
-                (runs, format!("FAILED ({status})"))
-            }
-            Err(e) => {
-                failed.push(target);
-                ("?".to_owned(), format!("FAILED (could not run: {e:#})"))
-            }
-        };
-        let line = format!("| `{target}` | {seconds} s | {runs} | {result} |");
-        println!("{line}");
-        rows.push(line);
     }
-    let report = format!(
-        "Built once in {build_seconds:.0} s (`cargo fuzz build`: release, AddressSanitizer); \
-         then {parallel} target(s) at a time, one per CPU.\n\n\
-         | target | fuzzed for | executions | result |\n|---|---|---|---|\n{}\n",
-        rows.join("\n")
-    );
-    write_report(&target_dir, &report)?;
-    if !failed.is_empty() {
-        bail!(
-            "fuzz targets crashed: {}; the inputs are in fuzz/artifacts/",
-            failed.join(", ")
+
+    /// Starts `cargo fuzz build` at the lowest CPU priority, its output to a log file under
+    /// the target dir, so that it takes only the CPU that what runs meanwhile leaves idle.
+    pub fn build_in_background(&self) -> anyhow::Result<BackgroundBuild> {
+        std::fs::create_dir_all(&self.target_dir)
+            .with_context(|| format!("creating {}", self.target_dir.display()))?;
+        let log_path = self.target_dir.join("fuzz-build.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let mut niced = Command::new("nice");
+        niced.args(["-n", "19", "cargo"]);
+        let mut niced = self.cargo_fuzz(niced, &["build"]);
+        niced.stdout(log.try_clone()?).stderr(log);
+        let child = niced
+            .spawn()
+            .context("starting `nice -n 19 cargo +nightly fuzz build`")?;
+        eprintln!(
+            "xtask: building the fuzz targets in the background at nice 19 (log: {})",
+            log_path.display()
         );
+        Ok(BackgroundBuild {
+            child,
+            started: Instant::now(),
+        })
     }
-    Ok(report)
+
+    /// Runs each of `chosen` (built) for `seconds`, one per CPU at a time; the results as a
+    /// Markdown table after `built`, which says how the targets were built.
+    pub fn run(&self, seconds: u64, chosen: &[&str], built: &str) -> anyhow::Result<String> {
+        let (corpus, target_dir) = (&self.corpus, &self.target_dir);
+        // One target per CPU: each is single-threaded, so each gets the time it asks for on
+        // a core of its own.
+        let fuzz_cmd = |args: &[&str]| self.command(args);
+        let parallel = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(chosen.len())
+            .max(1);
+        let queue = std::sync::Mutex::new(chosen.iter().copied().enumerate());
+        let results = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..parallel {
+                scope.spawn(|| {
+                    while let Some((i, target)) = next(&queue) {
+                        let outcome = fuzz_one(&fuzz_cmd, corpus, target, seconds);
+                        lock(&results).push((i, target, outcome));
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+        results.sort_by_key(|(i, ..)| *i);
+
+        let mut rows = Vec::new();
+        let mut failed = Vec::new();
+        for (_, target, outcome) in results {
+            let (runs, result) = match outcome {
+                Ok(Outcome {
+                    runs,
+                    crashed: None,
+                }) => (runs, "no crash".to_owned()),
+                Ok(Outcome {
+                    runs,
+                    crashed: Some((status, log)),
+                }) => {
+                    eprintln!("{log}");
+                    failed.push(target);
+                    (runs, format!("FAILED ({status})"))
+                }
+                Err(e) => {
+                    failed.push(target);
+                    ("?".to_owned(), format!("FAILED (could not run: {e:#})"))
+                }
+            };
+            let line = format!("| `{target}` | {seconds} s | {runs} | {result} |");
+            println!("{line}");
+            rows.push(line);
+        }
+        let report = format!(
+            "{built}; then {parallel} target(s) at a time, one per CPU.\n\n\
+             | target | fuzzed for | executions | result |\n|---|---|---|---|\n{}\n",
+            rows.join("\n")
+        );
+        write_report(target_dir, &report)?;
+        if !failed.is_empty() {
+            bail!(
+                "fuzz targets crashed: {}; the inputs are in fuzz/artifacts/",
+                failed.join(", ")
+            );
+        }
+        Ok(report)
+    }
 }
 
 /// What one target's run did: its executions, and the exit status and log of a crash.

@@ -389,9 +389,7 @@ pub fn render(
          - The aws-local-stepfunctions comparison runs each side in its own process on a shared \
          machine; alternating the runs spreads a change in load over both, but does not remove \
          it: compare the spreads, not only the medians.\n\
-         - **Not measured by this bench (still to do):** time to contain from event in to the \
-         deny policy read back from IAM (the burst above times each execution); CPU per \
-         incident is split between moto and the test process, which also runs the fault \
+         - **Not measured by this bench (still to do):** CPU per incident is split between moto and the test process, which also runs the fault \
          proxy, not between Cordon and the proxy; the cost of the approval and \
          notify paths (the cost model prices the path the burst took); the cold start of the \
          other four task binaries (the cold-start section times quarantine's). Nor: the \

@@ -8,7 +8,7 @@ pub fn burst_section(w: &mut String, run: &FullStackRun) {
     let r = &run.report;
     let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
     let secs = |k: &str| {
-        r["time_to_contain_seconds"][k]
+        r["execution_seconds"][k]
             .as_f64()
             .map_or("?".to_string(), |v| format!("{v:.1}"))
     };
@@ -70,10 +70,28 @@ pub fn burst_section(w: &mut String, run: &FullStackRun) {
     let _ = writeln!(w, "| step retries spent | {} |", n("step_retries"));
     let _ = writeln!(
         w,
-        "| time to contain, p50 / p99 / max (s, execution start to end) | {} / {} / {} |",
+        "| execution time, p50 / p99 / max (s, execution start to end) | {} / {} / {} |",
         secs("p50"),
         secs("p99"),
         secs("max")
+    );
+    let attached = &r["attached_seconds"];
+    let at = |k: &str| {
+        attached[k]
+            .as_f64()
+            .map_or("?".to_string(), |v| format!("{v:.1}"))
+    };
+    let _ = writeln!(
+        w,
+        "| time to contain, p50 / p99 / max (s, first event in to the deny policy attached, \
+         as IAM's ListEntitiesForPolicy lists it, polled every {} s; {} of {} users seen) \
+         | {} / {} / {} |",
+        attached["poll_seconds"],
+        attached["seen"],
+        n("incidents"),
+        at("p50"),
+        at("p99"),
+        at("max")
     );
     let cpu = &r["cpu_seconds"];
     let ms = |v: &serde_json::Value| {
