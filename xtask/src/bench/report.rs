@@ -487,7 +487,11 @@ fn peer_section(w: &mut String, peers: &PeerSetup) {
             if r >= 10.0 {
                 "met".to_owned()
             } else {
-                format!("**not met**: {:.1}× short", 10.0 / r)
+                // "1.0× short" read as met: say how far, in percent of the goal.
+                format!(
+                    "**not met**: {:.0} % short of 10×",
+                    (1.0 - r / 10.0) * 100.0
+                )
             },
         );
     }
