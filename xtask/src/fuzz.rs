@@ -198,10 +198,8 @@ impl Fuzzing {
     /// Runs each of `chosen` (built) for `seconds`, one per CPU at a time; the results as a
     /// Markdown table after `built`, which says how the targets were built.
     pub fn run(&self, seconds: u64, chosen: &[&str], built: &str) -> anyhow::Result<String> {
-        let (corpus, target_dir) = (&self.corpus, &self.target_dir);
         // One target per CPU: each is single-threaded, so each gets the time it asks for on
         // a core of its own.
-        let fuzz_cmd = |args: &[&str]| self.command(args);
         let parallel = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(chosen.len())
@@ -212,7 +210,7 @@ impl Fuzzing {
             for _ in 0..parallel {
                 scope.spawn(|| {
                     while let Some((i, target)) = next(&queue) {
-                        let outcome = fuzz_one(&fuzz_cmd, corpus, target, seconds);
+                        let outcome = self.fuzz_one(target, seconds);
                         lock(&results).push((i, target, outcome));
                     }
                 });
@@ -251,7 +249,7 @@ impl Fuzzing {
              | target | fuzzed for | executions | result |\n|---|---|---|---|\n{}\n",
             rows.join("\n")
         );
-        write_report(target_dir, &report)?;
+        write_report(&self.target_dir, &report)?;
         if !failed.is_empty() {
             bail!(
                 "fuzz targets crashed: {}; the inputs are in fuzz/artifacts/",
@@ -260,42 +258,38 @@ impl Fuzzing {
         }
         Ok(report)
     }
+
+    /// Runs one built target on its corpus for `seconds`.
+    fn fuzz_one(&self, target: &str, seconds: u64) -> anyhow::Result<Outcome> {
+        let output = self
+            .command(&["run"])
+            .arg(target)
+            .arg(self.corpus.join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-rss_limit_mb=4096")
+            .arg("-timeout=10")
+            .output()
+            .with_context(|| format!("running cargo fuzz for {target}"))?;
+        let log = String::from_utf8_lossy(&output.stderr);
+        let runs = log
+            .lines()
+            .rev()
+            .find_map(|l| {
+                l.strip_prefix("Done ")
+                    .and_then(|r| r.split_whitespace().next())
+            })
+            .unwrap_or("?")
+            .to_owned();
+        let crashed = (!output.status.success()).then(|| (output.status, log.into_owned()));
+        Ok(Outcome { runs, crashed })
+    }
 }
 
 /// What one target's run did: its executions, and the exit status and log of a crash.
 struct Outcome {
     runs: String,
     crashed: Option<(std::process::ExitStatus, String)>,
-}
-
-/// Runs one built target on its corpus for `seconds`.
-fn fuzz_one(
-    fuzz_cmd: &dyn Fn(&[&str]) -> Command,
-    corpus: &Path,
-    target: &str,
-    seconds: u64,
-) -> anyhow::Result<Outcome> {
-    let output = fuzz_cmd(&["run"])
-        .arg(target)
-        .arg(corpus.join(target))
-        .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
-        .arg("-rss_limit_mb=4096")
-        .arg("-timeout=10")
-        .output()
-        .with_context(|| format!("running cargo fuzz for {target}"))?;
-    let log = String::from_utf8_lossy(&output.stderr);
-    let runs = log
-        .lines()
-        .rev()
-        .find_map(|l| {
-            l.strip_prefix("Done ")
-                .and_then(|r| r.split_whitespace().next())
-        })
-        .unwrap_or("?")
-        .to_owned();
-    let crashed = (!output.status.success()).then(|| (output.status, log.into_owned()));
-    Ok(Outcome { runs, crashed })
 }
 
 fn next<T: Iterator>(queue: &std::sync::Mutex<T>) -> Option<T::Item> {
