@@ -97,7 +97,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     eprintln!(
         "xtask bench: the full stack: {} CreateUser incidents at once under faults \
-         (tests/tests/burst.rs)",
+         (tests/tests/burst/main.rs)",
         plan.burst_incidents
     );
     let burst = fullstack::burst(&root, &plan, &server)?;

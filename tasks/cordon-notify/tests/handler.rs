@@ -105,7 +105,7 @@ async fn a_failed_publish_is_not_marked_and_is_retried() {
 
 #[tokio::test]
 async fn a_throttled_marker_after_the_publish_does_not_send_twice() {
-    // Found by tests/tests/burst.rs: the step failing here made the workflow's Retry
+    // Found by tests/tests/burst/main.rs: the step failing here made the workflow's Retry
     // publish the same notification again.
     let (notifier, store, throttled) = deps();
     store.fail_on(

@@ -1,7 +1,7 @@
 //! The full-stack runs, taken from the test suite at the plan's size: each test writes its
 //! figures as JSON to the file its report variable names, and the bench renders them.
 //!
-//! - `tests/tests/burst.rs`: CreateUser incidents delivered at once through PutEvents,
+//! - `tests/tests/burst/main.rs`: CreateUser incidents delivered at once through PutEvents,
 //!   the rules, the engine and the real handlers, against moto behind the fault proxy (a
 //!   fifth of the calls failed, IAM's mutating calls rate-limited);
 //! - `cli/tests/crash_recovery.rs`: the real `cordon local up` SIGKILLed three times

@@ -16,7 +16,7 @@ pub fn burst_section(w: &mut String, run: &FullStackRun) {
     verdict(w, run);
     let _ = writeln!(
         w,
-        "`tests/tests/burst.rs` at {} incidents: that many users created in moto, then their \
+        "`tests/tests/burst/main.rs` at {} incidents: that many users created in moto, then their \
          CreateUser events delivered at once through the local PutEvents API (ten entries a \
          call, as CloudTrail's delivery does), routed by the template's rules to the engine, \
          which runs the real handlers in process against moto behind the fault proxy \

@@ -22,11 +22,12 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use cordon::local::{LocalStack, LocalStackOptions, StackNames};
 use cordon::simulate;
-use cordon_aws::IncidentStore;
 use cordon_aws::testing::unique;
-use cordon_core::model::IncidentStatus;
 use cordon_faults::{FaultPlan, FaultProxy, RateLimit};
 use serde_json::{Value, json};
+
+mod readback;
+use readback::{check_incident, timelines};
 
 const AUTO_USER_CREATED: &str = r#"{"rules": {"iam.user-created": {"disposition": "auto"}}}"#;
 
@@ -204,6 +205,11 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
     let store =
         cordon_aws::Aws::new(direct.clone()).incident_store(stack.resources.table_name.clone());
     let quarantine_arn = Arc::new(stack.resources.quarantine_policy_arn.clone());
+    let mut timelines = timelines(&direct, &stack.resources.table_name).await;
+    eprintln!(
+        "burst: scanning the timelines took {:.1} s",
+        checks_started.elapsed().as_secs_f64()
+    );
     let limit = Arc::new(tokio::sync::Semaphore::new(CHECKS_IN_FLIGHT));
     let mut checks = tokio::task::JoinSet::new();
     for (user, event) in &events {
@@ -213,13 +219,18 @@ async fn burst(moto_url: &str, port: u16, size: usize) {
             quarantine_arn.clone(),
             limit.clone(),
         );
-        let (user, event) = (user.clone(), event.clone());
+        let user = user.clone();
+        let event_id = event["detail"]["eventID"].as_str().expect("eventID");
+        let id = cordon_core::incident::incident_id_for_event(event_id);
+        let timeline = timelines
+            .remove(&cordon_aws::dynamo::incidents::incident_pk(&id))
+            .unwrap_or_default();
         checks.spawn(async move {
             let _permit = limit
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            check_incident(&store, &iam, &quarantine_arn, &user, &event).await
+            check_incident(&store, &iam, &quarantine_arn, &user, &id, &timeline).await
         });
     }
     let mut problems = Vec::new();
@@ -503,85 +514,6 @@ fn cpu_seconds(stat: &str) -> Option<f64> {
     // Fields 14 and 15 of the line are the 12th and 13th after the name.
     let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
     Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-}
-
-/// What one incident's check found.
-struct Check {
-    contained: bool,
-    lost: bool,
-    doubled: usize,
-    problems: Vec<String>,
-}
-
-/// Reads one incident back: its record contained, the quarantine policy attached to its
-/// user exactly once, its timeline opened once and closed once as contained.
-async fn check_incident(
-    store: &cordon_aws::DynamoIncidentStore,
-    iam: &aws_sdk_iam::Client,
-    quarantine_arn: &str,
-    user: &str,
-    event: &Value,
-) -> Check {
-    let mut check = Check {
-        contained: false,
-        lost: false,
-        doubled: 0,
-        problems: Vec::new(),
-    };
-    let event_id = event["detail"]["eventID"].as_str().expect("eventID");
-    let id = cordon_core::incident::incident_id_for_event(event_id);
-    let recorded_contained = match store.get(&id).await.expect("reading the incident") {
-        Some(record) if record.status == IncidentStatus::Contained => true,
-        Some(record) => {
-            check
-                .problems
-                .push(format!("{id} ({user}) is {:?}", record.status));
-            false
-        }
-        None => {
-            check.lost = true;
-            check
-                .problems
-                .push(format!("{id} ({user}) was never recorded"));
-            false
-        }
-    };
-    let attached = iam
-        .list_attached_user_policies()
-        .user_name(user)
-        .send()
-        .await
-        .expect("ListAttachedUserPolicies")
-        .attached_policies
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p.policy_arn.as_deref() == Some(quarantine_arn))
-        .count();
-    if attached != 1 {
-        check
-            .problems
-            .push(format!("{user} has the quarantine policy {attached} times"));
-    }
-    check.contained = recorded_contained && attached == 1;
-    check.doubled += usize::from(attached > 1);
-
-    // The audit: opened once and closed once, as contained. (Writes whose answers are
-    // lost are sent again; each must still be written once.)
-    let timeline = store.timeline(&id).await.expect("reading the timeline");
-    let entries = |step: &str| timeline.iter().filter(|e| e.step == step).count();
-    let closing: Vec<&str> = timeline
-        .iter()
-        .filter(|e| e.step == "Close")
-        .map(|e| e.message.as_str())
-        .collect();
-    if entries("OpenIncident") != 1 || closing != ["closed as CONTAINED"] {
-        check.problems.push(format!(
-            "{id} ({user}): the timeline has {} opening(s) and closings {closing:?}",
-            entries("OpenIncident")
-        ));
-    }
-    check.doubled += usize::from(entries("OpenIncident") > 1 || closing.len() > 1);
-    check
 }
 
 async fn try_list_executions(
