@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::background::Background;
 use crate::{moto, util};
 
 pub mod coldstart;
@@ -84,16 +85,30 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         server.endpoint()
     );
     let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
-    // The fuzz targets build while the full-stack runs measure: those use about one of
-    // the CPUs (the burst reports its CPU time), and the build, at nice 19, only what
-    // they leave idle. It is waited for before the cold starts, which it would disturb.
+    // The fuzz targets and the task binaries' release builds run while the full-stack runs
+    // measure (see `crate::background`); they are waited for before the cold starts.
+    let log_dir = util::target_dir(&root).join("xtask-bench");
+    std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let fuzzing = match plan.fuzz_seconds {
         Some(_) => {
             let fuzzing = crate::fuzz::Fuzzing::prepare(&root)?;
-            let build = fuzzing.build_in_background()?;
+            let build = Background::start(
+                "the fuzz targets' build",
+                vec![fuzzing.build_command()],
+                &log_dir.join("fuzz-build.log"),
+            )?;
             Some((fuzzing, build))
         }
         None => None,
+    };
+    let task_builds = if plan.quick {
+        None
+    } else {
+        Some(Background::start(
+            "the task binaries' release builds",
+            coldstart::release_builds(&root),
+            &log_dir.join("task-builds.log"),
+        )?)
     };
     eprintln!(
         "xtask bench: the full stack: {} CreateUser incidents at once under faults \
@@ -109,19 +124,26 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let crash = fullstack::crash(&root, &plan, &server)?;
     let fuzzing = match fuzzing {
         Some((fuzzing, build)) => {
-            eprintln!("xtask bench: waiting for the fuzz targets' build");
-            Some((fuzzing, build.finish()?))
+            let seconds = build.finish()?;
+            Some((fuzzing, crate::fuzz::Fuzzing::built_in_background(seconds)))
         }
         None => None,
     };
-    let coldstart = if plan.quick {
-        None
-    } else {
-        eprintln!(
-            "xtask bench: task cold start beside Python 3.11 + boto3 under awslambdaric \
-             (release builds of the task binaries)"
-        );
-        Some(coldstart::measure(&root, false, &server.endpoint())?)
+    let coldstart = match task_builds {
+        None => None,
+        Some(builds) => {
+            let seconds = builds.finish()?;
+            eprintln!(
+                "xtask bench: task cold start beside Python 3.11 + boto3 under awslambdaric \
+                 (release builds of the task binaries)"
+            );
+            Some(coldstart::measure(
+                &root,
+                false,
+                &server.endpoint(),
+                Some(seconds),
+            )?)
+        }
     };
     drop(server);
     let fuzz = match (plan.fuzz_seconds, fuzzing) {

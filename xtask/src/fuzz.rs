@@ -58,7 +58,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String> {
     let fuzzing = Fuzzing::prepare(root)?;
     let started = Instant::now();
-    util::run(&mut fuzzing.command(&["build"]), "cargo fuzz build")?;
+    let (mut build, what) = fuzzing.build_command();
+    util::run(&mut build, &what)?;
     let built = format!(
         "Built once in {:.0} s (`cargo fuzz build`: release, AddressSanitizer)",
         started.elapsed().as_secs_f64()
@@ -74,38 +75,6 @@ pub struct Fuzzing {
     path: std::ffi::OsString,
     target_dir: PathBuf,
     corpus: PathBuf,
-}
-
-/// A `cargo fuzz build` started by [`Fuzzing::build_in_background`].
-pub struct BackgroundBuild {
-    child: std::process::Child,
-    started: Instant,
-}
-
-impl BackgroundBuild {
-    /// Waits for the build; how it went, for the report.
-    pub fn finish(mut self) -> anyhow::Result<String> {
-        let status = self.child.wait().context("waiting for cargo fuzz build")?;
-        if !status.success() {
-            bail!("cargo fuzz build failed ({status})");
-        }
-        Ok(format!(
-            "Built once (`cargo fuzz build`: release, AddressSanitizer) at the lowest CPU \
-             priority (`nice -n 19`) while the full-stack runs measured, which use about one \
-             of the machine's CPUs (see their CPU row), in {:.0} s",
-            self.started.elapsed().as_secs_f64()
-        ))
-    }
-}
-
-/// A bench that fails before [`BackgroundBuild::finish`] leaves no build running.
-impl Drop for BackgroundBuild {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 impl Fuzzing {
@@ -154,11 +123,7 @@ impl Fuzzing {
     /// +nightly`, which finds `cargo-fuzz` on PATH and tells it which cargo to build with.
     /// Its own target dir: it never waits on the workspace's build lock.
     fn command(&self, args: &[&str]) -> Command {
-        self.cargo_fuzz(Command::new("cargo"), args)
-    }
-
-    /// `program` (`cargo`, or `nice -n 19 cargo`) set up as [`Fuzzing::command`] says.
-    fn cargo_fuzz(&self, mut cmd: Command, args: &[&str]) -> Command {
+        let mut cmd = Command::new("cargo");
         cmd.current_dir(self.root.join("fuzz"))
             .env("PATH", &self.path)
             .env_remove("CARGO")
@@ -170,29 +135,18 @@ impl Fuzzing {
         cmd
     }
 
-    /// Starts `cargo fuzz build` at the lowest CPU priority, its output to a log file under
-    /// the target dir, so that it takes only the CPU that what runs meanwhile leaves idle.
-    pub fn build_in_background(&self) -> anyhow::Result<BackgroundBuild> {
-        std::fs::create_dir_all(&self.target_dir)
-            .with_context(|| format!("creating {}", self.target_dir.display()))?;
-        let log_path = self.target_dir.join("fuzz-build.log");
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
-        let mut niced = Command::new("nice");
-        niced.args(["-n", "19", "cargo"]);
-        let mut niced = self.cargo_fuzz(niced, &["build"]);
-        niced.stdout(log.try_clone()?).stderr(log);
-        let child = niced
-            .spawn()
-            .context("starting `nice -n 19 cargo +nightly fuzz build`")?;
-        eprintln!(
-            "xtask: building the fuzz targets in the background at nice 19 (log: {})",
-            log_path.display()
-        );
-        Ok(BackgroundBuild {
-            child,
-            started: Instant::now(),
-        })
+    /// `cargo fuzz build`, for [`crate::background::Background`].
+    pub fn build_command(&self) -> (Command, String) {
+        (self.command(&["build"]), "cargo fuzz build".to_owned())
+    }
+
+    /// How the targets were built, for the report: in the background, in `seconds`.
+    pub fn built_in_background(seconds: f64) -> String {
+        format!(
+            "Built once (`cargo fuzz build`: release, AddressSanitizer) at the lowest CPU \
+             priority (`nice -n 19`) while the full-stack runs measured, which use about one \
+             of the machine's CPUs (see their CPU row), in {seconds:.0} s"
+        )
     }
 
     /// Runs each of `chosen` (built) for `seconds`, one per CPU at a time; the results as a

@@ -2,6 +2,7 @@
 //! linting, benchmarking and demoing Cordon. See the README's Commands block.
 use std::process::{Command, ExitCode};
 
+mod background;
 mod bench;
 mod fuzz;
 mod moto;
@@ -235,7 +236,7 @@ fn coldstart(args: &[String]) -> anyhow::Result<()> {
     let root = util::workspace_root()?;
     let venv = moto::ensure_venv(&root)?;
     let server = moto::Moto::start(&root, &venv)?;
-    let measured = bench::coldstart::measure(&root, quick, &server.endpoint())?;
+    let measured = bench::coldstart::measure(&root, quick, &server.endpoint(), None)?;
     drop(server);
     let mut text = String::new();
     bench::coldstart::section(&mut text, &measured);

@@ -114,8 +114,8 @@ pub struct ColdStart {
     pub nproc: usize,
     pub load_before: String,
     pub load_after: String,
-    /// The two release builds (nothing to do when they are fresh).
-    pub build_seconds: f64,
+    /// How long the release builds took, and when they were made.
+    pub built: String,
     /// Setup and every sample.
     pub measure_seconds: f64,
 }

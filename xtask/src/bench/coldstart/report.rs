@@ -78,7 +78,7 @@ pub fn section(w: &mut String, c: &ColdStart) {
          the same moto {MOTO_VERSION}: {} samples each, alternating Rust and Python, after {} \
          unrecorded warm-up each. Every sample is a new process with one real quarantine \
          input waiting at a loopback Lambda Runtime API. Measured by \
-         `xtask/src/bench/coldstart.rs` in {:.0} s (after {:.0} s of release builds) on {} \
+         `xtask/src/bench/coldstart.rs` in {:.0} s ({}) on {} \
          CPUs (load average {} before, {} after).\n",
         QUARANTINE_BIN,
         c.python_version,
@@ -86,7 +86,7 @@ pub fn section(w: &mut String, c: &ColdStart) {
         c.samples,
         c.warmup,
         c.measure_seconds,
-        c.build_seconds,
+        c.built,
         c.nproc,
         c.load_before,
         c.load_after,

@@ -1,0 +1,206 @@
+//! Builds that run at the lowest CPU priority while the bench measures something else.
+//!
+//! The full-stack runs use about one of the machine's CPUs (the burst reports its CPU
+//! time); a build under `nice -n 19` takes only what they leave idle. The bench starts the
+//! fuzz targets' build and the task binaries' release builds this way before the burst, and
+//! waits for them before the cold starts, which a running build would disturb.
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// Commands run one after another under `nice -n 19`, their output appended to a log.
+pub struct Background {
+    what: String,
+    started: Instant,
+    /// The command running now, for `Drop` to kill.
+    running: Arc<Mutex<Option<Child>>>,
+    cancelled: Arc<AtomicBool>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Background {
+    /// Starts `steps` (each a command and what it is, for errors) in order, each only if
+    /// the one before succeeded, with stdout and stderr to `log`.
+    pub fn start(what: &str, steps: Vec<(Command, String)>, log: &Path) -> anyhow::Result<Self> {
+        let file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let mut niced = Vec::with_capacity(steps.len());
+        for (cmd, label) in &steps {
+            let mut n = lowest_priority(cmd);
+            n.stdout(file.try_clone()?).stderr(file.try_clone()?);
+            niced.push((n, label.clone()));
+        }
+        let running = Arc::new(Mutex::new(None));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let (running, cancelled) = (running.clone(), cancelled.clone());
+            move || run_steps(niced, &running, &cancelled)
+        });
+        eprintln!(
+            "xtask: {what}: started in the background at nice 19 (log: {})",
+            log.display()
+        );
+        Ok(Self {
+            what: what.to_owned(),
+            started: Instant::now(),
+            running,
+            cancelled,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for every step; the seconds from the start to the last step's end.
+    pub fn finish(mut self) -> anyhow::Result<f64> {
+        eprintln!("xtask: waiting for {}", self.what);
+        let thread = self.thread.take().context("finished twice")?;
+        match thread.join() {
+            Ok(outcome) => outcome.with_context(|| self.what.clone())?,
+            Err(_) => bail!("{}: the thread running it panicked", self.what),
+        }
+        Ok(self.started.elapsed().as_secs_f64())
+    }
+}
+
+/// A bench that fails before [`Background::finish`] leaves nothing running.
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        if let Some(child) = lock(&self.running).as_mut() {
+            // The whole group: cargo's compilers outlive a killed cargo.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `nice -n 19` and then `cmd`'s program, arguments, directory and environment, in a
+/// process group of its own.
+fn lowest_priority(cmd: &Command) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut niced = Command::new("nice");
+    niced.process_group(0);
+    niced
+        .args(["-n", "19"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        niced.current_dir(dir);
+    }
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => niced.env(key, value),
+            None => niced.env_remove(key),
+        };
+    }
+    niced
+}
+
+fn run_steps(
+    steps: Vec<(Command, String)>,
+    running: &Mutex<Option<Child>>,
+    cancelled: &AtomicBool,
+) -> anyhow::Result<()> {
+    for (mut cmd, label) in steps {
+        {
+            // Spawned under the lock, so that `Drop` either sees the flag set first or
+            // finds this child to kill.
+            let mut slot = lock(running);
+            if cancelled.load(Ordering::SeqCst) {
+                bail!("cancelled before {label}");
+            }
+            *slot = Some(cmd.spawn().with_context(|| format!("starting {label}"))?);
+        }
+        let status = loop {
+            let status = lock(running)
+                .as_mut()
+                .map(Child::try_wait)
+                .transpose()
+                .with_context(|| format!("waiting for {label}"))?
+                .flatten();
+            if let Some(status) = status {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        *lock(running) = None;
+        if !status.success() {
+            bail!("{label} failed ({status})");
+        }
+    }
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(script: &str) -> (Command, String) {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        (cmd, script.to_owned())
+    }
+
+    #[test]
+    fn steps_run_in_order_and_a_failure_stops_the_rest() {
+        let dir = std::env::temp_dir().join(format!("xtask-background-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+
+        let ok = Background::start(
+            "two steps",
+            vec![shell("echo one"), shell("echo two")],
+            &log,
+        )
+        .unwrap();
+        ok.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "one\ntwo\n");
+
+        let failed = Background::start(
+            "a failing step",
+            vec![shell("echo first; exit 3"), shell("echo never")],
+            &log,
+        )
+        .unwrap();
+        let error = format!("{:#}", failed.finish().unwrap_err());
+        assert!(error.contains("echo first; exit 3 failed"), "{error}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "first\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dropping_it_kills_the_running_step() {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-background-drop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let started = Instant::now();
+        let running = Background::start(
+            "a long step",
+            vec![shell("sleep 30"), shell("echo never")],
+            &dir.join("log"),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(running);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the step was not killed"
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("log")).unwrap(), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
