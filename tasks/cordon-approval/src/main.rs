@@ -4,7 +4,7 @@
 use cordon_approval::{ApprovalError, Deps, handle};
 use lambda_http::{Request, service_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let running = cordon_aws::lambda::start::<Deps>().await;
     let running = &running;

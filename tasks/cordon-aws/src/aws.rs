@@ -109,11 +109,12 @@ impl Aws {
         Self::new(config)
     }
 
-    /// As [`Aws::from_env`], for a deployed function: its HTTPS client trusts only the CAs
-    /// that sign AWS's endpoints ([`crate::trust`]).
-    pub async fn for_function() -> Self {
-        let config = load_sdk_config()
-            .await
+    /// For a deployed function: region, credentials and endpoints from the variables
+    /// Lambda sets, without aws-config's loader ([`crate::function_env`]), the functions'
+    /// timeouts, and an HTTPS client that trusts only the CAs that sign AWS's endpoints
+    /// ([`crate::trust`]).
+    pub fn for_function() -> Self {
+        let config = crate::function_env::sdk_config(std::sync::Arc::new(crate::env::process_env))
             .into_builder()
             .timeout_config(function_timeouts())
             .http_client(crate::trust::aws_https_client())

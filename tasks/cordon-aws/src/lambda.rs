@@ -3,8 +3,11 @@
 //! runtime. A bad configuration does not stop the runtime from starting: every invocation
 //! is answered with its `Cordon.Config` error (see [`crate::function`]).
 //!
+//! A sandbox runs one invocation at a time, so every `main` runs on tokio's current-thread
+//! runtime: no worker threads to start, or to keep resident.
+//!
 //! ```text
-//! #[tokio::main]
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), cordon_aws::lambda::Error> {
 //!     cordon_aws::lambda::run::<cordon_record::Deps>().await
 //! }
@@ -29,7 +32,7 @@ pub async fn start<C: Configure>() -> Running<C> {
     telemetry::init_tracing();
     // The log stream is where CloudWatch extracts the metrics from.
     crate::metrics::set_sink(crate::metrics::Sink::Stdout);
-    let aws = Aws::for_function().await;
+    let aws = Aws::for_function();
     Running::<C>::start(&env::process_env, aws, system_clock())
 }
 

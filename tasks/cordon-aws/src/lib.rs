@@ -30,6 +30,7 @@
 //! - [`error`]: every SDK error mapped onto `TaskError` in one place (throttling, 5xx and
 //!   timeouts become `Cordon.Transient`);
 //! - [`env`], [`caller`], [`telemetry`], [`clock`]: what every Lambda's `main` needs;
+//!   [`function_env`]: a deployed function's SDK configuration, from its environment;
 //! - for the operator CLI: [`stack`] (a deployed stack's outputs), [`caller_identity`]
 //!   (who is calling, verified by STS), [`dynamo::listing`] (incidents through the
 //!   indexes, a page at a time);
@@ -57,6 +58,7 @@ pub mod error;
 pub mod executions;
 pub mod failures;
 pub mod function;
+pub mod function_env;
 pub mod iam;
 pub mod identities;
 pub mod incidents;

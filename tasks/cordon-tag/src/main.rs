@@ -1,5 +1,5 @@
 //! The tag Lambda: the shared runner around this crate's handler.
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), cordon_aws::lambda::Error> {
     cordon_aws::lambda::run::<cordon_tag::Deps>().await
 }
