@@ -35,6 +35,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         [q] if q == "--quick" => Plan::quick(),
         _ => bail!("usage: cargo xtask bench [--quick]"),
     };
+    let started = Instant::now();
     let root = util::workspace_root()?;
     let definition = definitions::generate(&root)?;
     let input = read(&root, INPUT)?;
@@ -77,18 +78,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         service_full.mode().median_rate(),
     );
 
-    let venv = moto::ensure_venv(&root)?;
-    let server = moto::Moto::start(&root, &venv)?;
-    eprintln!(
-        "xtask bench: moto {} listening on {}",
-        moto::MOTO_VERSION,
-        server.endpoint()
-    );
-    let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
-    // The fuzz targets and the task binaries' release builds run while the full-stack runs
-    // measure (see `crate::background`); they are waited for before the cold starts.
+    // From here on nothing measures time on the CPU the way the engine and service benches
+    // do: the task binaries' release builds start now, at the lowest priority, beside moto
+    // (one Python thread) and the full-stack runs, and so does the fuzz targets' build once
+    // cargo-fuzz is installed (see `crate::background`). Both are waited for before the cold
+    // starts.
     let log_dir = util::target_dir(&root).join("xtask-bench");
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    let task_builds = if plan.quick {
+        None
+    } else {
+        Some(Background::start(
+            "the task binaries' release builds",
+            coldstart::release_builds(&root),
+            &log_dir.join("task-builds.log"),
+        )?)
+    };
     let fuzzing = match plan.fuzz_seconds {
         Some(_) => {
             let fuzzing = crate::fuzz::Fuzzing::prepare(&root)?;
@@ -101,15 +106,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let task_builds = if plan.quick {
-        None
-    } else {
-        Some(Background::start(
-            "the task binaries' release builds",
-            coldstart::release_builds(&root),
-            &log_dir.join("task-builds.log"),
-        )?)
-    };
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    eprintln!(
+        "xtask bench: moto {} listening on {}",
+        moto::MOTO_VERSION,
+        server.endpoint()
+    );
+    let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
     eprintln!(
         "xtask bench: the full stack: {} CreateUser incidents at once under faults \
          (tests/tests/burst/main.rs)",
@@ -172,6 +176,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     machine.load_after = load_average();
+    machine.wall_seconds = started.elapsed().as_secs_f64();
     let text = report::render(
         &machine,
         &plan,
@@ -470,6 +475,10 @@ impl Machine {
             release_profile: release_profile(&read(root, "Cargo.toml")?),
             load_before: load_average(),
             load_after: String::new(),
+            fresh_target: !["debug", "release"]
+                .iter()
+                .any(|profile| util::target_dir(root).join(profile).exists()),
+            wall_seconds: 0.0,
         })
     }
 }

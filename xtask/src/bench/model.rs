@@ -249,7 +249,14 @@ pub struct Machine {
     pub release_profile: String,
     pub load_before: String,
     pub load_after: String,
+    /// Whether the target dir held no build when the bench started (a fresh clone's).
+    pub fresh_target: bool,
+    /// From the bench's start to the report (set last).
+    pub wall_seconds: f64,
 }
+
+/// The longest a full `cargo xtask bench` may take on a fresh clone (issue 15).
+pub const FRESH_CLONE_GOAL_SECONDS: f64 = 20.0 * 60.0;
 
 /// One full-stack test's figures (`fullstack.rs`).
 pub struct FullStackRun {

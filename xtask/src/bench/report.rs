@@ -2,11 +2,46 @@
 use std::fmt::Write as _;
 
 use super::model::{
-    DEFINITION, DbFiles, EngineResults, FullStackRun, INPUT, Machine, Mode, MotoResults, Plan,
-    ServiceResults, median, readable,
+    DEFINITION, DbFiles, EngineResults, FRESH_CLONE_GOAL_SECONDS, FullStackRun, INPUT, Machine,
+    Mode, MotoResults, Plan, ServiceResults, median, readable,
 };
 use super::peer::{PACKAGE, PeerSetup};
 use crate::moto::MOTO_VERSION;
+
+/// How long this run took, and (on a fresh clone's target dir, the full bench) the verdict on
+/// the goal.
+fn bench_time(machine: &Machine, plan: &Plan) -> String {
+    let took = format!(
+        "This run took **{:.0} s** ({:.1} min) from its start to this file",
+        machine.wall_seconds,
+        machine.wall_seconds / 60.0
+    );
+    if !machine.fresh_target {
+        return format!(
+            "{took}, reusing the builds its target dir already held (the goal, under {:.0} \
+             minutes, is for a fresh clone, whose every build is part of the run).",
+            FRESH_CLONE_GOAL_SECONDS / 60.0
+        );
+    }
+    let verdict = if plan.quick {
+        "a `--quick` run: the goal is for the full one".to_owned()
+    } else if machine.wall_seconds < FRESH_CLONE_GOAL_SECONDS {
+        format!(
+            "met, with {:.0} s to spare",
+            FRESH_CLONE_GOAL_SECONDS - machine.wall_seconds
+        )
+    } else {
+        format!(
+            "**not met**: over by {:.0} s",
+            machine.wall_seconds - FRESH_CLONE_GOAL_SECONDS
+        )
+    };
+    format!(
+        "{took}, on a target dir that held no build (a fresh clone's: every build is part of \
+         the run). Goal: under {:.0} minutes on a fresh clone: {verdict}.",
+        FRESH_CLONE_GOAL_SECONDS / 60.0
+    )
+}
 
 fn ratio(x: f64) -> String {
     if x >= 10.0 {
@@ -206,6 +241,7 @@ pub fn render(
          rewrites this file: each number below was measured in that one run.",
         machine.date
     );
+    let _ = writeln!(w, "\n{}", bench_time(machine, plan));
     if plan.quick {
         let _ = writeln!(
             w,
@@ -279,8 +315,14 @@ pub fn render(
          Times run from the first `StartExecution` until `DescribeExecution` has shown every \
          execution of the run finished. *Sequential* polls every 5 ms, one execution at a time; \
          *concurrent* starts all of a run's executions back to back, then sweeps over the \
-         running ones every 20 ms. {} warm-up execution(s) first.",
-        plan.moto_warmup.max(1)
+         running ones every 20 ms. {} warm-up execution(s) first.{}",
+        plan.moto_warmup.max(1),
+        if plan.quick {
+            ""
+        } else {
+            " The task binaries' release builds and the fuzz targets' build run meanwhile at \
+             the lowest CPU priority (`nice -n 19`), on the CPU moto's one busy thread leaves."
+        }
     );
     let _ = writeln!(
         w,
@@ -630,5 +672,39 @@ fn fuzz_section(w: &mut String, fuzz: Option<&str>) {
                  `cargo xtask test` runs each target's fixed-iteration smoke test."
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine(fresh_target: bool, wall_seconds: f64) -> Machine {
+        Machine {
+            date: String::new(),
+            nproc: 2,
+            cpu: String::new(),
+            rustc: String::new(),
+            release_profile: String::new(),
+            load_before: String::new(),
+            load_after: String::new(),
+            fresh_target,
+            wall_seconds,
+        }
+    }
+
+    #[test]
+    fn the_bench_time_has_a_verdict_only_for_a_full_run_on_a_fresh_clone() {
+        let full = Plan::full();
+        let met = bench_time(&machine(true, 1100.0), &full);
+        assert!(met.contains("**1100 s**"), "{met}");
+        assert!(met.contains("met, with 100 s to spare"), "{met}");
+        let over = bench_time(&machine(true, 1260.0), &full);
+        assert!(over.contains("**not met**: over by 60 s"), "{over}");
+        let reused = bench_time(&machine(false, 300.0), &full);
+        assert!(reused.contains("reusing the builds"), "{reused}");
+        assert!(!reused.contains("met"), "{reused}");
+        let quick = bench_time(&machine(true, 200.0), &Plan::quick());
+        assert!(quick.contains("`--quick` run"), "{quick}");
     }
 }
