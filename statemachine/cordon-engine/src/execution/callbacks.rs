@@ -66,7 +66,7 @@ impl Execution {
     /// `SendTaskHeartbeat`: restarts the HeartbeatSeconds countdown.
     pub fn send_task_heartbeat(&mut self, token: &str, rt: &Runtime) -> Result<(), CallbackError> {
         let fid = self.token_frame(token)?;
-        let now = rt.clock.now();
+        let now = self.now(rt);
         if let Some(f) = self.st.frames.get_mut(&fid)
             && let Phase::Task(t) = &mut f.phase
             && let Some(hb) = t.heartbeat_seconds

@@ -13,6 +13,9 @@ impl Execution {
     /// returns. In-flight task dispatches are awaited (and with a real clock, timers that come
     /// due meanwhile fire).
     pub async fn run_until_parked(&mut self, rt: &Runtime) -> RunOutcome {
+        // One clock reading per stretch between waits (`step_time.rs`). The stretch ends
+        // before every await and return, so a dropped future leaves none open.
+        self.step_time.begin();
         enum Woke {
             Done(Option<Result<(tokio::task::Id, Completion), tokio::task::JoinError>>),
             Cmd(Option<Command>),
@@ -23,6 +26,7 @@ impl Execution {
                 self.inflight.abort_all();
                 self.inflight_ids.clear();
                 self.ready.clear();
+                self.step_time.end();
                 return RunOutcome::Finished(self.st.status);
             }
             while let Ok(cmd) = self.rx.try_recv() {
@@ -43,6 +47,7 @@ impl Execution {
                 continue;
             }
             if self.inflight.is_empty() {
+                self.step_time.end();
                 return RunOutcome::Parked {
                     next_wakeup: self.next_timer(),
                     awaiting_callbacks: self.pending_task_tokens().len(),
@@ -50,6 +55,7 @@ impl Execution {
             }
             let next = self.next_timer().filter(|_| !rt.clock.is_virtual());
             let clock = rt.clock.clone();
+            self.step_time.end();
             let woke = tokio::select! {
                 r = self.inflight.join_next_with_id() => Woke::Done(r),
                 c = self.rx.recv() => Woke::Cmd(c),
@@ -60,6 +66,7 @@ impl Execution {
                     }
                 } => Woke::Timer,
             };
+            self.step_time.begin();
             match woke {
                 Woke::Done(Some(Ok((id, c)))) => {
                     self.inflight_ids.remove(&id);

@@ -122,6 +122,11 @@ impl Execution {
         text
     }
 
+    /// The time now, as the stretch of work the driver is in reads it (`step_time.rs`).
+    pub(super) fn now(&mut self, rt: &Runtime) -> DateTime<Utc> {
+        self.step_time.now(&*rt.clock)
+    }
+
     /// Appends a frame's event now.
     pub(super) fn push(
         &mut self,
@@ -130,7 +135,7 @@ impl Execution {
         t: EventType,
         d: EventDetails,
     ) -> u64 {
-        let now = rt.clock.now();
+        let now = self.now(rt);
         self.push_event_at(now, Some(frame), t, d)
     }
 }

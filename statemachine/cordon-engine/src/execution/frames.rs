@@ -101,7 +101,7 @@ impl Execution {
             return;
         };
         let parent = f.parent;
-        let now = rt.clock.now();
+        let now = self.now(rt);
         match parent {
             None => match result {
                 Ok(out) => {

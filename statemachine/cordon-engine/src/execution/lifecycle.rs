@@ -121,6 +121,7 @@ impl Execution {
             carried_text: None,
             context_cache: None,
             context_spare: None,
+            step_time: super::StepTime::Off,
         }
     }
 
@@ -153,7 +154,7 @@ impl Execution {
             return;
         }
         self.capture_redrive_point();
-        let now = rt.clock.now();
+        let now = self.now(rt);
         self.push_event_at(
             now,
             None,
@@ -189,7 +190,7 @@ impl Execution {
                 "there is no failed state to restart from".into(),
             ));
         };
-        let now = rt.clock.now();
+        let now = self.now(rt);
         self.st.status = ExecutionStatus::Running;
         self.st.redrive_count += 1;
         self.st.stop_time = None;

@@ -61,6 +61,7 @@ mod redrive;
 mod retry_catch;
 mod state;
 mod states;
+mod step_time;
 mod task;
 mod timers;
 
@@ -71,6 +72,7 @@ pub use state::{
     ChildrenPhase, ChildrenRedrive, ExecutionIdentity, ExecutionState, ExecutionStatus, Frame,
     FrameId, Phase, RedrivePoint, TaskPhase,
 };
+use step_time::StepTime;
 
 /// The collaborators an execution runs with; none of them is part of its persisted state.
 #[derive(Clone)]
@@ -138,6 +140,8 @@ pub struct Execution {
     /// An earlier context object with `$$.Execution.Input`, no longer held by anything else,
     /// for the next one to take its execution half from (see `context.rs`).
     context_spare: Option<serde_json::Map<String, Value>>,
+    /// The time of the stretch of synchronous work the driver is in (`step_time.rs`).
+    step_time: StepTime,
 }
 
 /// The state a frame is in, with the definition held apart from the execution, so that a

@@ -39,7 +39,7 @@ impl Execution {
                 .and_then(|f| f.retry_counts.get(i).copied())
                 .unwrap_or(0);
             if count < r.max_attempts {
-                let until = rt.clock.now() + to_chrono(retry_delay(r, count, rt));
+                let until = self.now(rt) + to_chrono(retry_delay(r, count, rt));
                 if let Some(f) = self.st.frames.get_mut(&fid) {
                     if let Some(c) = f.retry_counts.get_mut(i) {
                         *c += 1;

@@ -43,7 +43,7 @@ impl Execution {
         let state = cur.state();
         // The frame's state, found by this very name.
         let name = &state.name;
-        let now = rt.clock.now();
+        let now = self.now(rt);
         let input = self.frame_input(fid);
         let text = self.input_text(fid, &input);
         let id = self.push(
@@ -314,7 +314,7 @@ impl Execution {
         rt: &Runtime,
     ) -> Result<(), FlowError> {
         let ctx = self.context(fid, None, None);
-        let now = rt.clock.now();
+        let now = self.now(rt);
         let (until, exit) = {
             let vars = self.st.variables.view(self.scope_of(fid));
             let env = Env::new(input, &ctx, &vars);

@@ -56,7 +56,7 @@ impl Execution {
         if !self.running() {
             return Ok(());
         }
-        let now = rt.clock.now();
+        let now = self.now(rt);
         let seq = self.st.next_seq;
         self.st.next_seq += 1;
         let attempt = self.frame(fid).map_or(0, |f| f.retry_total);
@@ -103,7 +103,10 @@ impl Execution {
     fn start_dispatch(&mut self, fid: FrameId, seq: u64, mut dispatch: Dispatch) {
         if self.inflight.is_empty() {
             let mut cx = Context::from_waker(Waker::noop());
-            match catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(&mut cx))) {
+            let polled = catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(&mut cx)));
+            // The handler ran: the events after it read the clock afresh.
+            self.step_time.refresh();
+            match polled {
                 Ok(Poll::Ready(c)) => {
                     self.ready.push_back(c);
                     return;
@@ -154,7 +157,7 @@ impl Execution {
                 };
                 let (ty, d) = TaskEvents(&t.resource).submitted(compact(&v));
                 self.push(rt, fid, ty, d);
-                let now = rt.clock.now();
+                let now = self.now(rt);
                 if let Some(f) = self.st.frames.get_mut(&fid)
                     && let Phase::Task(tp) = &mut f.phase
                 {

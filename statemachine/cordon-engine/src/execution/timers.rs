@@ -25,7 +25,7 @@ impl Execution {
         if self.next_timer().is_none() {
             return;
         }
-        let now = rt.clock.now();
+        let now = self.now(rt);
         if let Some(d) = self.st.deadline
             && d <= now
             && self.running()
