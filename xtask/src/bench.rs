@@ -78,11 +78,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         service_full.mode().median_rate(),
     );
 
-    // From here on nothing measures time on the CPU the way the engine and service benches
-    // do: the task binaries' release builds start now, at the lowest priority, beside moto
-    // (one Python thread) and the full-stack runs, and so does the fuzz targets' build once
-    // cargo-fuzz is installed (see `crate::background`). Both are waited for before the cold
-    // starts.
+    let venv = moto::ensure_venv(&root)?;
+    let server = moto::Moto::start(&root, &venv)?;
+    eprintln!(
+        "xtask bench: moto {} listening on {}",
+        moto::MOTO_VERSION,
+        server.endpoint()
+    );
+    let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
+
+    // From here on nothing measures time on the CPU the way the engine, service and moto
+    // benches do: the task binaries' release builds start now, at the lowest priority,
+    // beside the full-stack runs (which use about one CPU), and so do cargo-fuzz's install,
+    // the seed corpus and the fuzz targets' build (see `crate::background`). Both are waited
+    // for before the cold starts.
     let log_dir = util::target_dir(&root).join("xtask-bench");
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let task_builds = if plan.quick {
@@ -96,24 +105,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let fuzzing = match plan.fuzz_seconds {
         Some(_) => {
-            let fuzzing = crate::fuzz::Fuzzing::prepare(&root)?;
+            let fuzzing = crate::fuzz::Fuzzing::new(&root)?;
+            let mut steps = fuzzing.setup_steps();
+            steps.push(fuzzing.build_command());
             let build = Background::start(
-                "the fuzz targets' build",
-                vec![fuzzing.build_command()],
+                "cargo-fuzz, the seed corpus and the fuzz targets' build",
+                steps,
                 &log_dir.join("fuzz-build.log"),
             )?;
             Some((fuzzing, build))
         }
         None => None,
     };
-    let venv = moto::ensure_venv(&root)?;
-    let server = moto::Moto::start(&root, &venv)?;
-    eprintln!(
-        "xtask bench: moto {} listening on {}",
-        moto::MOTO_VERSION,
-        server.endpoint()
-    );
-    let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
     eprintln!(
         "xtask bench: the full stack: {} CreateUser incidents at once under faults \
          (tests/tests/burst/main.rs)",
@@ -456,6 +459,22 @@ fn moto_bench(
     })
 }
 
+/// Whether `target` holds nothing a fresh clone's would not: no release build, and of the
+/// debug builds only xtask's own (`cargo xtask` builds it before the bench starts; it does
+/// not depend on cordon-core, which everything the bench builds does).
+fn holds_no_build(target: &Path) -> bool {
+    let debug_deps = std::fs::read_dir(target.join("debug/deps"))
+        .map(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("libcordon_core-")
+            })
+        })
+        .unwrap_or(false);
+    !target.join("release").exists() && !debug_deps
+}
+
 impl Machine {
     fn probe(root: &Path) -> anyhow::Result<Machine> {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -475,9 +494,7 @@ impl Machine {
             release_profile: release_profile(&read(root, "Cargo.toml")?),
             load_before: load_average(),
             load_after: String::new(),
-            fresh_target: !["debug", "release"]
-                .iter()
-                .any(|profile| util::target_dir(root).join(profile).exists()),
+            fresh_target: holds_no_build(&util::target_dir(root)),
             wall_seconds: 0.0,
         })
     }
@@ -486,6 +503,21 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_dir_with_only_xtask_built_is_a_fresh_clones() {
+        let dir = std::env::temp_dir().join(format!("xtask-fresh-{}", std::process::id()));
+        let deps = dir.join("debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        std::fs::write(deps.join("libanyhow-0123.rlib"), "").unwrap();
+        assert!(holds_no_build(&dir), "only xtask's dependencies");
+        std::fs::write(deps.join("libcordon_core-4567.rlib"), "").unwrap();
+        assert!(!holds_no_build(&dir), "a debug build of the workspace");
+        std::fs::remove_file(deps.join("libcordon_core-4567.rlib")).unwrap();
+        std::fs::create_dir_all(dir.join("release")).unwrap();
+        assert!(!holds_no_build(&dir), "a release build");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn medians() {

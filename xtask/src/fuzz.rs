@@ -15,6 +15,9 @@ use crate::util;
 /// cargo-fuzz, installed into `.cargo-tools/` of the checkout on first use.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
+/// Where cargo-fuzz is installed, in the checkout.
+const CARGO_TOOLS: &str = ".cargo-tools";
+
 /// The targets, in `tests/cordon-fuzz`'s order.
 pub const TARGETS: &[&str] = &[
     "event",
@@ -78,45 +81,52 @@ pub struct Fuzzing {
 }
 
 impl Fuzzing {
+    /// Ready to build: [`Fuzzing::new`], then its [`Fuzzing::setup_steps`] run here.
     pub fn prepare(root: &Path) -> anyhow::Result<Self> {
+        let fuzzing = Self::new(root)?;
+        for (mut step, what) in fuzzing.setup_steps() {
+            util::run(&mut step, &what)?;
+        }
+        Ok(fuzzing)
+    }
+
+    /// Where everything goes (the nightly toolchain is checked here); nothing is built or
+    /// written until [`Fuzzing::setup_steps`] run.
+    pub fn new(root: &Path) -> anyhow::Result<Self> {
         ensure_nightly()?;
-        let cargo_fuzz = ensure_cargo_fuzz(root)?;
-        let path = std::env::join_paths(
-            std::iter::once(
-                cargo_fuzz
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
-            )
-            .chain(std::env::split_paths(
-                &std::env::var_os("PATH").unwrap_or_default(),
-            )),
-        )
+        let path = std::env::join_paths(std::iter::once(root.join(CARGO_TOOLS).join("bin")).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
         .context("building PATH")?;
         let target_dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
-        let corpus = root.join("fuzz/corpus");
-        util::run(
-            util::cargo(root)
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "cordon-fuzz",
-                    "--example",
-                    "seeds",
-                    "--",
-                ])
-                .arg(&corpus),
-            "writing the seed corpus",
-        )?;
         Ok(Self {
             root: root.to_path_buf(),
             path,
             target_dir,
-            corpus,
+            corpus: root.join("fuzz/corpus"),
         })
+    }
+
+    /// What building the targets needs first, in order: cargo-fuzz installed into
+    /// `.cargo-tools/` (unless that version is there), then the seed corpus written (the
+    /// seeds example builds in the fuzz target dir, so it never waits on the workspace's
+    /// build lock).
+    pub fn setup_steps(&self) -> Vec<(Command, String)> {
+        let mut steps = Vec::new();
+        if let Some(install) = cargo_fuzz_install(&self.root) {
+            steps.push(install);
+        }
+        let mut seeds = util::cargo(&self.root);
+        seeds
+            .args(["run", "--quiet", "-p", "cordon-fuzz", "--example", "seeds"])
+            .arg("--target-dir")
+            .arg(self.target_dir.join("fuzz"))
+            .arg("--")
+            .arg(&self.corpus);
+        steps.push((seeds, "writing the seed corpus".to_owned()));
+        steps
     }
 
     /// `cargo +nightly fuzz <args> --target-dir <target>/fuzz`, through rustup's `cargo
@@ -143,9 +153,10 @@ impl Fuzzing {
     /// How the targets were built, for the report: in the background, in `seconds`.
     pub fn built_in_background(seconds: f64) -> String {
         format!(
-            "Built once (`cargo fuzz build`: release, AddressSanitizer) at the lowest CPU \
-             priority (`nice -n 19`) while the full-stack runs measured, which use about one \
-             of the machine's CPUs (see their CPU row), in {seconds:.0} s"
+            "Built once (`cargo fuzz build`: release, AddressSanitizer), after cargo-fuzz's \
+             install and the seed corpus, at the lowest CPU priority (`nice -n 19`) while the \
+             full-stack runs measured, which use about one of the machine's CPUs (see their \
+             CPU row): {seconds:.0} s for the three"
         )
     }
 
@@ -281,29 +292,30 @@ fn ensure_nightly() -> anyhow::Result<()> {
 
 /// `<root>/.cargo-tools/bin/cargo-fuzz`, installed with `cargo install --locked` when
 /// absent or of another version.
-fn ensure_cargo_fuzz(root: &Path) -> anyhow::Result<PathBuf> {
-    let tools = root.join(".cargo-tools");
-    let binary = tools.join("bin/cargo-fuzz");
-    let version = Command::new(&binary)
+/// `cargo install cargo-fuzz` into `.cargo-tools/`, unless that version is there already.
+fn cargo_fuzz_install(root: &Path) -> Option<(Command, String)> {
+    let tools = root.join(CARGO_TOOLS);
+    let version = Command::new(tools.join("bin/cargo-fuzz"))
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    if !version.contains(CARGO_FUZZ_VERSION) {
-        eprintln!("xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} into .cargo-tools/");
-        util::run(
-            util::cargo(root)
-                .args([
-                    "install",
-                    "--locked",
-                    "cargo-fuzz",
-                    "--version",
-                    CARGO_FUZZ_VERSION,
-                ])
-                .arg("--root")
-                .arg(&tools),
-            "cargo install cargo-fuzz",
-        )?;
+    if version.contains(CARGO_FUZZ_VERSION) {
+        return None;
     }
-    Ok(binary)
+    let mut install = util::cargo(root);
+    install
+        .args([
+            "install",
+            "--locked",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ])
+        .arg("--root")
+        .arg(&tools);
+    Some((
+        install,
+        format!("cargo install cargo-fuzz {CARGO_FUZZ_VERSION} into {CARGO_TOOLS}/"),
+    ))
 }

@@ -315,14 +315,8 @@ pub fn render(
          Times run from the first `StartExecution` until `DescribeExecution` has shown every \
          execution of the run finished. *Sequential* polls every 5 ms, one execution at a time; \
          *concurrent* starts all of a run's executions back to back, then sweeps over the \
-         running ones every 20 ms. {} warm-up execution(s) first.{}",
-        plan.moto_warmup.max(1),
-        if plan.quick {
-            ""
-        } else {
-            " The task binaries' release builds and the fuzz targets' build run meanwhile at \
-             the lowest CPU priority (`nice -n 19`), on the CPU moto's one busy thread leaves."
-        }
+         running ones every 20 ms. {} warm-up execution(s) first.",
+        plan.moto_warmup.max(1)
     );
     let _ = writeln!(
         w,
