@@ -70,8 +70,8 @@ pub fn fuzz(root: &Path, seconds: u64, chosen: &[&str]) -> anyhow::Result<String
     fuzzing.run(seconds, chosen, &built)
 }
 
-/// cargo-fuzz installed, the seed corpus written: what building and running the targets
-/// needs.
+/// Where cargo-fuzz, the corpus and the fuzz builds live: what setting up, building and
+/// running the targets needs.
 pub struct Fuzzing {
     root: PathBuf,
     /// `PATH` with cargo-fuzz's directory first.
@@ -98,13 +98,10 @@ impl Fuzzing {
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))
         .context("building PATH")?;
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
         Ok(Self {
             root: root.to_path_buf(),
             path,
-            target_dir,
+            target_dir: util::target_dir(root),
             corpus: root.join("fuzz/corpus"),
         })
     }
@@ -290,9 +287,7 @@ fn ensure_nightly() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<root>/.cargo-tools/bin/cargo-fuzz`, installed with `cargo install --locked` when
-/// absent or of another version.
-/// `cargo install cargo-fuzz` into `.cargo-tools/`, unless that version is there already.
+/// `cargo install --locked cargo-fuzz` into `.cargo-tools/`, unless that version is there already.
 fn cargo_fuzz_install(root: &Path) -> Option<(Command, String)> {
     let tools = root.join(CARGO_TOOLS);
     let version = Command::new(tools.join("bin/cargo-fuzz"))

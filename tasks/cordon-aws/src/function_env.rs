@@ -31,13 +31,15 @@ use aws_credential_types::provider::{
 };
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
+use crate::env::optional;
+
 /// A variable lookup that outlives the configuration (the SDK asks for endpoints whenever
 /// a client is built).
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The configuration described in the module docs, from `env`.
 pub fn sdk_config(env: Env) -> SdkConfig {
-    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let set = |name: &str| optional(&*env, name);
     let region = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"));
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -55,7 +57,7 @@ pub fn sdk_config(env: Env) -> SdkConfig {
 /// ignores it.
 fn flag(set: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
     let value = set(name)?;
-    match value.trim().to_ascii_lowercase().as_str() {
+    match value.to_ascii_lowercase().as_str() {
         "true" => Some(true),
         "false" => Some(false),
         _ => {
@@ -78,7 +80,7 @@ impl std::fmt::Debug for EnvCredentials {
 
 impl EnvCredentials {
     fn read(&self) -> Result<Credentials, CredentialsError> {
-        let set = |name: &str| (self.env)(name).filter(|v| !v.trim().is_empty());
+        let set = |name: &str| optional(&*self.env, name);
         let missing = |name: &str| {
             CredentialsError::not_loaded(format!(
                 "{name} is not set: a function's credentials are AWS_ACCESS_KEY_ID, \
@@ -120,10 +122,10 @@ impl std::fmt::Debug for Endpoints {
 
 impl LoadServiceConfig for Endpoints {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        let set = |name: &str| (self.env)(name).filter(|v| !v.trim().is_empty());
+        let set = |name: &str| optional(&*self.env, name);
         if key.env() != "AWS_ENDPOINT_URL"
             || set("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             return None;
         }

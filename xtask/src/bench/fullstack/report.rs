@@ -7,11 +7,13 @@ use crate::bench::model::FullStackRun;
 pub fn burst_section(w: &mut String, run: &FullStackRun) {
     let r = &run.report;
     let n = |k: &str| r[k].as_u64().map_or("?".to_string(), |v| v.to_string());
-    let secs = |k: &str| {
-        r["execution_seconds"][k]
+    // A figure in seconds from one of the report's summaries (`p50`, `p99`, `max`).
+    let secs_of = |summary: &serde_json::Value, k: &str| {
+        summary[k]
             .as_f64()
             .map_or("?".to_string(), |v| format!("{v:.1}"))
     };
+    let secs = |k: &str| secs_of(&r["execution_seconds"], k);
     let _ = writeln!(w, "\n## Full stack: a burst of incidents under faults\n");
     verdict(w, run);
     let _ = writeln!(
@@ -76,11 +78,7 @@ pub fn burst_section(w: &mut String, run: &FullStackRun) {
         secs("max")
     );
     let attached = &r["attached_seconds"];
-    let at = |k: &str| {
-        attached[k]
-            .as_f64()
-            .map_or("?".to_string(), |v| format!("{v:.1}"))
-    };
+    let at = |k: &str| secs_of(attached, k);
     let _ = writeln!(
         w,
         "| time to contain, p50 / p99 / max (s, first event in to the deny policy attached, \
