@@ -7,7 +7,9 @@
 //! The engine half is `xtask/examples/engine-bench.rs` and the service half
 //! `xtask/examples/service-bench.rs`, both built with `--release` (they are the only users of
 //! xtask's dev-dependencies, so `cargo xtask` itself never compiles the engine or the SDK).
-use std::path::Path;
+//! `--quick` is a smoke test of the bench itself: it runs the dev-profile examples that
+//! `cargo xtask test` has already built, so in CI it compiles nothing (see [`Build`]).
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -41,7 +43,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let input = read(&root, INPUT)?;
     let mut machine = Machine::probe(&root)?;
 
-    eprintln!("xtask bench: building and running the engine bench (release)");
+    eprintln!(
+        "xtask bench: building and running the engine bench ({})",
+        plan.build.describe()
+    );
     let engine = engine_bench(&root, &plan)?;
     eprintln!(
         "xtask bench: engine: {:.0} executions/s sequential, {:.0} concurrent (median)",
@@ -57,13 +62,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let peers = peer::compare(
         &root,
         &plan,
-        &example_binary(&root, "engine-bench"),
+        &example_binary(&root, plan.build, "engine-bench"),
         &[
             ("Pass-state copy", definitions::PASS),
             ("Cordon-shaped, no-op Lambda tasks", definitions::SHAPED),
         ],
     )?;
-    eprintln!("xtask bench: building and running the durable service bench (release)");
+    eprintln!(
+        "xtask bench: building and running the durable service bench ({})",
+        plan.build.describe()
+    );
     let service = service_bench(&root, &plan, "normal", plan.service_runs)?;
     eprintln!(
         "xtask bench: service: {} x {} executions, {:.0} executions/s (median run), none lost",
@@ -203,28 +211,25 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         root.join(OUTPUT)
     };
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("xtask bench: wrote {}", out.display());
+    eprintln!(
+        "xtask bench: wrote {} (this run took {:.0} s)",
+        out.display(),
+        machine.wall_seconds
+    );
     Ok(())
 }
 
-/// Builds (release) and runs one of xtask's bench examples on the bench definition and input,
-/// and returns the one JSON object it prints.
+/// Builds one of xtask's bench examples as `build` says, runs it on the bench definition and
+/// input, and returns the one JSON object it prints.
 fn run_example(
     root: &Path,
+    build: Build,
     example: &str,
     flags: &[(&str, usize)],
     extra: &[&str],
 ) -> anyhow::Result<Value> {
-    let mut cmd = util::cargo(root);
-    cmd.args([
-        "run",
-        "--release",
-        "--package",
-        "xtask",
-        "--example",
-        example,
-        "--",
-    ]);
+    let binary = build_example(root, build, example)?;
+    let mut cmd = Command::new(&binary);
     cmd.arg("--definition").arg(root.join(DEFINITION));
     cmd.arg("--input").arg(root.join(INPUT));
     for (flag, n) in flags {
@@ -234,7 +239,7 @@ fn run_example(
     cmd.stdin(Stdio::null()).stderr(Stdio::inherit());
     let out = cmd
         .output()
-        .with_context(|| format!("could not start cargo run --example {example}"))?;
+        .with_context(|| format!("could not start {}", binary.display()))?;
     if !out.status.success() {
         bail!("{example} failed ({})", out.status);
     }
@@ -242,16 +247,44 @@ fn run_example(
         .with_context(|| format!("{example} did not print one JSON object"))
 }
 
-/// Where cargo put a release example of xtask (built by [`run_example`]).
-fn example_binary(root: &Path, example: &str) -> std::path::PathBuf {
+/// Compiles one of xtask's bench examples and returns its path. A release build selects xtask
+/// alone; a dev build selects the whole workspace, as `cargo test --workspace` does, so its
+/// features unify the same way and it reuses that build instead of compiling the SDK again.
+fn build_example(root: &Path, build: Build, example: &str) -> anyhow::Result<PathBuf> {
+    let mut cmd = util::cargo(root);
+    let what = match build {
+        Build::Release => {
+            cmd.args([
+                "build",
+                "--release",
+                "--package",
+                "xtask",
+                "--example",
+                example,
+            ]);
+            format!("cargo build --release -p xtask --example {example}")
+        }
+        Build::Dev => {
+            cmd.args(["build", "--workspace", "--examples"]);
+            "cargo build --workspace --examples".to_owned()
+        }
+    };
+    util::run(&mut cmd, &what)?;
+    Ok(example_binary(root, build, example))
+}
+
+/// Where cargo puts one of xtask's examples built as `build` says ([`build_example`]).
+fn example_binary(root: &Path, build: Build, example: &str) -> PathBuf {
     util::target_dir(root)
-        .join("release/examples")
+        .join(build.dir())
+        .join("examples")
         .join(example)
 }
 
 fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
     let v = run_example(
         root,
+        plan.build,
         "engine-bench",
         &[
             ("--sequential", plan.engine_sequential),
@@ -303,6 +336,7 @@ fn service_bench(
 ) -> anyhow::Result<ServiceResults> {
     let v = run_example(
         root,
+        plan.build,
         "service-bench",
         &[
             ("--executions", plan.service_executions),

@@ -21,7 +21,8 @@ verbs:
   bench [--quick]               measure the engine (beside aws-local-stepfunctions and moto), the durable
                                 service, the full stack under faults and crashes, task cold start (beside
                                 Python under awslambdaric) and fuzz; write BENCHMARKS.md (--quick: a smoke
-                                run without cold start and fuzzing, written under the target dir)
+                                run of dev builds without cold start and fuzzing, written under the
+                                target dir)
   coldstart [--quick]           the task cold-start comparison alone, printed
   fuzz [--seconds N] [TARGET..] run every fuzz target under cargo-fuzz (nightly) for N seconds each
 ";

@@ -11,9 +11,40 @@ pub const OUTPUT: &str = "BENCHMARKS.md";
 /// Stop starting new moto runs after this long (every run completes at least once).
 pub const MOTO_BUDGET: Duration = Duration::from_secs(240);
 
+/// How the engine and service bench examples are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    /// `cargo run --release -p xtask --example X`: the build the figures are for.
+    Release,
+    /// `cargo build --workspace --examples` in the dev profile, the build `cargo xtask test`
+    /// (`cargo test --workspace`) already made, so a quick run after the suite compiles
+    /// nothing. Its timings say nothing about the engine's speed.
+    Dev,
+}
+
+impl Build {
+    /// The cargo profile's directory under the target dir.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Build::Release => "release",
+            Build::Dev => "debug",
+        }
+    }
+
+    /// How the report names the build of an example.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Build::Release => "release build",
+            Build::Dev => "unoptimised dev-profile build",
+        }
+    }
+}
+
 /// How much to measure.
 pub struct Plan {
     pub quick: bool,
+    /// How the engine and service bench examples are compiled.
+    pub build: Build,
     pub engine_sequential: usize,
     pub engine_concurrent: usize,
     pub engine_one_call: usize,
@@ -49,6 +80,7 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             quick: false,
+            build: Build::Release,
             engine_sequential: 2000,
             engine_concurrent: 1000,
             engine_one_call: 500,
@@ -76,6 +108,7 @@ impl Plan {
     pub fn quick() -> Plan {
         Plan {
             quick: true,
+            build: Build::Dev,
             engine_sequential: 200,
             engine_concurrent: 200,
             engine_one_call: 50,
@@ -257,6 +290,8 @@ pub struct Machine {
 
 /// The longest a full `cargo xtask bench` may take on a fresh clone (issue 15).
 pub const FRESH_CLONE_GOAL_SECONDS: f64 = 20.0 * 60.0;
+/// `cargo xtask bench --quick`, CI's smoke test of the bench, after `cargo xtask test`.
+pub const QUICK_GOAL_SECONDS: f64 = 3.0 * 60.0;
 
 /// One full-stack test's figures (`fullstack.rs`).
 pub struct FullStackRun {
