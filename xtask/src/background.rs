@@ -20,7 +20,8 @@ pub struct Background {
     /// The command running now, for `Drop` to kill.
     running: Arc<Mutex<Option<Child>>>,
     cancelled: Arc<AtomicBool>,
-    thread: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Ends when the last step has; returns when that was.
+    thread: Option<JoinHandle<anyhow::Result<Instant>>>,
 }
 
 impl Background {
@@ -54,15 +55,16 @@ impl Background {
         })
     }
 
-    /// Waits for every step; the seconds from the start to the last step's end.
+    /// Waits for every step; the seconds from the start to the last step's end (not to
+    /// this call: the steps may have ended long before).
     pub fn finish(mut self) -> anyhow::Result<f64> {
         eprintln!("xtask: waiting for {}", self.what);
         let thread = self.thread.take().context("finished twice")?;
-        match thread.join() {
+        let ended = match thread.join() {
             Ok(outcome) => outcome.with_context(|| self.what.clone())?,
             Err(_) => bail!("{}: the thread running it panicked", self.what),
-        }
-        Ok(self.started.elapsed().as_secs_f64())
+        };
+        Ok(ended.duration_since(self.started).as_secs_f64())
     }
 }
 
@@ -110,8 +112,9 @@ fn run_steps(
     steps: Vec<(Command, String)>,
     running: &Mutex<Option<Child>>,
     cancelled: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Instant> {
     for (mut cmd, label) in steps {
+        let started = Instant::now();
         {
             // Spawned under the lock, so that `Drop` either sees the flag set first or
             // finds this child to kill.
@@ -137,8 +140,12 @@ fn run_steps(
         if !status.success() {
             bail!("{label} failed ({status})");
         }
+        eprintln!(
+            "xtask: {label}: done in the background in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
     }
-    Ok(())
+    Ok(Instant::now())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -167,8 +174,11 @@ mod tests {
             &log,
         )
         .unwrap();
-        ok.finish().unwrap();
+        std::thread::sleep(Duration::from_millis(2500));
+        let seconds = ok.finish().unwrap();
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "one\ntwo\n");
+        // Measured to the last step's end, not to `finish`.
+        assert!(seconds < 2.0, "{seconds} s");
 
         let failed = Background::start(
             "a failing step",

@@ -4,11 +4,11 @@
 //! burst of incidents with injected faults, fuzzes every target, and writes `BENCHMARKS.md`
 //! from that run.
 //!
-//! The engine half is `xtask/examples/engine-bench.rs` and the service half
-//! `xtask/examples/service-bench.rs`, both built with `--release` (they are the only users of
-//! xtask's dev-dependencies, so `cargo xtask` itself never compiles the engine or the SDK).
-//! `--quick` is a smoke test of the bench itself: it runs the dev-profile examples that
-//! `cargo xtask test` has already built, so in CI it compiles nothing (see [`Build`]).
+//! The engine half is `engine-bench` and the service half `service-bench`, the binaries of
+//! `xtask/cordon-bench` (so `cargo xtask` itself never compiles the engine or the SDK), built
+//! with `--release` as the task binaries are. `--quick` is a smoke test of the bench itself:
+//! it runs the dev builds `cargo xtask test` has already made, so in CI it compiles nothing
+//! (see [`Build`]).
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -62,7 +62,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let peers = peer::compare(
         &root,
         &plan,
-        &example_binary(&root, plan.build, "engine-bench"),
+        &program_binary(&root, plan.build, "engine-bench"),
         &[
             ("Pass-state copy", definitions::PASS),
             ("Cordon-shaped, no-op Lambda tasks", definitions::SHAPED),
@@ -97,9 +97,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     // From here on nothing measures time on the CPU the way the engine, service and moto
     // benches do: the task binaries' release builds start now, at the lowest priority,
-    // beside the full-stack runs (which use about one CPU), and so do cargo-fuzz's install,
-    // the seed corpus and the fuzz targets' build (see `crate::background`). Both are waited
-    // for before the cold starts.
+    // beside the full-stack runs (which use about one CPU), and so do cargo-fuzz's install
+    // and the fuzz targets' build (see `crate::background`). Both are waited for before the
+    // cold starts; the seed corpus is written just before fuzzing, from the full-stack runs'
+    // dev build.
     let log_dir = util::target_dir(&root).join("xtask-bench");
     std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let task_builds = if plan.quick {
@@ -117,7 +118,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             let mut steps = fuzzing.setup_steps();
             steps.push(fuzzing.build_command());
             let build = Background::start(
-                "cargo-fuzz, the seed corpus and the fuzz targets' build",
+                "cargo-fuzz and the fuzz targets' build",
                 steps,
                 &log_dir.join("fuzz-build.log"),
             )?;
@@ -219,16 +220,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds one of xtask's bench examples as `build` says, runs it on the bench definition and
-/// input, and returns the one JSON object it prints.
-fn run_example(
+/// Builds one of the bench programs (`xtask/cordon-bench`) as `build` says, runs it on the
+/// bench definition and input, and returns the one JSON object it prints.
+fn run_program(
     root: &Path,
     build: Build,
-    example: &str,
+    program: &str,
     flags: &[(&str, usize)],
     extra: &[&str],
 ) -> anyhow::Result<Value> {
-    let binary = build_example(root, build, example)?;
+    let binary = build_program(root, build, program)?;
     let mut cmd = Command::new(&binary);
     cmd.arg("--definition").arg(root.join(DEFINITION));
     cmd.arg("--input").arg(root.join(INPUT));
@@ -241,48 +242,42 @@ fn run_example(
         .output()
         .with_context(|| format!("could not start {}", binary.display()))?;
     if !out.status.success() {
-        bail!("{example} failed ({})", out.status);
+        bail!("{program} failed ({})", out.status);
     }
     serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("{example} did not print one JSON object"))
+        .with_context(|| format!("{program} did not print one JSON object"))
 }
 
-/// Compiles one of xtask's bench examples and returns its path. A release build selects xtask
-/// alone; a dev build selects the whole workspace, as `cargo test --workspace` does, so its
-/// features unify the same way and it reuses that build instead of compiling the SDK again.
-fn build_example(root: &Path, build: Build, example: &str) -> anyhow::Result<PathBuf> {
+/// Compiles one of the bench programs and returns its path.
+///
+/// A release build is `cargo build --release --bin <program>` at the workspace root, which
+/// resolves features as the task binaries' release builds do, so those later reuse its
+/// dependencies. A dev build is `cargo test --workspace --no-run`: the build `cargo xtask
+/// test` made (the package's tests run both programs), so after the suite it compiles
+/// nothing.
+fn build_program(root: &Path, build: Build, program: &str) -> anyhow::Result<PathBuf> {
     let mut cmd = util::cargo(root);
     let what = match build {
         Build::Release => {
-            cmd.args([
-                "build",
-                "--release",
-                "--package",
-                "xtask",
-                "--example",
-                example,
-            ]);
-            format!("cargo build --release -p xtask --example {example}")
+            cmd.args(["build", "--release", "--bin", program]);
+            format!("cargo build --release --bin {program}")
         }
         Build::Dev => {
-            cmd.args(["build", "--workspace", "--examples"]);
-            "cargo build --workspace --examples".to_owned()
+            cmd.args(["test", "--workspace", "--no-run", "--quiet"]);
+            "cargo test --workspace --no-run".to_owned()
         }
     };
     util::run(&mut cmd, &what)?;
-    Ok(example_binary(root, build, example))
+    Ok(program_binary(root, build, program))
 }
 
-/// Where cargo puts one of xtask's examples built as `build` says ([`build_example`]).
-fn example_binary(root: &Path, build: Build, example: &str) -> PathBuf {
-    util::target_dir(root)
-        .join(build.dir())
-        .join("examples")
-        .join(example)
+/// Where cargo puts one of the bench programs built as `build` says ([`build_program`]).
+fn program_binary(root: &Path, build: Build, program: &str) -> PathBuf {
+    util::target_dir(root).join(build.dir()).join(program)
 }
 
 fn engine_bench(root: &Path, plan: &Plan) -> anyhow::Result<EngineResults> {
-    let v = run_example(
+    let v = run_program(
         root,
         plan.build,
         "engine-bench",
@@ -334,7 +329,7 @@ fn service_bench(
     synchronous: &str,
     runs: usize,
 ) -> anyhow::Result<ServiceResults> {
-    let v = run_example(
+    let v = run_program(
         root,
         plan.build,
         "service-bench",

@@ -106,24 +106,23 @@ impl Fuzzing {
         })
     }
 
-    /// What building the targets needs first, in order: cargo-fuzz installed into
-    /// `.cargo-tools/` (unless that version is there), then the seed corpus written (the
-    /// seeds example builds in the fuzz target dir, so it never waits on the workspace's
-    /// build lock).
+    /// What building the targets needs first: cargo-fuzz installed into `.cargo-tools/`
+    /// (nothing when that version is there).
     pub fn setup_steps(&self) -> Vec<(Command, String)> {
-        let mut steps = Vec::new();
-        if let Some(install) = cargo_fuzz_install(&self.root) {
-            steps.push(install);
-        }
-        let mut seeds = util::cargo(&self.root);
-        seeds
-            .args(["run", "--quiet", "-p", "cordon-fuzz", "--example", "seeds"])
-            .arg("--target-dir")
-            .arg(self.target_dir.join("fuzz"))
-            .arg("--")
-            .arg(&self.corpus);
-        steps.push((seeds, "writing the seed corpus".to_owned()));
-        steps
+        cargo_fuzz_install(&self.root).into_iter().collect()
+    }
+
+    /// Writes every target's seeds into the corpus, with the `seeds` example of
+    /// tests/cordon-fuzz built as `cargo test --workspace` builds the workspace (the same
+    /// features, in the dev profile), so after the suite or the bench's full-stack runs it
+    /// only links the example.
+    fn write_seeds(&self) -> anyhow::Result<()> {
+        let mut build = util::cargo(&self.root);
+        build.args(["build", "--quiet", "--workspace", "--example", "seeds"]);
+        util::run(&mut build, "cargo build --workspace --example seeds")?;
+        let mut seeds = Command::new(self.target_dir.join("debug/examples/seeds"));
+        seeds.arg(&self.corpus);
+        util::run(&mut seeds, "writing the seed corpus")
     }
 
     /// `cargo +nightly fuzz <args> --target-dir <target>/fuzz`, through rustup's `cargo
@@ -151,15 +150,17 @@ impl Fuzzing {
     pub fn built_in_background(seconds: f64) -> String {
         format!(
             "Built once (`cargo fuzz build`: release, AddressSanitizer), after cargo-fuzz's \
-             install and the seed corpus, at the lowest CPU priority (`nice -n 19`) while the \
+             install, at the lowest CPU priority (`nice -n 19`) while the \
              full-stack runs measured, which use about one of the machine's CPUs (see their \
-             CPU row): {seconds:.0} s for the three"
+             CPU row): {seconds:.0} s in all"
         )
     }
 
-    /// Runs each of `chosen` (built) for `seconds`, one per CPU at a time; the results as a
-    /// Markdown table after `built`, which says how the targets were built.
+    /// Seeds the corpus, then runs each of `chosen` (built) for `seconds`, one per CPU at a
+    /// time; the results as a Markdown table after `built`, which says how the targets were
+    /// built.
     pub fn run(&self, seconds: u64, chosen: &[&str], built: &str) -> anyhow::Result<String> {
+        self.write_seeds()?;
         // One target per CPU: each is single-threaded, so each gets the time it asks for on
         // a core of its own.
         let parallel = std::thread::available_parallelism()

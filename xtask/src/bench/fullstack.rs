@@ -60,9 +60,9 @@ fn run_test(
     let report = dir.join(format!("{binary}.json"));
     let _ = std::fs::remove_file(&report);
     let mut cmd = util::cargo(root);
-    // `--lib` as `cargo xtask test -- --lib --test X` has it: the same feature set as the
-    // suite, so nothing is rebuilt; the name filter leaves the library tests out.
-    cmd.args(["test", "--workspace", "--lib", "--test", binary, "--"])
+    // `--workspace`: the suite's feature set, so after `cargo xtask test` nothing is rebuilt;
+    // on a fresh clone only this test and what it links are built.
+    cmd.args(["test", "--workspace", "--test", binary, "--"])
         .args(["--exact", test, "--nocapture"])
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env(report_var, &report)

@@ -11,14 +11,13 @@ pub const OUTPUT: &str = "BENCHMARKS.md";
 /// Stop starting new moto runs after this long (every run completes at least once).
 pub const MOTO_BUDGET: Duration = Duration::from_secs(240);
 
-/// How the engine and service bench examples are compiled.
+/// How the bench programs (`engine-bench`, `service-bench`) are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Build {
-    /// `cargo run --release -p xtask --example X`: the build the figures are for.
+    /// `cargo build --release --bin X`: the build the figures are for.
     Release,
-    /// `cargo build --workspace --examples` in the dev profile, the build `cargo xtask test`
-    /// (`cargo test --workspace`) already made, so a quick run after the suite compiles
-    /// nothing. Its timings say nothing about the engine's speed.
+    /// The dev profile, as `cargo xtask test` (`cargo test --workspace`) already built them,
+    /// so a quick run after the suite compiles nothing. Its timings say nothing about speed.
     Dev,
 }
 
@@ -31,7 +30,7 @@ impl Build {
         }
     }
 
-    /// How the report names the build of an example.
+    /// How the report names a bench program's build.
     pub fn describe(self) -> &'static str {
         match self {
             Build::Release => "release build",
@@ -43,7 +42,7 @@ impl Build {
 /// How much to measure.
 pub struct Plan {
     pub quick: bool,
-    /// How the engine and service bench examples are compiled.
+    /// How the bench programs are compiled.
     pub build: Build,
     pub engine_sequential: usize,
     pub engine_concurrent: usize,

@@ -110,7 +110,7 @@ fn service_section(
     let _ = writeln!(w, "\n## Durable local service under load\n");
     let _ = writeln!(
         w,
-        "`cordon-sfn-local` ({} of `xtask/examples/service-bench.rs`, with \
+        "`cordon-sfn-local` ({} of `service-bench` (`xtask/cordon-bench`), with \
          mimalloc as its allocator, as the `cordon` binary that serves it has): \
          `cordon_sfn_local::serve` on 127.0.0.1:0 with a fresh SQLite file in the temp dir \
          ({}; WAL, `synchronous=NORMAL`, every execution persisted before the API answers and at \
@@ -307,7 +307,7 @@ pub fn render(
     let _ = writeln!(
         w,
         "\n- **Engine** (`cordon-engine`, in process, {} of \
-         `xtask/examples/engine-bench.rs`, with mimalloc as its allocator, as the `cordon` \
+         `engine-bench` (`xtask/cordon-bench`), with mimalloc as its allocator, as the `cordon` \
          binary that runs the engine has): one parsed `Definition` shared by all executions, \
          each execution `Execution::start` + `run_until_finished`. The dispatcher is an async fn \
          that returns `{{\"ExecutedVersion\": \"$LATEST\", \"Payload\": <request Payload>, \
@@ -457,13 +457,13 @@ pub fn render(
          cargo xtask bench           # builds the engine and service benches in release, starts moto, rewrites BENCHMARKS.md\n\
          cargo xtask bench --quick   # a smoke run with few executions, dev-profile benches (written under the target dir, not here)\n\
          # the engine half alone:\n\
-         cargo run --release -p xtask --example engine-bench -- \\\n    \
+         cargo run --release --bin engine-bench -- \\\n    \
          --definition {DEFINITION} --input {INPUT}\n\
          # the durable service half alone:\n\
-         cargo run --release -p xtask --example service-bench -- \\\n    \
+         cargo run --release --bin service-bench -- \\\n    \
          --definition {DEFINITION} --input {INPUT}\n\
          # the full-stack burst alone (moto from `cargo xtask test`):\n\
-         CORDON_BURST_SIZE=1000 cargo xtask test -- --lib --test burst\n\
+         CORDON_BURST_SIZE=1000 cargo xtask test -- --test burst\n\
          # the fuzzing alone:\n\
          cargo xtask fuzz --seconds 20\n\
          ```\n\n\

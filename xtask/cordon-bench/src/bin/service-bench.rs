@@ -1,5 +1,5 @@
 //! The durable-service half of `cargo xtask bench`, built with `--release` and run by the xtask
-//! (run it by hand with `cargo run --release -p xtask --example service-bench -- --help`).
+//! (run it by hand with `cargo run --release --bin service-bench -- --help`).
 //!
 //! Starts `cordon_sfn_local::serve` on 127.0.0.1:0 with a fresh SQLite file in the temp dir and
 //! an `InProcessLambda` whose functions (the ones the definition names) echo their payload, so

@@ -1,5 +1,5 @@
 //! The engine half of `cargo xtask bench`, built with `--release` and run by the xtask
-//! (run it by hand with `cargo run --release -p xtask --example engine-bench -- --help`).
+//! (run it by hand with `cargo run --release --bin engine-bench -- --help`).
 //!
 //! Runs one definition on the embedded engine, in process, with a no-op dispatcher that answers
 //! every Task like Lambda would (`{"ExecutedVersion", "Payload", "StatusCode"}`), its `Payload`
