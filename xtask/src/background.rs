@@ -1,9 +1,8 @@
-//! Builds that run at the lowest CPU priority while the bench measures something else.
+//! Builds that run at the lowest CPU priority while the bench does something else.
 //!
-//! The full-stack runs use about one of the machine's CPUs (the burst reports its CPU
-//! time); a build under `nice -n 19` takes only what they leave idle. The bench starts the
-//! fuzz targets' build and the task binaries' release builds this way before the burst, and
-//! waits for them before the cold starts, which a running build would disturb.
+//! A build under `nice -n 19` takes only what the rest leaves idle: the single-threaded tail
+//! of another build, or the CPU the full-stack runs leave. Where even that would disturb a
+//! measurement, [`Background::pause`] stops it outright. The bench's use is `bench/builds.rs`.
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +19,8 @@ pub struct Background {
     /// The command running now, for `Drop` to kill.
     running: Arc<Mutex<Option<Child>>>,
     cancelled: Arc<AtomicBool>,
+    /// While set, the running step is stopped (SIGSTOP) and the next one does not start.
+    paused: Arc<AtomicBool>,
     /// Ends when the last step has; returns when that was.
     thread: Option<JoinHandle<anyhow::Result<Instant>>>,
 }
@@ -38,9 +39,10 @@ impl Background {
         }
         let running = Arc::new(Mutex::new(None));
         let cancelled = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
         let thread = std::thread::spawn({
-            let (running, cancelled) = (running.clone(), cancelled.clone());
-            move || run_steps(niced, &running, &cancelled)
+            let (running, cancelled, paused) = (running.clone(), cancelled.clone(), paused.clone());
+            move || run_steps(niced, &running, &cancelled, &paused)
         });
         eprintln!(
             "xtask: {what}: started in the background at nice 19 (log: {})",
@@ -51,8 +53,24 @@ impl Background {
             started: Instant::now(),
             running,
             cancelled,
+            paused,
             thread: Some(thread),
         })
+    }
+
+    /// Stops the running step's whole process group (SIGSTOP: it keeps its memory but takes
+    /// no CPU) and holds back the next step, until [`Background::resume`].
+    pub fn pause(&self) -> anyhow::Result<()> {
+        let running = lock(&self.running);
+        self.paused.store(true, Ordering::SeqCst);
+        signal_group(running.as_ref(), "STOP")
+    }
+
+    /// Continues what [`Background::pause`] stopped.
+    pub fn resume(&self) -> anyhow::Result<()> {
+        let running = lock(&self.running);
+        self.paused.store(false, Ordering::SeqCst);
+        signal_group(running.as_ref(), "CONT")
     }
 
     /// Waits for every step; the seconds from the start to the last step's end (not to
@@ -73,10 +91,9 @@ impl Drop for Background {
     fn drop(&mut self) {
         self.cancelled.store(true, Ordering::SeqCst);
         if let Some(child) = lock(&self.running).as_mut() {
-            // The whole group: cargo's compilers outlive a killed cargo.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
+            // The whole group: cargo's compilers outlive a killed cargo. SIGKILL ends a
+            // stopped process too.
+            let _ = signal_group(Some(child), "KILL");
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -108,22 +125,48 @@ fn lowest_priority(cmd: &Command) -> Command {
     niced
 }
 
+/// Sends `signal` to the process group `child` leads (its own: see [`lowest_priority`]).
+fn signal_group(child: Option<&Child>, signal: &str) -> anyhow::Result<()> {
+    let Some(child) = child else {
+        return Ok(());
+    };
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{}", child.id())])
+        .status()
+        .context("running kill")?;
+    // A group that has just exited is no longer there to signal: nothing to do.
+    if !status.success() {
+        eprintln!(
+            "xtask: kill -{signal} of process group {} failed ({status})",
+            child.id()
+        );
+    }
+    Ok(())
+}
+
 fn run_steps(
     steps: Vec<(Command, String)>,
     running: &Mutex<Option<Child>>,
     cancelled: &AtomicBool,
+    paused: &AtomicBool,
 ) -> anyhow::Result<Instant> {
     for (mut cmd, label) in steps {
-        let started = Instant::now();
-        {
+        loop {
             // Spawned under the lock, so that `Drop` either sees the flag set first or
-            // finds this child to kill.
+            // finds this child to kill, and `pause` either holds this step back or finds
+            // it to stop.
             let mut slot = lock(running);
             if cancelled.load(Ordering::SeqCst) {
                 bail!("cancelled before {label}");
             }
-            *slot = Some(cmd.spawn().with_context(|| format!("starting {label}"))?);
+            if !paused.load(Ordering::SeqCst) {
+                *slot = Some(cmd.spawn().with_context(|| format!("starting {label}"))?);
+                break;
+            }
+            drop(slot);
+            std::thread::sleep(Duration::from_millis(200));
         }
+        let started = Instant::now();
         let status = loop {
             let status = lock(running)
                 .as_mut()
@@ -189,6 +232,44 @@ mod tests {
         let error = format!("{:#}", failed.finish().unwrap_err());
         assert!(error.contains("echo first; exit 3 failed"), "{error}");
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "first\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_paused_step_makes_no_progress_until_resumed() {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-background-pause-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
+        // 20 lines, one every 0.1 s, each from a child process (`sleep`) of the step's shell.
+        let ticking = Background::start(
+            "a ticking step",
+            vec![
+                shell("i=0; while [ $i -lt 20 ]; do echo tick; sleep 0.1; i=$((i+1)); done"),
+                shell("echo after"),
+            ],
+            &log,
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        ticking.pause().unwrap();
+        // A line being written as the signal lands may still appear.
+        std::thread::sleep(Duration::from_millis(200));
+        let paused_at = lines();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(lines(), paused_at, "the step ran on while paused");
+        assert!(
+            paused_at < 20,
+            "the step finished before the pause: {paused_at} lines"
+        );
+        ticking.resume().unwrap();
+        ticking.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap().lines().last(),
+            Some("after")
+        );
+        assert_eq!(lines(), 21);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

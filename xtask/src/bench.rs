@@ -16,9 +16,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::background::Background;
 use crate::{moto, util};
 
+mod builds;
 pub mod coldstart;
 mod definitions;
 mod fullstack;
@@ -43,10 +43,23 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let input = read(&root, INPUT)?;
     let mut machine = Machine::probe(&root)?;
 
+    // A full run's unmeasured builds start now, at the lowest priority (see `builds.rs`).
+    let builds = if plan.quick {
+        None
+    } else {
+        Some(builds::Builds::start(&root)?)
+    };
     eprintln!(
-        "xtask bench: building and running the engine bench ({})",
+        "xtask bench: building the bench programs ({})",
         plan.build.describe()
     );
+    build_programs(&root, plan.build)?;
+    let venv = moto::ensure_venv(&root)?;
+    if let Some(builds) = &builds {
+        builds.pause()?;
+    }
+
+    eprintln!("xtask bench: the engine bench");
     let engine = engine_bench(&root, &plan)?;
     eprintln!(
         "xtask bench: engine: {:.0} executions/s sequential, {:.0} concurrent (median)",
@@ -68,10 +81,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             ("Cordon-shaped, no-op Lambda tasks", definitions::SHAPED),
         ],
     )?;
-    eprintln!(
-        "xtask bench: building and running the durable service bench ({})",
-        plan.build.describe()
-    );
+    eprintln!("xtask bench: the durable service bench");
     let service = service_bench(&root, &plan, "normal", plan.service_runs)?;
     eprintln!(
         "xtask bench: service: {} x {} executions, {:.0} executions/s (median run), none lost",
@@ -86,7 +96,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         service_full.mode().median_rate(),
     );
 
-    let venv = moto::ensure_venv(&root)?;
     let server = moto::Moto::start(&root, &venv)?;
     eprintln!(
         "xtask bench: moto {} listening on {}",
@@ -95,37 +104,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     );
     let moto = moto_bench(&server.endpoint(), &venv, &plan, &definition, &input)?;
 
-    // From here on nothing measures time on the CPU the way the engine, service and moto
-    // benches do: the task binaries' release builds start now, at the lowest priority,
-    // beside the full-stack runs (which use about one CPU), and so do cargo-fuzz's install
-    // and the fuzz targets' build (see `crate::background`). Both are waited for before the
-    // cold starts; the seed corpus is written just before fuzzing, from the full-stack runs'
-    // dev build.
-    let log_dir = util::target_dir(&root).join("xtask-bench");
-    std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
-    let task_builds = if plan.quick {
-        None
-    } else {
-        Some(Background::start(
-            "the task binaries' release builds",
-            coldstart::release_builds(&root),
-            &log_dir.join("task-builds.log"),
-        )?)
-    };
-    let fuzzing = match plan.fuzz_seconds {
-        Some(_) => {
-            let fuzzing = crate::fuzz::Fuzzing::new(&root)?;
-            let mut steps = fuzzing.setup_steps();
-            steps.push(fuzzing.build_command());
-            let build = Background::start(
-                "cargo-fuzz and the fuzz targets' build",
-                steps,
-                &log_dir.join("fuzz-build.log"),
-            )?;
-            Some((fuzzing, build))
-        }
-        None => None,
-    };
+    // Nothing from here on measures time on the CPU as the engine, service and moto benches
+    // do: the builds take what the full-stack runs leave.
+    if let Some(builds) = &builds {
+        builds.resume()?;
+    }
     eprintln!(
         "xtask bench: the full stack: {} CreateUser incidents at once under faults \
          (tests/tests/burst/main.rs)",
@@ -138,28 +121,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         plan.crash_incidents
     );
     let crash = fullstack::crash(&root, &plan, &server)?;
-    let fuzzing = match fuzzing {
-        Some((fuzzing, build)) => {
-            let seconds = build.finish()?;
-            Some((fuzzing, crate::fuzz::Fuzzing::built_in_background(seconds)))
-        }
+    let built = match builds {
+        Some(builds) => Some(builds.finish()?),
         None => None,
     };
-    let coldstart = match task_builds {
-        None => None,
-        Some(builds) => {
-            let seconds = builds.finish()?;
+    let (coldstart, fuzzing) = match built {
+        Some(built) => {
             eprintln!(
                 "xtask bench: task cold start beside Python 3.11 + boto3 under awslambdaric \
                  (release builds of the task binaries)"
             );
-            Some(coldstart::measure(
-                &root,
-                false,
-                &server.endpoint(),
-                Some(seconds),
-            )?)
+            let coldstart =
+                coldstart::measure(&root, false, &server.endpoint(), Some(built.tasks))?;
+            (Some(coldstart), Some((built.fuzzing, built.fuzz)))
         }
+        None => (None, None),
     };
     drop(server);
     let fuzz = match (plan.fuzz_seconds, fuzzing) {
@@ -220,7 +196,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds one of the bench programs (`xtask/cordon-bench`) as `build` says, runs it on the
+/// Runs one of the bench programs (`xtask/cordon-bench`, built by [`build_programs`]) on the
 /// bench definition and input, and returns the one JSON object it prints.
 fn run_program(
     root: &Path,
@@ -229,7 +205,7 @@ fn run_program(
     flags: &[(&str, usize)],
     extra: &[&str],
 ) -> anyhow::Result<Value> {
-    let binary = build_program(root, build, program)?;
+    let binary = program_binary(root, build, program);
     let mut cmd = Command::new(&binary);
     cmd.arg("--definition").arg(root.join(DEFINITION));
     cmd.arg("--input").arg(root.join(INPUT));
@@ -248,30 +224,35 @@ fn run_program(
         .with_context(|| format!("{program} did not print one JSON object"))
 }
 
-/// Compiles one of the bench programs and returns its path.
+/// Compiles both bench programs.
 ///
-/// A release build is `cargo build --release --bin <program>` at the workspace root, which
-/// resolves features as the task binaries' release builds do, so those later reuse its
-/// dependencies. A dev build is `cargo test --workspace --no-run`: the build `cargo xtask
-/// test` made (the package's tests run both programs), so after the suite it compiles
-/// nothing.
-fn build_program(root: &Path, build: Build, program: &str) -> anyhow::Result<PathBuf> {
+/// A release build is `cargo build --release --bin engine-bench --bin service-bench` at the
+/// workspace root, which resolves features as the `cordon` binary does. A dev build is
+/// `cargo test --workspace --no-run`: the build `cargo xtask test` made (the package's tests
+/// run both programs), so after the suite it compiles nothing.
+fn build_programs(root: &Path, build: Build) -> anyhow::Result<()> {
     let mut cmd = util::cargo(root);
     let what = match build {
         Build::Release => {
-            cmd.args(["build", "--release", "--bin", program]);
-            format!("cargo build --release --bin {program}")
+            cmd.args([
+                "build",
+                "--release",
+                "--bin",
+                "engine-bench",
+                "--bin",
+                "service-bench",
+            ]);
+            "cargo build --release --bin engine-bench --bin service-bench"
         }
         Build::Dev => {
             cmd.args(["test", "--workspace", "--no-run", "--quiet"]);
-            "cargo test --workspace --no-run".to_owned()
+            "cargo test --workspace --no-run"
         }
     };
-    util::run(&mut cmd, &what)?;
-    Ok(program_binary(root, build, program))
+    util::run(&mut cmd, what)
 }
 
-/// Where cargo puts one of the bench programs built as `build` says ([`build_program`]).
+/// Where cargo puts one of the bench programs built as `build` says ([`build_programs`]).
 fn program_binary(root: &Path, build: Build, program: &str) -> PathBuf {
     util::target_dir(root).join(build.dir()).join(program)
 }

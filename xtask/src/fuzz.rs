@@ -146,16 +146,6 @@ impl Fuzzing {
         (self.command(&["build"]), "cargo fuzz build".to_owned())
     }
 
-    /// How the targets were built, for the report: in the background, in `seconds`.
-    pub fn built_in_background(seconds: f64) -> String {
-        format!(
-            "Built once (`cargo fuzz build`: release, AddressSanitizer), after cargo-fuzz's \
-             install, at the lowest CPU priority (`nice -n 19`) while the \
-             full-stack runs measured, which use about one of the machine's CPUs (see their \
-             CPU row): {seconds:.0} s in all"
-        )
-    }
-
     /// Seeds the corpus, then runs each of `chosen` (built) for `seconds`, one per CPU at a
     /// time; the results as a Markdown table after `built`, which says how the targets were
     /// built.

@@ -71,15 +71,15 @@ pub fn release_builds(root: &Path) -> Vec<(Command, String)> {
     ]
 }
 
-/// Builds the bootstrap ([`release_builds`]: nothing to do when `built_in_background`
-/// says the bench made them already, in that many seconds), prepares the venv and moto,
+/// Builds the bootstrap ([`release_builds`]: nothing to do when `built_elsewhere` says how
+/// the bench made them already), prepares the venv and moto,
 /// and measures `10` samples per runtime (`2` when `quick`), alternating Rust and Python,
 /// after one unrecorded warm-up each.
 pub fn measure(
     root: &Path,
     quick: bool,
     moto_endpoint: &str,
-    built_in_background: Option<f64>,
+    built_elsewhere: Option<String>,
 ) -> anyhow::Result<ColdStart> {
     let started = Instant::now();
     let samples = if quick { 2 } else { 10 };
@@ -91,13 +91,8 @@ pub fn measure(
     }
     let build_seconds = started.elapsed().as_secs_f64();
     let build = format!("cargo build --release --bin {QUARANTINE_BIN}");
-    let built = match built_in_background {
-        Some(seconds) => format!(
-            "its release builds made beforehand at the lowest CPU priority (`nice -n 19`) \
-             while the full-stack runs measured, in {seconds:.0} s"
-        ),
-        None => format!("after {build_seconds:.0} s of release builds"),
-    };
+    let built =
+        built_elsewhere.unwrap_or_else(|| format!("after {build_seconds:.0} s of release builds"));
     let release = util::target_dir(root).join("release");
     let bootstrap = release.join(QUARANTINE_BIN);
 
