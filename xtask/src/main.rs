@@ -24,7 +24,9 @@ verbs:
                                 run of dev builds without cold start and fuzzing, written under the
                                 target dir)
   coldstart [--quick]           the task cold-start comparison alone, printed
-  fuzz [--seconds N] [TARGET..] run every fuzz target under cargo-fuzz (nightly) for N seconds each
+  fuzz [--seconds N] [--sanitizer S] [TARGET..]
+                                run every fuzz target under cargo-fuzz (nightly) for N seconds each
+                                (S: none, the default, or address, leak, memory, thread)
 ";
 
 fn main() -> ExitCode {

@@ -49,6 +49,10 @@
 //! assert_eq!(env["RETENTION"], "30");
 //! assert_eq!(env["SELF"], "arn:aws:iam::123456789012:role/demo-*");
 //! ```
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 mod error;
 mod expr;
 mod parameter;

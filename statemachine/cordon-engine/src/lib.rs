@@ -16,6 +16,10 @@
 //!   [`ExecutionHandle`] as a [`Command`] that carries its reply channel. A service that drives
 //!   parked executions itself takes them with [`Execution::next_command`].
 //! - [`run_to_completion`] and [`local_exec`] are the one-call forms `cordon local exec` uses.
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 pub mod intrinsics;
 pub mod paths;
 

@@ -40,6 +40,9 @@
 //! assert_eq!(matched[0].logical_id, "CreateUserRule");
 //! assert_eq!(matched[0].target_logical_ids(), ["IncidentStateMachine"]);
 //! ```
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
 
 mod bus;
 mod event;

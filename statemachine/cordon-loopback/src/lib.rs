@@ -12,6 +12,10 @@
 //! - [`aws_json`] (feature `server`): the response shape of AWS's JSON protocols.
 //! - [`Client`] (feature `client`): one HTTP/1.1 client (hyper-util's), for plain `http://`.
 //! - [`free_port`] (always, no dependencies): a loopback port for a child process.
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "server")]
 pub mod aws_json;
 #[cfg(any(feature = "server", feature = "client"))]

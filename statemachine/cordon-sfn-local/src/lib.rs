@@ -19,6 +19,10 @@
 //! handle.shutdown().await;
 //! # Ok(()) }
 //! ```
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 mod api;
 mod chunk;
 pub mod error;

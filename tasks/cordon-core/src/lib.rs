@@ -40,6 +40,10 @@
 //! There is no import circle between files: a `mod.rs` uses its children, so they never
 //! use it and share items through sibling files. `tests/layout.rs` checks this, and that
 //! no file exceeds 800 lines.
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod classify;
 pub mod error;

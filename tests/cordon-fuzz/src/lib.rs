@@ -19,6 +19,10 @@
 //! - `targets/api.rs`: the Step Functions and PutEvents API request parsers, over loopback;
 //! - `seeds.rs`: where the seeds come from; `mutate.rs`: the deterministic mutator;
 //!   `input.rs`: two-part inputs; `runtime.rs`: the async targets' runtime.
+// No unsafe code: the fuzz targets, which link this crate, run without a sanitizer
+// (xtask/src/fuzz.rs).
+#![forbid(unsafe_code)]
+
 mod input;
 mod mutate;
 mod runtime;

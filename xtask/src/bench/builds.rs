@@ -68,11 +68,12 @@ impl Builds {
     pub fn finish(self) -> anyhow::Result<Built> {
         let fuzz = self.fuzz.finish()?;
         let tasks = self.tasks.finish()?;
+        let how = self.fuzzing.build_description();
         Ok(Built {
             fuzzing: self.fuzzing,
             fuzz: format!(
-                "Built once (`cargo fuzz build`: release, AddressSanitizer), after cargo-fuzz's \
-                 install, {HOW}: done {fuzz:.0} s after the bench started"
+                "Built once ({how}), after cargo-fuzz's install, {HOW}: done {fuzz:.0} s after \
+                 the bench started"
             ),
             tasks: format!(
                 "its release builds made {HOW}: done {tasks:.0} s after the bench started"

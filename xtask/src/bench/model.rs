@@ -70,7 +70,7 @@ pub struct Plan {
     /// Incidents delivered across the three SIGKILLs of the crash-recovery run.
     pub crash_incidents: usize,
     /// Seconds each fuzz target runs (`cargo xtask fuzz`); `None`: not fuzzed (a quick
-    /// run: the nightly sanitizer build alone takes minutes; `cargo xtask test` runs each
+    /// run: building the targets alone takes minutes; `cargo xtask test` runs each
     /// target's fixed-iteration smoke test).
     pub fuzz_seconds: Option<u64>,
 }

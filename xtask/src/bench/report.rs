@@ -671,15 +671,14 @@ fn fuzz_section(w: &mut String, fuzz: Option<&str>) {
         Some(table) => {
             let _ = writeln!(
                 w,
-                "`cargo xtask fuzz` (cargo-fuzz, libFuzzer on the nightly toolchain with \
-                 AddressSanitizer), every target of `tests/cordon-fuzz` seeded from the shared \
+                "`cargo xtask fuzz` (cargo-fuzz, libFuzzer on the nightly toolchain), every target of `tests/cordon-fuzz` seeded from the shared \
                  fixtures, the conformance cases, the workflow and the template:\n\n{table}"
             );
         }
         None => {
             let _ = writeln!(
                 w,
-                "Not run in a `--quick` run (the sanitizer build alone takes minutes); \
+                "Not run in a `--quick` run (building the targets alone takes minutes); \
                  `cargo xtask test` runs each target's fixed-iteration smoke test."
             );
         }
