@@ -106,8 +106,6 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut definition = None;
-    let mut input = None;
     let mut a = Args {
         definition: String::new(),
         input: String::new(),
@@ -119,20 +117,9 @@ fn parse_args() -> Result<Args, String> {
         max_seconds: 120,
         single_thread: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err(String::new());
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let count = || {
-            value
-                .parse::<usize>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
-        match flag.as_str() {
-            "--definition" => definition = Some(value.clone()),
-            "--input" => input = Some(value.clone()),
+    let files = cordon_bench::parse(|flag, value| {
+        let count = || cordon_bench::count(flag, value);
+        match flag {
             "--sequential" => a.sequential = count()?,
             "--concurrent" => a.concurrent = count()?,
             "--one-call" => a.one_call = count()?,
@@ -140,11 +127,12 @@ fn parse_args() -> Result<Args, String> {
             "--warmup" => a.warmup = count()?,
             "--max-seconds" => a.max_seconds = count()? as u64,
             "--single-thread" => a.single_thread = count()? != 0,
-            other => return Err(format!("unknown flag {other}")),
+            other => return cordon_bench::unknown(other),
         }
-    }
-    a.definition = definition.ok_or("--definition is required")?;
-    a.input = input.ok_or("--input is required")?;
+        Ok(())
+    })?;
+    a.definition = files.definition;
+    a.input = files.input;
     Ok(a)
 }
 
@@ -303,17 +291,10 @@ async fn bench(a: &Args, definition: &str, input: Value) -> Result<Value, String
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("engine-bench: {e}\n");
-            }
-            eprint!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return cordon_bench::usage_error("engine-bench", USAGE, &e),
     };
-    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("reading {p}: {e}"));
-    let result = read(&args.definition).and_then(|definition| {
-        let input: Value = serde_json::from_str(&read(&args.input)?)
+    let result = cordon_bench::read(&args.definition).and_then(|definition| {
+        let input: Value = serde_json::from_str(&cordon_bench::read(&args.input)?)
             .map_err(|e| format!("{} is not JSON: {e}", args.input))?;
         // The default multi-thread runtime: one worker per CPU, as a service would use; or
         // one thread, as Node runs aws-local-stepfunctions (`--single-thread 1`).
@@ -327,14 +308,5 @@ fn main() -> ExitCode {
         .map_err(|e| format!("starting tokio: {e}"))?;
         rt.block_on(bench(&args, &definition, input))
     });
-    match result {
-        Ok(v) => {
-            println!("{v}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("engine-bench: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cordon_bench::finish("engine-bench", result)
 }

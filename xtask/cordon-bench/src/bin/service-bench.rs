@@ -65,8 +65,6 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut definition = None;
-    let mut input = None;
     let mut a = Args {
         definition: String::new(),
         input: String::new(),
@@ -79,20 +77,9 @@ fn parse_args() -> Result<Args, String> {
         synchronous: Synchronous::Normal,
         keep_db: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err(String::new());
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let count = || {
-            value
-                .parse::<usize>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
-        match flag.as_str() {
-            "--definition" => definition = Some(value.clone()),
-            "--input" => input = Some(value.clone()),
+    let files = cordon_bench::parse(|flag, value| {
+        let count = || cordon_bench::count(flag, value);
+        match flag {
             "--executions" => a.executions = count()?.max(1),
             "--in-flight" => a.in_flight = count()?.max(1),
             "--runs" => a.runs = count()?.max(1),
@@ -100,18 +87,19 @@ fn parse_args() -> Result<Args, String> {
             "--poll-ms" => a.poll_ms = count()? as u64,
             "--max-seconds" => a.max_seconds = count()?.max(1) as u64,
             "--synchronous" => {
-                a.synchronous = match value.as_str() {
+                a.synchronous = match value {
                     "normal" => Synchronous::Normal,
                     "full" => Synchronous::Full,
                     other => return Err(format!("--synchronous {other}: normal or full")),
                 }
             }
             "--keep-db" => a.keep_db = value == "yes",
-            other => return Err(format!("unknown flag {other}")),
+            other => return cordon_bench::unknown(other),
         }
-    }
-    a.definition = definition.ok_or("--definition is required")?;
-    a.input = input.ok_or("--input is required")?;
+        Ok(())
+    })?;
+    a.definition = files.definition;
+    a.input = files.input;
     Ok(a)
 }
 
@@ -647,15 +635,8 @@ async fn bench(a: &Args, db: &Path, definition: &str, input: &str) -> Result<Val
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("service-bench: {e}\n");
-            }
-            eprint!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return cordon_bench::usage_error("service-bench", USAGE, &e),
     };
-    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("reading {p}: {e}"));
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -663,8 +644,8 @@ fn main() -> ExitCode {
         "cordon-service-bench-{}-{stamp}.sqlite",
         std::process::id()
     ));
-    let result = read(&args.definition).and_then(|definition| {
-        let input = read(&args.input)?;
+    let result = cordon_bench::read(&args.definition).and_then(|definition| {
+        let input = cordon_bench::read(&args.input)?;
         serde_json::from_str::<Value>(&input)
             .map_err(|e| format!("{} is not JSON: {e}", args.input))?;
         // The default multi-thread runtime (one worker per CPU), shared by the service and
@@ -679,14 +660,5 @@ fn main() -> ExitCode {
             let _ = std::fs::remove_file(with_suffix(&db, suffix));
         }
     }
-    match result {
-        Ok(v) => {
-            println!("{v}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("service-bench: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cordon_bench::finish("service-bench", result)
 }
