@@ -59,7 +59,10 @@ impl Background {
     }
 
     /// Stops the running step's whole process group (SIGSTOP: it keeps its memory but takes
-    /// no CPU) and holds back the next step, until [`Background::resume`].
+    /// no CPU) and holds back the next step, until [`Background::resume`]. Should xtask die
+    /// without dropping this (a Ctrl-C), the group is orphaned with stopped members, and
+    /// the kernel sends it SIGHUP and then SIGCONT: nothing is left stopped holding cargo's
+    /// build lock.
     pub fn pause(&self) -> anyhow::Result<()> {
         let running = lock(&self.running);
         self.paused.store(true, Ordering::SeqCst);
